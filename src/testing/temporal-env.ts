@@ -1,0 +1,49 @@
+/**
+ * The one way tests get a Temporal: a real server when TEMPORAL_TEST_ADDRESS is set (host:port, with
+ * TEMPORAL_TEST_NAMESPACE, default "default"), otherwise the in-process test server. Tests written against it
+ * run unchanged on both.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { startTestServer, TestServer } from './temporal-server';
+
+export interface TemporalTestEnv {
+  /** A connected client for the test's namespace. */
+  client: Client;
+  /** For `Worker.create({ connection })`. */
+  nativeConnection: NativeConnection;
+  namespace: string;
+  address: string;
+  /** 'external' when TEMPORAL_TEST_ADDRESS chose a real server. */
+  backend: 'in-process' | 'external';
+  teardown(): Promise<void>;
+}
+
+export interface TemporalTestEnvOptions {
+  /**
+   * Ask for an in-process server with time skipping. Always in-process: a real server has no time skipping,
+   * so tests that need it say so and get their own server.
+   */
+  timeSkipping?: boolean;
+}
+
+export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}): Promise<TemporalTestEnv> {
+  const external = options.timeSkipping ? undefined : process.env.TEMPORAL_TEST_ADDRESS;
+  let server: TestServer | undefined;
+  const address = external ?? (server = await startTestServer({ timeSkipping: options.timeSkipping })).address;
+  const namespace = (external && process.env.TEMPORAL_TEST_NAMESPACE) || 'default';
+  const connection = await Connection.connect({ address });
+  const nativeConnection = await NativeConnection.connect({ address });
+  return {
+    client: new Client({ connection, namespace }),
+    nativeConnection,
+    namespace,
+    address,
+    backend: external ? 'external' : 'in-process',
+    async teardown() {
+      await nativeConnection.close();
+      await connection.close();
+      await server?.close();
+    },
+  };
+}

@@ -1,0 +1,1339 @@
+/**
+ * One run of a workflow execution: its history, its workflow tasks, and everything that feeds events into it
+ * (signals, timers, activities, children, updates, cancellation). All transitions are synchronous, so a run
+ * is always consistent between two awaits.
+ *
+ * Workflow tasks are scheduled lazily: the WorkflowTaskScheduled event is written together with
+ * WorkflowTaskStarted when a poller takes the task, so the history handed to a worker always ends with that
+ * pair. Events that arrive while a task is started are buffered and written after its completion.
+ */
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { Activity, ActivitySpec } from './activity';
+import type { Cluster, StartParams } from './cluster';
+import type { ClockTimer } from './clock';
+import { invalidArgument, notFound, RpcError } from './errors';
+import type { Namespace } from './namespace';
+import {
+  attributesKey,
+  Command,
+  CommandType,
+  duration,
+  enums,
+  EventType,
+  Failure,
+  Header,
+  HistoryEvent,
+  Loose,
+  Memo,
+  packAny,
+  Payload,
+  Payloads,
+  ProtocolMessage,
+  SearchAttributes,
+  Status,
+  temporal,
+  timestamp,
+  toMillis,
+} from './proto';
+import { effectiveRetryPolicy, retryPolicyProto } from './retry';
+
+type PollWorkflowTaskResponse = Loose<temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse.$Properties>;
+type CompleteRequest = Loose<temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest.$Properties>;
+type FailRequest = Loose<temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest.$Properties>;
+type UpdateRequest = Loose<temporal.api.update.v1.Request.$Properties>;
+type UpdateOutcome = Loose<temporal.api.update.v1.Outcome.$Properties>;
+type WorkflowQuery = Loose<temporal.api.query.v1.WorkflowQuery.$Properties>;
+
+const Cause = enums.WorkflowTaskFailedCause;
+const Stage = enums.UpdateWorkflowExecutionLifecycleStage;
+
+export interface ParentLink {
+  namespace: string;
+  workflowId: string;
+  runId: string;
+  initiatedEventId: number;
+}
+
+interface WorkflowTask {
+  state: 'scheduled' | 'started';
+  attempt: number;
+  /** Scheduled only to deliver updates: if they are all rejected, the task leaves no trace in history. */
+  speculative: boolean;
+  scheduledTime: number;
+  scheduledEventId: number;
+  startedEventId: number;
+  startedTime: number;
+  /** Retried and speculative tasks: their events reach history only when they complete or first fail. */
+  transient?: HistoryEvent[];
+  token?: string;
+  timer?: ClockTimer;
+  delivered: Update[];
+}
+
+export interface Update {
+  id: string;
+  request: UpdateRequest;
+  stage: number;
+  acceptedEventId: number;
+  outcome?: UpdateOutcome;
+  error?: RpcError;
+  /** Delivered to a worker and not yet answered. */
+  delivered: boolean;
+  waiters: Set<() => void>;
+}
+
+interface PendingQuery {
+  query: WorkflowQuery;
+  dispatched: boolean;
+  settle(result: { answer?: Payloads | null; error?: RpcError }): void;
+}
+
+interface Child {
+  namespace: string;
+  workflowId: string;
+  workflowType: string;
+  runId: string;
+  startedEventId: number;
+  parentClosePolicy: number;
+  closed: boolean;
+}
+
+export class WorkflowRun {
+  readonly history: HistoryEvent[] = [];
+  status: number = Status.WORKFLOW_EXECUTION_STATUS_RUNNING;
+  readonly startTime: number;
+  executionTime: number;
+  closeTime = 0;
+  memo: Record<string, Payload>;
+  searchAttributes: Record<string, Payload>;
+  parent: ParentLink | undefined;
+  readonly updates = new Map<string, Update>();
+  readonly activities = new Map<number, Activity>();
+  readonly children = new Map<number, Child>();
+  wft: WorkflowTask | undefined;
+
+  private buffered: (() => HistoryEvent[])[] = [];
+  private nextWftAttempt = 1;
+  private lastCompletedStartedId = 0;
+  /** History up to the end of the last completed workflow task: what a query replays. */
+  private queryableLength = 0;
+  private readonly timers = new Map<string, { startedEventId: number; timer: ClockTimer }>();
+  private readonly runTimers: ClockTimer[] = [];
+  private queries: PendingQuery[] = [];
+  private readonly waiters = new Set<() => void>();
+  private cancelRequested = false;
+
+  constructor(
+    readonly cluster: Cluster,
+    readonly namespace: Namespace,
+    readonly runId: string,
+    readonly params: StartParams,
+  ) {
+    const clock = cluster.clock;
+    this.startTime = clock.now();
+    this.executionTime = this.startTime + params.firstTaskDelayMs;
+    this.memo = { ...(params.memo?.fields ?? {}) };
+    this.searchAttributes = stripEmpty(params.searchAttributes?.indexedFields ?? {});
+    this.parent = params.parent;
+    this.push({
+      eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+      workflowExecutionStartedEventAttributes: {
+        workflowType: { name: params.workflowType },
+        parentWorkflowNamespace: params.parent?.namespace,
+        parentWorkflowExecution: params.parent && { workflowId: params.parent.workflowId, runId: params.parent.runId },
+        parentInitiatedEventId: params.parent?.initiatedEventId,
+        taskQueue: { name: params.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        input: params.input,
+        workflowExecutionTimeout: duration(params.executionTimeoutMs),
+        workflowRunTimeout: duration(params.runTimeoutMs),
+        workflowTaskTimeout: duration(params.taskTimeoutMs),
+        continuedExecutionRunId: params.continuedFromRunId,
+        initiator: params.initiator,
+        continuedFailure: params.continuedFailure,
+        lastCompletionResult: params.lastCompletionResult,
+        originalExecutionRunId: runId,
+        identity: params.identity,
+        firstExecutionRunId: params.firstRunId ?? runId,
+        attempt: 1,
+        workflowExecutionExpirationTime: params.executionDeadline ? timestamp(params.executionDeadline) : undefined,
+        firstWorkflowTaskBackoff: params.firstTaskDelayMs ? duration(params.firstTaskDelayMs) : undefined,
+        memo: params.memo,
+        searchAttributes: params.searchAttributes,
+        header: params.header,
+        workflowId: params.workflowId,
+      },
+    });
+    const deadlines = [
+      params.runTimeoutMs ? this.startTime + params.runTimeoutMs : 0,
+      params.executionDeadline ?? 0,
+    ].filter((d) => d > 0);
+    if (deadlines.length > 0) {
+      this.runTimers.push(clock.at(Math.min(...deadlines), () => this.timeOut()));
+    }
+    if (params.signal) this.push(this.signalEvent(params.signal));
+    if (params.firstTaskDelayMs > 0) {
+      this.runTimers.push(clock.after(params.firstTaskDelayMs, () => this.scheduleWft()));
+    } else {
+      this.scheduleWft();
+    }
+  }
+
+  get workflowId(): string {
+    return this.params.workflowId;
+  }
+  get workflowType(): string {
+    return this.params.workflowType;
+  }
+  get taskQueue(): string {
+    return this.params.taskQueue;
+  }
+  get closed(): boolean {
+    return this.status !== Status.WORKFLOW_EXECUTION_STATUS_RUNNING;
+  }
+  get closeEvent(): HistoryEvent | undefined {
+    return this.closed ? this.history[this.history.length - 1] : undefined;
+  }
+  /** True while the run has work that a worker is about to do (time skipping waits for it). */
+  get busy(): boolean {
+    if (this.closed) return false;
+    if (this.wft) return true;
+    if (this.queries.length > 0) return true;
+    for (const a of this.activities.values()) if (a.state === 'scheduled' || a.state === 'started') return true;
+    return false;
+  }
+
+  // ---- reading history -------------------------------------------------------------------------------------
+
+  /** Resolves when history grows or the run closes, or after `timeoutMs`. */
+  waitForChange(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      timer.unref();
+      this.waiters.add(done);
+    });
+  }
+
+  // ---- inputs from clients ---------------------------------------------------------------------------------
+
+  signal(signal: NonNullable<StartParams['signal']>): void {
+    this.addEvents(() => [this.signalEvent(signal)]);
+  }
+
+  requestCancel(request: {
+    identity?: string | null;
+    reason?: string | null;
+    externalInitiatedEventId?: number;
+    externalWorkflowExecution?: { workflowId: string; runId: string };
+  }): void {
+    // A second request while one is pending is a no-op, as on the real server.
+    if (this.cancelRequested) return;
+    this.cancelRequested = true;
+    this.addEvents(() => [
+      {
+        eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        workflowExecutionCancelRequestedEventAttributes: {
+          cause: request.reason ?? '',
+          identity: request.identity ?? '',
+          externalInitiatedEventId: request.externalInitiatedEventId,
+          externalWorkflowExecution: request.externalWorkflowExecution,
+        },
+      },
+    ]);
+  }
+
+  terminate(reason: string, details: Payloads | null | undefined, identity: string): void {
+    this.close(Status.WORKFLOW_EXECUTION_STATUS_TERMINATED, {
+      eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+      workflowExecutionTerminatedEventAttributes: { reason, details, identity },
+    });
+  }
+
+  /** Admits an update (or joins the one with the same id) and waits for `stage` or the deadline. */
+  async update(request: UpdateRequest, stage: number, timeoutMs: number): Promise<Update> {
+    const id = request.meta?.updateId ?? '';
+    let update = this.updates.get(id);
+    if (!update) {
+      if (this.closed) throw notFound('workflow execution already completed');
+      const inFlight = [...this.updates.values()].filter((u) => u.stage < Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED && !u.error);
+      if (inFlight.length >= 10) {
+        throw new RpcError(GrpcStatus.RESOURCE_EXHAUSTED, 'limit on number of concurrent in-flight updates has been reached (10)');
+      }
+      update = {
+        id,
+        request,
+        stage: Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED,
+        acceptedEventId: 0,
+        delivered: false,
+        waiters: new Set(),
+      };
+      this.updates.set(id, update);
+      this.scheduleWft(true);
+    }
+    const target = update;
+    const reached = () => !!target.error || target.stage >= Math.max(stage, Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED);
+    if (!reached()) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          target.waiters.delete(check);
+          resolve();
+        };
+        const check = () => reached() && done();
+        const timer = setTimeout(done, Math.max(0, timeoutMs));
+        timer.unref();
+        target.waiters.add(check);
+      });
+    }
+    if (target.error) throw target.error;
+    return target;
+  }
+
+  /** Runs a query on a worker (a legacy query task) and resolves with its answer. */
+  query(query: WorkflowQuery, timeoutMs: number): Promise<Payloads | null | undefined> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.settle({ error: new RpcError(GrpcStatus.DEADLINE_EXCEEDED, 'query timed out: no worker answered') });
+      }, Math.max(0, timeoutMs));
+      timer.unref();
+      const pending: PendingQuery = {
+        query,
+        dispatched: false,
+        settle: (result) => {
+          clearTimeout(timer);
+          this.queries = this.queries.filter((q) => q !== pending);
+          pending.settle = () => undefined;
+          if (result.error) reject(result.error);
+          else resolve(result.answer);
+        },
+      };
+      this.queries.push(pending);
+      this.dispatchQueries();
+    });
+  }
+
+  // ---- workflow tasks --------------------------------------------------------------------------------------
+
+  private scheduleWft(speculative = false): void {
+    if (this.closed) return;
+    if (this.wft) {
+      if (!speculative) this.wft.speculative = false;
+      return;
+    }
+    const wft: WorkflowTask = {
+      state: 'scheduled',
+      attempt: this.nextWftAttempt,
+      speculative,
+      scheduledTime: this.cluster.clock.now(),
+      scheduledEventId: 0,
+      startedEventId: 0,
+      startedTime: 0,
+      delivered: [],
+    };
+    this.wft = wft;
+    this.cluster.workflowQueue(this.namespace.name, this.taskQueue).add((poller) => this.startWft(wft, poller.identity));
+  }
+
+  private startWft(wft: WorkflowTask, identity: string): PollWorkflowTaskResponse | undefined {
+    if (this.closed || this.wft !== wft || wft.state !== 'scheduled') return undefined;
+    const clock = this.cluster.clock;
+    const taskQueue = { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL };
+    const scheduled: HistoryEvent = {
+      eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      workflowTaskScheduledEventAttributes: {
+        taskQueue,
+        startToCloseTimeout: duration(this.params.taskTimeoutMs),
+        attempt: wft.attempt,
+      },
+    };
+    const started: HistoryEvent = {
+      eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      workflowTaskStartedEventAttributes: {
+        scheduledEventId: this.history.length + 1,
+        identity,
+        requestId: `${this.runId}-${this.history.length + 1}`,
+        historySizeBytes: 0,
+      },
+    };
+    if (wft.attempt === 1 && !wft.speculative) {
+      this.push(scheduled);
+      this.push(started);
+    } else {
+      wft.transient = [this.stamp(scheduled, this.history.length + 1), this.stamp(started, this.history.length + 2)];
+    }
+    wft.scheduledEventId = this.history.length + (wft.transient ? 1 : -1);
+    wft.startedEventId = wft.scheduledEventId + 1;
+    wft.state = 'started';
+    wft.startedTime = clock.now();
+    wft.token = this.cluster.tokens.issue({ kind: 'workflowTask', run: this, wft });
+    wft.timer = clock.after(this.params.taskTimeoutMs, () => this.wftTimedOut(wft));
+    const messages: ProtocolMessage[] = [];
+    for (const update of this.updates.values()) {
+      if (update.stage !== Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED || update.delivered || update.error) continue;
+      update.delivered = true;
+      wft.delivered.push(update);
+      messages.push({
+        id: `${update.id}/request`,
+        protocolInstanceId: update.id,
+        eventId: wft.scheduledEventId,
+        body: packAny(
+          'temporal.api.update.v1.Request',
+          temporal.api.update.v1.Request.encode(temporal.api.update.v1.Request.fromObject(update.request)).finish(),
+        ),
+      });
+    }
+    return {
+      taskToken: Buffer.from(wft.token),
+      workflowExecution: { workflowId: this.workflowId, runId: this.runId },
+      workflowType: { name: this.workflowType },
+      previousStartedEventId: this.lastCompletedStartedId,
+      startedEventId: wft.startedEventId,
+      attempt: wft.attempt,
+      history: { events: wft.transient ? [...this.history, ...wft.transient] : this.history.slice() },
+      workflowExecutionTaskQueue: taskQueue,
+      scheduledTime: timestamp(wft.scheduledTime),
+      startedTime: timestamp(wft.startedTime),
+      messages,
+    };
+  }
+
+  /** Returns the id the worker must roll its history back to when a speculative task is discarded. */
+  completeWft(wft: WorkflowTask, req: CompleteRequest): { resetHistoryEventId?: number } {
+    const commands = req.commands ?? [];
+    const messages = new Map((req.messages ?? []).map((m) => [m.id ?? '', m]));
+    const identity = req.identity ?? '';
+
+    const problem = this.validateCommands(commands, messages);
+    if (problem) {
+      this.failWftWith(wft, problem.cause, { message: problem.message }, identity);
+      throw invalidArgument(problem.message);
+    }
+
+    const closing = commands.find((c) => CLOSING_COMMANDS.has(c.commandType ?? 0));
+    const undeliveredUpdates = [...this.updates.values()].some(
+      (u) => u.stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED && !u.delivered && !u.error,
+    );
+    if (closing && (this.buffered.length > 0 || undeliveredUpdates)) {
+      // New work arrived while the worker decided to close the run: it must see that work first.
+      this.failWftWith(
+        wft,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+        { message: 'UnhandledCommand: new events or updates arrived while the workflow task was running' },
+        identity,
+        true,
+      );
+      return {};
+    }
+
+    const answers = [...messages.values()].map((m) => decodeUpdateMessage(m));
+    const acceptsAny = answers.some((a) => a?.kind === 'acceptance' || a?.kind === 'response');
+    if (
+      wft.speculative &&
+      commands.length === 0 &&
+      this.buffered.length === 0 &&
+      !req.forceCreateNewWorkflowTask &&
+      !acceptsAny
+    ) {
+      // Only rejected updates: the speculative task vanishes, as on the real server, and the worker is told
+      // to roll back to the last completed task.
+      this.endWft(wft);
+      this.nextWftAttempt = 1;
+      for (const answer of answers) if (answer) this.applyUpdateAnswer(answer, 0);
+      this.requeueUnanswered(wft);
+      if (this.hasUndeliveredUpdates()) this.scheduleWft(true);
+      this.dispatchQueries();
+      return { resetHistoryEventId: this.lastCompletedStartedId };
+    }
+
+    this.endWft(wft);
+    for (const e of wft.transient ?? []) this.push(e);
+    const completed = this.push({
+      eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+      workflowTaskCompletedEventAttributes: {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.startedEventId,
+        identity,
+        binaryChecksum: req.binaryChecksum,
+        sdkMetadata: req.sdkMetadata,
+        meteringMetadata: req.meteringMetadata,
+      },
+    });
+    this.lastCompletedStartedId = wft.startedEventId;
+    this.nextWftAttempt = 1;
+    const after: (() => void)[] = [];
+    const used = new Set<string>();
+    for (const command of commands) {
+      if (this.closed) break;
+      if (command.commandType === CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE) {
+        const id = command.protocolMessageCommandAttributes?.messageId ?? '';
+        used.add(id);
+        const answer = decodeUpdateMessage(messages.get(id));
+        if (answer) this.applyUpdateAnswer(answer, completed.eventId as number);
+        continue;
+      }
+      this.applyCommand(command, completed.eventId as number, identity, after);
+    }
+    for (const [id, message] of messages) {
+      if (used.has(id)) continue;
+      const answer = decodeUpdateMessage(message);
+      if (answer) this.applyUpdateAnswer(answer, completed.eventId as number);
+    }
+    this.requeueUnanswered(wft);
+    if (!this.closed) this.queryableLength = this.history.length;
+    const hadBuffered = this.flushBuffered();
+    for (const action of after) action();
+    if (!this.closed && (hadBuffered || req.forceCreateNewWorkflowTask)) this.scheduleWft();
+    else if (!this.closed && this.hasUndeliveredUpdates()) this.scheduleWft(true);
+    this.dispatchQueries();
+    this.notify();
+    return {};
+  }
+
+  failWft(wft: WorkflowTask, req: FailRequest): void {
+    this.failWftWith(wft, req.cause ?? Cause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED, req.failure, req.identity ?? '');
+  }
+
+  private wftTimedOut(wft: WorkflowTask): void {
+    if (this.wft !== wft || wft.state !== 'started') return;
+    this.endWft(wft);
+    if (wft.attempt === 1) {
+      for (const e of wft.transient ?? []) this.push(e);
+      this.push({
+        eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+        workflowTaskTimedOutEventAttributes: {
+          scheduledEventId: wft.scheduledEventId,
+          startedEventId: wft.startedEventId,
+          timeoutType: enums.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+        },
+      });
+    }
+    this.retryWft(wft, false);
+  }
+
+  private failWftWith(
+    wft: WorkflowTask,
+    cause: number,
+    failure: Failure | null | undefined,
+    identity: string,
+    resetAttempts = false,
+  ): void {
+    this.endWft(wft);
+    if (wft.attempt === 1 || resetAttempts) {
+      for (const e of wft.transient ?? []) this.push(e);
+      this.push({
+        eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+        workflowTaskFailedEventAttributes: {
+          scheduledEventId: wft.scheduledEventId,
+          startedEventId: wft.startedEventId,
+          cause,
+          failure,
+          identity,
+        },
+      });
+    }
+    this.retryWft(wft, resetAttempts);
+  }
+
+  private retryWft(wft: WorkflowTask, resetAttempts: boolean): void {
+    this.nextWftAttempt = resetAttempts ? 1 : wft.attempt + 1;
+    // Updates handed to the failed task go to the next one.
+    for (const u of wft.delivered) u.delivered = false;
+    this.flushBuffered();
+    this.scheduleWft();
+    this.dispatchQueries();
+    this.notify();
+  }
+
+  private endWft(wft: WorkflowTask): void {
+    wft.timer?.cancel();
+    if (wft.token) this.cluster.tokens.revoke(wft.token);
+    if (this.wft === wft) this.wft = undefined;
+  }
+
+  private hasUndeliveredUpdates(): boolean {
+    return [...this.updates.values()].some(
+      (u) => u.stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED && !u.delivered && !u.error,
+    );
+  }
+
+  /** Updates the worker was handed but did not answer are offered again. */
+  private requeueUnanswered(wft: WorkflowTask): void {
+    for (const u of wft.delivered) {
+      if (u.stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED) u.delivered = false;
+    }
+  }
+
+  // ---- commands --------------------------------------------------------------------------------------------
+
+  private validateCommands(
+    commands: Command[],
+    messages: Map<string, ProtocolMessage>,
+  ): { cause: number; message: string } | undefined {
+    const activityIds = new Set([...this.activities.values()].map((a) => a.spec.activityId));
+    const timerIds = new Set(this.timers.keys());
+    for (const c of commands) {
+      switch (c.commandType) {
+        case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
+          const a = c.scheduleActivityTaskCommandAttributes;
+          const bad = (message: string) => ({ cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, message });
+          if (!a) return bad('ScheduleActivityTaskCommandAttributes is not set on command.');
+          if (!a.activityId) return bad('ActivityId is not set on command.');
+          if (!a.activityType?.name) return bad('ActivityType is not set on command.');
+          if (activityIds.has(a.activityId)) return bad(`Activity with id ${a.activityId} is already running.`);
+          if (!toMillis(a.scheduleToCloseTimeout) && !toMillis(a.startToCloseTimeout)) {
+            return bad('A valid StartToClose or ScheduleToCloseTimeout is not set on command.');
+          }
+          activityIds.add(a.activityId);
+          break;
+        }
+        case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
+          if (!this.activities.has(Number(c.requestCancelActivityTaskCommandAttributes?.scheduledEventId ?? 0)) &&
+            !this.history.some((e) => e.eventId === Number(c.requestCancelActivityTaskCommandAttributes?.scheduledEventId))) {
+            return {
+              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+              message: 'RequestCancelActivityTask names no scheduled activity.',
+            };
+          }
+          break;
+        case CommandType.COMMAND_TYPE_START_TIMER: {
+          const id = c.startTimerCommandAttributes?.timerId;
+          if (!id || timerIds.has(id)) {
+            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, message: `Invalid or duplicate TimerId ${id ?? ''}.` };
+          }
+          timerIds.add(id);
+          break;
+        }
+        case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+          const unknown = Object.keys(c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {}).find(
+            (name) => this.namespace.attributeType(name) === undefined,
+          );
+          if (unknown) {
+            return {
+              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
+              message: `search attribute ${unknown} is not defined`,
+            };
+          }
+          break;
+        }
+        case CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE:
+          if (!messages.has(c.protocolMessageCommandAttributes?.messageId ?? '')) {
+            return {
+              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+              message: `ProtocolMessageCommand names unknown message ${c.protocolMessageCommandAttributes?.messageId ?? ''}.`,
+            };
+          }
+          break;
+        case CommandType.COMMAND_TYPE_CANCEL_TIMER:
+        case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+        case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+        case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+        case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+        case CommandType.COMMAND_TYPE_RECORD_MARKER:
+        case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+        case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+        case CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+        case CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
+          break;
+        default:
+          return {
+            cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+            message: `command ${enums.CommandType[c.commandType ?? 0] ?? c.commandType} is not supported by the test server`,
+          };
+      }
+    }
+    return undefined;
+  }
+
+  private applyCommand(c: Command, completedId: number, identity: string, after: (() => void)[]): void {
+    switch (c.commandType) {
+      case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+        return this.scheduleActivity(c.scheduleActivityTaskCommandAttributes!, completedId);
+      case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
+        const scheduledEventId = Number(c.requestCancelActivityTaskCommandAttributes!.scheduledEventId);
+        const e = this.push({
+          eventType: EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
+          activityTaskCancelRequestedEventAttributes: { scheduledEventId, workflowTaskCompletedEventId: completedId },
+        });
+        this.activities.get(scheduledEventId)?.requestCancel(e.eventId as number);
+        return;
+      }
+      case CommandType.COMMAND_TYPE_START_TIMER: {
+        const a = c.startTimerCommandAttributes!;
+        const timerId = a.timerId!;
+        const e = this.push({
+          eventType: EventType.EVENT_TYPE_TIMER_STARTED,
+          timerStartedEventAttributes: { timerId, startToFireTimeout: a.startToFireTimeout, workflowTaskCompletedEventId: completedId },
+        });
+        const startedEventId = e.eventId as number;
+        const timer = this.cluster.clock.after(toMillis(a.startToFireTimeout), () => {
+          this.timers.delete(timerId);
+          this.addEvents(() => [
+            { eventType: EventType.EVENT_TYPE_TIMER_FIRED, timerFiredEventAttributes: { timerId, startedEventId } },
+          ]);
+        });
+        this.timers.set(timerId, { startedEventId, timer });
+        return;
+      }
+      case CommandType.COMMAND_TYPE_CANCEL_TIMER: {
+        const timerId = c.cancelTimerCommandAttributes?.timerId ?? '';
+        const timer = this.timers.get(timerId);
+        if (!timer) return;
+        timer.timer.cancel();
+        this.timers.delete(timerId);
+        this.push({
+          eventType: EventType.EVENT_TYPE_TIMER_CANCELED,
+          timerCanceledEventAttributes: {
+            timerId,
+            startedEventId: timer.startedEventId,
+            workflowTaskCompletedEventId: completedId,
+            identity,
+          },
+        });
+        return;
+      }
+      case CommandType.COMMAND_TYPE_RECORD_MARKER: {
+        const a = c.recordMarkerCommandAttributes!;
+        this.push({
+          eventType: EventType.EVENT_TYPE_MARKER_RECORDED,
+          markerRecordedEventAttributes: {
+            markerName: a.markerName,
+            details: a.details,
+            header: a.header,
+            failure: a.failure,
+            workflowTaskCompletedEventId: completedId,
+          },
+        });
+        return;
+      }
+      case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+        const fields = c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {};
+        this.searchAttributes = stripEmpty({ ...this.searchAttributes, ...fields });
+        this.push({
+          eventType: EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+          upsertWorkflowSearchAttributesEventAttributes: {
+            workflowTaskCompletedEventId: completedId,
+            searchAttributes: { indexedFields: fields },
+          },
+        });
+        return;
+      }
+      case CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: {
+        const fields = c.modifyWorkflowPropertiesCommandAttributes?.upsertedMemo?.fields ?? {};
+        this.memo = stripEmpty({ ...this.memo, ...fields });
+        this.push({
+          eventType: EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+          workflowPropertiesModifiedEventAttributes: {
+            workflowTaskCompletedEventId: completedId,
+            upsertedMemo: { fields },
+          },
+        });
+        return;
+      }
+      case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+        return this.close(Status.WORKFLOW_EXECUTION_STATUS_COMPLETED, {
+          eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+          workflowExecutionCompletedEventAttributes: {
+            result: c.completeWorkflowExecutionCommandAttributes?.result,
+            workflowTaskCompletedEventId: completedId,
+          },
+        });
+      case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+        return this.close(Status.WORKFLOW_EXECUTION_STATUS_FAILED, {
+          eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+          workflowExecutionFailedEventAttributes: {
+            failure: c.failWorkflowExecutionCommandAttributes?.failure,
+            retryState: enums.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+            workflowTaskCompletedEventId: completedId,
+          },
+        });
+      case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+        return this.close(Status.WORKFLOW_EXECUTION_STATUS_CANCELED, {
+          eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+          workflowExecutionCanceledEventAttributes: {
+            details: c.cancelWorkflowExecutionCommandAttributes?.details,
+            workflowTaskCompletedEventId: completedId,
+          },
+        });
+      case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+        return this.continueAsNew(c.continueAsNewWorkflowExecutionCommandAttributes!, completedId);
+      case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+        return this.startChild(c.startChildWorkflowExecutionCommandAttributes!, completedId, after);
+      case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+        return this.signalExternal(c.signalExternalWorkflowExecutionCommandAttributes!, completedId, after);
+      case CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+        return this.cancelExternal(c.requestCancelExternalWorkflowExecutionCommandAttributes!, completedId, after);
+    }
+  }
+
+  private scheduleActivity(
+    a: NonNullable<Command['scheduleActivityTaskCommandAttributes']>,
+    completedId: number,
+  ): void {
+    const scheduleToCloseMs = toMillis(a.scheduleToCloseTimeout);
+    const startToCloseMs = toMillis(a.startToCloseTimeout) || scheduleToCloseMs;
+    const scheduleToStartMs = toMillis(a.scheduleToStartTimeout) || scheduleToCloseMs;
+    const heartbeatMs = Math.min(toMillis(a.heartbeatTimeout), startToCloseMs);
+    const retry = effectiveRetryPolicy(a.retryPolicy);
+    const spec: ActivitySpec = {
+      activityId: a.activityId!,
+      activityType: a.activityType!.name!,
+      taskQueue: a.taskQueue?.name || this.taskQueue,
+      input: a.input,
+      header: a.header,
+      scheduleToCloseMs,
+      scheduleToStartMs,
+      startToCloseMs,
+      heartbeatMs,
+      retry,
+    };
+    const e = this.push({
+      eventType: EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+      activityTaskScheduledEventAttributes: {
+        activityId: spec.activityId,
+        activityType: { name: spec.activityType },
+        taskQueue: { name: spec.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        header: a.header,
+        input: a.input,
+        scheduleToCloseTimeout: duration(scheduleToCloseMs),
+        scheduleToStartTimeout: duration(scheduleToStartMs),
+        startToCloseTimeout: duration(startToCloseMs),
+        heartbeatTimeout: duration(heartbeatMs),
+        workflowTaskCompletedEventId: completedId,
+        retryPolicy: retryPolicyProto(retry),
+      },
+    });
+    const scheduledEventId = e.eventId as number;
+    this.activities.set(scheduledEventId, new Activity(this, scheduledEventId, spec));
+  }
+
+  /** Called by an activity when it reaches its final outcome. */
+  activityClosed(activity: Activity, events: HistoryEvent[]): void {
+    this.activities.delete(activity.scheduledEventId);
+    this.addEvents(() => events);
+  }
+
+  private continueAsNew(
+    a: NonNullable<Command['continueAsNewWorkflowExecutionCommandAttributes']>,
+    completedId: number,
+  ): void {
+    const next = this.cluster.continueAsNew(this, {
+      workflowType: a.workflowType?.name || this.workflowType,
+      taskQueue: a.taskQueue?.name || this.taskQueue,
+      input: a.input,
+      header: a.header,
+      memo: a.memo ?? { fields: this.memo },
+      searchAttributes: a.searchAttributes ?? { indexedFields: this.searchAttributes },
+      runTimeoutMs: toMillis(a.workflowRunTimeout) || this.params.runTimeoutMs,
+      taskTimeoutMs: toMillis(a.workflowTaskTimeout) || this.params.taskTimeoutMs,
+      firstTaskDelayMs: toMillis(a.backoffStartInterval),
+      initiator: a.initiator ?? undefined,
+      lastCompletionResult: a.lastCompletionResult,
+      continuedFailure: a.failure,
+    });
+    this.close(
+      Status.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW,
+      {
+        eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+        workflowExecutionContinuedAsNewEventAttributes: {
+          newExecutionRunId: next.runId,
+          workflowType: { name: next.workflowType },
+          taskQueue: { name: next.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+          input: a.input,
+          workflowRunTimeout: duration(next.params.runTimeoutMs),
+          workflowTaskTimeout: duration(next.params.taskTimeoutMs),
+          workflowTaskCompletedEventId: completedId,
+          backoffStartInterval: a.backoffStartInterval,
+          initiator: a.initiator,
+          header: a.header,
+          memo: a.memo,
+          searchAttributes: a.searchAttributes,
+        },
+      },
+      next,
+    );
+  }
+
+  private startChild(
+    a: NonNullable<Command['startChildWorkflowExecutionCommandAttributes']>,
+    completedId: number,
+    after: (() => void)[],
+  ): void {
+    const namespace = a.namespace || this.namespace.name;
+    const workflowType = a.workflowType?.name ?? '';
+    const initiated = this.push({
+      eventType: EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+      startChildWorkflowExecutionInitiatedEventAttributes: { ...a, namespace, workflowTaskCompletedEventId: completedId },
+    });
+    const initiatedEventId = initiated.eventId as number;
+    after.push(() => {
+      try {
+        const child = this.cluster.startChild(this, a, initiatedEventId);
+        const record: Child = {
+          namespace,
+          workflowId: child.workflowId,
+          workflowType,
+          runId: child.runId,
+          startedEventId: 0,
+          parentClosePolicy: a.parentClosePolicy ?? enums.ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE,
+          closed: false,
+        };
+        this.children.set(initiatedEventId, record);
+        this.addEvents(() => {
+          const started: HistoryEvent = {
+            eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
+            childWorkflowExecutionStartedEventAttributes: {
+              namespace,
+              initiatedEventId,
+              workflowExecution: { workflowId: child.workflowId, runId: child.runId },
+              workflowType: { name: workflowType },
+              header: a.header,
+            },
+          };
+          return [started];
+        });
+      } catch (err) {
+        const cause =
+          err instanceof RpcError && err.code === GrpcStatus.ALREADY_EXISTS
+            ? enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS
+            : enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND;
+        this.addEvents(() => [
+          {
+            eventType: EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+            startChildWorkflowExecutionFailedEventAttributes: {
+              namespace,
+              workflowId: a.workflowId,
+              workflowType: { name: workflowType },
+              cause,
+              control: a.control,
+              initiatedEventId,
+              workflowTaskCompletedEventId: completedId,
+            },
+          },
+        ]);
+      }
+    });
+  }
+
+  /** A child's run closed (not by continue-as-new): report it to this parent. */
+  childClosed(initiatedEventId: number, child: WorkflowRun): void {
+    const record = this.children.get(initiatedEventId);
+    if (!record || record.closed || this.closed) return;
+    record.closed = true;
+    const close = child.closeEvent!;
+    this.addEvents(() => {
+      const startedEventId = this.history.find(
+        (e) =>
+          e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED &&
+          Number(e.childWorkflowExecutionStartedEventAttributes?.initiatedEventId) === initiatedEventId,
+      )?.eventId;
+      const common = {
+        namespace: record.namespace,
+        workflowExecution: { workflowId: record.workflowId, runId: record.runId },
+        workflowType: { name: record.workflowType },
+        initiatedEventId,
+        startedEventId,
+      };
+      switch (child.status) {
+        case Status.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+          return [
+            {
+              eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+              childWorkflowExecutionCompletedEventAttributes: {
+                ...common,
+                result: close.workflowExecutionCompletedEventAttributes?.result,
+              },
+            },
+          ];
+        case Status.WORKFLOW_EXECUTION_STATUS_FAILED:
+          return [
+            {
+              eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
+              childWorkflowExecutionFailedEventAttributes: {
+                ...common,
+                failure: close.workflowExecutionFailedEventAttributes?.failure,
+                retryState: enums.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+              },
+            },
+          ];
+        case Status.WORKFLOW_EXECUTION_STATUS_CANCELED:
+          return [
+            {
+              eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
+              childWorkflowExecutionCanceledEventAttributes: {
+                ...common,
+                details: close.workflowExecutionCanceledEventAttributes?.details,
+              },
+            },
+          ];
+        case Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+          return [
+            {
+              eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+              childWorkflowExecutionTimedOutEventAttributes: { ...common, retryState: enums.RetryState.RETRY_STATE_TIMEOUT },
+            },
+          ];
+        default:
+          return [
+            {
+              eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+              childWorkflowExecutionTerminatedEventAttributes: common,
+            },
+          ];
+      }
+    });
+  }
+
+  private signalExternal(
+    a: NonNullable<Command['signalExternalWorkflowExecutionCommandAttributes']>,
+    completedId: number,
+    after: (() => void)[],
+  ): void {
+    const namespace = a.namespace || this.namespace.name;
+    const initiated = this.push({
+      eventType: EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+      signalExternalWorkflowExecutionInitiatedEventAttributes: { ...a, namespace, workflowTaskCompletedEventId: completedId },
+    });
+    const initiatedEventId = initiated.eventId as number;
+    after.push(() => {
+      const target = this.cluster.findOpenRun(namespace, a.execution?.workflowId ?? '', a.execution?.runId ?? '');
+      const execution = { workflowId: a.execution?.workflowId, runId: a.execution?.runId };
+      if (!target || (a.childWorkflowOnly && target.parent?.runId !== this.runId)) {
+        this.addEvents(() => [
+          {
+            eventType: EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+            signalExternalWorkflowExecutionFailedEventAttributes: {
+              cause: enums.SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+              workflowTaskCompletedEventId: completedId,
+              namespace,
+              workflowExecution: execution,
+              initiatedEventId,
+              control: a.control,
+            },
+          },
+        ]);
+        return;
+      }
+      target.signal({
+        name: a.signalName ?? '',
+        input: a.input,
+        header: a.header,
+        identity: '',
+        external: { workflowId: this.workflowId, runId: this.runId },
+      });
+      this.addEvents(() => [
+        {
+          eventType: EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+          externalWorkflowExecutionSignaledEventAttributes: {
+            initiatedEventId,
+            namespace,
+            workflowExecution: execution,
+            control: a.control,
+          },
+        },
+      ]);
+    });
+  }
+
+  private cancelExternal(
+    a: NonNullable<Command['requestCancelExternalWorkflowExecutionCommandAttributes']>,
+    completedId: number,
+    after: (() => void)[],
+  ): void {
+    const namespace = a.namespace || this.namespace.name;
+    const initiated = this.push({
+      eventType: EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+      requestCancelExternalWorkflowExecutionInitiatedEventAttributes: {
+        ...a,
+        namespace,
+        workflowTaskCompletedEventId: completedId,
+      },
+    });
+    const initiatedEventId = initiated.eventId as number;
+    after.push(() => {
+      const target = this.cluster.findOpenRun(namespace, a.workflowId ?? '', a.runId ?? '');
+      const execution = { workflowId: a.workflowId, runId: a.runId };
+      if (!target) {
+        this.addEvents(() => [
+          {
+            eventType: EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+            requestCancelExternalWorkflowExecutionFailedEventAttributes: {
+              cause: enums.CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+              workflowTaskCompletedEventId: completedId,
+              namespace,
+              workflowExecution: execution,
+              initiatedEventId,
+              control: a.control,
+            },
+          },
+        ]);
+        return;
+      }
+      target.requestCancel({
+        reason: a.reason,
+        externalInitiatedEventId: initiatedEventId,
+        externalWorkflowExecution: { workflowId: this.workflowId, runId: this.runId },
+      });
+      this.addEvents(() => [
+        {
+          eventType: EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+          externalWorkflowExecutionCancelRequestedEventAttributes: {
+            initiatedEventId,
+            namespace,
+            workflowExecution: execution,
+          },
+        },
+      ]);
+    });
+  }
+
+  // ---- updates and queries ---------------------------------------------------------------------------------
+
+  private applyUpdateAnswer(answer: UpdateAnswer, completedId: number): void {
+    const update = this.updates.get(answer.updateId);
+    if (!update) return;
+    update.delivered = false;
+    if (answer.kind === 'rejection') {
+      update.outcome = { failure: answer.failure };
+      update.stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
+    } else if (answer.kind === 'acceptance') {
+      const e = this.push({
+        eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        workflowExecutionUpdateAcceptedEventAttributes: {
+          protocolInstanceId: update.id,
+          acceptedRequestMessageId: answer.messageId,
+          acceptedRequestSequencingEventId: answer.sequencingEventId,
+          acceptedRequest: update.request,
+        },
+      });
+      update.acceptedEventId = e.eventId as number;
+      update.stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
+    } else {
+      if (update.stage < Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED) return;
+      this.push({
+        eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        workflowExecutionUpdateCompletedEventAttributes: {
+          meta: update.request.meta,
+          acceptedEventId: update.acceptedEventId,
+          outcome: answer.outcome,
+        },
+      });
+      update.outcome = answer.outcome ?? undefined;
+      update.stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
+    }
+    void completedId;
+    for (const w of [...update.waiters]) w();
+  }
+
+  /**
+   * Queries wait for any scheduled or running workflow task, so that they see every signal and update
+   * delivered before them, as on the real server.
+   */
+  private dispatchQueries(): void {
+    if (this.wft && !this.closed) return;
+    if (this.lastCompletedStartedId === 0) {
+      if (!this.closed) return;
+      for (const q of [...this.queries]) {
+        q.settle({ error: new RpcError(GrpcStatus.FAILED_PRECONDITION, 'workflow closed before its first workflow task completed') });
+      }
+      return;
+    }
+    for (const q of this.queries) {
+      if (q.dispatched) continue;
+      q.dispatched = true;
+      const historyLength = this.queryableLength;
+      this.cluster.workflowQueue(this.namespace.name, this.taskQueue).add(() => {
+        if (!this.queries.includes(q)) return undefined;
+        const token = this.cluster.tokens.issue({ kind: 'query', settle: (r) => q.settle(r) });
+        return {
+          taskToken: Buffer.from(token),
+          workflowExecution: { workflowId: this.workflowId, runId: this.runId },
+          workflowType: { name: this.workflowType },
+          previousStartedEventId: this.lastCompletedStartedId,
+          startedEventId: 0,
+          attempt: 1,
+          history: { events: this.history.slice(0, historyLength) },
+          query: q.query,
+          workflowExecutionTaskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        };
+      });
+    }
+  }
+
+  // ---- closing ---------------------------------------------------------------------------------------------
+
+  private timeOut(): void {
+    if (this.closed) return;
+    this.close(Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, {
+      eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+      workflowExecutionTimedOutEventAttributes: { retryState: enums.RetryState.RETRY_STATE_TIMEOUT },
+    });
+  }
+
+  private close(status: number, event: HistoryEvent, next?: WorkflowRun): void {
+    if (this.closed) return;
+    if (this.wft) this.endWft(this.wft);
+    this.flushBuffered();
+    this.push(event);
+    this.status = status;
+    this.closeTime = this.cluster.clock.now();
+    this.queryableLength = this.history.length;
+    for (const t of this.runTimers) t.cancel();
+    for (const t of this.timers.values()) t.timer.cancel();
+    this.timers.clear();
+    for (const a of this.activities.values()) a.dispose();
+    this.activities.clear();
+    for (const update of this.updates.values()) {
+      if (update.stage >= Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED) continue;
+      if (update.stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED) {
+        update.outcome = {
+          failure: { message: 'Workflow Update failed because the Workflow completed before the Update completed.', source: 'Server' },
+        };
+        update.stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
+      } else {
+        update.error = notFound('workflow execution already completed');
+      }
+      for (const w of [...update.waiters]) w();
+    }
+    for (const [initiatedEventId, child] of this.children) {
+      if (child.closed) continue;
+      void initiatedEventId;
+      const run = this.cluster.findOpenRun(child.namespace, child.workflowId, '');
+      if (!run || run.parent?.runId !== this.runId) continue;
+      if (child.parentClosePolicy === enums.ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE) {
+        run.terminate('by parent close policy', undefined, '');
+      } else if (child.parentClosePolicy === enums.ParentClosePolicy.PARENT_CLOSE_POLICY_REQUEST_CANCEL) {
+        run.requestCancel({ reason: 'by parent close policy' });
+      }
+    }
+    if (next) {
+      // The parent follows the chain: the next run reports to it.
+      next.parent = this.parent;
+    } else if (this.parent) {
+      const parent = this.cluster.runs.get(this.parent.runId);
+      parent?.childClosed(this.parent.initiatedEventId, this);
+    }
+    this.cluster.runClosed(this);
+    this.dispatchQueries();
+    this.notify();
+  }
+
+  // ---- history plumbing ------------------------------------------------------------------------------------
+
+  /** New events from outside a workflow task: written now, or after the started task, and a task follows. */
+  addEvents(make: () => HistoryEvent[]): void {
+    if (this.closed) return;
+    if (this.wft?.state === 'started') {
+      this.buffered.push(make);
+      return;
+    }
+    this.pushBatch(make());
+    this.scheduleWft();
+    this.notify();
+  }
+
+  private flushBuffered(): boolean {
+    const batches = this.buffered;
+    this.buffered = [];
+    for (const make of batches) this.pushBatch(make());
+    return batches.length > 0;
+  }
+
+  /** Writes a batch; an activity's Started event is linked from the outcome event that follows it. */
+  private pushBatch(events: HistoryEvent[]): void {
+    let startedId: number | undefined;
+    for (const e of events) {
+      if (startedId !== undefined) {
+        const attrs = (e as Record<string, unknown>)[attributesKey(e.eventType ?? 0)] as { startedEventId?: number };
+        if (attrs) attrs.startedEventId = startedId;
+      }
+      this.push(e);
+      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) startedId = e.eventId as number;
+    }
+  }
+
+  private push(e: HistoryEvent): HistoryEvent {
+    const event = this.stamp(e, this.history.length + 1);
+    this.history.push(event);
+    return event;
+  }
+
+  private stamp(e: HistoryEvent, eventId: number): HistoryEvent {
+    e.eventId = eventId;
+    e.eventTime = e.eventTime ?? timestamp(this.cluster.clock.now());
+    e.taskId = this.cluster.nextTaskId();
+    return e;
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+    this.cluster.clock.poke();
+  }
+
+  private signalEvent(signal: NonNullable<StartParams['signal']>): HistoryEvent {
+    return {
+      eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+      workflowExecutionSignaledEventAttributes: {
+        signalName: signal.name,
+        input: signal.input,
+        identity: signal.identity,
+        header: signal.header,
+        externalWorkflowExecution: signal.external,
+      },
+    };
+  }
+}
+
+const CLOSING_COMMANDS = new Set<number>([
+  CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+  CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+]);
+
+type UpdateAnswer =
+  | { kind: 'acceptance'; updateId: string; messageId: string; sequencingEventId: number }
+  | { kind: 'rejection'; updateId: string; failure: Failure | null | undefined }
+  | { kind: 'response'; updateId: string; outcome: UpdateOutcome | null | undefined };
+
+function decodeUpdateMessage(message: ProtocolMessage | undefined): UpdateAnswer | undefined {
+  const body = message?.body as { type_url?: string; value?: Uint8Array } | undefined;
+  if (!message || !body?.type_url || !body.value) return undefined;
+  const updateId = message.protocolInstanceId ?? '';
+  const type = body.type_url.replace(/^.*\//, '');
+  const opts = { longs: Number, defaults: false };
+  const u = temporal.api.update.v1;
+  if (type === 'temporal.api.update.v1.Acceptance') {
+    const a = u.Acceptance.toObject(u.Acceptance.decode(body.value), opts) as Loose<temporal.api.update.v1.Acceptance.$Properties>;
+    return {
+      kind: 'acceptance',
+      updateId,
+      messageId: a.acceptedRequestMessageId ?? '',
+      sequencingEventId: Number(a.acceptedRequestSequencingEventId ?? 0),
+    };
+  }
+  if (type === 'temporal.api.update.v1.Rejection') {
+    const r = u.Rejection.toObject(u.Rejection.decode(body.value), opts) as Loose<temporal.api.update.v1.Rejection.$Properties>;
+    return { kind: 'rejection', updateId, failure: r.failure as Failure };
+  }
+  if (type === 'temporal.api.update.v1.Response') {
+    const r = u.Response.toObject(u.Response.decode(body.value), opts) as Loose<temporal.api.update.v1.Response.$Properties>;
+    return { kind: 'response', updateId, outcome: r.outcome as UpdateOutcome };
+  }
+  return undefined;
+}
+
+/** A payload with no data deletes the key (how SDKs unset a search attribute or memo field). */
+function stripEmpty<T extends { data?: Uint8Array | null }>(fields: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    const text = v?.data ? Buffer.from(v.data).toString() : '';
+    if (text !== '' && text !== 'null' && text !== '[]') out[k] = v;
+  }
+  return out;
+}
+
+export type { Header, Memo, SearchAttributes };
