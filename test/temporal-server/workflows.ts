@@ -1,10 +1,11 @@
 /**
  * Small workflows for the conformance suite: each exercises one thing the server must do, in a way a user
- * can observe through the client.
+ * can observe through the client. Activities are called by name, so each test supplies its own behaviour.
  */
 import {
+  ActivityCancellationType,
+  ActivityOptions,
   ApplicationFailure,
-  CancellationScope,
   condition,
   continueAsNew,
   defineQuery,
@@ -13,6 +14,8 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
+  LocalActivityOptions,
+  ParentClosePolicy,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -21,24 +24,52 @@ import {
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
-  ParentClosePolicy,
 } from '@temporalio/workflow';
-import type * as activities from './activities';
-
-const { greet } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const addSignal = defineSignal<[number]>('add');
 export const finishSignal = defineSignal('finish');
+export const noteSignal = defineSignal<[string]>('note');
 export const totalQuery = defineQuery<number>('total');
+export const notesQuery = defineQuery<string[]>('notes');
 export const addAndGetUpdate = defineUpdate<number, [number]>('addAndGet');
 export const waitUpdate = defineUpdate<string>('waitForever');
+
+type AnyActivity = (...args: unknown[]) => Promise<unknown>;
 
 export async function echo(value: unknown): Promise<unknown> {
   return value;
 }
 
 export async function oneActivity(name: string): Promise<string> {
+  const { greet } = proxyActivities<{ greet(name: string): Promise<string> }>({ startToCloseTimeout: '10s' });
   return await greet(name);
+}
+
+/** Runs one activity by name with the given options and returns its result. */
+export async function runActivity(name: string, args: unknown[], options: ActivityOptions): Promise<unknown> {
+  const activities = proxyActivities<Record<string, AnyActivity>>(options);
+  return await activities[name](...args);
+}
+
+export async function runLocalActivity(name: string, args: unknown[], options: LocalActivityOptions): Promise<unknown> {
+  const activities = proxyLocalActivities<Record<string, AnyActivity>>(options);
+  return await activities[name](...args);
+}
+
+/** Runs an activity until the workflow is cancelled; reports whether the activity's cancellation completed. */
+export async function cancellableActivity(name: string, options: ActivityOptions): Promise<string> {
+  const activities = proxyActivities<Record<string, AnyActivity>>({
+    ...options,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+  try {
+    await activities[name]();
+    return 'completed';
+  } catch (err) {
+    if (isCancellation(err)) return 'cancelled';
+    throw err;
+  }
 }
 
 /** Adds numbers from signals and updates; finishes on the `finish` signal. */
@@ -78,7 +109,7 @@ export async function sleeper(ms: number): Promise<number> {
   return Date.now() - before;
 }
 
-/** Waits for the `finish` signal or `ms`, whichever is first: a timer that is started, then cancelled. */
+/** Waits for the `finish` signal or `ms`, whichever is first: a timer that is started, then fired or cancelled. */
 export async function waitOrTimeout(ms: number): Promise<'signalled' | 'timed out'> {
   let finished = false;
   setHandler(finishSignal, () => {
@@ -93,4 +124,87 @@ export async function waitForever(): Promise<void> {
 
 export async function failing(message: string): Promise<void> {
   throw ApplicationFailure.nonRetryable(message, 'TestFailure');
+}
+
+/** Returns the signals it saw; a local activity keeps its first workflow task open while the test signals. */
+export async function lateSignals(): Promise<string[]> {
+  const seen: string[] = [];
+  setHandler(noteSignal, (note) => {
+    seen.push(note);
+  });
+  setHandler(notesQuery, () => seen);
+  const { block } = proxyLocalActivities<{ block(): Promise<void> }>({ startToCloseTimeout: '10s' });
+  await block();
+  return seen;
+}
+
+/** Fails its workflow task (a plain Error is a task failure, not a workflow failure) until signalled. */
+export async function failsUntilSignalled(): Promise<string> {
+  let fixed = false;
+  setHandler(finishSignal, () => {
+    fixed = true;
+  });
+  if (!fixed) throw new Error('not fixed yet');
+  return 'recovered';
+}
+
+export async function continueAsNewCounter(remaining: number, runs = 1): Promise<number> {
+  if (remaining > 0) await continueAsNew<typeof continueAsNewCounter>(remaining - 1, runs + 1);
+  return runs;
+}
+
+export async function parent(childId: string): Promise<unknown> {
+  return await executeChild(echo, { workflowId: childId, args: ['from child'] });
+}
+
+export async function parentOfFailingChild(childId: string): Promise<string> {
+  try {
+    await executeChild(failing, { workflowId: childId, args: ['child failed'] });
+    return 'no failure';
+  } catch (err) {
+    return `${(err as Error).name}: ${((err as Error).cause as Error | undefined)?.message}`;
+  }
+}
+
+/** Starts a child that never ends and returns: the parent close policy decides the child's fate. */
+export async function parentLeavesChild(childId: string, policy: 'TERMINATE' | 'ABANDON'): Promise<string> {
+  const child = await startChild(waitForever, {
+    workflowId: childId,
+    parentClosePolicy: policy === 'TERMINATE' ? ParentClosePolicy.TERMINATE : ParentClosePolicy.ABANDON,
+  });
+  return child.firstExecutionRunId;
+}
+
+export async function signalExternal(targetId: string, amount: number): Promise<string> {
+  try {
+    await getExternalWorkflowHandle(targetId).signal(addSignal, amount);
+    return 'signalled';
+  } catch (err) {
+    return `failed: ${(err as Error).name}`;
+  }
+}
+
+export async function cancelExternal(targetId: string): Promise<string> {
+  try {
+    await getExternalWorkflowHandle(targetId).cancel();
+    return 'cancel requested';
+  } catch (err) {
+    return `failed: ${(err as Error).name}`;
+  }
+}
+
+/** Upserts a keyword search attribute and a memo field, then waits for `finish`. */
+export async function tagged(attribute: string, value: string): Promise<void> {
+  upsertSearchAttributes([{ key: defineSearchAttributeKey(attribute, SearchAttributeType.KEYWORD), value }]);
+  upsertMemo({ note: `tagged ${value}` });
+  let finished = false;
+  setHandler(finishSignal, () => {
+    finished = true;
+  });
+  await condition(() => finished);
+}
+
+export async function info(): Promise<{ runId: string; firstRunId: string; attempt: number }> {
+  const i = workflowInfo();
+  return { runId: i.runId, firstRunId: i.firstExecutionRunId, attempt: i.attempt };
 }

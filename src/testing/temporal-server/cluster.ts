@@ -67,6 +67,9 @@ export type TokenTarget =
   | { kind: 'activity'; activity: Activity; attempt: number }
   | { kind: 'query'; settle: (result: { answer?: Payloads | null; error?: RpcError }) => void };
 
+/** The shape of the tokens `Tokens.issue` makes. */
+const TOKEN_FORMAT = /^(workflowTask|activity|query):\d+:[0-9a-f-]{36}$/;
+
 class Tokens {
   private readonly targets = new Map<string, TokenTarget>();
   private seq = 0;
@@ -78,7 +81,12 @@ class Tokens {
   }
 
   resolve(token: Uint8Array | null | undefined): TokenTarget | undefined {
-    return token ? this.targets.get(Buffer.from(token).toString()) : undefined;
+    if (!token || token.length === 0) return undefined;
+    const text = Buffer.from(token).toString();
+    // As on the real server: bytes that are no token at all are INVALID_ARGUMENT; a token this server issued
+    // whose task is gone (completed, timed out, workflow closed) is not found, and the caller answers NOT_FOUND.
+    if (!TOKEN_FORMAT.test(text)) throw invalidArgument('Error deserializing task token.');
+    return this.targets.get(text);
   }
 
   revoke(token: string): void {
@@ -89,6 +97,9 @@ class Tokens {
 type WorkflowTaskResponse = Loose<temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse.$Properties>;
 type ActivityTaskResponse = Loose<temporal.api.workflowservice.v1.PollActivityTaskQueueResponse.$Properties>;
 
+/** The UUID spellings Go's uuid.Parse accepts (plain, urn:uuid:, braces, 32 hex digits). */
+const RUN_ID_FORMAT =
+  /^(?:(?:urn:uuid:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}|[0-9a-f]{32})$/i;
 const DEFAULT_TASK_TIMEOUT_MS = 10_000;
 const MAX_TASK_TIMEOUT_MS = 120_000;
 
@@ -122,7 +133,7 @@ export class Cluster {
 
   namespace(name: string | null | undefined): Namespace {
     const ns = this.namespaces.get(name || '');
-    if (!ns) throw notFound(`Namespace ${name || '(empty)'} is not found.`);
+    if (!ns) throw namespaceNotFound(name || '');
     return ns;
   }
 
@@ -137,6 +148,8 @@ export class Cluster {
   /** The run a request names: the given run id, or the current (latest) run of the workflow id. */
   run(namespace: string, workflowId: string | null | undefined, runId?: string | null): WorkflowRun {
     if (!workflowId) throw invalidArgument('WorkflowId is not set on request.');
+    // The real frontend rejects a run id that is not a UUID before looking anything up.
+    if (runId && !RUN_ID_FORMAT.test(runId)) throw invalidArgument('Invalid RunId.');
     if (runId) {
       const run = this.runs.get(runId);
       if (!run || run.workflowId !== workflowId || run.namespace.name !== namespace) {
@@ -353,6 +366,16 @@ function alreadyStarted(run: WorkflowRun): RpcError {
       'temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure',
       failure.encode(failure.fromObject({ startRequestId: run.params.requestId, runId: run.runId })).finish(),
     ),
+  );
+}
+
+/** NOT_FOUND with the NamespaceNotFoundFailure detail the real server sends: clients turn it into NamespaceNotFoundError. */
+function namespaceNotFound(name: string): RpcError {
+  const failure = temporal.api.errordetails.v1.NamespaceNotFoundFailure;
+  return new RpcError(
+    GrpcStatus.NOT_FOUND,
+    `Namespace ${name || '(empty)'} is not found.`,
+    packAny('temporal.api.errordetails.v1.NamespaceNotFoundFailure', failure.encode(failure.fromObject({ namespace: name })).finish()),
   );
 }
 
