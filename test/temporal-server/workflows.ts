@@ -58,13 +58,13 @@ export async function runLocalActivity(name: string, args: unknown[], options: L
 }
 
 /** Runs an activity until the workflow is cancelled; reports whether the activity's cancellation completed. */
-export async function cancellableActivity(name: string, options: ActivityOptions): Promise<string> {
+export async function cancellableActivity(name: string, args: unknown[], options: ActivityOptions): Promise<string> {
   const activities = proxyActivities<Record<string, AnyActivity>>({
     ...options,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   try {
-    await activities[name]();
+    await activities[name](...args);
     return 'completed';
   } catch (err) {
     if (isCancellation(err)) return 'cancelled';
