@@ -4,12 +4,16 @@
  * run unchanged on both.
  */
 import { Client, Connection } from '@temporalio/client';
+// The SDK exposes the TestService (time skipping) only on connections built with this internal option.
+import { InternalConnectionOptions, InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
 import { NativeConnection } from '@temporalio/worker';
 import { startTestServer, TestServer } from './temporal-server';
 
 export interface TemporalTestEnv {
   /** A connected client for the test's namespace. */
   client: Client;
+  /** The client's connection: `operatorService`, and `testService` for time skipping. */
+  connection: Connection;
   /** For `Worker.create({ connection })`. */
   nativeConnection: NativeConnection;
   namespace: string;
@@ -32,10 +36,15 @@ export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}
   let server: TestServer | undefined;
   const address = external ?? (server = await startTestServer({ timeSkipping: options.timeSkipping })).address;
   const namespace = (external && process.env.TEMPORAL_TEST_NAMESPACE) || 'default';
-  const connection = await Connection.connect({ address });
+  const connectionOptions: InternalConnectionOptions = {
+    address,
+    [InternalConnectionOptionsSymbol]: { supportsTestService: true },
+  };
+  const connection = await Connection.connect(connectionOptions);
   const nativeConnection = await NativeConnection.connect({ address });
   return {
     client: new Client({ connection, namespace }),
+    connection,
     nativeConnection,
     namespace,
     address,

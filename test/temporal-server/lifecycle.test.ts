@@ -12,6 +12,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { eventTypes, eventually, useWorker } from '../helpers/conformance';
 import * as wf from './workflows';
@@ -302,6 +303,18 @@ describe('ending', () => {
 });
 
 describe('history', () => {
+  test('a history fetched from the server replays against the workflow code without nondeterminism', async () => {
+    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('replay') });
+    await handle.signal(wf.addSignal, 1);
+    expect(await handle.executeUpdate(wf.addAndGetUpdate, { args: [2] })).toBe(3);
+    await handle.signal(wf.finishSignal);
+    await handle.result();
+    const history = await handle.fetchHistory();
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: { codePath: process.env.VIGIL_TEST_WORKFLOW_BUNDLE! } }, history, handle.workflowId),
+    ).resolves.toBeUndefined();
+  });
+
   test('history pages join into the whole history', async () => {
     const handle = await fx.env.client.workflow.start(wf.oneActivity, { taskQueue: fx.taskQueue, workflowId: id('pages'), args: ['x'] });
     await handle.result();

@@ -98,14 +98,15 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     if (quietBind) setLogVerbosity(logVerbosity.ERROR);
   }
-  process.stdout.write(
-    `Temporal test server listening on ${server.address} (in memory; time skipping ${options.timeSkipping ? 'on' : 'off'})\n`,
-  );
-
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Listening for signals before announcing the address: whoever reads the line may stop the server at once.
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  process.stdout.write(
+    `Temporal test server listening on ${server.address} (in memory; time skipping ${options.timeSkipping ? 'on' : 'off'})\n`,
+  );
+  const signal = await stopRequested;
   // A second signal while closing means "now": do not make the user wait for long polls to drain.
   const impatient = () => {
     process.stderr.write('test-server: stopped without waiting for open calls\n');

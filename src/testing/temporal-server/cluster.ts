@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Clock } from './clock';
-import { alreadyExists, invalidArgument, notFound, RpcError, unimplemented } from './errors';
+import { alreadyExists, invalidArgument, notFound, RpcError } from './errors';
 import { ATTRIBUTE_TYPES, Namespace } from './namespace';
 import {
   Command,
@@ -388,4 +388,3 @@ function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return value;
 }
 
-export { unimplemented };

@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Method, Root, Type } from 'protobufjs';
 import { RpcError } from './errors';
+import { PRE_ENCODED, PreEncoded } from './proto';
 import type { CallContext } from './workflow-service';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -77,7 +78,9 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
           (response) => {
             let bytes: Buffer;
             try {
-              bytes = Buffer.from(responseType.encode(responseType.fromObject((response ?? {}) as object)).finish());
+              const message = responseType.encode(responseType.fromObject((response ?? {}) as object)).finish();
+              const preEncoded = (response as PreEncoded | undefined)?.[PRE_ENCODED];
+              bytes = preEncoded ? Buffer.concat([message, preEncoded]) : Buffer.from(message);
             } catch (err) {
               fail(err);
               return;

@@ -64,3 +64,68 @@ export function attributesKey(eventType: number): string {
     .replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   return `${camel}EventAttributes`;
 }
+
+/**
+ * A response may carry one field already encoded under this key: grpc-server appends the bytes to the encoded
+ * message (protobuf readers accept fields in any order). Workflow and query tasks re-send the full history
+ * every time, so each committed event is encoded once and its bytes are reused.
+ */
+export const PRE_ENCODED = Symbol('vigil.preEncoded');
+export interface PreEncoded {
+  [PRE_ENCODED]?: Uint8Array;
+}
+
+const HISTORY_FIELD = (ws.PollWorkflowTaskQueueResponse as unknown as { fields: Record<string, { id: number }> }).fields
+  .history.id;
+// Events never change once they are in a run's history, so their bytes can be kept beside them.
+const encodedEvents = new WeakMap<HistoryEvent, Uint8Array>();
+
+/**
+ * PollWorkflowTaskQueueResponse.history as encoded bytes. `committed` events (those in a run's history) are
+ * cached; `uncommitted` ones (transient task events, restamped when committed) are encoded afresh.
+ */
+export function encodeTaskHistory(committed: readonly HistoryEvent[], uncommitted: readonly HistoryEvent[] = []): Uint8Array {
+  const Event = temporal.api.history.v1.HistoryEvent;
+  const encode = (e: HistoryEvent) => Event.encode(Event.fromObject(e)).finish();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const add = (bytes: Uint8Array) => {
+    parts.push(bytes);
+    size += 1 + varintLength(bytes.length) + bytes.length;
+  };
+  for (const e of committed) {
+    let bytes = encodedEvents.get(e);
+    if (!bytes) encodedEvents.set(e, (bytes = encode(e)));
+    add(bytes);
+  }
+  for (const e of uncommitted) add(encode(e));
+  const tag = (HISTORY_FIELD << 3) | 2;
+  const out = Buffer.allocUnsafe(varintLength(tag) + varintLength(size) + size);
+  let pos = writeVarint(out, 0, tag);
+  pos = writeVarint(out, pos, size);
+  for (const bytes of parts) {
+    out[pos++] = 0x0a; // History.events: field 1, length-delimited
+    pos = writeVarint(out, pos, bytes.length);
+    out.set(bytes, pos);
+    pos += bytes.length;
+  }
+  return out;
+}
+
+function varintLength(n: number): number {
+  let length = 1;
+  while (n > 127) {
+    n = Math.floor(n / 128);
+    length++;
+  }
+  return length;
+}
+
+function writeVarint(out: Uint8Array, pos: number, n: number): number {
+  while (n > 127) {
+    out[pos++] = (n % 128) | 128;
+    n = Math.floor(n / 128);
+  }
+  out[pos++] = n;
+  return pos;
+}

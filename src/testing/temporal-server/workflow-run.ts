@@ -18,18 +18,18 @@ import {
   Command,
   CommandType,
   duration,
+  encodeTaskHistory,
   enums,
   EventType,
   Failure,
-  Header,
   HistoryEvent,
   Loose,
-  Memo,
   packAny,
   Payload,
   Payloads,
+  PRE_ENCODED,
+  PreEncoded,
   ProtocolMessage,
-  SearchAttributes,
   Status,
   temporal,
   timestamp,
@@ -37,7 +37,7 @@ import {
 } from './proto';
 import { effectiveRetryPolicy, retryPolicyProto } from './retry';
 
-type PollWorkflowTaskResponse = Loose<temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse.$Properties>;
+type PollWorkflowTaskResponse = Loose<temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse.$Properties> & PreEncoded;
 type CompleteRequest = Loose<temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest.$Properties>;
 type FailRequest = Loose<temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest.$Properties>;
 type UpdateRequest = Loose<temporal.api.update.v1.Request.$Properties>;
@@ -393,7 +393,7 @@ export class WorkflowRun {
       previousStartedEventId: this.lastCompletedStartedId,
       startedEventId: wft.startedEventId,
       attempt: wft.attempt,
-      history: { events: wft.transient ? [...this.history, ...wft.transient] : this.history.slice() },
+      [PRE_ENCODED]: encodeTaskHistory(this.history, wft.transient),
       workflowExecutionTaskQueue: taskQueue,
       scheduledTime: timestamp(wft.scheduledTime),
       startedTime: timestamp(wft.startedTime),
@@ -627,15 +627,55 @@ export class WorkflowRun {
             };
           }
           break;
-        case CommandType.COMMAND_TYPE_CANCEL_TIMER:
+        // What the real server's command validator requires of the rest: applyCommand relies on it.
         case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+          if (!c.completeWorkflowExecutionCommandAttributes) {
+            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES, message: 'CompleteWorkflowExecutionCommandAttributes is not set on CompleteWorkflowExecutionCommand.' };
+          }
+          break;
         case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+          if (!c.failWorkflowExecutionCommandAttributes?.failure) {
+            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES, message: 'Failure is not set on FailWorkflowExecutionCommand.' };
+          }
+          break;
         case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+          if (!c.cancelWorkflowExecutionCommandAttributes) {
+            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES, message: 'CancelWorkflowExecutionCommandAttributes is not set on CancelWorkflowExecutionCommand.' };
+          }
+          break;
         case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+          if (!c.continueAsNewWorkflowExecutionCommandAttributes) {
+            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, message: 'ContinueAsNewWorkflowExecutionCommandAttributes is not set on ContinueAsNewWorkflowExecutionCommand.' };
+          }
+          break;
         case CommandType.COMMAND_TYPE_RECORD_MARKER:
-        case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
-        case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+          if (!c.recordMarkerCommandAttributes?.markerName) {
+            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, message: 'MarkerName is not set on RecordMarkerCommand.' };
+          }
+          break;
+        case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: {
+          const a = c.startChildWorkflowExecutionCommandAttributes;
+          const cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES;
+          if (!a?.workflowId) return { cause, message: 'Required field WorkflowId is not set on StartChildWorkflowExecutionCommand.' };
+          if (!a.workflowType?.name) return { cause, message: 'Required field WorkflowType is not set on StartChildWorkflowExecutionCommand.' };
+          break;
+        }
+        case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: {
+          const a = c.signalExternalWorkflowExecutionCommandAttributes;
+          const cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES;
+          if (!a?.execution?.workflowId) return { cause, message: 'WorkflowId is not set on SignalExternalWorkflowExecutionCommand.' };
+          if (!a.signalName) return { cause, message: 'SignalName is not set on SignalExternalWorkflowExecutionCommand.' };
+          break;
+        }
         case CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+          if (!c.requestCancelExternalWorkflowExecutionCommandAttributes?.workflowId) {
+            return {
+              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+              message: 'WorkflowId is not set on RequestCancelExternalWorkflowExecutionCommand.',
+            };
+          }
+          break;
+        case CommandType.COMMAND_TYPE_CANCEL_TIMER:
         case CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
           break;
         default:
@@ -1155,7 +1195,7 @@ export class WorkflowRun {
           previousStartedEventId: this.lastCompletedStartedId,
           startedEventId: 0,
           attempt: 1,
-          history: { events: this.history.slice(0, historyLength) },
+          [PRE_ENCODED]: encodeTaskHistory(this.history.slice(0, historyLength)),
           query: q.query,
           workflowExecutionTaskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
         };
@@ -1336,4 +1376,3 @@ function stripEmpty<T extends { data?: Uint8Array | null }>(fields: Record<strin
   return out;
 }
 
-export type { Header, Memo, SearchAttributes };

@@ -5,10 +5,9 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Cluster, StartParams } from './cluster';
-import { STATUS_NAMES } from './cluster';
 import { failedPrecondition, invalidArgument, notFound, required, RpcError } from './errors';
 import { ATTRIBUTE_TYPES, SYSTEM_ATTRIBUTES } from './namespace';
-import { duration, enums, HistoryEvent, Loose, Status, temporal, timestamp, toMillis } from './proto';
+import { duration, enums, HistoryEvent, timestamp, toMillis } from './proto';
 import { parseQuery } from './visibility';
 import type { WorkflowRun } from './workflow-run';
 
@@ -26,7 +25,6 @@ type Req = any;
 type Handler = (req: Req, ctx: CallContext) => unknown;
 
 const Stage = enums.UpdateWorkflowExecutionLifecycleStage;
-const ws = temporal.api.workflowservice.v1;
 const LONG_POLL_MS = 60_000;
 
 /** Leaves the caller time to receive an empty answer before its own deadline passes. */
@@ -242,12 +240,8 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     QueryWorkflow: async (req, ctx) => {
       const run = runOf(req);
       const queryType = required(req.query?.queryType, 'QueryType');
-      try {
-        const answer = await run.query({ ...req.query, queryType }, longPollMs(ctx, 30_000));
-        return { queryResult: answer ?? { payloads: [] } };
-      } catch (err) {
-        throw err;
-      }
+      const answer = await run.query({ ...req.query, queryType }, longPollMs(ctx, 30_000));
+      return { queryResult: answer ?? { payloads: [] } };
     },
     UpdateWorkflowExecution: (req, ctx) => {
       const run = runOf(req);
@@ -320,7 +314,12 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
       const run = runOf(req);
       const closeOnly = req.historyEventFilterType === enums.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
       if (closeOnly) {
-        if (!run.closed && req.waitNewEvent) await run.waitForChange(longPollMs(ctx));
+        // As on the real server, a close-event long poll waits for the close itself, not for any new event:
+        // answering on every event only makes the caller poll again.
+        const deadline = Date.now() + longPollMs(ctx);
+        while (!run.closed && req.waitNewEvent && !ctx.isCancelled() && Date.now() < deadline) {
+          await run.waitForChange(deadline - Date.now());
+        }
         const close = run.closeEvent;
         return close ? { history: { events: [close] } } : { history: { events: [] }, nextPageToken: pageToken(0) };
       }
@@ -500,4 +499,3 @@ export function healthService(): Record<string, Handler> {
   return { Check: () => ({ status: 1 /* SERVING */ }) };
 }
 
-export { Status, STATUS_NAMES, ws, Loose };

@@ -1,0 +1,108 @@
+/**
+ * docker-compose.yml cannot run here (no Docker engine), so this checks what a user of it relies on: the
+ * ports, the wiring between services, the start order, and that Vigil's search attributes get registered.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { VIGIL_SEARCH_ATTRIBUTES } from '../src/search-attributes';
+
+interface Service {
+  image?: string;
+  ports?: (string | number | { target: number; published?: string | number })[];
+  environment?: string[] | Record<string, string | number | boolean | null>;
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: { test?: string | string[]; disable?: boolean };
+  entrypoint?: string | string[];
+  command?: string | string[];
+}
+
+const compose = parse(readFileSync(join(__dirname, '..', 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Service>;
+};
+const services = compose.services;
+
+/** Host ports a service publishes, from the short ("8080:8080", "127.0.0.1:80:8080") and long syntax. */
+function publishedPorts(service: Service): number[] {
+  return (service.ports ?? []).map((port) => {
+    if (typeof port === 'object') return Number(port.published ?? port.target);
+    const parts = String(port).split('/')[0].split(':');
+    return Number(parts.length === 1 ? parts[0] : parts[parts.length - 2]);
+  });
+}
+
+function environment(service: Service): Record<string, string> {
+  const env = service.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(env.map((entry) => [entry.split('=')[0], entry.slice(entry.indexOf('=') + 1)]));
+  }
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value ?? '')]));
+}
+
+function healthyDependencies(service: Service): string[] {
+  const deps = service.depends_on;
+  if (!deps || Array.isArray(deps)) return [];
+  return Object.entries(deps)
+    .filter(([, dep]) => dep.condition === 'service_healthy')
+    .map(([name]) => name);
+}
+
+/** The whole shell script a service runs, entrypoint and command together. */
+function script(service: Service): string {
+  const words = (value: string | string[] | undefined) => (Array.isArray(value) ? value : value ? [value] : []);
+  return [...words(service.entrypoint), ...words(service.command)].join(' ');
+}
+
+/** `temporal operator search-attribute create` calls, each as its namespace and name -> type pairs. */
+function searchAttributeCreates(text: string): { namespace?: string; attributes: [string, string][] }[] {
+  return text
+    .split('\n')
+    .filter((line) => /temporal\s+operator\s+search-attribute\s+create\b/.test(line))
+    .map((line) => ({
+      namespace: /(?:--namespace|-n)[\s=]+(\S+)/.exec(line)?.[1],
+      attributes: [...line.matchAll(/--name[\s=]+(\S+)\s+--type[\s=]+(\S+)/g)].map((m): [string, string] => [m[1], m[2]]),
+    }));
+}
+
+const temporalName = 'temporal';
+
+test('the Temporal server publishes 7233, where TEMPORAL_TEST_ADDRESS=127.0.0.1:7233 finds it', () => {
+  expect(services[temporalName]).toBeDefined();
+  expect(publishedPorts(services[temporalName])).toContain(7233);
+});
+
+test('the web UI publishes 8080 and talks to the Temporal service on 7233', () => {
+  const ui = Object.values(services).find((service) => service.image?.startsWith('temporalio/ui'));
+  expect(ui).toBeDefined();
+  expect(publishedPorts(ui!)).toContain(8080);
+  expect(environment(ui!).TEMPORAL_ADDRESS).toBe(`${temporalName}:7233`);
+});
+
+test('every service that waits for another to be healthy waits for one that has a healthcheck', () => {
+  const waits = Object.entries(services).flatMap(([name, service]) =>
+    healthyDependencies(service).map((dependency) => ({ name, dependency })),
+  );
+  expect(waits.length).toBeGreaterThan(0);
+  for (const { name, dependency } of waits) {
+    const target = services[dependency];
+    expect({ name, dependency, exists: target !== undefined }).toEqual({ name, dependency, exists: true });
+    const test = target.healthcheck?.test;
+    const hasHealthcheck = !target.healthcheck?.disable && test !== undefined && !(Array.isArray(test) && test[0] === 'NONE');
+    expect({ name, dependency, hasHealthcheck }).toEqual({ name, dependency, hasHealthcheck: true });
+  }
+});
+
+test("registers exactly Vigil's search attributes, each with its type, in the default namespace", () => {
+  const registrars = Object.entries(services).filter(([, service]) => searchAttributeCreates(script(service)).length > 0);
+  expect(registrars).toHaveLength(1);
+  const [, registrar] = registrars[0];
+  // Registering needs the server up and the default namespace created, which the healthcheck waits for.
+  expect(healthyDependencies(registrar)).toContain(temporalName);
+  expect(environment(registrar).TEMPORAL_ADDRESS).toBe(`${temporalName}:7233`);
+
+  const creates = searchAttributeCreates(script(registrar));
+  for (const create of creates) expect(create.namespace).toBe('default');
+  const registered = creates.flatMap((create) => create.attributes);
+  expect(registered).toHaveLength(new Set(registered.map(([name]) => name)).size);
+  expect(Object.fromEntries(registered)).toEqual(VIGIL_SEARCH_ATTRIBUTES);
+});
