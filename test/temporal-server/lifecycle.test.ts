@@ -168,6 +168,29 @@ describe('signals, queries and updates', () => {
     await expect(update.result()).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
   });
 
+  test('an update handed to a workflow task that fails is handed to the next task', async () => {
+    // A raw worker: poll, see the update, fail the task, poll again. No SDK worker serves this task queue.
+    const taskQueue = `raw-${randomUUID()}`;
+    const svc = fx.env.client.workflowService;
+    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue, workflowId: id('redeliver') });
+    const poll = () => svc.pollWorkflowTaskQueue({ namespace: fx.env.namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+    const first = await poll();
+    await svc.respondWorkflowTaskCompleted({ namespace: fx.env.namespace, taskToken: first.taskToken, commands: [] });
+    const update = handle.executeUpdate(wf.addAndGetUpdate, { args: [1], updateId: 'u-1' }).catch((e: Error) => e);
+    const delivered = await poll();
+    expect(delivered.messages?.map((m) => m.protocolInstanceId)).toEqual(['u-1']);
+    await svc.respondWorkflowTaskFailed({
+      namespace: fx.env.namespace,
+      taskToken: delivered.taskToken,
+      cause: temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+      failure: { message: 'worker crashed' },
+    });
+    const again = await poll();
+    expect(again.messages?.map((m) => m.protocolInstanceId)).toEqual(['u-1']);
+    await handle.terminate();
+    expect(await update).toBeInstanceOf(Error);
+  });
+
   test('update-with-start starts the workflow, or updates the running one', async () => {
     const workflowId = id('uws');
     const startOp = () =>
@@ -291,14 +314,18 @@ describe('ending', () => {
   });
 
   test('an execution timeout spans continue-as-new runs', async () => {
-    const handle = await fx.env.client.workflow.start(wf.waitForever, {
+    const handle = await fx.env.client.workflow.start(wf.sleepAndContinue, {
       taskQueue: fx.taskQueue,
       workflowId: id('exec-timeout'),
+      args: [200],
       workflowExecutionTimeout: '1s',
     });
     await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
-    expect((await handle.describe()).status.name).toBe('TIMED_OUT');
-    expect((await eventTypes(handle)).at(-1)).toBe('WORKFLOW_EXECUTION_TIMED_OUT');
+    const first = fx.env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
+    expect((await first.describe()).status.name).toBe('CONTINUED_AS_NEW');
+    const last = fx.env.client.workflow.getHandle(handle.workflowId);
+    expect((await last.describe()).status.name).toBe('TIMED_OUT');
+    expect((await eventTypes(last)).at(-1)).toBe('WORKFLOW_EXECUTION_TIMED_OUT');
   });
 });
 

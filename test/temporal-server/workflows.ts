@@ -208,3 +208,9 @@ export async function info(): Promise<{ runId: string; firstRunId: string; attem
   const i = workflowInfo();
   return { runId: i.runId, firstRunId: i.firstExecutionRunId, attempt: i.attempt };
 }
+
+/** Sleeps, then continues as new, forever: only an execution timeout ends it. */
+export async function sleepAndContinue(ms: number): Promise<void> {
+  await sleep(ms);
+  await continueAsNew<typeof sleepAndContinue>(ms);
+}
