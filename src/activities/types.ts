@@ -1,0 +1,80 @@
+/**
+ * The contract between the conversation workflow and its activities: inputs, results and the failure types
+ * the workflow reacts to. Sandbox-safe: types and constants only; implementations live beside this file.
+ */
+import type { AgentSpec, ToolSpec } from '../agents/spec';
+import type { ChannelRef, Reply, TokenUsage, ToolCall, TranscriptEntry } from '../protocol';
+
+export interface ModelCallInput {
+  agent: string;
+  conversationId: string;
+  turn: number;
+  /** 1 for the first model call of a turn. */
+  step: number;
+  model: string;
+  instructions: string;
+  /**
+   * The conversation so far. A later change moves contents out of history and passes references instead; only
+   * this field and the activity that reads it change then.
+   */
+  transcript: TranscriptEntry[];
+  tools: Pick<ToolSpec, 'name' | 'description' | 'parameters'>[];
+}
+
+export interface ModelCallResult {
+  content: string;
+  /** Arguments are the model's raw JSON; a malformed one is reported back to the model by the tool step. */
+  toolCalls: ToolCall[];
+  /** The model that answered, as the provider names it. */
+  model: string;
+  usage: TokenUsage;
+  finishReason: string;
+}
+
+export interface ToolRunInput {
+  agent: string;
+  conversationId: string;
+  turn: number;
+  toolCall: ToolCall;
+}
+
+export interface ToolRunResult {
+  content: string;
+  /** True when the result reports an error to the model (bad arguments, a failing tool). */
+  isError: boolean;
+}
+
+export interface DeliveryInput {
+  agent: string;
+  conversationId: string;
+  channel: ChannelRef;
+  reply: Reply;
+}
+
+export interface DeliveryResult {
+  /** The channel's own answer, e.g. the webhook's HTTP status. */
+  detail: string;
+}
+
+/** The activities a conversation uses, by name. */
+export interface ConversationActivities {
+  loadAgent(agent: string): Promise<AgentSpec>;
+  callModel(input: ModelCallInput): Promise<ModelCallResult>;
+  runTool(input: ToolRunInput): Promise<ToolRunResult>;
+  deliverReply(input: DeliveryInput): Promise<DeliveryResult>;
+}
+
+/**
+ * ApplicationFailure types the workflow distinguishes. All are non-retryable: Temporal retries everything
+ * else by the activity's retry policy.
+ */
+export const FailureTypes = {
+  /** The provider refused the request (a 4xx other than 408/409/429): retrying cannot help. */
+  ModelRequestRejected: 'ModelRequestRejected',
+  /** A tool failed in a way that must end the turn, not go back to the model. */
+  ToolFatal: 'ToolFatal',
+  /** The agent is not defined on this worker. */
+  UnknownAgent: 'UnknownAgent',
+  /** A channel refused the delivery for good (e.g. a 4xx from a webhook). */
+  DeliveryRejected: 'DeliveryRejected',
+} as const;

@@ -1,0 +1,198 @@
+/**
+ * Vigil's public message protocol: every signal, update and query of a conversation, with its zod schema and
+ * TypeScript type. Apps may send these as raw Temporal signals and updates, so the names and shapes here are
+ * a contract; the workflow, the typed client, the gateway and the tests all import them from this one module.
+ *
+ * This module is loaded inside the workflow sandbox: no Node built-ins, no I/O.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+
+export const WORKFLOW_TYPE = 'conversation';
+export const DEFAULT_TASK_QUEUE = 'vigil';
+
+/** `conversation:<agent>:<conversationId>`: one workflow per (agent, conversation id). */
+export function conversationWorkflowId(agent: string, conversationId: string): string {
+  return `conversation:${agent}:${conversationId}`;
+}
+
+const name = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only');
+
+/** Where a reply goes besides the caller that waits for it. Secrets (signing keys) stay in worker config. */
+export const ChannelRef = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('log') }).strict(),
+  z.object({ type: z.literal('webhook'), url: z.string().url().max(2000) }).strict(),
+]);
+export type ChannelRef = z.infer<typeof ChannelRef>;
+
+/** An inbound message, for the `send` update and the `message` signal. */
+export const InboundMessage = z
+  .object({
+    id: z.string().min(1).max(200),
+    content: z.string().min(1).max(100_000),
+    author: z.string().min(1).max(200).optional(),
+    channel: ChannelRef.optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type InboundMessage = z.infer<typeof InboundMessage>;
+
+export const TokenUsage = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+});
+export type TokenUsage = z.infer<typeof TokenUsage>;
+
+export const ReplyStatus = z.enum(['completed', 'step_limit', 'cancelled', 'error']);
+export type ReplyStatus = z.infer<typeof ReplyStatus>;
+
+/** The outcome of one turn: what `send` returns and what is delivered to the message's channel. */
+export const Reply = z.object({
+  messageId: z.string(),
+  turn: z.number().int().positive(),
+  status: ReplyStatus,
+  content: z.string(),
+  /** The models that answered in this turn, in call order (a model change is visible per turn). */
+  models: z.array(z.string()),
+  usage: TokenUsage,
+});
+export type Reply = z.infer<typeof Reply>;
+
+export const ToolCall = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** The raw JSON arguments as the model produced them; validated against the tool's schema before it runs. */
+  arguments: z.string(),
+});
+export type ToolCall = z.infer<typeof ToolCall>;
+
+/** One entry of the conversation as it is kept and shown. */
+export const TranscriptEntry = z.discriminatedUnion('role', [
+  z.object({
+    role: z.literal('user'),
+    turn: z.number().int(),
+    messageId: z.string(),
+    content: z.string(),
+    author: z.string().optional(),
+    at: z.string(),
+  }),
+  z.object({
+    role: z.literal('assistant'),
+    turn: z.number().int(),
+    content: z.string(),
+    toolCalls: z.array(ToolCall),
+    model: z.string(),
+    usage: TokenUsage,
+    at: z.string(),
+  }),
+  z.object({
+    role: z.literal('tool'),
+    turn: z.number().int(),
+    toolCallId: z.string(),
+    name: z.string(),
+    content: z.string(),
+    isError: z.boolean(),
+    at: z.string(),
+  }),
+  /** What the runtime itself says: limits reached, cancellations, errors shown to the user. */
+  z.object({ role: z.literal('notice'), turn: z.number().int(), content: z.string(), at: z.string() }),
+]);
+export type TranscriptEntry = z.infer<typeof TranscriptEntry>;
+
+export const Decision = z
+  .object({
+    toolCallId: z.string().min(1),
+    decision: z.enum(['approve', 'reject']),
+    reason: z.string().max(2000).optional(),
+    /** Approve this tool for the rest of the conversation. */
+    remember: z.boolean().optional(),
+  })
+  .strict();
+export type Decision = z.infer<typeof Decision>;
+
+export const PendingApproval = z.object({
+  toolCallId: z.string(),
+  tool: z.string(),
+  arguments: z.string(),
+  requestedAt: z.string(),
+  /** When an unanswered request is rejected, if the agent sets an approval timeout. */
+  expiresAt: z.string().optional(),
+});
+export type PendingApproval = z.infer<typeof PendingApproval>;
+
+export const ConversationStatus = z.enum(['idle', 'running', 'awaiting_approval', 'ended']);
+export type ConversationStatus = z.infer<typeof ConversationStatus>;
+
+/** What the `state` query answers. */
+export const ConversationView = z.object({
+  agent: z.string(),
+  conversationId: z.string(),
+  status: ConversationStatus,
+  currentTurn: z
+    .object({ turn: z.number().int(), messageId: z.string(), step: z.number().int(), startedAt: z.string() })
+    .nullable(),
+  queued: z.array(z.object({ id: z.string(), author: z.string().optional() })),
+  pendingApprovals: z.array(PendingApproval),
+  rememberedTools: z.array(z.string()),
+  usage: TokenUsage.extend({ modelCalls: z.number().int() }),
+  turns: z.number().int(),
+  ending: z.boolean(),
+});
+export type ConversationView = z.infer<typeof ConversationView>;
+
+export const TranscriptPageRequest = z
+  .object({
+    /** Index of the first entry; 0 when absent. */
+    offset: z.number().int().nonnegative().optional(),
+    limit: z.number().int().min(1).max(500).optional(),
+  })
+  .strict();
+export type TranscriptPageRequest = z.infer<typeof TranscriptPageRequest>;
+
+export const TranscriptPage = z.object({
+  entries: z.array(TranscriptEntry),
+  offset: z.number().int(),
+  total: z.number().int(),
+  nextOffset: z.number().int().nullable(),
+});
+export type TranscriptPage = z.infer<typeof TranscriptPage>;
+
+export const CancelTurnRequest = z.object({ reason: z.string().max(2000).optional() }).strict();
+export type CancelTurnRequest = z.infer<typeof CancelTurnRequest>;
+
+export const CancelTurnResult = z.object({ cancelled: z.boolean(), turn: z.number().int().nullable() });
+export type CancelTurnResult = z.infer<typeof CancelTurnResult>;
+
+export const StartConversation = z
+  .object({
+    agent: name,
+    conversationId: name,
+    /** A state carried over from an earlier run (continue-as-new) or seeded by the app. */
+    state: z.unknown().optional(),
+  })
+  .strict();
+export type StartConversation = z.infer<typeof StartConversation>;
+
+// ---- Temporal definitions: the wire names apps use ---------------------------------------------------------
+
+/** Sends a message and waits for the turn's reply. A seen message id returns the original reply. */
+export const sendUpdate = defineUpdate<Reply, [InboundMessage]>('send');
+/** Sends a message without waiting; the reply goes to the message's channel. */
+export const messageSignal = defineSignal<[InboundMessage]>('message');
+/** Answers a pending tool approval. */
+export const decideUpdate = defineUpdate<{ accepted: true }, [Decision]>('decide');
+/** Cancels the turn in flight: its running model or tool activity is cancelled and the turn recorded so. */
+export const cancelTurnUpdate = defineUpdate<CancelTurnResult, [CancelTurnRequest?]>('cancelTurn');
+/** Closes the conversation after the current turn and any queued messages. */
+export const endSignal = defineSignal('end');
+export const stateQuery = defineQuery<ConversationView>('state');
+export const transcriptQuery = defineQuery<TranscriptPage, [TranscriptPageRequest?]>('transcript');
+
+/** zod error -> one readable line, for validators, the client and the gateway. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'value'}: ${i.message}`).join('; ');
+}
