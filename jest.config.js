@@ -8,7 +8,6 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
   globalSetup: '<rootDir>/test/global-setup.ts',
-  setupFiles: ['<rootDir>/test/setup-runtime.ts'],
   testTimeout: 60_000,
   // Temporal workers run native threads; each test file gets its own process so one file's worker
   // shutdown never races another file's.

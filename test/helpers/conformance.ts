@@ -1,3 +1,4 @@
+import './quiet-runtime';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { createTemporalTestEnv, TemporalTestEnv, TemporalTestEnvOptions } from '../../src/testing/temporal-env';

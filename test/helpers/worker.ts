@@ -1,3 +1,4 @@
+import './quiet-runtime';
 import { Worker, WorkerOptions } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { TemporalTestEnv } from '../../src/testing/temporal-env';

@@ -1,7 +1,8 @@
 import { DefaultLogger, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 
-// Workers in tests log only errors: the expected failures the tests provoke would otherwise bury the report.
-// Each jest worker process runs several test files, and the Runtime can be installed once per process.
+// Imported (for its effect) by the helpers every Temporal test uses, so pure unit tests never start the
+// native runtime, whose threads would keep jest from exiting. Workers in tests log only errors: the expected
+// failures the tests provoke would otherwise bury the report. The Runtime can be installed once per process.
 try {
   Runtime.install({
     logger: new DefaultLogger('ERROR'),

@@ -1,0 +1,291 @@
+/**
+ * The conversation workflow: one per (agent, conversation id). It takes messages at any time, runs one turn
+ * at a time in arrival order, and carries out the steps that the pure turn rules in conversation-state.ts
+ * choose: model calls, tool calls (after approval where the agent asks for it), delivery of the reply.
+ */
+import {
+  ActivityCancellationType,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { AgentSpec, RetrySpec, ToolSpec } from '../agents/spec';
+import { ConversationActivities, FailureTypes, ToolRunResult } from '../activities/types';
+import {
+  cancelTurnUpdate,
+  CancelTurnRequest,
+  decideUpdate,
+  Decision,
+  describeZodError,
+  endSignal,
+  InboundMessage,
+  messageSignal,
+  Reply,
+  sendUpdate,
+  StartConversation,
+  stateQuery,
+  ToolCall,
+  TranscriptPageRequest,
+  transcriptQuery,
+} from '../protocol';
+import {
+  admit,
+  applyDecision,
+  applyModelAnswer,
+  applyToolResults,
+  awaitingApproval,
+  beginTurn,
+  cancelTurn,
+  ConversationState,
+  decisionRefusal,
+  expireApprovals,
+  finishTurn,
+  initialState,
+  nextStep,
+  refusal,
+  requestApprovals,
+  restoreState,
+  transcriptPage,
+  view,
+} from './conversation-state';
+
+const { loadAgent } = proxyLocalActivities<ConversationActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: [FailureTypes.UnknownAgent] },
+});
+
+export interface ConversationResult {
+  turns: number;
+}
+
+export async function conversation(input: StartConversation): Promise<ConversationResult> {
+  const start = StartConversation.parse(input);
+  const state: ConversationState =
+    start.state === undefined ? initialState(start.agent, start.conversationId) : restoreState(start.state, start.agent, start.conversationId);
+  let turnScope: CancellationScope | undefined;
+
+  setHandler(
+    sendUpdate,
+    async (message) => {
+      if (admit(state, message) === 'duplicate') log.info('message seen before; answering with its reply', { messageId: message.id });
+      await condition(() => state.seen[message.id]?.reply != null);
+      return state.seen[message.id].reply!;
+    },
+    {
+      validator: (message) => {
+        const parsed = InboundMessage.safeParse(message);
+        if (!parsed.success) throw invalid(`invalid message: ${describeZodError(parsed.error)}`);
+        const reason = refusal(state, parsed.data);
+        if (reason) throw invalid(reason);
+        const seen = state.seen[parsed.data.id];
+        if (seen && seen.turn !== null && seen.reply === null && state.turn?.message.id !== parsed.data.id) {
+          throw invalid(`message ${parsed.data.id} was answered too long ago for its reply to be kept`);
+        }
+      },
+    },
+  );
+
+  setHandler(messageSignal, (message) => {
+    // Signals cannot be refused; the typed client and the gateway validate before sending. What still
+    // arrives malformed is logged and dropped rather than failing the conversation.
+    const parsed = InboundMessage.safeParse(message);
+    if (!parsed.success) {
+      log.warn('dropped an invalid message signal', { problem: describeZodError(parsed.error) });
+      return;
+    }
+    if (refusal(state, parsed.data)) {
+      log.warn('dropped a message sent after the conversation began ending', { messageId: parsed.data.id });
+      return;
+    }
+    admit(state, { channel: { type: 'log' }, ...parsed.data });
+  });
+
+  setHandler(
+    decideUpdate,
+    (decision) => {
+      applyDecision(state, decision);
+      return { accepted: true as const };
+    },
+    {
+      validator: (decision) => {
+        const parsed = Decision.safeParse(decision);
+        if (!parsed.success) throw invalid(`invalid decision: ${describeZodError(parsed.error)}`);
+        const reason = decisionRefusal(state, parsed.data);
+        if (reason) throw invalid(reason);
+      },
+    },
+  );
+
+  setHandler(
+    cancelTurnUpdate,
+    (request?: CancelTurnRequest) => {
+      const turn = cancelTurn(state, request?.reason);
+      // Cancelling the scope requests cancellation of the running model or tool activity.
+      if (turn !== null) turnScope?.cancel();
+      return { cancelled: turn !== null, turn };
+    },
+    {
+      validator: (request?: CancelTurnRequest) => {
+        const parsed = CancelTurnRequest.optional().safeParse(request);
+        if (!parsed.success) throw invalid(`invalid cancel request: ${describeZodError(parsed.error)}`);
+      },
+    },
+  );
+
+  setHandler(endSignal, () => {
+    state.ending = true;
+  });
+  setHandler(stateQuery, () => view(state));
+  setHandler(transcriptQuery, (request?: TranscriptPageRequest) => transcriptPage(state, TranscriptPageRequest.parse(request ?? {})));
+
+  for (;;) {
+    await condition(() => state.queue.length > 0 || state.ending);
+    if (state.queue.length === 0) break;
+    turnScope = new CancellationScope();
+    await runTurn(state, turnScope);
+    turnScope = undefined;
+  }
+  await condition(allHandlersFinished);
+  return { turns: state.turns };
+}
+
+async function runTurn(state: ConversationState, scope: CancellationScope): Promise<void> {
+  const turn = beginTurn(state, now());
+  try {
+    const agent = await loadAgent(state.agent);
+    const outcome = await scope.run(() => runSteps(state, agent)).catch((err: unknown) => {
+      if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, agent);
+      throw err;
+    });
+    if (outcome.kind !== 'finish') throw new Error(`turn ended on a ${outcome.kind} step`);
+    const reply = finishTurn(state, outcome.status, outcome.content, now());
+    await deliver(state, turn.message, reply, agent);
+  } catch (err) {
+    if (!state.turn) throw err; // a delivery failure after the reply was recorded is handled in deliver()
+    finishTurn(state, 'error', errorReply(err), now());
+    log.warn('turn ended with an error', { turn: turn.turn, error: String(err) });
+  }
+}
+
+/** Carries out steps until the turn's rules say it is finished. */
+async function runSteps(state: ConversationState, agent: AgentSpec): Promise<ReturnType<typeof nextStep>> {
+  for (;;) {
+    const step = nextStep(state, agent);
+    switch (step.kind) {
+      case 'finish':
+        return step;
+      case 'call_model':
+        applyModelAnswer(state, await modelActivity(agent).callModel(step.input), now());
+        break;
+      case 'await_approval': {
+        const timeoutMs = agent.limits.approvalTimeoutMs;
+        requestApprovals(state, step.requests, now(), timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined);
+        const decided = await condition(() => !awaitingApproval(state) || state.turn?.cancelled != null, timeoutMs);
+        if (!decided) expireApprovals(state);
+        break;
+      }
+      case 'run_tools':
+        applyToolResults(state, [...step.settled, ...(await runTools(state, agent, step.calls))], now());
+        break;
+    }
+  }
+}
+
+/** Runs the approved calls of one model answer, at most `maxParallelTools` at a time. */
+async function runTools(state: ConversationState, agent: AgentSpec, calls: ToolCall[]): Promise<{ toolCall: ToolCall; result: ToolRunResult }[]> {
+  const results: { toolCall: ToolCall; result: ToolRunResult }[] = [];
+  const queue = [...calls];
+  const worker = async () => {
+    for (let call = queue.shift(); call; call = queue.shift()) {
+      const tool = agent.tools.find((t) => t.name === call!.name)!;
+      const result = await toolActivity(tool).runTool({
+        agent: state.agent,
+        conversationId: state.conversationId,
+        turn: state.turn!.turn,
+        toolCall: call,
+      });
+      results.push({ toolCall: call, result });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(agent.limits.maxParallelTools, calls.length)) }, worker));
+  return results;
+}
+
+async function deliver(state: ConversationState, message: InboundMessage, reply: Reply, agent: AgentSpec): Promise<void> {
+  if (!message.channel) return; // the caller of `send` receives the reply itself
+  try {
+    await proxyActivities<ConversationActivities>({
+      startToCloseTimeout: '30s',
+      retry: { ...retryOptions(agent.limits.deliveryRetry), nonRetryableErrorTypes: [FailureTypes.DeliveryRejected] },
+    }).deliverReply({ agent: state.agent, conversationId: state.conversationId, channel: message.channel, reply });
+  } catch (err) {
+    // The reply is already recorded and returned to any waiting caller; a channel that cannot take it is
+    // noted in the transcript rather than failing the conversation.
+    log.warn('reply could not be delivered', { messageId: message.id, error: String(err) });
+    state.transcript.push({ role: 'notice', turn: reply.turn, content: `The reply could not be delivered to its ${message.channel.type} channel: ${failureMessage(err)}`, at: now() });
+  }
+}
+
+function modelActivity(agent: AgentSpec) {
+  return proxyActivities<ConversationActivities>({
+    startToCloseTimeout: agent.limits.modelTimeoutMs,
+    heartbeatTimeout: Math.min(30_000, agent.limits.modelTimeoutMs),
+    retry: { ...retryOptions(agent.limits.modelRetry), nonRetryableErrorTypes: [FailureTypes.ModelRequestRejected] },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+}
+
+function toolActivity(tool: ToolSpec) {
+  return proxyActivities<ConversationActivities>({
+    startToCloseTimeout: tool.timeoutMs,
+    heartbeatTimeout: Math.min(30_000, tool.timeoutMs),
+    retry: { ...retryOptions(tool.retry), nonRetryableErrorTypes: [FailureTypes.ToolFatal] },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+}
+
+function retryOptions(r: RetrySpec) {
+  return {
+    maximumAttempts: r.maximumAttempts,
+    initialInterval: r.initialIntervalMs,
+    backoffCoefficient: r.backoffCoefficient,
+    maximumInterval: r.maximumIntervalMs,
+  };
+}
+
+function errorReply(err: unknown): string {
+  const message = failureMessage(err);
+  if (hasFailureType(err, FailureTypes.ModelRequestRejected)) return `The model provider rejected the request: ${message}`;
+  if (hasFailureType(err, FailureTypes.ToolFatal)) return `A tool failed and the turn was stopped: ${message}`;
+  if (hasFailureType(err, FailureTypes.UnknownAgent)) return `This agent is not available: ${message}`;
+  return `Something went wrong and this message could not be answered: ${message}`;
+}
+
+/** The innermost failure's message: the activity's own words, not the wrapper's. */
+function failureMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
+}
+
+function hasFailureType(err: unknown, type: string): boolean {
+  for (let e = err as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e instanceof ApplicationFailure && e.type === type) return true;
+  }
+  return false;
+}
+
+function invalid(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, 'ValidationError');
+}
+
+/** Workflow time: deterministic on replay. */
+function now(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,2 @@
+/** Every workflow the Vigil worker runs. */
+export { conversation } from './conversation';

@@ -1,0 +1,203 @@
+/** The turn rules, without Temporal: what the conversation does next given its state and the model's answer. */
+import { DEFAULT_LIMITS, DEFAULT_TOOL_RETRY, AgentSpec, ToolSpec } from '../../src/agents/spec';
+import type { ModelCallResult } from '../../src/activities/types';
+import {
+  admit,
+  applyDecision,
+  applyModelAnswer,
+  applyToolResults,
+  beginTurn,
+  cancelTurn,
+  decisionRefusal,
+  expireApprovals,
+  finishTurn,
+  initialState,
+  nextStep,
+  refusal,
+  requestApprovals,
+  restoreState,
+  transcriptPage,
+  view,
+} from '../../src/workflows/conversation-state';
+
+const tool = (name: string, approval: ToolSpec['approval'] = 'auto'): ToolSpec => ({
+  name,
+  description: name,
+  parameters: { type: 'object' },
+  approval,
+  timeoutMs: 1000,
+  retry: DEFAULT_TOOL_RETRY,
+});
+const agent: AgentSpec = {
+  name: 'a',
+  instructions: 'be brief',
+  model: 'm1',
+  tools: [tool('calc'), tool('fetch', 'ask'), tool('rm', 'deny')],
+  limits: { ...DEFAULT_LIMITS, maxSteps: 3 },
+};
+const now = '2026-01-01T00:00:00.000Z';
+const answer = (content: string, toolCalls: ModelCallResult['toolCalls'] = []): ModelCallResult => ({
+  content,
+  toolCalls,
+  model: 'm1',
+  usage: { inputTokens: 10, outputTokens: 2 },
+  finishReason: toolCalls.length ? 'tool_calls' : 'stop',
+});
+const call = (id: string, name: string, args = '{}') => ({ id, name, arguments: args });
+
+function started(content = 'hi') {
+  const state = initialState('a', 'c1');
+  admit(state, { id: 'm1', content });
+  beginTurn(state, now);
+  return state;
+}
+
+test('a turn starts with a model call carrying the instructions, transcript and usable tools', () => {
+  const state = started('what is 2+2?');
+  const step = nextStep(state, agent);
+  expect(step.kind).toBe('call_model');
+  if (step.kind !== 'call_model') return;
+  expect(step.input).toMatchObject({ model: 'm1', instructions: 'be brief', step: 1, turn: 1 });
+  expect(step.input.transcript).toEqual([expect.objectContaining({ role: 'user', content: 'what is 2+2?' })]);
+  expect(step.input.tools.map((t) => t.name)).toEqual(['calc', 'fetch']); // denied tools are not offered
+});
+
+test('an answer without tool calls finishes the turn with that answer', () => {
+  const state = started();
+  applyModelAnswer(state, answer('hello'), now);
+  expect(nextStep(state, agent)).toEqual({ kind: 'finish', status: 'completed', content: 'hello' });
+  const reply = finishTurn(state, 'completed', 'hello', now);
+  expect(reply).toEqual({ messageId: 'm1', turn: 1, status: 'completed', content: 'hello', models: ['m1'], usage: { inputTokens: 10, outputTokens: 2 } });
+  expect(view(state)).toMatchObject({ status: 'idle', turns: 1, usage: { inputTokens: 10, outputTokens: 2, modelCalls: 1 } });
+});
+
+test('auto tools run; unknown and denied tools answer the model with an error without running', () => {
+  const state = started();
+  applyModelAnswer(state, answer('', [call('t1', 'calc'), call('t2', 'nope'), call('t3', 'rm')]), now);
+  const step = nextStep(state, agent);
+  expect(step.kind).toBe('run_tools');
+  if (step.kind !== 'run_tools') return;
+  expect(step.calls.map((c) => c.id)).toEqual(['t1']);
+  expect(step.settled.map((s) => [s.toolCall.id, s.result.isError])).toEqual([
+    ['t2', true],
+    ['t3', true],
+  ]);
+  expect(step.settled[0].result.content).toMatch(/unknown tool "nope"/);
+  expect(step.settled[1].result.content).toMatch(/not allowed/);
+});
+
+test('tool results are recorded in the order the model asked, then the model is called again', () => {
+  const state = started();
+  applyModelAnswer(state, answer('', [call('t1', 'calc'), call('t2', 'calc')]), now);
+  applyToolResults(
+    state,
+    [
+      { toolCall: call('t2', 'calc'), result: { content: 'two', isError: false } },
+      { toolCall: call('t1', 'calc'), result: { content: 'one', isError: false } },
+    ],
+    now,
+  );
+  expect(state.transcript.filter((e) => e.role === 'tool').map((e) => e.role === 'tool' && e.content)).toEqual(['one', 'two']);
+  const step = nextStep(state, agent);
+  expect(step.kind).toBe('call_model');
+  if (step.kind === 'call_model') expect(step.input.step).toBe(2);
+});
+
+test('the step limit ends the turn with a clear reply', () => {
+  const state = started();
+  for (let i = 0; i < 3; i++) {
+    applyModelAnswer(state, answer('', [call(`t${i}`, 'calc')]), now);
+    applyToolResults(state, [{ toolCall: call(`t${i}`, 'calc'), result: { content: 'x', isError: false } }], now);
+  }
+  const step = nextStep(state, agent);
+  expect(step).toMatchObject({ kind: 'finish', status: 'step_limit' });
+  if (step.kind === 'finish') expect(step.content).toMatch(/limit of 3 model calls/);
+});
+
+test("'ask' tools wait for a decision; a rejection goes back to the model with the reason", () => {
+  const state = started();
+  applyModelAnswer(state, answer('', [call('t1', 'fetch'), call('t2', 'calc')]), now);
+  const step = nextStep(state, agent);
+  expect(step).toEqual({ kind: 'await_approval', requests: [call('t1', 'fetch')] });
+  requestApprovals(state, [call('t1', 'fetch')], now);
+  expect(view(state).status).toBe('awaiting_approval');
+  expect(view(state).pendingApprovals).toEqual([expect.objectContaining({ toolCallId: 't1', tool: 'fetch' })]);
+  expect(decisionRefusal(state, { toolCallId: 'zzz', decision: 'approve' })).toMatch(/no tool call zzz/);
+  applyDecision(state, { toolCallId: 't1', decision: 'reject', reason: 'not that site' });
+  expect(decisionRefusal(state, { toolCallId: 't1', decision: 'approve' })).toMatch(/no tool call t1 is waiting|already decided/);
+  const after = nextStep(state, agent);
+  expect(after.kind).toBe('run_tools');
+  if (after.kind !== 'run_tools') return;
+  expect(after.calls.map((c) => c.id)).toEqual(['t2']);
+  expect(after.settled[0].result).toEqual({ isError: true, content: 'the user rejected this call: not that site' });
+});
+
+test('an approval with remember approves that tool for the rest of the conversation', () => {
+  const state = started();
+  applyModelAnswer(state, answer('', [call('t1', 'fetch')]), now);
+  requestApprovals(state, [call('t1', 'fetch')], now);
+  applyDecision(state, { toolCallId: 't1', decision: 'approve', remember: true });
+  expect(state.rememberedTools).toEqual(['fetch']);
+  applyToolResults(state, [{ toolCall: call('t1', 'fetch'), result: { content: 'ok', isError: false } }], now);
+  applyModelAnswer(state, answer('', [call('t2', 'fetch')]), now);
+  expect(nextStep(state, agent)).toMatchObject({ kind: 'run_tools', calls: [call('t2', 'fetch')] });
+});
+
+test('unanswered approvals past their time are rejected', () => {
+  const state = started();
+  applyModelAnswer(state, answer('', [call('t1', 'fetch')]), now);
+  requestApprovals(state, [call('t1', 'fetch')], now, '2026-01-01T00:01:00.000Z');
+  expireApprovals(state);
+  const step = nextStep(state, agent);
+  expect(step.kind === 'run_tools' && step.settled[0].result.content).toMatch(/no decision was made in time/);
+});
+
+test('a cancelled turn finishes as cancelled and is noted in the transcript', () => {
+  const state = started();
+  expect(cancelTurn(state, 'user pressed stop')).toBe(1);
+  expect(cancelTurn(state, 'again')).toBeNull();
+  const step = nextStep(state, agent);
+  expect(step).toEqual({ kind: 'finish', status: 'cancelled', content: 'The turn was cancelled: user pressed stop' });
+  finishTurn(state, 'cancelled', 'The turn was cancelled: user pressed stop', now);
+  expect(state.transcript.at(-1)).toMatchObject({ role: 'notice', content: 'The turn was cancelled: user pressed stop' });
+});
+
+test('a message id seen before never queues a second turn', () => {
+  const state = initialState('a', 'c1');
+  expect(admit(state, { id: 'm1', content: 'x' })).toBe('new');
+  expect(admit(state, { id: 'm1', content: 'x again' })).toBe('duplicate');
+  expect(state.queue).toHaveLength(1);
+  beginTurn(state, now);
+  finishTurn(state, 'completed', 'done', now);
+  expect(admit(state, { id: 'm1', content: 'x' })).toBe('duplicate');
+  expect(state.queue).toHaveLength(0);
+});
+
+test('messages queue in arrival order; an ending conversation refuses new ones but answers retries', () => {
+  const state = initialState('a', 'c1');
+  admit(state, { id: 'a', content: '1' });
+  admit(state, { id: 'b', content: '2' });
+  expect(beginTurn(state, now).message.id).toBe('a');
+  expect(view(state).queued).toEqual([{ id: 'b' }]);
+  state.ending = true;
+  expect(refusal(state, { id: 'c', content: '3' })).toMatch(/ending/);
+  expect(refusal(state, { id: 'b', content: '2' })).toBeUndefined();
+});
+
+test('the transcript is paged', () => {
+  const state = initialState('a', 'c1');
+  for (let i = 0; i < 5; i++) {
+    admit(state, { id: `m${i}`, content: `q${i}` });
+    beginTurn(state, now);
+    finishTurn(state, 'completed', 'a', now);
+  }
+  expect(transcriptPage(state, { limit: 2 })).toMatchObject({ offset: 0, total: 5, nextOffset: 2 });
+  expect(transcriptPage(state, { offset: 4, limit: 2 })).toMatchObject({ offset: 4, nextOffset: null, entries: [expect.objectContaining({ content: 'q4' })] });
+});
+
+test('a state from another schema version or conversation is refused', () => {
+  const state = initialState('a', 'c1');
+  expect(restoreState(JSON.parse(JSON.stringify(state)), 'a', 'c1')).toEqual(state);
+  expect(() => restoreState({ ...state, schemaVersion: 99 }, 'a', 'c1')).toThrow(/schema version 99/);
+  expect(() => restoreState(state, 'a', 'other')).toThrow(/another conversation/);
+});
