@@ -5,10 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config';
+import { DEFAULT_TASK_QUEUE } from '../src/protocol';
 import { VIGIL_SEARCH_ATTRIBUTES } from '../src/search-attributes';
 
 interface Service {
   image?: string;
+  build?: string | { context?: string; dockerfile?: string };
   ports?: (string | number | { target: number; published?: string | number })[];
   environment?: string[] | Record<string, string | number | boolean | null>;
   depends_on?: string[] | Record<string, { condition?: string }>;
@@ -39,12 +42,16 @@ function environment(service: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value ?? '')]));
 }
 
-function healthyDependencies(service: Service): string[] {
+function dependencies(service: Service, condition: string): string[] {
   const deps = service.depends_on;
   if (!deps || Array.isArray(deps)) return [];
   return Object.entries(deps)
-    .filter(([, dep]) => dep.condition === 'service_healthy')
+    .filter(([, dep]) => dep.condition === condition)
     .map(([name]) => name);
+}
+
+function healthyDependencies(service: Service): string[] {
+  return dependencies(service, 'service_healthy');
 }
 
 /** The whole shell script a service runs, entrypoint and command together. */
@@ -105,4 +112,64 @@ test("registers exactly Vigil's search attributes, each with its type, in the de
   const registered = creates.flatMap((create) => create.attributes);
   expect(registered).toHaveLength(new Set(registered.map(([name]) => name)).size);
   expect(Object.fromEntries(registered)).toEqual(VIGIL_SEARCH_ATTRIBUTES);
+});
+
+describe('the Vigil worker service', () => {
+  const workerName = 'worker';
+  const worker = services[workerName];
+  const workerEnv = () => environment(worker);
+  const root = join(__dirname, '..');
+
+  /** The environment the container gets when the host sets `host` (Compose's `${VAR:-default}` interpolation). */
+  function interpolated(host: Record<string, string>): Record<string, string> {
+    return Object.fromEntries(
+      Object.entries(workerEnv()).map(([name, value]) => [
+        name,
+        value.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, variable: string, fallback = '') => host[variable] || fallback),
+      ]),
+    );
+  }
+
+  test('is built from the Dockerfile at the repository root, which runs `npm run worker`', () => {
+    expect(worker).toBeDefined();
+    const build = typeof worker.build === 'string' ? { context: worker.build } : worker.build;
+    expect(build?.context).toBe('.');
+    const dockerfile = readFileSync(join(root, build?.dockerfile ?? 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM node:20-slim$/m);
+    expect(dockerfile).toMatch(/^CMD \["npm", "run", "worker"\]$/m);
+  });
+
+  test('sets only variables loadConfig reads', () => {
+    const unknown = Object.keys(workerEnv()).filter((name) => !(CONFIG_VARIABLES as string[]).includes(name));
+    expect(unknown).toEqual([]);
+  });
+
+  test("reaches the Temporal service on its port, in the namespace that has Vigil's search attributes, on the default task queue", () => {
+    const [host, port] = workerEnv().TEMPORAL_ADDRESS.split(':');
+    expect(host).toBe(temporalName);
+    // The container port: 7233 inside the Compose network whatever the host publishes it as.
+    const containerPorts = (services[temporalName].ports ?? []).map((entry) =>
+      typeof entry === 'object' ? entry.target : Number(String(entry).split('/')[0].split(':').pop()),
+    );
+    expect(containerPorts).toContain(Number(port));
+    expect(workerEnv().TEMPORAL_NAMESPACE).toBe('default');
+    expect(workerEnv().VIGIL_TASK_QUEUE).toBe(DEFAULT_TASK_QUEUE);
+  });
+
+  test('takes secrets from the host environment and never spells them out', () => {
+    expect(workerEnv().OPENAI_API_KEY).toBe('${OPENAI_API_KEY:-}');
+    expect(workerEnv().VIGIL_WEBHOOK_SECRET).toBe('${VIGIL_WEBHOOK_SECRET:-}');
+  });
+
+  test('starts after Temporal is healthy and the search attributes are registered', () => {
+    expect(healthyDependencies(worker)).toContain(temporalName);
+    const registrar = Object.entries(services).find(([, service]) => searchAttributeCreates(script(service)).length > 0);
+    expect(dependencies(worker, 'service_completed_successfully')).toContain(registrar?.[0]);
+  });
+
+  test('its environment is a valid configuration once the host provides an API key', () => {
+    const config = loadConfig(interpolated({ OPENAI_API_KEY: 'sk-from-the-host' }));
+    expect(config.temporal).toEqual({ address: 'temporal:7233', namespace: 'default', taskQueue: DEFAULT_TASK_QUEUE });
+    expect(config.openai.apiKey).toBe('sk-from-the-host');
+  });
 });

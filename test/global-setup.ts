@@ -4,17 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Bundles the test workflows once for the whole run; every test file's workers load the same bundle instead
- * of paying for webpack each time.
+ * Bundles the workflows once for the whole run (the conformance suite's and Vigil's own); every test file's
+ * workers load the same bundles instead of paying for webpack each time.
  */
 export default async function globalSetup(): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./workflows'),
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-  });
+  const logger = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
   const dir = join(tmpdir(), `vigil-test-${process.pid}`);
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'workflows.js');
-  writeFileSync(path, code);
-  process.env.VIGIL_TEST_WORKFLOW_BUNDLE = path;
+  const bundles = { VIGIL_TEST_WORKFLOW_BUNDLE: require.resolve('./workflows'), VIGIL_WORKFLOW_BUNDLE: require.resolve('../src/workflows') };
+  for (const [variable, workflowsPath] of Object.entries(bundles)) {
+    const { code } = await bundleWorkflowCode({ workflowsPath, logger });
+    const path = join(dir, `${variable.toLowerCase()}.js`);
+    writeFileSync(path, code);
+    process.env[variable] = path;
+  }
 }

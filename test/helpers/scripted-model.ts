@@ -99,12 +99,17 @@ export interface ScriptedModel {
   respondWith(fn: (request: RecordedRequest) => ScriptStep | Promise<ScriptStep>): void;
   /** The first request not yet handed out by `nextRequest`, waiting for it if needed. */
   nextRequest(): Promise<RecordedRequest>;
+  /**
+   * Forgets what earlier tests left: unused script steps, a custom responder, and requests not yet handed out
+   * (`nextRequest` then waits for the next new one). Recorded requests stay in `requests`.
+   */
+  reset(): void;
   close(): Promise<void>;
 }
 
 const REDACTED = '<redacted>';
 
-/** Starts a scripted model on a free port of 127.0.0.1. With nothing scripted it answers `echo: <last user message>`. */
+/** Starts a scripted model on a free port of 127.0.0.1. Unscripted, it answers `echo: <last user message>`. */
 export async function startScriptedModel(): Promise<ScriptedModel> {
   const requests: RecordedRequest[] = [];
   const steps: ScriptStep[] = [];
@@ -173,6 +178,11 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
     script: (...more) => void steps.push(...more),
     respondWith: (fn) => {
       responder = fn;
+    },
+    reset: () => {
+      steps.length = 0;
+      responder = echo;
+      handedOut = requests.length;
     },
     nextRequest: () => {
       if (handedOut < requests.length) return Promise.resolve(requests[handedOut++]);
@@ -312,14 +322,16 @@ function sendStream(res: http.ServerResponse, completion: Completion, includeUsa
   send(chunk({ role: 'assistant', content: '', refusal: null }));
   for (const piece of pieces(choice.message.content ?? '')) send(chunk({ content: piece }));
   (choice.message.tool_calls ?? []).forEach((call, index) => {
-    send(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }));
+    const { name } = call.function;
+    send(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name, arguments: '' } }] }));
     for (const piece of pieces(call.function.arguments)) {
       send(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
     }
   });
   send(chunk({}, choice.finish_reason));
   if (includeUsage && completion.usage) {
-    send({ id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, choices: [], usage: completion.usage });
+    // OpenAI's usage chunk: no choices, after the finish reason.
+    send({ ...chunk({}), choices: [], usage: completion.usage });
   }
   res.end('data: [DONE]\n\n');
 }
@@ -337,7 +349,11 @@ function sendFault(res: http.ServerResponse, step: FaultStep): void {
 }
 
 /** OpenAI's error shape, with the type and code it uses for the status. */
-function errorBody(status: number, message?: string): { error: { message: string; type: string; code: string | null; param: null } } {
+interface ErrorBody {
+  error: { message: string; type: string; code: string | null; param: null };
+}
+
+function errorBody(status: number, message?: string): ErrorBody {
   const error = (type: string, code: string | null, fallback: string) => ({
     error: { message: message ?? fallback, type, code, param: null },
   });

@@ -1,0 +1,46 @@
+/**
+ * The conversation's activities, built from their dependencies in one place: the worker passes the real model
+ * client, agents and channels; tests pass a scripted model, test agents and a recording channel.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type OpenAI from 'openai';
+import type { AgentRegistry } from '../agents/registry';
+import type { OutputChannel } from '../channels/output-channel';
+import type { Logger } from '../logger';
+import { createDeliveryActivity } from './delivery';
+import { createModelActivity } from './model';
+import { createToolActivity } from './tools';
+import { FailureTypes, type ConversationActivities } from './types';
+
+export interface ActivityDeps {
+  agents: AgentRegistry;
+  openai: OpenAI;
+  /** At most one per channel type. */
+  channels: OutputChannel[];
+  /** Where the worker notes trouble the workflow cannot see (an agent it lacks); default: nowhere. */
+  logger?: Pick<Logger, 'warn'>;
+}
+
+export function createActivities(deps: ActivityDeps): ConversationActivities {
+  const { agents, logger } = deps;
+  return {
+    async loadAgent(name) {
+      const agent = agents.get(name);
+      if (!agent) {
+        const known = agents.list().map((a) => a.name);
+        logger?.warn({ agent: name, known }, 'a conversation asked for an agent this worker does not define');
+        // Non-retryable: another attempt on this worker finds the same registry.
+        throw ApplicationFailure.nonRetryable(
+          `agent "${name}" is not defined on this worker (defined: ${known.join(', ') || 'none'})`,
+          FailureTypes.UnknownAgent,
+        );
+      }
+      return agent.spec();
+    },
+    callModel: createModelActivity({ openai: deps.openai }),
+    runTool: createToolActivity({ findTool: (agent, tool) => agents.get(agent)?.findTool(tool) }),
+    deliverReply: createDeliveryActivity({ channels: deps.channels }),
+  };
+}
+
+export type { ConversationActivities } from './types';

@@ -1,0 +1,93 @@
+/**
+ * The model activity: one chat completion from an OpenAI-compatible provider per call. It heartbeats while it
+ * waits, so a cancelled turn reaches it and aborts the HTTP request, and it classifies failures so Temporal
+ * retries what can be retried, and only that.
+ */
+import { Context } from '@temporalio/activity';
+import OpenAI from 'openai';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { DEFAULT_LIMITS } from '../agents/spec';
+import type { ToolCall } from '../protocol';
+import { toModelFailure } from './model-failure';
+import { toChatMessages, toChatTools } from './model-messages';
+import type { ModelCallInput, ModelCallResult } from './types';
+
+export interface OpenAIClientOptions {
+  /** e.g. `https://api.openai.com/v1`, or any OpenAI-compatible server. */
+  baseURL: string;
+  apiKey: string;
+  /**
+   * One request's limit. A backstop: Temporal's start-to-close timeout cancels the attempt first when it is
+   * shorter. Default: the default model timeout of an agent.
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * An `openai` client for the model activity. The SDK's own retries are off: Temporal retries the activity, by
+ * the agent's retry policy and visibly in history.
+ *
+ * @example
+ * const openai = createOpenAIClient({ baseURL: 'https://api.openai.com/v1', apiKey: process.env.OPENAI_API_KEY! });
+ * const callModel = createModelActivity({ openai });
+ */
+export function createOpenAIClient(options: OpenAIClientOptions): OpenAI {
+  return new OpenAI({
+    baseURL: options.baseURL,
+    apiKey: options.apiKey,
+    maxRetries: 0,
+    timeout: options.timeoutMs ?? DEFAULT_LIMITS.modelTimeoutMs,
+  });
+}
+
+/** Heartbeat this often when the activity has no heartbeat timeout; the worker throttles what it sends anyway. */
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+
+/** The `callModel` activity. */
+export function createModelActivity(deps: { openai: OpenAI }): (input: ModelCallInput) => Promise<ModelCallResult> {
+  return async function callModel(input) {
+    const context = Context.current();
+    const signal = context.cancellationSignal;
+    const heartbeats = setInterval(() => context.heartbeat(), heartbeatIntervalMs(context.info.heartbeatTimeoutMs));
+    try {
+      const tools = toChatTools(input.tools);
+      const completion = await deps.openai.chat.completions.create(
+        { model: input.model, messages: toChatMessages(input), ...(tools ? { tools } : {}) },
+        { signal },
+      );
+      return toResult(completion);
+    } catch (error) {
+      throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '' });
+    } finally {
+      clearInterval(heartbeats);
+    }
+  };
+}
+
+/** Well inside the heartbeat timeout, so one late tick does not time the attempt out. */
+function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
+  return heartbeatTimeoutMs ? Math.max(heartbeatTimeoutMs / 3, 10) : DEFAULT_HEARTBEAT_INTERVAL_MS;
+}
+
+function toResult(completion: ChatCompletion): ModelCallResult {
+  const choice = completion.choices.at(0);
+  if (!choice) {
+    // Seen from overloaded compatible providers; a retry usually gets a real answer.
+    throw new Error(`model provider answered without a choice (completion ${completion.id})`);
+  }
+  const toolCalls: ToolCall[] = (choice.message.tool_calls ?? []).map((call) =>
+    call.type === 'function'
+      ? { id: call.id, name: call.function.name, arguments: call.function.arguments }
+      : { id: call.id, name: call.custom.name, arguments: call.custom.input },
+  );
+  return {
+    content: choice.message.content ?? '',
+    toolCalls,
+    model: completion.model,
+    usage: {
+      inputTokens: completion.usage?.prompt_tokens ?? 0,
+      outputTokens: completion.usage?.completion_tokens ?? 0,
+    },
+    finishReason: choice.finish_reason ?? 'unknown',
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * Agents: a name, instructions, a model, tools and limits. An agent lives on the worker; the conversation
+ * workflow sees only its plain-JSON `spec()`, loaded at the start of every turn, and tool calls come back to
+ * the worker by name through `findTool`.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+import { StartConversation } from '../protocol';
+import { toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
+import { DEFAULT_LIMITS, type AgentLimits, type AgentSpec, type ToolSpec } from './spec';
+
+/** A tool as an agent uses it: as defined, or with this agent's own approval, timeout or retry policy. */
+export type AgentTool = Tool | ({ tool: Tool } & ToolOverrides);
+
+export interface AgentDefinition {
+  /** Part of every conversation's workflow id: letters, digits and . _ : @ - only. */
+  name: string;
+  /** The system prompt. */
+  instructions: string;
+  /** The model name as the provider spells it, e.g. `gpt-4o-mini`. */
+  model: string;
+  tools?: AgentTool[];
+  /** Overrides of DEFAULT_LIMITS. */
+  limits?: Partial<AgentLimits>;
+}
+
+export interface Agent {
+  readonly name: string;
+  /** A fresh copy of the agent as the workflow sees it; callers may change it freely. */
+  spec(): AgentSpec;
+  findTool(name: string): Tool | undefined;
+}
+
+const OVERRIDE_KEYS: string[] = ['approval', 'timeoutMs', 'retry'] satisfies (keyof ToolOverrides)[];
+
+const positiveInt = z.number().int().positive();
+
+const Retry = z
+  .object({
+    maximumAttempts: z.number().int().nonnegative(),
+    initialIntervalMs: positiveInt,
+    backoffCoefficient: z.number().min(1),
+    maximumIntervalMs: positiveInt,
+  })
+  .strict()
+  .refine((retry) => retry.maximumIntervalMs >= retry.initialIntervalMs, {
+    message: 'maximumIntervalMs must be at least initialIntervalMs',
+  });
+
+// Strict, so a misspelt limit is an error rather than a silently ignored one.
+const Limits = z
+  .object({
+    maxSteps: positiveInt,
+    maxParallelTools: positiveInt,
+    modelTimeoutMs: positiveInt,
+    modelRetry: Retry,
+    approvalTimeoutMs: positiveInt.optional(),
+    deliveryRetry: Retry,
+  })
+  .partial()
+  .strict();
+
+const Definition = z.object({
+  name: StartConversation.shape.agent,
+  instructions: z.string().trim().min(1, 'must not be empty'),
+  model: z.string().trim().min(1, 'must not be empty').max(200),
+  tools: z.array(z.unknown()).optional(),
+  limits: Limits.optional(),
+});
+
+/**
+ * Defines an agent; every problem (a bad name, a clash of tool names, a bad limit) is reported at once.
+ *
+ * @example
+ * const support = defineAgent({
+ *   name: 'support',
+ *   instructions: 'You answer questions about our product.',
+ *   model: 'gpt-4o-mini',
+ *   tools: [currentTime, { tool: httpFetch, approval: 'ask' }],
+ *   limits: { maxSteps: 4 },
+ * });
+ *
+ * @throws ConfigError listing every problem.
+ */
+export function defineAgent(definition: AgentDefinition): Agent {
+  const label = typeof definition?.name === 'string' ? `agent "${definition.name}"` : 'agent';
+  const parsed = Definition.safeParse(definition);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${label}: ${issue.path.join('.') || 'definition'}: ${issue.message}`);
+
+  const tools = new Map<string, Tool>();
+  const toolSpecs: ToolSpec[] = [];
+  for (const [index, entry] of (definition?.tools ?? []).entries()) {
+    const { tool, ...overrides } = isTool(entry) ? { tool: entry } : (entry ?? {});
+    if (!isTool(tool)) {
+      problems.push(
+        `${label}: tools.${index} must be a tool from defineTool(), or { tool, approval?, timeoutMs?, retry? }`,
+      );
+      continue;
+    }
+    const unknown = Object.keys(overrides).filter((key) => !OVERRIDE_KEYS.includes(key));
+    if (unknown.length > 0) {
+      const keys = `${unknown.join(', ')} (use ${OVERRIDE_KEYS.join(', ')})`;
+      problems.push(`${label}: tools.${index} has unknown keys ${keys}`);
+      continue;
+    }
+    if (tools.has(tool.name)) {
+      problems.push(`${label}: tool name "${tool.name}" is used twice; the model calls tools by name`);
+      continue;
+    }
+    try {
+      toolSpecs.push(toolSpec(tool, overrides));
+      tools.set(tool.name, tool);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems.map((problem) => `${label}: ${problem}`));
+    }
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+
+  const { name, instructions, model, limits } = parsed.data;
+  const spec: AgentSpec = { name, instructions, model, tools: toolSpecs, limits: { ...DEFAULT_LIMITS, ...limits } };
+  return {
+    name,
+    spec: () => structuredClone(spec),
+    findTool: (toolName) => tools.get(toolName),
+  };
+}
+
+function isTool(value: unknown): value is Tool {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Tool).name === 'string' &&
+    typeof (value as Tool).execute === 'function'
+  );
+}

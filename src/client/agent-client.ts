@@ -1,0 +1,270 @@
+/**
+ * The typed way into a conversation from an app: each method checks its input against the protocol's schemas
+ * before anything reaches Temporal, addresses the conversation by (agent, conversation id), and turns
+ * Temporal's failures into Vigil's errors (ValidationError, ConversationNotFoundError, TimeoutError,
+ * SystemError).
+ */
+import { status } from '@grpc/grpc-js';
+import {
+  Client,
+  isGrpcDeadlineError,
+  isGrpcServiceError,
+  WithStartWorkflowOperation,
+  type WorkflowHandle,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
+import { ApplicationFailure, type UpdateDefinition, WorkflowNotFoundError } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import {
+  ConfigError,
+  ConversationNotFoundError,
+  SystemError,
+  TimeoutError,
+  ValidationError,
+  VigilError,
+} from '../errors';
+import {
+  CancelTurnRequest,
+  cancelTurnUpdate,
+  CancelTurnResult,
+  ConversationView,
+  conversationWorkflowId,
+  Decision,
+  decideUpdate,
+  DEFAULT_TASK_QUEUE,
+  endSignal,
+  InboundMessage,
+  messageSignal,
+  Reply,
+  sendUpdate,
+  StartConversation,
+  stateQuery,
+  TranscriptPage,
+  TranscriptPageRequest,
+  transcriptQuery,
+  WORKFLOW_TYPE,
+} from '../protocol';
+// Types only: the client never loads workflow code, which belongs to the worker's sandbox.
+import type { conversation } from '../workflows';
+
+export interface AgentClientOptions {
+  client: Client;
+  /** Where new conversations are started; the workers' VIGIL_TASK_QUEUE. Default `vigil`. */
+  taskQueue?: string;
+}
+
+export interface SendOptions {
+  /**
+   * How long to wait for the reply. When it runs out, `send` throws TimeoutError, and the turn goes on: its
+   * reply can be read from the transcript, or fetched by sending the same message id again.
+   */
+  timeoutMs?: number;
+}
+
+/** A message as sent: the full protocol message, or just its text (then it gets a random id). */
+export type MessageInput = InboundMessage | string;
+
+type ConversationHandle = WorkflowHandle<typeof conversation>;
+
+/** What each call takes, checked as a whole so every problem is reported together. */
+const Address = StartConversation.pick({ agent: true, conversationId: true });
+type Address = z.infer<typeof Address>;
+const SendInput = Address.extend({
+  message: InboundMessage,
+  timeoutMs: z.number().int().positive().max(2 ** 31 - 1).optional(),
+});
+const PostInput = Address.extend({ message: InboundMessage });
+const TranscriptInput = Address.extend({ page: TranscriptPageRequest.optional() });
+const DecideInput = Address.extend({ decision: Decision });
+const CancelTurnInput = Address.extend({ request: CancelTurnRequest.optional() });
+/**
+ * The SDK's executeUpdate has no overload for an update whose only argument is optional; the handler takes
+ * the argument either way, so the client always sends one.
+ */
+const cancelTurnWithRequest = cancelTurnUpdate as UpdateDefinition<CancelTurnResult, [CancelTurnRequest]>;
+const FailureIssues = z.array(z.object({ path: z.string(), message: z.string() }));
+
+/**
+ * @example
+ * const agents = new AgentClient({ client: new Client({ connection }) });
+ * const reply = await agents.send('assistant', 'user-42', 'What time is it in Tokyo?');
+ * console.log(reply.content);
+ */
+export class AgentClient {
+  private readonly client: Client;
+  private readonly taskQueue: string;
+
+  constructor(options: AgentClientOptions) {
+    this.client = options.client;
+    this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
+    if (this.taskQueue.trim() === '') throw new ConfigError(['AgentClient taskQueue must not be empty']);
+  }
+
+  /**
+   * Sends a message and waits for the turn's reply, starting the conversation if it is not running. Sending a
+   * message id again returns the first reply instead of running a second turn, so a retry after a timeout or a
+   * lost connection is safe.
+   */
+  async send(agent: string, conversationId: string, message: MessageInput, options: SendOptions = {}): Promise<Reply> {
+    const input = check('send', SendInput, {
+      agent,
+      conversationId,
+      message: toMessage(message),
+      timeoutMs: options.timeoutMs,
+    });
+    const start = new WithStartWorkflowOperation<typeof conversation>(WORKFLOW_TYPE, {
+      workflowId: conversationWorkflowId(input.agent, input.conversationId),
+      taskQueue: this.taskQueue,
+      args: [{ agent: input.agent, conversationId: input.conversationId }],
+      // A running conversation takes the message; only a missing one is started.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    const call = () =>
+      this.client.workflow.executeUpdateWithStart(sendUpdate, {
+        args: [input.message],
+        // The server then answers a repeated send of the same message with the same update, not a new one.
+        updateId: `send:${input.message.id}`,
+        startWorkflowOperation: start,
+      });
+    return this.mapped('send', input, () =>
+      input.timeoutMs === undefined ? call() : this.client.withDeadline(Date.now() + input.timeoutMs, call),
+    );
+  }
+
+  /** Sends a message without waiting, starting the conversation if need be; the reply goes to its channel. */
+  async post(agent: string, conversationId: string, message: MessageInput): Promise<void> {
+    const input = check('post', PostInput, {
+      agent,
+      conversationId,
+      message: toMessage(message),
+    });
+    await this.mapped('post', input, () =>
+      this.client.workflow.signalWithStart<typeof conversation, [InboundMessage]>(WORKFLOW_TYPE, {
+        workflowId: conversationWorkflowId(input.agent, input.conversationId),
+        taskQueue: this.taskQueue,
+        args: [{ agent: input.agent, conversationId: input.conversationId }],
+        signal: messageSignal,
+        signalArgs: [input.message],
+      }),
+    );
+  }
+
+  /** The conversation's status, turn in flight, queue, pending approvals and usage. */
+  async state(agent: string, conversationId: string): Promise<ConversationView> {
+    const address = check('state', Address, { agent, conversationId });
+    return this.mapped('state', address, () => this.workflowHandle(address).query(stateQuery));
+  }
+
+  /** A page of the conversation's transcript; follow `nextOffset` for the next one. */
+  async transcript(agent: string, conversationId: string, page?: TranscriptPageRequest): Promise<TranscriptPage> {
+    const input = check('transcript', TranscriptInput, {
+      agent,
+      conversationId,
+      page,
+    });
+    return this.mapped('transcript', input, () => this.workflowHandle(input).query(transcriptQuery, input.page));
+  }
+
+  /** Approves or rejects a pending tool call. */
+  async decide(agent: string, conversationId: string, decision: Decision): Promise<void> {
+    const input = check('decide', DecideInput, { agent, conversationId, decision });
+    await this.mapped('decide', input, () =>
+      this.workflowHandle(input).executeUpdate(decideUpdate, { args: [input.decision] }),
+    );
+  }
+
+  /** Cancels the turn in flight, if there is one; `cancelled: false` when there was none. */
+  async cancelTurn(agent: string, conversationId: string, request?: CancelTurnRequest): Promise<CancelTurnResult> {
+    const input = check('cancelTurn', CancelTurnInput, {
+      agent,
+      conversationId,
+      request,
+    });
+    return this.mapped('cancelTurn', input, () =>
+      this.workflowHandle(input).executeUpdate(cancelTurnWithRequest, { args: [input.request ?? {}] }),
+    );
+  }
+
+  /** Ends the conversation once the current turn and the queued messages are done. */
+  async end(agent: string, conversationId: string): Promise<void> {
+    const address = check('end', Address, { agent, conversationId });
+    await this.mapped('end', address, () => this.workflowHandle(address).signal(endSignal));
+  }
+
+  /** The conversation's Temporal handle, for what this client does not cover (describe, history, terminate). */
+  handle(agent: string, conversationId: string): ConversationHandle {
+    return this.workflowHandle(check('handle', Address, { agent, conversationId }));
+  }
+
+  private workflowHandle(address: Address): ConversationHandle {
+    const workflowId = conversationWorkflowId(address.agent, address.conversationId);
+    return this.client.workflow.getHandle<typeof conversation>(workflowId);
+  }
+
+  private async mapped<T>(
+    operation: string,
+    address: Address,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw toVigilError(error, operation, address);
+    }
+  }
+}
+
+function toMessage(message: MessageInput): unknown {
+  return typeof message === 'string' ? { id: randomUUID(), content: message } : message;
+}
+
+/** Parses an operation's whole input at once, so every problem is reported together. */
+function check<T extends z.ZodType>(operation: string, schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+  throw new ValidationError(
+    `invalid ${operation} request: ${issues.map((i) => `${i.path || 'value'}: ${i.message}`).join('; ')}`,
+    issues,
+  );
+}
+
+/**
+ * Temporal's failure -> Vigil's error; the original stays as `cause` for logs. Exported for other front doors
+ * (the gateway) that talk to conversations through a raw Temporal client.
+ */
+export function toVigilError(error: unknown, operation: string, address: Address): Error {
+  if (error instanceof VigilError) return error;
+  if (error instanceof WorkflowNotFoundError || hasGrpcCode(error, status.NOT_FOUND)) {
+    return new ConversationNotFoundError(address.agent, address.conversationId);
+  }
+  if (error instanceof WorkflowUpdateFailedError) {
+    // The conversation refused or failed the request: validators and handlers throw ApplicationFailures.
+    const cause = error.cause;
+    if (cause instanceof ApplicationFailure && cause.type === 'ValidationError') {
+      const issues = FailureIssues.safeParse(cause.details?.[0]);
+      return new ValidationError(cause.message, issues.success ? issues.data : []);
+    }
+    const message = cause?.message ?? error.message;
+    return new SystemError(`${operation} failed in the conversation: ${message}`, { cause: error });
+  }
+  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(error)) {
+    return new TimeoutError(
+      `${operation} timed out waiting for conversation ${address.conversationId} of agent ${address.agent}; ` +
+        'the request may still complete',
+      { cause: error },
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new SystemError(`${operation} failed: ${message}`, { cause: error });
+}
+
+/** Whether the error, or one it wraps, is a gRPC error with this status. */
+function hasGrpcCode(error: unknown, code: status): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (isGrpcServiceError(current) && current.code === code) return true;
+  }
+  return false;
+}

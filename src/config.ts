@@ -1,0 +1,207 @@
+/**
+ * The worker's settings, read once at startup from the environment. Every problem is reported at once, in a
+ * ConfigError, so a deploy fails with the whole list instead of one fix per restart. Secret values
+ * (OPENAI_API_KEY, VIGIL_WEBHOOK_SECRET) never appear in a problem or a warning: only what is wrong with them.
+ *
+ * An empty variable counts as unset: Docker Compose passes `${OPENAI_API_KEY:-}` as an empty string when the
+ * host has no such variable, and that must mean "not configured", not "configured as nothing".
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors';
+import { DEFAULT_TASK_QUEUE } from './protocol';
+import { compileHostAllowList } from './tools/builtin/http-fetch/host-allow-list';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_MODEL = 'gpt-4o-mini';
+export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+const MIN_WEBHOOK_SECRET_LENGTH = 16;
+
+export interface Config {
+  temporal: {
+    /** host:port of the Temporal frontend. */
+    address: string;
+    namespace: string;
+    taskQueue: string;
+  };
+  openai: {
+    /** Unset: OpenAI's own API. */
+    baseURL?: string;
+    apiKey?: string;
+  };
+  /** The model the shipped assistant agent uses. */
+  model: string;
+  /** Signs webhook deliveries; unset disables the webhook channel. */
+  webhookSecret?: string;
+  /** Hosts the http fetch tool may reach; empty leaves the tool without any host. */
+  httpAllowHosts: string[];
+  logLevel: LogLevel;
+  /** Unset: the Temporal SDK's default, sized from the machine's memory. */
+  maxCachedWorkflows?: number;
+  /** Settings that work but deserve a look (a disabled channel, a secret left unset); logged at startup. */
+  warnings: string[];
+}
+
+/** At most this much of a (non-secret) bad value is quoted back, so a pasted blob cannot flood the log. */
+function quote(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+const emptyIsUnset = (value: unknown) => (value === '' ? undefined : value);
+
+/** An optional variable: empty is unset (see the module comment). */
+function optional<T extends z.ZodType>(schema: T) {
+  return z.preprocess(emptyIsUnset, schema.optional());
+}
+
+/** A variable with a default, taken when it is unset or empty. */
+function withDefault<T extends z.ZodType>(schema: T, value: z.util.NoUndefined<z.output<T>>) {
+  return z.preprocess(emptyIsUnset, schema.default(value));
+}
+
+const hostPort = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
+
+/** A message for a bad non-secret value, quoting what was given. */
+function must(rule: string) {
+  return { error: (issue: { input?: unknown }) => `must be ${rule} (got ${quote(String(issue.input))})` };
+}
+
+/** Checks a secret without ever putting its value into the message. */
+function secret(minLength: number) {
+  return z.string().superRefine((value, ctx) => {
+    const problem =
+      value.trim() !== value
+        ? 'has leading or trailing whitespace'
+        : /\s/.test(value)
+          ? 'contains whitespace'
+          : value.length < minLength
+            ? `shorter than ${minLength} characters`
+            : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: `is set but ${problem}` });
+  });
+}
+
+const HttpAllowHosts = z
+  .string()
+  .transform((value) => value.split(',').map((host) => host.trim()).filter((host) => host !== ''))
+  .superRefine((hosts, ctx) => {
+    if (hosts.length === 0) return;
+    // The http fetch tool's own rules, so the two cannot disagree on what a host entry is.
+    try {
+      compileHostAllowList(hosts);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) ctx.addIssue({ code: 'custom', message: `is invalid: ${problem}` });
+    }
+  });
+
+const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: withDefault(
+    z.string().refine((value) => {
+      const port = hostPort.exec(value)?.[1];
+      return port !== undefined && Number(port) >= 1 && Number(port) <= 65535;
+    }, must('host:port, e.g. 127.0.0.1:7233')),
+    '127.0.0.1:7233',
+  ),
+  TEMPORAL_NAMESPACE: withDefault(
+    z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, must('a namespace name: letters, digits and . _ -')),
+    'default',
+  ),
+  VIGIL_TASK_QUEUE: withDefault(
+    z.string().regex(/^\S{1,1000}$/, must('a task queue name without whitespace')),
+    DEFAULT_TASK_QUEUE,
+  ),
+  // The URL is not quoted back: it may carry credentials (https://user:pass@host/).
+  OPENAI_BASE_URL: optional(
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://localhost:11434/v1' }),
+  ),
+  OPENAI_API_KEY: optional(secret(1)),
+  VIGIL_MODEL: withDefault(
+    z.string().regex(/^[A-Za-z0-9._:/@-]{1,200}$/, must(`a model name such as ${DEFAULT_MODEL}`)),
+    DEFAULT_MODEL,
+  ),
+  VIGIL_WEBHOOK_SECRET: optional(secret(MIN_WEBHOOK_SECRET_LENGTH)),
+  VIGIL_HTTP_ALLOW_HOSTS: withDefault(HttpAllowHosts, []),
+  VIGIL_LOG_LEVEL: withDefault(z.enum(LOG_LEVELS, must(`one of ${LOG_LEVELS.join(', ')}`)), 'info'),
+  VIGIL_MAX_CACHED_WORKFLOWS: optional(
+    z.string().regex(/^\d{1,7}$/, must('a whole number of workflows, 0 or more')).transform(Number),
+  ),
+});
+
+/** Every environment variable loadConfig reads; docker-compose.yml sets only these (test/compose.test.ts). */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as (keyof typeof EnvSchema.shape)[];
+
+/** OpenAI's own API, as opposed to a compatible server (Ollama, vLLM, a proxy) that may need no key. */
+function isOpenAI(baseURL: string): boolean {
+  // An unparsable URL is reported as such; whether it needs a key is moot until it is fixed.
+  const host = URL.canParse(baseURL) ? new URL(baseURL).hostname : '';
+  return host === 'openai.com' || host.endsWith('.openai.com');
+}
+
+/**
+ * Reads and checks the worker's settings.
+ *
+ * @throws ConfigError listing every missing or invalid setting.
+ * @example
+ *   const config = loadConfig();          // process.env
+ *   const config = loadConfig({ VIGIL_MODEL: 'gpt-4o' });
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const picked = Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, env[name]]));
+  const parsed = EnvSchema.safeParse(picked);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')} ${issue.message}`);
+
+  // Checked on the raw values too, so a missing key is reported along with any other problem.
+  const baseURL = env.OPENAI_BASE_URL || OPENAI_DEFAULT_BASE_URL;
+  if (!env.OPENAI_API_KEY && isOpenAI(baseURL)) {
+    problems.push(
+      `OPENAI_API_KEY ${env.OPENAI_API_KEY === '' ? 'is set but empty' : 'is not set'}; ` +
+        `it is required for OpenAI's API (${baseURL}). ` +
+        'Set it, or point OPENAI_BASE_URL at an OpenAI-compatible server that needs no key',
+    );
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+
+  const values = parsed.data;
+  const warnings: string[] = [];
+  if (!values.VIGIL_WEBHOOK_SECRET) {
+    const state = env.VIGIL_WEBHOOK_SECRET === '' ? 'is set but empty' : 'is not set';
+    warnings.push(
+      `VIGIL_WEBHOOK_SECRET ${state}: the webhook channel is disabled; replies for webhooks fail to deliver`,
+    );
+  }
+
+  return {
+    temporal: {
+      address: values.TEMPORAL_ADDRESS,
+      namespace: values.TEMPORAL_NAMESPACE,
+      taskQueue: values.VIGIL_TASK_QUEUE,
+    },
+    openai: { baseURL: values.OPENAI_BASE_URL, apiKey: values.OPENAI_API_KEY },
+    model: values.VIGIL_MODEL,
+    webhookSecret: values.VIGIL_WEBHOOK_SECRET,
+    httpAllowHosts: values.VIGIL_HTTP_ALLOW_HOSTS,
+    logLevel: values.VIGIL_LOG_LEVEL,
+    maxCachedWorkflows: values.VIGIL_MAX_CACHED_WORKFLOWS,
+    warnings,
+  };
+}
+
+/** The settings as they may be logged: secrets reduced to whether they are set. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    temporal: config.temporal,
+    openai: {
+      baseURL: config.openai.baseURL ?? OPENAI_DEFAULT_BASE_URL,
+      apiKeySet: config.openai.apiKey !== undefined,
+    },
+    model: config.model,
+    webhookSecretSet: config.webhookSecret !== undefined,
+    httpAllowHosts: config.httpAllowHosts,
+    logLevel: config.logLevel,
+    maxCachedWorkflows: config.maxCachedWorkflows ?? 'sdk default',
+  };
+}

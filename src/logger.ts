@@ -1,0 +1,75 @@
+/**
+ * Vigil's logs: pino, one JSON object per line on stdout. Keys that hold secrets are censored wherever they
+ * appear in the first few levels of a logged object, as a backstop: code should not log secrets to begin with.
+ */
+import type { LogLevel as TemporalLogLevel, Logger as TemporalLogger, LogMetadata } from '@temporalio/common';
+import pino from 'pino';
+import type { LogLevel } from './config';
+
+export type Logger = pino.Logger;
+
+/** Keys whose values never reach a log line. */
+export const SECRET_KEYS = [
+  'apiKey',
+  'api_key',
+  'secret',
+  'webhookSecret',
+  'password',
+  'authorization',
+  'OPENAI_API_KEY',
+  'VIGIL_WEBHOOK_SECRET',
+];
+
+// pino's redaction takes explicit paths; three levels cover `{ apiKey }`, `{ openai: { apiKey } }` and
+// `{ req: { headers: { authorization } } }`.
+const REDACT_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Shown as `name` on every line, e.g. `vigil-worker`. */
+  name?: string;
+  /** Default: stdout. Tests pass a stream to read the lines back. */
+  destination?: pino.DestinationStream;
+}
+
+/**
+ * @example
+ * const logger = createLogger({ level: config.logLevel, name: 'vigil-worker' });
+ * logger.info({ taskQueue }, 'worker started');
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      name: options.name,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // The Temporal SDK passes errors as `error`; pino serializes only `err` by default, and an Error
+      // object otherwise logs as {}.
+      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    },
+    options.destination ?? pino.destination(1),
+  );
+}
+
+const TEMPORAL_TO_PINO = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+} as const satisfies Record<TemporalLogLevel, pino.Level>;
+
+/** The Temporal SDK's logger interface over pino, so the worker's own logs share Vigil's format and redaction. */
+export function temporalLogger(logger: Logger): TemporalLogger {
+  const log = (level: TemporalLogLevel, message: string, meta?: LogMetadata) =>
+    logger[TEMPORAL_TO_PINO[level]]({ ...meta }, message);
+  return {
+    log,
+    trace: (message, meta) => log('TRACE', message, meta),
+    debug: (message, meta) => log('DEBUG', message, meta),
+    info: (message, meta) => log('INFO', message, meta),
+    warn: (message, meta) => log('WARN', message, meta),
+    error: (message, meta) => log('ERROR', message, meta),
+  };
+}

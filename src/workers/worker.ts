@@ -1,0 +1,135 @@
+/**
+ * A Vigil worker: the conversation workflow and its activities on one task queue, built from the config.
+ * `npm run worker` runs one (main.ts); apps and tests build their own with different agents or activities.
+ */
+import { IllegalStateError } from '@temporalio/common';
+import {
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
+// Internal to the SDK: a connection of this class is owned by its worker, which closes it on shutdown.
+import { InternalNativeConnection } from '@temporalio/worker/lib/connection';
+import { createActivities } from '../activities';
+import { createOpenAIClient } from '../activities/model';
+import type { ConversationActivities } from '../activities/types';
+import { defaultAgents, type AgentRegistry } from '../agents/registry';
+import { createLogChannel } from '../channels/log';
+import type { OutputChannel } from '../channels/output-channel';
+import { createWebhookChannel } from '../channels/webhook';
+import { OPENAI_DEFAULT_BASE_URL, type Config, type LogLevel } from '../config';
+import { createLogger, temporalLogger, type Logger } from '../logger';
+
+export interface VigilWorkerOptions {
+  config: Config;
+  /** Default: `defaultAgents(config)`, the shipped assistant. */
+  agents?: AgentRegistry;
+  /**
+   * Default: a connection to `config.temporal.address` that the worker owns and closes when it shuts down.
+   * A connection passed in stays the caller's to close, after the worker has stopped.
+   */
+  connection?: NativeConnection;
+  /** Replaces single activities, e.g. a scripted `callModel` in a test. */
+  activities?: Partial<ConversationActivities>;
+  /** A bundle from `bundleWorkflowCode`; default: bundle src/workflows at startup. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Default: a pino logger at `config.logLevel`. */
+  logger?: Logger;
+}
+
+/**
+ * @example
+ * const worker = await createVigilWorker({ config: loadConfig() });
+ * await worker.run(); // until worker.shutdown()
+ */
+export async function createVigilWorker(options: VigilWorkerOptions): Promise<Worker> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'vigil-worker' });
+  installRuntimeLogger(logger);
+  for (const warning of config.warnings) logger.warn(warning);
+
+  const agents = options.agents ?? defaultAgents(config);
+  const activities = {
+    ...createActivities({
+      agents,
+      openai: modelClient(config),
+      channels: outputChannels(config, logger),
+      logger,
+    }),
+    ...options.activities,
+  };
+  const connection =
+    options.connection ?? (await InternalNativeConnection.connect({ address: config.temporal.address }));
+
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+    activities,
+    ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
+  });
+}
+
+function modelClient(config: Config) {
+  return createOpenAIClient({
+    baseURL: config.openai.baseURL ?? OPENAI_DEFAULT_BASE_URL,
+    // The SDK refuses to build a client without a key; servers that need none (loadConfig allows that only
+    // for a base URL other than OpenAI's) ignore the header.
+    apiKey: config.openai.apiKey ?? 'no-key',
+  });
+}
+
+/** The log channel always; the webhook channel when there is a secret to sign with. */
+function outputChannels(config: Config, logger: Logger): OutputChannel[] {
+  const channels = [createLogChannel(logger.child({ channel: 'log' }))];
+  if (config.webhookSecret) channels.push(createWebhookChannel({ secret: config.webhookSecret, timeoutMs: 10_000 }));
+  return channels;
+}
+
+let runtimeInstalled = false;
+
+/**
+ * Routes the Temporal SDK's own logs (worker, activities, workflows, and the Rust core) to the pino logger.
+ * The SDK's Runtime is a process-wide singleton that can be installed once, and only before the first
+ * connection or worker; later calls, and calls after someone else installed it (a test setup), change nothing.
+ *
+ * @param shutdownSignals Signals on which the SDK shuts every worker down itself; `[]` when the caller
+ *   handles them (main.ts does). Default: the SDK's (SIGINT, SIGTERM, SIGQUIT, SIGUSR2).
+ * @returns whether this call installed it.
+ */
+export function installRuntimeLogger(logger: Logger, options: { shutdownSignals?: NodeJS.Signals[] } = {}): boolean {
+  if (runtimeInstalled) return false;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({
+      logger: temporalLogger(logger),
+      ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),
+      telemetryOptions: {
+        logging: {
+          forward: {},
+          filter: makeTelemetryFilterString({ core: CORE_LEVELS[logger.level as LogLevel] ?? 'WARN' }),
+        },
+      },
+    });
+    return true;
+  } catch (error) {
+    if (!(error instanceof IllegalStateError)) throw error;
+    logger.debug('the Temporal runtime was installed before Vigil could route its logs; keeping it as it is');
+    return false;
+  }
+}
+
+const CORE_LEVELS = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+  fatal: 'ERROR',
+  silent: 'ERROR',
+} as const satisfies Record<LogLevel, string>;

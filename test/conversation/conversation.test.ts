@@ -1,0 +1,314 @@
+/**
+ * Conversations end to end: the real worker (workflow + activities), the real client, the offline Temporal,
+ * a scripted OpenAI-compatible model over HTTP and a webhook receiver.
+ */
+import { temporal } from '@temporalio/proto';
+import { z } from 'zod';
+import { defineAgent } from '../../src/agents/define-agent';
+import { calculator, defineTool } from '../../src/tools';
+import { ConversationNotFoundError, ValidationError } from '../../src/errors';
+import { conversationWorkflowId, InboundMessage, sendUpdate } from '../../src/protocol';
+import { eventually } from '../helpers/conformance';
+import { newId, useConversations } from '../helpers/conversation';
+import { lookup, lookups } from '../helpers/test-agents';
+
+/** A tool whose calls wait until the test lets them finish; counts how many run at once. */
+const gate = { running: 0, maxRunning: 0, waiting: [] as (() => void)[], calls: 0 };
+const slow = defineTool({
+  name: 'slow',
+  description: 'waits',
+  parameters: z.object({ label: z.string() }),
+  execute: async ({ label }, ctx) => {
+    gate.calls++;
+    gate.running++;
+    gate.maxRunning = Math.max(gate.maxRunning, gate.running);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        gate.waiting.push(resolve);
+        ctx.signal.addEventListener('abort', () => reject(new Error('aborted')));
+      });
+      return `done ${label}`;
+    } finally {
+      gate.running--;
+    }
+  },
+});
+const assistant = defineAgent({
+  name: 'tester',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  tools: [calculator, slow, lookup],
+  limits: { maxSteps: 4, maxParallelTools: 2 },
+});
+const impatient = defineAgent({
+  name: 'impatient',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  tools: [lookup],
+  limits: { approvalTimeoutMs: 300 },
+});
+const fx = useConversations([assistant, impatient]);
+
+const message = (content: string, extra: Partial<InboundMessage> = {}): InboundMessage => ({ id: newId('m'), content, ...extra });
+const releaseAll = () => gate.waiting.splice(0).forEach((r) => r());
+const lastRequest = () => fx.model.requests[fx.model.requests.length - 1];
+
+beforeEach(() => {
+  Object.assign(gate, { running: 0, maxRunning: 0, waiting: [], calls: 0 });
+  fx.model.reset();
+});
+
+test('a multi-turn conversation: each turn sees the conversation so far, and usage adds up', async () => {
+  const id = newId();
+  fx.model.script({ content: 'Hello!', usage: { prompt_tokens: 10, completion_tokens: 2 } }, { content: 'Still here.', usage: { prompt_tokens: 20, completion_tokens: 3 } });
+  const first = await fx.client.send('tester', id, message('hi'));
+  expect(first).toMatchObject({ status: 'completed', content: 'Hello!', turn: 1, models: ['test-model'] });
+  const second = await fx.client.send('tester', id, message('are you there?'));
+  expect(second).toMatchObject({ status: 'completed', content: 'Still here.', turn: 2 });
+  expect(lastRequest().body.messages.map((m) => [m.role, m.content])).toEqual([
+    ['system', 'Be brief.'],
+    ['user', 'hi'],
+    ['assistant', 'Hello!'],
+    ['user', 'are you there?'],
+  ]);
+  const state = await fx.client.state('tester', id);
+  expect(state).toMatchObject({ status: 'idle', turns: 2, usage: { inputTokens: 30, outputTokens: 5, modelCalls: 2 } });
+  const transcript = await fx.client.transcript('tester', id);
+  expect(transcript.entries.map((e) => e.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+});
+
+test('a message id seen before returns the original reply and never starts a second turn', async () => {
+  const id = newId();
+  const m = message('once');
+  fx.model.script({ content: 'only once' });
+  const before = fx.model.requests.length;
+  const a = await fx.client.send('tester', id, m);
+  const b = await fx.client.send('tester', id, m);
+  expect(b).toEqual(a);
+  expect(fx.model.requests.length - before).toBe(1);
+  // The same id as a fire-and-forget signal is ignored too.
+  await fx.client.post('tester', id, m);
+  expect((await fx.client.state('tester', id)).turns).toBe(1);
+});
+
+test('concurrent messages are answered one turn at a time, in arrival order, each reply to its channel', async () => {
+  const id = newId();
+  const messages = ['first', 'second', 'third'].map((c) => message(c, { channel: { type: 'webhook', url: fx.hook.url } }));
+  fx.model.respondWith((req) => ({ content: `re: ${String(req.body.messages.at(-1)?.content)}`, delayMs: 30 }));
+  for (const m of messages) await fx.client.post('tester', id, m);
+  const delivered = await Promise.all(messages.map((m) => fx.hook.delivery(m.id)));
+  expect(delivered.map((d) => d.body.reply.content)).toEqual(['re: first', 're: second', 're: third']);
+  expect(delivered.map((d) => d.body.reply.turn)).toEqual([1, 2, 3]);
+  const users = (await fx.client.transcript('tester', id)).entries.filter((e) => e.role === 'user');
+  expect(users.map((e) => e.content)).toEqual(['first', 'second', 'third']);
+});
+
+test('a tool call runs as an activity and its result goes back to the model', async () => {
+  const id = newId();
+  fx.model.script({ toolCalls: [{ name: 'calculator', arguments: '{"expression":"6*7"}' }] }, { content: 'It is 42.' });
+  const reply = await fx.client.send('tester', id, message('what is 6*7?'));
+  expect(reply).toMatchObject({ status: 'completed', content: 'It is 42.' });
+  const toolMessage = lastRequest().body.messages.find((m) => m.role === 'tool');
+  expect(String(toolMessage?.content)).toContain('42');
+  const history = await fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id)).fetchHistory();
+  const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+  expect(scheduled).toEqual(['callModel', 'runTool', 'callModel']);
+});
+
+test('parallel tool calls run up to the agent cap at once, results in the order asked', async () => {
+  const id = newId();
+  fx.model.script(
+    { toolCalls: ['a', 'b', 'c'].map((label) => ({ name: 'slow', arguments: JSON.stringify({ label }) })) },
+    { content: 'all done' },
+  );
+  const reply = fx.client.send('tester', id, message('go'));
+  await eventually(async () => (gate.running === 2 ? true : undefined));
+  releaseAll();
+  await eventually(async () => (gate.running === 1 ? true : undefined));
+  releaseAll();
+  expect(await reply).toMatchObject({ content: 'all done' });
+  expect(gate.maxRunning).toBe(2);
+  const tools = lastRequest().body.messages.filter((m) => m.role === 'tool').map((m) => m.content);
+  expect(tools).toEqual(['done a', 'done b', 'done c']);
+});
+
+test('a malformed tool-call JSON goes back to the model as an error; the turn goes on', async () => {
+  const id = newId();
+  fx.model.script({ toolCalls: [{ name: 'calculator', arguments: '{"expression": "1+' }] }, { content: 'Sorry, let me fix that.' });
+  const reply = await fx.client.send('tester', id, message('compute'));
+  expect(reply).toMatchObject({ status: 'completed', content: 'Sorry, let me fix that.' });
+  const tool = (await fx.client.transcript('tester', id)).entries.find((e) => e.role === 'tool');
+  expect(tool).toMatchObject({ isError: true });
+  expect(tool?.role === 'tool' && tool.content).toMatch(/not valid JSON/);
+});
+
+test('the step limit ends a turn with a clear reply', async () => {
+  const id = newId();
+  fx.model.respondWith(() => ({ toolCalls: [{ name: 'calculator', arguments: '{"expression":"1+1"}' }] }));
+  const reply = await fx.client.send('tester', id, message('loop forever'));
+  expect(reply.status).toBe('step_limit');
+  expect(reply.content).toMatch(/limit of 4 model calls/);
+});
+
+describe('tool approval', () => {
+  async function waitForApproval(agent: string, id: string) {
+    return eventually(async () => {
+      // The send that starts the conversation may not have reached the server yet.
+      const state = await fx.client.state(agent, id).catch((err: unknown) => {
+        if (err instanceof ConversationNotFoundError) return undefined;
+        throw err;
+      });
+      return state?.status === 'awaiting_approval' ? state.pendingApprovals[0] : undefined;
+    });
+  }
+
+  test('an approved call runs and the turn completes', async () => {
+    const id = newId();
+    fx.model.script({ toolCalls: [{ name: 'lookup', arguments: '{"q":"weather"}' }] }, { content: 'Sunny.' });
+    const reply = fx.client.send('tester', id, message('weather?'));
+    const pending = await waitForApproval('tester', id);
+    expect(pending).toMatchObject({ tool: 'lookup', arguments: '{"q":"weather"}' });
+    await fx.client.decide('tester', id, { toolCallId: pending.toolCallId, decision: 'approve' });
+    expect(await reply).toMatchObject({ content: 'Sunny.' });
+    expect(lookups).toContain('weather');
+  });
+
+  test('a rejected call goes back to the model with the reason, and does not run', async () => {
+    const id = newId();
+    const before = lookups.length;
+    fx.model.script({ toolCalls: [{ name: 'lookup', arguments: '{"q":"secrets"}' }] }, { content: 'Understood.' });
+    const reply = fx.client.send('tester', id, message('find secrets'));
+    const pending = await waitForApproval('tester', id);
+    await fx.client.decide('tester', id, { toolCallId: pending.toolCallId, decision: 'reject', reason: 'not allowed here' });
+    expect(await reply).toMatchObject({ content: 'Understood.' });
+    expect(lookups.length).toBe(before);
+    const toolMessage = lastRequest().body.messages.find((m) => m.role === 'tool');
+    expect(String(toolMessage?.content)).toContain('not allowed here');
+  });
+
+  test('remember approves the tool for the rest of the conversation', async () => {
+    const id = newId();
+    fx.model.script({ toolCalls: [{ name: 'lookup', arguments: '{"q":"one"}' }] }, { content: 'first' });
+    const first = fx.client.send('tester', id, message('one'));
+    const pending = await waitForApproval('tester', id);
+    await fx.client.decide('tester', id, { toolCallId: pending.toolCallId, decision: 'approve', remember: true });
+    await first;
+    fx.model.script({ toolCalls: [{ name: 'lookup', arguments: '{"q":"two"}' }] }, { content: 'second' });
+    expect(await fx.client.send('tester', id, message('two'))).toMatchObject({ content: 'second' });
+    expect(lookups).toContain('two');
+    expect((await fx.client.state('tester', id)).rememberedTools).toEqual(['lookup']);
+  });
+
+  test('an approval that nobody answers in time is rejected', async () => {
+    const id = newId();
+    fx.model.script({ toolCalls: [{ name: 'lookup', arguments: '{"q":"late"}' }] }, { content: 'Nobody answered.' });
+    const reply = await fx.client.send('impatient', id, message('look up late'));
+    expect(reply.content).toBe('Nobody answered.');
+    const tool = (await fx.client.transcript('impatient', id)).entries.find((e) => e.role === 'tool');
+    expect(tool?.role === 'tool' && tool.content).toMatch(/no decision was made in time/);
+  });
+
+  test('a decision for a call that is not waiting is refused', async () => {
+    const id = newId();
+    fx.model.script({ content: 'hi' });
+    await fx.client.send('tester', id, message('hi'));
+    await expect(fx.client.decide('tester', id, { toolCallId: 'nope', decision: 'approve' })).rejects.toBeInstanceOf(ValidationError);
+  });
+});
+
+test('cancelling a turn cancels its running model call and records the turn as cancelled', async () => {
+  const id = newId();
+  fx.model.script({ hang: true });
+  const reply = fx.client.send('tester', id, message('take your time'));
+  const request = await fx.model.nextRequest();
+  expect(await fx.client.cancelTurn('tester', id, { reason: 'user pressed stop' })).toEqual({ cancelled: true, turn: 1 });
+  expect(await reply).toMatchObject({ status: 'cancelled', content: 'The turn was cancelled: user pressed stop' });
+  expect(await request.ended).toBe('aborted');
+  expect((await fx.client.state('tester', id)).status).toBe('idle');
+  expect(await fx.client.cancelTurn('tester', id)).toEqual({ cancelled: false, turn: null });
+});
+
+describe('model faults', () => {
+  test('a 429 with retry-after is retried after the delay the provider asked for', async () => {
+    const id = newId();
+    fx.model.script({ status: 429, retryAfter: 1, message: 'slow down' }, { content: 'ok after waiting' });
+    expect(await fx.client.send('tester', id, message('hi'))).toMatchObject({ status: 'completed', content: 'ok after waiting' });
+  });
+
+  test('a 500 is retried', async () => {
+    const id = newId();
+    fx.model.script({ status: 500, message: 'boom' }, { content: 'recovered' });
+    expect(await fx.client.send('tester', id, message('hi'))).toMatchObject({ status: 'completed', content: 'recovered' });
+  });
+
+  test('a 400 is not retried and becomes a clear error reply; the conversation goes on', async () => {
+    const id = newId();
+    const before = fx.model.requests.length;
+    fx.model.script({ status: 400, message: 'context length exceeded' });
+    const reply = await fx.client.send('tester', id, message('hi'));
+    expect(reply.status).toBe('error');
+    expect(reply.content).toMatch(/rejected the request.*context length exceeded/);
+    expect(fx.model.requests.length - before).toBe(1);
+    fx.model.script({ content: 'fine now' });
+    expect(await fx.client.send('tester', id, message('again'))).toMatchObject({ status: 'completed', content: 'fine now' });
+  });
+});
+
+describe('invalid input', () => {
+  test('the client refuses an invalid message before anything reaches Temporal', async () => {
+    const id = newId();
+    await expect(fx.client.send('tester', id, { id: 'x', content: '' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id)).describe()).rejects.toThrow();
+  });
+
+  test('an invalid message sent as a raw update is rejected and leaves no event in history', async () => {
+    const id = newId();
+    fx.model.script({ content: 'hi' });
+    await fx.client.send('tester', id, message('hi'));
+    const handle = fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id));
+    const before = (await handle.fetchHistory()).events!.length;
+    const bad = { id: 'bad', content: 'x', unexpected: true } as unknown as InboundMessage;
+    await expect(handle.executeUpdate(sendUpdate, { args: [bad] })).rejects.toThrow();
+    expect((await handle.fetchHistory()).events!.length).toBe(before);
+    expect((await fx.client.state('tester', id)).turns).toBe(1);
+  });
+});
+
+test('a reply is delivered once even when the worker dies between sending and recording it', async () => {
+  const id = newId();
+  const m = message('deliver me', { channel: { type: 'webhook', url: fx.hook.url } });
+  fx.model.script({ content: 'delivered once' });
+  // The receiver applies the first delivery, then stalls its answer while the worker is stopped.
+  const stalled = fx.hook.stallNext();
+  await fx.client.post('tester', id, m);
+  await stalled.arrived;
+  await fx.restartWorker();
+  stalled.release();
+  const delivery = await fx.hook.delivery(m.id);
+  expect(delivery.body.reply.content).toBe('delivered once');
+  await eventually(async () => (fx.hook.requests.filter((r) => r.idempotencyKey === delivery.idempotencyKey).length >= 2 ? true : undefined));
+  expect([...fx.hook.applied.values()].filter((d) => d.body.reply.messageId === m.id)).toHaveLength(1);
+  expect((await fx.client.state('tester', id)).turns).toBe(1);
+});
+
+test('a worker stopped mid-turn: the next worker finishes the turn', async () => {
+  const id = newId();
+  fx.model.script({ hang: true }, { content: 'finished by the next worker' });
+  const reply = fx.client.send('tester', id, message('survive'));
+  const first = await fx.model.nextRequest();
+  await fx.restartWorker();
+  expect(await first.ended).toBe('aborted');
+  expect(await reply).toMatchObject({ status: 'completed', content: 'finished by the next worker' });
+});
+
+test('end closes the conversation after its turns; state stays readable', async () => {
+  const id = newId();
+  fx.model.script({ content: 'bye' });
+  await fx.client.send('tester', id, message('last words'));
+  await fx.client.end('tester', id);
+  const handle = fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id));
+  expect(await handle.result()).toEqual({ turns: 1 });
+  expect((await handle.describe()).status.name).toBe('COMPLETED');
+  expect((await fx.client.state('tester', id)).turns).toBe(1);
+  void temporal;
+});

@@ -1,0 +1,95 @@
+import './quiet-runtime';
+import { Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { createActivities } from '../../src/activities';
+import { createOpenAIClient } from '../../src/activities/model';
+import type { Agent } from '../../src/agents/define-agent';
+import { AgentRegistry } from '../../src/agents/registry';
+import { createLogChannel, createWebhookChannel } from '../../src/channels';
+import { AgentClient } from '../../src/client';
+import { createTemporalTestEnv, TemporalTestEnv } from '../../src/testing/temporal-env';
+import { ScriptedModel, startScriptedModel } from './scripted-model';
+import { startWebhookReceiver } from './webhook-receiver';
+import { uniqueTaskQueue } from './worker';
+
+export const WEBHOOK_SECRET = 'test-webhook-secret';
+
+export interface ConversationFixture {
+  env: TemporalTestEnv;
+  model: ScriptedModel;
+  hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  client: AgentClient;
+  taskQueue: string;
+  /** Replies the log channel wrote. */
+  logged: Record<string, unknown>[];
+  /** Stops the running worker (as a deploy or crash would) and starts a fresh one on the same task queue. */
+  restartWorker(): Promise<void>;
+}
+
+/**
+ * One Temporal, one scripted model, one webhook receiver and one real Vigil worker (the real activities over
+ * the real openai client). `close()` stops it all.
+ */
+export async function startConversationHarness(agents: Agent[]): Promise<ConversationFixture & { close(): Promise<void> }> {
+  const fx = { logged: [] as Record<string, unknown>[] } as ConversationFixture & { close(): Promise<void> };
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+
+  const startWorker = async () => {
+    const activities = createActivities({
+      agents: new AgentRegistry(agents),
+      openai: createOpenAIClient({ baseURL: fx.model.baseURL, apiKey: 'sk-test-key' }),
+      channels: [
+        createWebhookChannel({ secret: WEBHOOK_SECRET, timeoutMs: 5_000 }),
+        createLogChannel({ info: (obj) => fx.logged.push(obj) }),
+      ],
+    });
+    worker = await Worker.create({
+      connection: fx.env.nativeConnection,
+      namespace: fx.env.namespace,
+      taskQueue: fx.taskQueue,
+      workflowBundle: { codePath: process.env.VIGIL_WORKFLOW_BUNDLE! },
+      activities,
+    });
+    running = worker.run();
+  };
+  const stopWorker = async () => {
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
+    await running;
+  };
+
+  fx.env = await createTemporalTestEnv();
+  fx.model = await startScriptedModel();
+  fx.hook = await startWebhookReceiver(WEBHOOK_SECRET);
+  fx.taskQueue = uniqueTaskQueue('conversation');
+  fx.client = new AgentClient({ client: fx.env.client, taskQueue: fx.taskQueue });
+  fx.restartWorker = async () => {
+    await stopWorker();
+    await startWorker();
+  };
+  fx.close = async () => {
+    await stopWorker();
+    await fx.model.close();
+    await fx.hook.close();
+    await fx.env.teardown();
+  };
+  await startWorker();
+  return fx;
+}
+
+/** The harness for a jest test file: started before its tests, stopped after. */
+export function useConversations(agents: Agent[]): ConversationFixture {
+  const fx = {} as ConversationFixture;
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const harness = await startConversationHarness(agents);
+    close = harness.close;
+    Object.assign(fx, harness);
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+  return fx;
+}
+
+export const newId = (prefix = 'c') => `${prefix}-${randomUUID()}`;

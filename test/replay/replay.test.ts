@@ -1,0 +1,39 @@
+/**
+ * Replay: every stored history (test/replay/histories, captured by `npm run capture-histories`) must replay
+ * against the current workflow code. This is the check that catches a change that would break running
+ * conversations, before it is deployed.
+ */
+import { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import '../helpers/quiet-runtime';
+
+const dir = join(__dirname, 'histories');
+const histories = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
+
+test('there are stored histories to replay', () => {
+  expect(histories.map((h) => h.workflowId).sort()).toEqual(['approval', 'cancelled-turn', 'error-reply-and-end', 'multi-turn', 'tool-call']);
+});
+
+test('every stored history replays against the current workflow code', async () => {
+  const failures: string[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.VIGIL_WORKFLOW_BUNDLE! } }, histories)) {
+    if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
+  }
+  expect(failures).toEqual([]);
+});
+
+test('an incompatible change to the workflow is caught by replay', async () => {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./incompatible'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+  });
+  const errors: unknown[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) errors.push(result.error);
+  expect(errors).toHaveLength(histories.length);
+  for (const error of errors) expect(error).toBeInstanceOf(DeterminismViolationError);
+});
