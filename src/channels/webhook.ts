@@ -31,9 +31,12 @@ export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 const RETRYABLE_STATUSES = new Set([408, 429]);
 const RESPONSE_EXCERPT_BYTES = 300;
 
-/** The `idempotency-key` of a delivery: stable across attempts of the same reply. */
-export function deliveryIdempotencyKey(input: Pick<DeliveryInput, 'conversationId' | 'reply'>): string {
-  return `${input.conversationId}:${input.reply.messageId}`;
+/**
+ * The `idempotency-key` of a delivery: stable across attempts of the same reply, and unique across agents
+ * (two agents may share a conversation id and message ids).
+ */
+export function deliveryIdempotencyKey(input: Pick<DeliveryInput, 'agent' | 'conversationId' | 'reply'>): string {
+  return `${input.agent}:${input.conversationId}:${input.reply.messageId}`;
 }
 
 /** @throws ConfigError for an empty secret or a bad timeout (the message never contains the secret). */

@@ -60,7 +60,7 @@ describe('webhook channel', () => {
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/hooks/vigil');
     expect(request.headers['content-type']).toBe('application/json');
-    expect(request.headers['idempotency-key']).toBe('conv-42:msg-7');
+    expect(request.headers['idempotency-key']).toBe('assistant:conv-42:msg-7');
     expect(request.headers['vigil-attempt']).toBe('1');
     expect(JSON.parse(request.body)).toEqual({
       agent: 'assistant',
@@ -85,7 +85,7 @@ describe('webhook channel', () => {
     await failureOf(channel.deliver(delivery(), { signal: new AbortController().signal, attempt: 1 }));
     await channel.deliver(delivery(), { signal: new AbortController().signal, attempt: 2 });
     const [first, second] = receiver.received;
-    expect(first.headers['idempotency-key']).toBe('conv-42:msg-7');
+    expect(first.headers['idempotency-key']).toBe('assistant:conv-42:msg-7');
     expect(second.headers['idempotency-key']).toBe(first.headers['idempotency-key']);
     expect([first.headers['vigil-attempt'], second.headers['vigil-attempt']]).toEqual(['1', '2']);
     expect(second.body).toBe(first.body);

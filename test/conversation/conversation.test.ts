@@ -52,6 +52,8 @@ const fx = useConversations([assistant, impatient]);
 const message = (content: string, extra: Partial<InboundMessage> = {}): InboundMessage => ({ id: newId('m'), content, ...extra });
 const releaseAll = () => gate.waiting.splice(0).forEach((r) => r());
 const lastRequest = () => fx.model.requests[fx.model.requests.length - 1];
+/** A chat message's content as text (the SDK's type also allows content parts). */
+const text = (content: unknown) => (typeof content === 'string' ? content : JSON.stringify(content));
 
 beforeEach(() => {
   Object.assign(gate, { running: 0, maxRunning: 0, waiting: [], calls: 0 });
@@ -94,7 +96,7 @@ test('a message id seen before returns the original reply and never starts a sec
 test('concurrent messages are answered one turn at a time, in arrival order, each reply to its channel', async () => {
   const id = newId();
   const messages = ['first', 'second', 'third'].map((c) => message(c, { channel: { type: 'webhook', url: fx.hook.url } }));
-  fx.model.respondWith((req) => ({ content: `re: ${String(req.body.messages.at(-1)?.content)}`, delayMs: 30 }));
+  fx.model.respondWith((req) => ({ content: `re: ${text(req.body.messages.at(-1)?.content)}`, delayMs: 30 }));
   for (const m of messages) await fx.client.post('tester', id, m);
   const delivered = await Promise.all(messages.map((m) => fx.hook.delivery(m.id)));
   expect(delivered.map((d) => d.body.reply.content)).toEqual(['re: first', 're: second', 're: third']);
@@ -109,7 +111,7 @@ test('a tool call runs as an activity and its result goes back to the model', as
   const reply = await fx.client.send('tester', id, message('what is 6*7?'));
   expect(reply).toMatchObject({ status: 'completed', content: 'It is 42.' });
   const toolMessage = lastRequest().body.messages.find((m) => m.role === 'tool');
-  expect(String(toolMessage?.content)).toContain('42');
+  expect(text(toolMessage?.content)).toContain('42');
   const history = await fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id)).fetchHistory();
   const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
   expect(scheduled).toEqual(['callModel', 'runTool', 'callModel']);
@@ -183,7 +185,7 @@ describe('tool approval', () => {
     expect(await reply).toMatchObject({ content: 'Understood.' });
     expect(lookups.length).toBe(before);
     const toolMessage = lastRequest().body.messages.find((m) => m.role === 'tool');
-    expect(String(toolMessage?.content)).toContain('not allowed here');
+    expect(text(toolMessage?.content)).toContain('not allowed here');
   });
 
   test('remember approves the tool for the rest of the conversation', async () => {
