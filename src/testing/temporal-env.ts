@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 // The SDK exposes the TestService (time skipping) only on connections built with this internal option.
 import { InternalConnectionOptions, InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
 import { NativeConnection } from '@temporalio/worker';
+import { registerVigilSearchAttributes } from '../search-attributes-setup';
 import { startTestServer, TestServer } from './temporal-server';
 
 export interface TemporalTestEnv {
@@ -42,6 +43,8 @@ export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}
   };
   const connection = await Connection.connect(connectionOptions);
   const nativeConnection = await NativeConnection.connect({ address });
+  // Conversations set Vigil's search attributes; the namespace must know them (idempotent on a real server).
+  await registerVigilSearchAttributes(connection, namespace);
   return {
     client: new Client({ connection, namespace }),
     connection,

@@ -54,6 +54,7 @@ import {
   transcriptPage,
   view,
 } from './conversation-state';
+import { publishVisibility } from './visibility';
 
 const { loadAgent } = proxyLocalActivities<ConversationActivities>({
   startToCloseTimeout: '10s',
@@ -144,19 +145,23 @@ export async function conversation(input: StartConversation): Promise<Conversati
   setHandler(stateQuery, () => view(state));
   setHandler(transcriptQuery, (request?: TranscriptPageRequest) => transcriptPage(state, TranscriptPageRequest.parse(request ?? {})));
 
+  publishVisibility(state, 'idle');
   for (;;) {
     await condition(() => state.queue.length > 0 || state.ending);
     if (state.queue.length === 0) break;
     turnScope = new CancellationScope();
     await runTurn(state, turnScope);
     turnScope = undefined;
+    publishVisibility(state, 'idle');
   }
+  publishVisibility(state, 'ended');
   await condition(allHandlersFinished);
   return { turns: state.turns };
 }
 
 async function runTurn(state: ConversationState, scope: CancellationScope): Promise<void> {
   const turn = beginTurn(state, now());
+  publishVisibility(state, 'running');
   try {
     const agent = await loadAgent(state.agent);
     const outcome = await scope.run(() => runSteps(state, agent)).catch((err: unknown) => {
@@ -181,13 +186,15 @@ async function runSteps(state: ConversationState, agent: AgentSpec): Promise<Ret
       case 'finish':
         return step;
       case 'call_model':
-        applyModelAnswer(state, await modelActivity(agent).callModel(step.input), now());
+        applyModelAnswer(state, await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`).callModel(step.input), now());
         break;
       case 'await_approval': {
         const timeoutMs = agent.limits.approvalTimeoutMs;
         requestApprovals(state, step.requests, now(), timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined);
+        publishVisibility(state, 'awaiting_approval');
         const decided = await condition(() => !awaitingApproval(state) || state.turn?.cancelled != null, timeoutMs);
         if (!decided) expireApprovals(state);
+        publishVisibility(state, 'running');
         break;
       }
       case 'run_tools':
@@ -204,7 +211,7 @@ async function runTools(state: ConversationState, agent: AgentSpec, calls: ToolC
   const worker = async () => {
     for (let call = queue.shift(); call; call = queue.shift()) {
       const tool = agent.tools.find((t) => t.name === call!.name)!;
-      const result = await toolActivity(tool).runTool({
+      const result = await toolActivity(tool, `${tool.name} (${call.id})`).runTool({
         agent: state.agent,
         conversationId: state.conversationId,
         turn: state.turn!.turn,
@@ -221,6 +228,7 @@ async function deliver(state: ConversationState, message: InboundMessage, reply:
   if (!message.channel) return; // the caller of `send` receives the reply itself
   try {
     await proxyActivities<ConversationActivities>({
+      summary: `reply to message ${message.id} via ${message.channel.type}`,
       startToCloseTimeout: '30s',
       retry: { ...retryOptions(agent.limits.deliveryRetry), nonRetryableErrorTypes: [FailureTypes.DeliveryRejected] },
     }).deliverReply({ agent: state.agent, conversationId: state.conversationId, channel: message.channel, reply });
@@ -232,8 +240,10 @@ async function deliver(state: ConversationState, message: InboundMessage, reply:
   }
 }
 
-function modelActivity(agent: AgentSpec) {
+// Summaries name what each activity did, for the Temporal UI and CLI.
+function modelActivity(agent: AgentSpec, summary: string) {
   return proxyActivities<ConversationActivities>({
+    summary,
     startToCloseTimeout: agent.limits.modelTimeoutMs,
     heartbeatTimeout: Math.min(30_000, agent.limits.modelTimeoutMs),
     retry: { ...retryOptions(agent.limits.modelRetry), nonRetryableErrorTypes: [FailureTypes.ModelRequestRejected] },
@@ -241,8 +251,9 @@ function modelActivity(agent: AgentSpec) {
   });
 }
 
-function toolActivity(tool: ToolSpec) {
+function toolActivity(tool: ToolSpec, summary: string) {
   return proxyActivities<ConversationActivities>({
+    summary,
     startToCloseTimeout: tool.timeoutMs,
     heartbeatTimeout: Math.min(30_000, tool.timeoutMs),
     retry: { ...retryOptions(tool.retry), nonRetryableErrorTypes: [FailureTypes.ToolFatal] },

@@ -314,3 +314,16 @@ test('end closes the conversation after its turns; state stays readable', async 
   expect((await fx.client.state('tester', id)).turns).toBe(1);
   void temporal;
 });
+
+test('a conversation is findable by agent, status and tokens, with a readable memo', async () => {
+  const id = newId();
+  fx.model.script({ content: 'indexed', usage: { prompt_tokens: 7, completion_tokens: 3 } });
+  await fx.client.send('tester', id, message('index me'));
+  const workflowId = conversationWorkflowId('tester', id);
+  const query = `VigilAgent = 'tester' AND VigilStatus = 'idle' AND VigilTokensUsed = 10 AND WorkflowId = '${workflowId}'`;
+  // Visibility on a real server is eventually consistent.
+  await eventually(async () => ((await fx.env.client.workflow.count(query)).count === 1 ? true : undefined));
+  const described = await fx.env.client.workflow.getHandle(workflowId).describe();
+  expect(described.memo).toEqual({ summary: 'tester · 1 turn · idle', lastMessage: 'index me' });
+  expect(described.searchAttributes.VigilLastActivity).toHaveLength(1);
+});

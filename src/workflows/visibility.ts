@@ -1,0 +1,38 @@
+/**
+ * What a conversation shows to the Temporal UI and CLI: search attributes to find it by (agent, status,
+ * tokens used, last activity) and a memo with a readable summary. Workflow-side: upserts are commands, so
+ * they are written at turn boundaries only.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { patched, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import type { ConversationStatus } from '../protocol';
+import type { VigilSearchAttributeName } from '../search-attributes';
+import type { ConversationState } from './conversation-state';
+
+const key = {
+  VigilAgent: defineSearchAttributeKey('VigilAgent', SearchAttributeType.KEYWORD),
+  VigilStatus: defineSearchAttributeKey('VigilStatus', SearchAttributeType.KEYWORD),
+  VigilTokensUsed: defineSearchAttributeKey('VigilTokensUsed', SearchAttributeType.INT),
+  VigilLastActivity: defineSearchAttributeKey('VigilLastActivity', SearchAttributeType.DATETIME),
+} satisfies Record<VigilSearchAttributeName, unknown>;
+
+/**
+ * Conversations started before visibility existed replay without these commands: the patch marker keeps their
+ * histories valid (test/replay holds such histories).
+ */
+const PATCH = 'vigil-visibility-1';
+
+export function publishVisibility(state: ConversationState, status: ConversationStatus): void {
+  if (!patched(PATCH)) return;
+  upsertSearchAttributes([
+    { key: key.VigilAgent, value: state.agent },
+    { key: key.VigilStatus, value: status },
+    { key: key.VigilTokensUsed, value: state.usage.inputTokens + state.usage.outputTokens },
+    { key: key.VigilLastActivity, value: new Date() },
+  ]);
+  const last = [...state.transcript].reverse().find((e) => e.role === 'user');
+  upsertMemo({
+    summary: `${state.agent} · ${state.turns} turn${state.turns === 1 ? '' : 's'} · ${status}`,
+    lastMessage: last?.role === 'user' ? last.content.slice(0, 200) : null,
+  });
+}
