@@ -4,12 +4,14 @@
  * Exit codes: 0 after a clean shutdown, 1 when the worker fails, 2 for a bad configuration (nothing to retry:
  * the message on stderr says what to fix).
  */
+import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultAgents } from '../agents/registry';
 import { describeConfig, loadConfig } from '../config';
 import { ConfigError } from '../errors';
 import { createLogger, type Logger } from '../logger';
+import { checkVigilSearchAttributes } from '../search-attributes-setup';
 import { createVigilWorker, installRuntimeLogger } from './worker';
 
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
@@ -41,6 +43,13 @@ async function run(): Promise<number> {
   const connection = await connectWhenReachable(config.temporal.address, logger, stopping.signal);
   if (!connection) return 0;
   try {
+    // Conversations upsert Vigil's search attributes; without them every workflow task would be refused.
+    const operator = await Connection.connect({ address: config.temporal.address });
+    try {
+      await checkVigilSearchAttributes(operator, config.temporal.namespace);
+    } finally {
+      await operator.close();
+    }
     const worker = await createVigilWorker({ config, agents, connection, logger });
     onStop = () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
