@@ -210,6 +210,18 @@ describe('tool approval', () => {
     expect(tool?.role === 'tool' && tool.content).toMatch(/no decision was made in time/);
   });
 
+  test('a worker restart while a call waits for approval changes nothing', async () => {
+    const id = newId();
+    fx.model.script({ toolCalls: [{ name: 'lookup', arguments: '{"q":"after restart"}' }] }, { content: 'Done after restart.' });
+    const reply = fx.client.send('tester', id, message('look it up'));
+    const pending = await waitForApproval('tester', id);
+    await fx.restartWorker();
+    expect((await fx.client.state('tester', id)).pendingApprovals).toEqual([pending]);
+    await fx.client.decide('tester', id, { toolCallId: pending.toolCallId, decision: 'approve' });
+    expect(await reply).toMatchObject({ content: 'Done after restart.' });
+    expect(lookups).toContain('after restart');
+  });
+
   test('a decision for a call that is not waiting is refused', async () => {
     const id = newId();
     fx.model.script({ content: 'hi' });
