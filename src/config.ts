@@ -1,11 +1,13 @@
 /**
- * The worker's settings, read once at startup from the environment. Every problem is reported at once, in a
- * ConfigError, so a deploy fails with the whole list instead of one fix per restart. Secret values
- * (OPENAI_API_KEY, VIGIL_WEBHOOK_SECRET) never appear in a problem or a warning: only what is wrong with them.
+ * The worker's and the gateway's settings, read once at startup from the environment. Every problem is reported
+ * at once, in a ConfigError, so a deploy fails with the whole list instead of one fix per restart. Secret values
+ * (OPENAI_API_KEY, VIGIL_WEBHOOK_SECRET, VIGIL_GATEWAY_TOKEN) never appear in a problem or a warning: only what
+ * is wrong with them.
  *
  * An empty variable counts as unset: Docker Compose passes `${OPENAI_API_KEY:-}` as an empty string when the
  * host has no such variable, and that must mean "not configured", not "configured as nothing".
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { DEFAULT_TASK_QUEUE } from './protocol';
@@ -17,6 +19,24 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DEFAULT_MODEL = 'gpt-4o-mini';
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 const MIN_WEBHOOK_SECRET_LENGTH = 16;
+const MIN_GATEWAY_TOKEN_LENGTH = 16;
+export const DEFAULT_GATEWAY_HOST = '127.0.0.1';
+export const DEFAULT_GATEWAY_PORT = 8787;
+export const DEFAULT_GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
+const MIN_GATEWAY_BODY_LIMIT_BYTES = 1024;
+const MAX_GATEWAY_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** The HTTP gateway's listener (src/gateway). */
+export interface GatewaySettings {
+  /** Interface to listen on; the loopback default keeps an unauthenticated gateway off the network. */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Every /v1 request must carry `Authorization: Bearer <token>`; unset, the gateway asks for no auth. */
+  token?: string;
+  /** Larger request bodies are refused with 413. */
+  bodyLimitBytes: number;
+}
 
 export interface Config {
   temporal: {
@@ -39,6 +59,7 @@ export interface Config {
   logLevel: LogLevel;
   /** Unset: the Temporal SDK's default, sized from the machine's memory. */
   maxCachedWorkflows?: number;
+  gateway: GatewaySettings;
   /** Settings that work but deserve a look (a disabled channel, a secret left unset); logged at startup. */
   warnings: string[];
 }
@@ -60,6 +81,7 @@ function withDefault<T extends z.ZodType>(schema: T, value: z.util.NoUndefined<z
   return z.preprocess(emptyIsUnset, schema.default(value));
 }
 
+const hostName = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const hostPort = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
 
 /** A message for a bad non-secret value, quoting what was given. */
@@ -127,6 +149,26 @@ const EnvSchema = z.object({
   VIGIL_MAX_CACHED_WORKFLOWS: optional(
     z.string().regex(/^\d{1,7}$/, must('a whole number of workflows, 0 or more')).transform(Number),
   ),
+  VIGIL_GATEWAY_HOST: withDefault(
+    z.string().refine((value) => isIP(value) !== 0 || hostName.test(value), must('a host name or IP address, e.g. 0.0.0.0')),
+    DEFAULT_GATEWAY_HOST,
+  ),
+  VIGIL_GATEWAY_PORT: withDefault(
+    z.string().refine((value) => /^\d{1,5}$/.test(value) && Number(value) <= 65535, must('a port, 0 to 65535')).transform(Number),
+    DEFAULT_GATEWAY_PORT,
+  ),
+  VIGIL_GATEWAY_TOKEN: optional(secret(MIN_GATEWAY_TOKEN_LENGTH)),
+  VIGIL_GATEWAY_BODY_LIMIT: withDefault(
+    z
+      .string()
+      .refine(
+        (value) =>
+          /^\d{1,9}$/.test(value) && Number(value) >= MIN_GATEWAY_BODY_LIMIT_BYTES && Number(value) <= MAX_GATEWAY_BODY_LIMIT_BYTES,
+        must(`a number of bytes from ${MIN_GATEWAY_BODY_LIMIT_BYTES} to ${MAX_GATEWAY_BODY_LIMIT_BYTES}`),
+      )
+      .transform(Number),
+    DEFAULT_GATEWAY_BODY_LIMIT_BYTES,
+  ),
 });
 
 /** Every environment variable loadConfig reads; docker-compose.yml sets only these (test/compose.test.ts). */
@@ -150,9 +192,7 @@ function isOpenAI(baseURL: string): boolean {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const picked = Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, env[name]]));
   const parsed = EnvSchema.safeParse(picked);
-  const problems = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')} ${issue.message}`);
+  const problems = parsed.success ? [] : problemsOf(parsed.error);
 
   // Checked on the raw values too, so a missing key is reported along with any other problem.
   const baseURL = env.OPENAI_BASE_URL || OPENAI_DEFAULT_BASE_URL;
@@ -186,8 +226,82 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     httpAllowHosts: values.VIGIL_HTTP_ALLOW_HOSTS,
     logLevel: values.VIGIL_LOG_LEVEL,
     maxCachedWorkflows: values.VIGIL_MAX_CACHED_WORKFLOWS,
+    gateway: gatewaySettings(values),
     warnings,
   };
+}
+
+/** Each issue as `<VARIABLE> <what is wrong>`. */
+function problemsOf(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')} ${issue.message}`);
+}
+
+function gatewaySettings(values: z.output<typeof GatewayEnvSchema>): GatewaySettings {
+  return {
+    host: values.VIGIL_GATEWAY_HOST,
+    port: values.VIGIL_GATEWAY_PORT,
+    token: values.VIGIL_GATEWAY_TOKEN,
+    bodyLimitBytes: values.VIGIL_GATEWAY_BODY_LIMIT,
+  };
+}
+
+/** What the gateway reads: it calls no model and delivers nothing, so it needs no API key or webhook secret. */
+const GatewayEnvSchema = EnvSchema.pick({
+  TEMPORAL_ADDRESS: true,
+  TEMPORAL_NAMESPACE: true,
+  VIGIL_TASK_QUEUE: true,
+  VIGIL_LOG_LEVEL: true,
+  VIGIL_GATEWAY_HOST: true,
+  VIGIL_GATEWAY_PORT: true,
+  VIGIL_GATEWAY_TOKEN: true,
+  VIGIL_GATEWAY_BODY_LIMIT: true,
+});
+
+export interface GatewayConfig {
+  temporal: Config['temporal'];
+  gateway: GatewaySettings;
+  logLevel: LogLevel;
+  /** e.g. a gateway without a token listening beyond loopback; logged at startup. */
+  warnings: string[];
+}
+
+/**
+ * Reads and checks the gateway's settings (`npm run gateway`): Temporal, logging and the listener.
+ *
+ * @throws ConfigError listing every missing or invalid setting.
+ */
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const picked = Object.fromEntries(Object.keys(GatewayEnvSchema.shape).map((name) => [name, env[name]]));
+  const parsed = GatewayEnvSchema.safeParse(picked);
+  if (!parsed.success) throw new ConfigError(problemsOf(parsed.error));
+  const values = parsed.data;
+  const gateway = gatewaySettings(values);
+  const warnings: string[] = [];
+  if (!gateway.token && !isLoopback(gateway.host)) {
+    warnings.push(
+      `VIGIL_GATEWAY_TOKEN is not set and the gateway listens on ${gateway.host}: ` +
+        'anyone who can reach it can read and send to every conversation',
+    );
+  }
+  return {
+    temporal: {
+      address: values.TEMPORAL_ADDRESS,
+      namespace: values.TEMPORAL_NAMESPACE,
+      taskQueue: values.VIGIL_TASK_QUEUE,
+    },
+    gateway,
+    logLevel: values.VIGIL_LOG_LEVEL,
+    warnings,
+  };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The gateway's settings as they may be logged: the token reduced to whether it is set. */
+export function describeGateway(gateway: GatewaySettings): Record<string, unknown> {
+  return { host: gateway.host, port: gateway.port, tokenSet: gateway.token !== undefined, bodyLimitBytes: gateway.bodyLimitBytes };
 }
 
 /** The settings as they may be logged: secrets reduced to whether they are set. */
@@ -203,5 +317,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
     httpAllowHosts: config.httpAllowHosts,
     logLevel: config.logLevel,
     maxCachedWorkflows: config.maxCachedWorkflows ?? 'sdk default',
+    gateway: describeGateway(config.gateway),
   };
 }

@@ -1,4 +1,4 @@
-import { CONFIG_VARIABLES, describeConfig, loadConfig } from '../src/config';
+import { CONFIG_VARIABLES, describeConfig, loadConfig, loadGatewayConfig } from '../src/config';
 import { ConfigError } from '../src/errors';
 
 /** loadConfig's error for this environment; fails the test when there is none. */
@@ -14,6 +14,7 @@ function configError(env: Record<string, string>): ConfigError {
 
 const KEY = 'sk-test-0123456789abcdef';
 const SECRET = 'whsec-0123456789abcdefghij';
+const GATEWAY_TOKEN = 'gw-0123456789abcdefghij';
 
 test('an environment with only an API key gets the documented defaults', () => {
   const config = loadConfig({ OPENAI_API_KEY: KEY });
@@ -25,6 +26,7 @@ test('an environment with only an API key gets the documented defaults', () => {
     httpAllowHosts: [],
     logLevel: 'info',
     maxCachedWorkflows: undefined,
+    gateway: { host: '127.0.0.1', port: 8787, token: undefined, bodyLimitBytes: 1048576 },
     warnings: [expect.stringMatching(/^VIGIL_WEBHOOK_SECRET is not set: the webhook channel is disabled/)],
   });
 });
@@ -40,6 +42,10 @@ test('reads every setting', () => {
     VIGIL_HTTP_ALLOW_HOSTS: ' api.example.com, *.wikipedia.org ,,',
     VIGIL_LOG_LEVEL: 'debug',
     VIGIL_MAX_CACHED_WORKFLOWS: '0',
+    VIGIL_GATEWAY_HOST: '0.0.0.0',
+    VIGIL_GATEWAY_PORT: '8080',
+    VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN,
+    VIGIL_GATEWAY_BODY_LIMIT: '2097152',
   });
   expect(config).toEqual({
     temporal: { address: 'temporal:7233', namespace: 'prod', taskQueue: 'vigil-prod' },
@@ -49,6 +55,7 @@ test('reads every setting', () => {
     httpAllowHosts: ['api.example.com', '*.wikipedia.org'],
     logLevel: 'debug',
     maxCachedWorkflows: 0,
+    gateway: { host: '0.0.0.0', port: 8080, token: GATEWAY_TOKEN, bodyLimitBytes: 2097152 },
     warnings: [],
   });
 });
@@ -163,6 +170,95 @@ test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
       'VIGIL_MODEL',
       'VIGIL_TASK_QUEUE',
       'VIGIL_WEBHOOK_SECRET',
+      'VIGIL_GATEWAY_HOST',
+      'VIGIL_GATEWAY_PORT',
+      'VIGIL_GATEWAY_TOKEN',
+      'VIGIL_GATEWAY_BODY_LIMIT',
     ].sort(),
   );
+});
+
+describe('the gateway\'s settings', () => {
+  /** loadGatewayConfig's error for this environment; fails the test when there is none. */
+  function gatewayConfigError(env: Record<string, string>): ConfigError {
+    try {
+      loadGatewayConfig(env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return error as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  test('need no model settings, and default to loopback, port 8787, no token, a 1 MiB body limit', () => {
+    expect(loadGatewayConfig({})).toEqual({
+      temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'vigil' },
+      gateway: { host: '127.0.0.1', port: 8787, token: undefined, bodyLimitBytes: 1048576 },
+      logLevel: 'info',
+      warnings: [],
+    });
+  });
+
+  test('reads the gateway variables and the Temporal ones it shares with the worker', () => {
+    expect(
+      loadGatewayConfig({
+        TEMPORAL_ADDRESS: 'temporal:7233',
+        TEMPORAL_NAMESPACE: 'prod',
+        VIGIL_TASK_QUEUE: 'vigil-prod',
+        VIGIL_LOG_LEVEL: 'warn',
+        VIGIL_GATEWAY_HOST: '::',
+        VIGIL_GATEWAY_PORT: '0',
+        VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN,
+        VIGIL_GATEWAY_BODY_LIMIT: '1024',
+        // Worker-only settings are not the gateway's business, even when wrong.
+        VIGIL_MODEL: 'not a model',
+      }),
+    ).toEqual({
+      temporal: { address: 'temporal:7233', namespace: 'prod', taskQueue: 'vigil-prod' },
+      gateway: { host: '::', port: 0, token: GATEWAY_TOKEN, bodyLimitBytes: 1024 },
+      logLevel: 'warn',
+      warnings: [],
+    });
+  });
+
+  test('empty gateway variables count as unset', () => {
+    const config = loadGatewayConfig({ VIGIL_GATEWAY_HOST: '', VIGIL_GATEWAY_PORT: '', VIGIL_GATEWAY_TOKEN: '', VIGIL_GATEWAY_BODY_LIMIT: '' });
+    expect(config.gateway).toEqual({ host: '127.0.0.1', port: 8787, token: undefined, bodyLimitBytes: 1048576 });
+  });
+
+  test('every bad gateway value is reported at once, the worker\'s loadConfig included', () => {
+    const env = {
+      OPENAI_API_KEY: KEY,
+      VIGIL_GATEWAY_HOST: 'http://example.com',
+      VIGIL_GATEWAY_PORT: '65536',
+      VIGIL_GATEWAY_TOKEN: 'has a space in it, long enough',
+      VIGIL_GATEWAY_BODY_LIMIT: '1mb',
+    };
+    const expected = [
+      'VIGIL_GATEWAY_HOST must be a host name or IP address, e.g. 0.0.0.0 (got "http://example.com")',
+      'VIGIL_GATEWAY_PORT must be a port, 0 to 65535 (got "65536")',
+      'VIGIL_GATEWAY_TOKEN is set but contains whitespace',
+      'VIGIL_GATEWAY_BODY_LIMIT must be a number of bytes from 1024 to 67108864 (got "1mb")',
+    ];
+    expect(gatewayConfigError(env).problems).toEqual(expected);
+    expect(configError(env).problems).toEqual(expected);
+  });
+
+  test('a short token is refused without being echoed; describeGateway says only whether one is set', () => {
+    const error = gatewayConfigError({ VIGIL_GATEWAY_TOKEN: 'short-no-print' });
+    expect(error.problems).toEqual(['VIGIL_GATEWAY_TOKEN is set but shorter than 16 characters']);
+    for (const text of [error.message, JSON.stringify(error), String(error.stack)]) expect(text).not.toContain('short-no-print');
+
+    const config = loadConfig({ OPENAI_API_KEY: KEY, VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN });
+    expect(JSON.stringify(describeConfig(config))).not.toContain(GATEWAY_TOKEN);
+    expect(describeConfig(config)).toMatchObject({ gateway: { host: '127.0.0.1', port: 8787, tokenSet: true, bodyLimitBytes: 1048576 } });
+  });
+
+  test('a gateway without a token listening beyond loopback is warned about', () => {
+    expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: '0.0.0.0' }).warnings).toEqual([
+      'VIGIL_GATEWAY_TOKEN is not set and the gateway listens on 0.0.0.0: anyone who can reach it can read and send to every conversation',
+    ]);
+    expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: '0.0.0.0', VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN }).warnings).toEqual([]);
+    expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: 'localhost' }).warnings).toEqual([]);
+  });
 });

@@ -64,9 +64,12 @@ export function createModelActivity(deps: { openai: OpenAI }): (input: ModelCall
   };
 }
 
-/** Well inside the heartbeat timeout, so one late tick does not time the attempt out. */
+/**
+ * Once a second (never slower than a third of the heartbeat timeout): a cancelled turn's model call is stopped
+ * through the heartbeat's answer, so this interval is how long a cancel takes to abort the request.
+ */
 function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
-  return heartbeatTimeoutMs ? Math.max(heartbeatTimeoutMs / 3, 10) : DEFAULT_HEARTBEAT_INTERVAL_MS;
+  return heartbeatTimeoutMs ? Math.max(Math.min(heartbeatTimeoutMs / 3, 1_000), 10) : DEFAULT_HEARTBEAT_INTERVAL_MS;
 }
 
 function toResult(completion: ChatCompletion): ModelCallResult {

@@ -71,9 +71,16 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Wo
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     activities,
+    ...HEARTBEAT_THROTTLE,
     ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
   });
 }
+
+/**
+ * The worker forwards heartbeats at most this often. Cancelling a turn reaches its running model or tool
+ * activity only in a heartbeat's answer, so the SDK's default (up to 30 s) would let a cancelled call run on.
+ */
+export const HEARTBEAT_THROTTLE = { maxHeartbeatThrottleInterval: '1s', defaultHeartbeatThrottleInterval: '1s' } as const;
 
 function modelClient(config: Config) {
   return createOpenAIClient({

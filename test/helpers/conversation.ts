@@ -7,6 +7,7 @@ import type { Agent } from '../../src/agents/define-agent';
 import { AgentRegistry } from '../../src/agents/registry';
 import { createLogChannel, createWebhookChannel } from '../../src/channels';
 import { AgentClient } from '../../src/client';
+import { HEARTBEAT_THROTTLE } from '../../src/workers/worker';
 import { createTemporalTestEnv, TemporalTestEnv } from '../../src/testing/temporal-env';
 import { ScriptedModel, startScriptedModel } from './scripted-model';
 import { startWebhookReceiver } from './webhook-receiver';
@@ -50,6 +51,7 @@ export async function startConversationHarness(agents: Agent[]): Promise<Convers
       taskQueue: fx.taskQueue,
       workflowBundle: { codePath: process.env.VIGIL_WORKFLOW_BUNDLE! },
       activities,
+      ...HEARTBEAT_THROTTLE,
     });
     running = worker.run();
   };

@@ -1,0 +1,91 @@
+/**
+ * The HTTP gateway: Vigil's conversations over JSON, and OpenAI's chat completions API over the same
+ * conversations. It holds no state: every request becomes an AgentClient call, so any number of gateways can
+ * serve the same Temporal namespace.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_GATEWAY_BODY_LIMIT_BYTES } from '../config';
+import type { AgentClient } from '../client';
+import type { Logger } from '../logger';
+import { bearerAuth } from './auth';
+import { HttpError, openAIErrorBody, toErrorResponse, vigilErrorBody } from './errors';
+import { REQUEST_ID_HEADER } from './headers';
+import { approvalRoutes } from './routes/approvals';
+import { chatCompletionRoutes } from './routes/chat-completions';
+import { conversationRoutes } from './routes/conversations';
+import type { RouteDeps } from './routes/deps';
+import { healthRoutes } from './routes/health';
+import { messageRoutes } from './routes/messages';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The error body's shape on this route; Vigil's unless said. */
+    errorFormat?: 'vigil' | 'openai';
+  }
+}
+
+export const DEFAULT_REPLY_TIMEOUT_MS = 60_000;
+
+export interface GatewayOptions {
+  agents: AgentClient;
+  /** When set, every /v1 route requires `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Larger request bodies are answered 413. Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** How long a request waits for a reply when it does not say (`?timeoutMs=`). Default 60 s. */
+  replyTimeoutMs?: number;
+  /** Request and error logs; none when absent. */
+  logger?: Logger;
+}
+
+/**
+ * Builds the gateway; `listen` is the caller's.
+ *
+ * @example
+ * const app = createGateway({ agents, token: process.env.VIGIL_GATEWAY_TOKEN });
+ * await app.listen({ host: '127.0.0.1', port: 8787 });
+ */
+export function createGateway(options: GatewayOptions): FastifyInstance {
+  const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_GATEWAY_BODY_LIMIT_BYTES;
+  const deps: RouteDeps = { agents: options.agents, replyTimeoutMs: options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS };
+  // Widened to fastify's logger interface, so the instance has fastify's default type.
+  const loggerInstance: FastifyBaseLogger | undefined = options.logger;
+  const app = Fastify({
+    ...(loggerInstance ? { loggerInstance } : { logger: false }),
+    bodyLimit: bodyLimitBytes,
+    genReqId: () => randomUUID(),
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+
+  // The one place errors become responses (see ./errors.ts).
+  app.setErrorHandler(async (error, request, reply) => {
+    const response = toErrorResponse(error, { requestId: request.id, bodyLimitBytes });
+    // A timeout is the caller's wait running out, not a failure: the request log line says it.
+    if (response.status >= 500 && response.status !== 504) request.log.error({ err: error }, 'request failed');
+    const body = request.routeOptions.config?.errorFormat === 'openai' ? openAIErrorBody(response) : vigilErrorBody(response);
+    return reply
+      .code(response.status)
+      .headers(response.headers ?? {})
+      .send(body);
+  });
+  app.setNotFoundHandler(async (request) => {
+    throw new HttpError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+  });
+
+  healthRoutes(app);
+  void app.register(
+    async (v1) => {
+      if (options.token !== undefined) v1.addHook('onRequest', bearerAuth(options.token));
+      messageRoutes(v1, deps);
+      conversationRoutes(v1, deps);
+      approvalRoutes(v1, deps);
+      chatCompletionRoutes(v1, deps);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

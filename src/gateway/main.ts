@@ -1,0 +1,72 @@
+/**
+ * `npm run gateway`: serves the HTTP gateway from the environment (see src/config.ts) until SIGINT or SIGTERM.
+ *
+ * It starts without waiting for Temporal: the connection is made on the first request, and requests answer
+ * 503 while Temporal is unreachable, so the gateway can start before it. On a signal it stops taking
+ * connections and lets the requests in flight finish (a request waiting for a reply waits at most its timeout;
+ * the turn itself goes on); a second signal exits at once.
+ *
+ * Exit codes: 0 after a clean shutdown, 1 when the gateway fails, 2 for a bad configuration.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { AgentClient } from '../client';
+import { describeGateway, loadGatewayConfig } from '../config';
+import { ConfigError } from '../errors';
+import { createLogger } from '../logger';
+import { createGateway } from './app';
+
+const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+async function run(): Promise<number> {
+  const config = loadGatewayConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'vigil-gateway' });
+  for (const warning of config.warnings) logger.warn(warning);
+
+  let stopping = false;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    for (const signal of SHUTDOWN_SIGNALS) {
+      process.on(signal, () => {
+        if (stopping) {
+          logger.warn({ signal }, 'second signal: exiting without waiting for requests in flight');
+          process.exit(130);
+        }
+        stopping = true;
+        resolve(signal);
+      });
+    }
+  });
+
+  const connection = Connection.lazy({ address: config.temporal.address });
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const agents = new AgentClient({ client, taskQueue: config.temporal.taskQueue });
+    const app = createGateway({
+      agents,
+      token: config.gateway.token,
+      bodyLimitBytes: config.gateway.bodyLimitBytes,
+      logger,
+    });
+    const url = await app.listen({ host: config.gateway.host, port: config.gateway.port });
+    logger.info({ url, gateway: describeGateway(config.gateway), temporal: config.temporal }, 'gateway listening');
+
+    const signal = await stopped;
+    logger.info({ signal }, 'shutting down: letting requests in flight finish');
+    await app.close();
+    logger.info('gateway stopped');
+    return 0;
+  } finally {
+    await connection.close();
+  }
+}
+
+run().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`vigil gateway: ${error.message}\n`);
+      process.exit(2);
+    }
+    console.error('vigil gateway failed:', error);
+    process.exit(1);
+  },
+);

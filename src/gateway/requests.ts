@@ -1,0 +1,91 @@
+/**
+ * What each route accepts, built from the protocol's own schemas (src/protocol.ts), so the gateway cannot
+ * accept a message or decision that a conversation would refuse as malformed. A request is checked as a whole
+ * (path, query, headers and body together) and every problem is reported at once, each with where it is:
+ * `params.agent`, `query.limit`, `body.content`, `headers.idempotency-key`.
+ */
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+import { IDEMPOTENCY_KEY_HEADER } from './headers';
+import {
+  CancelTurnRequest,
+  Decision,
+  describeZodError,
+  InboundMessage,
+  StartConversation,
+  TranscriptPageRequest,
+} from '../protocol';
+
+/** How long a request may wait for a reply at most; the turn itself goes on regardless. */
+export const MAX_REPLY_TIMEOUT_MS = 10 * 60_000;
+
+/** Parses a request's parts with its schema, or throws a ValidationError listing every problem. */
+export function checkRequest<T extends z.ZodType>(schema: T, request: FastifyRequest): z.output<T> {
+  const { params, query, headers, body } = request;
+  const parsed = schema.safeParse({ params, query, headers, body });
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+  throw new ValidationError(`invalid request: ${describeZodError(parsed.error)}`, issues);
+}
+
+/** `/v1/agents/:agent/conversations/:conversationId`: the names a conversation is started with. */
+export const ConversationParams = StartConversation.pick({ agent: true, conversationId: true });
+
+/**
+ * Query strings carry only text: whole numbers are turned into numbers, so the protocol's schema judges the
+ * value itself (`limit=0` is "too small", not "not a number").
+ */
+function withNumbers<T extends z.ZodType>(schema: T) {
+  const number = (value: unknown) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value);
+  return z.preprocess(
+    (query) =>
+      query !== null && typeof query === 'object'
+        ? Object.fromEntries(Object.entries(query).map(([key, value]) => [key, number(value)]))
+        : query,
+    schema,
+  );
+}
+
+/** A message as posted: the protocol's message, whose id may instead come from `Idempotency-Key` or be generated. */
+export const MessageBody = InboundMessage.partial({ id: true });
+
+export const SendMessageRequest = z
+  .object({
+    params: ConversationParams,
+    query: withNumbers(
+      z
+        .object({
+          /** `false`: answer 202 at once; the reply goes to the message's channel and the transcript. */
+          wait: z.enum(['true', 'false']).optional(),
+          timeoutMs: z.number().int().min(1).max(MAX_REPLY_TIMEOUT_MS).optional(),
+        })
+        .strict(),
+    ),
+    headers: z.object({ [IDEMPOTENCY_KEY_HEADER]: InboundMessage.shape.id.optional() }),
+    body: MessageBody,
+  })
+  .superRefine((request, ctx) => {
+    const key = request.headers[IDEMPOTENCY_KEY_HEADER];
+    if (key !== undefined && request.body.id !== undefined && key !== request.body.id) {
+      ctx.addIssue({ code: 'custom', path: ['headers', IDEMPOTENCY_KEY_HEADER], message: 'differs from body.id; send one, or the same' });
+    }
+  });
+
+export const TranscriptRequest = z.object({
+  params: ConversationParams,
+  query: withNumbers(TranscriptPageRequest),
+});
+
+export const ConversationRequest = z.object({ params: ConversationParams });
+
+export const DecideRequest = z.object({
+  params: ConversationParams.extend({ toolCallId: Decision.shape.toolCallId }),
+  body: Decision.omit({ toolCallId: true }),
+});
+
+export const CancelRequest = z.object({
+  params: ConversationParams,
+  // A cancel needs no body; none at all means no reason.
+  body: CancelTurnRequest.optional(),
+});
