@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig } from '../src/config';
+import { CONFIG_VARIABLES, loadConfig, loadGatewayConfig } from '../src/config';
 import { DEFAULT_TASK_QUEUE } from '../src/protocol';
 import { VIGIL_SEARCH_ATTRIBUTES } from '../src/search-attributes';
 
@@ -171,5 +171,33 @@ describe('the Vigil worker service', () => {
     const config = loadConfig(interpolated({ OPENAI_API_KEY: 'sk-from-the-host' }));
     expect(config.temporal).toEqual({ address: 'temporal:7233', namespace: 'default', taskQueue: DEFAULT_TASK_QUEUE });
     expect(config.openai.apiKey).toBe('sk-from-the-host');
+  });
+});
+
+describe('the Vigil gateway service', () => {
+  const gateway = services.gateway;
+  const gatewayEnv = () => environment(gateway);
+
+  test('runs `npm run gateway` from the same image, after Temporal is healthy', () => {
+    expect(gateway.build).toBe('.');
+    expect(gateway.command).toEqual(['npm', 'run', 'gateway']);
+    expect(healthyDependencies(gateway)).toContain(temporalName);
+  });
+
+  test('sets only variables the gateway reads, and publishes the port it listens on', () => {
+    const unknown = Object.keys(gatewayEnv()).filter((name) => !(CONFIG_VARIABLES as string[]).includes(name));
+    expect(unknown).toEqual([]);
+    const port = gatewayEnv().VIGIL_GATEWAY_PORT;
+    expect(gateway.ports).toContain(`${port}:${port}`);
+    expect(gatewayEnv().VIGIL_GATEWAY_HOST).toBe('0.0.0.0');
+    expect(gatewayEnv().TEMPORAL_ADDRESS).toBe(`${temporalName}:7233`);
+    expect(gatewayEnv().VIGIL_GATEWAY_TOKEN).toBe('${VIGIL_GATEWAY_TOKEN:-}');
+  });
+
+  test('its environment is a valid gateway configuration, and its healthcheck asks /healthz on that port', () => {
+    const env = Object.fromEntries(Object.entries(gatewayEnv()).map(([k, v]) => [k, v.replace(/\$\{\w+:-\}/g, '')]));
+    const config = loadGatewayConfig(env);
+    expect(config.gateway).toMatchObject({ host: '0.0.0.0', port: 8787 });
+    expect(JSON.stringify(gateway.healthcheck?.test)).toContain(`127.0.0.1:${config.gateway.port}/healthz`);
   });
 });
