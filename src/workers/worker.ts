@@ -3,6 +3,7 @@
  * `npm run worker` runs one (main.ts); apps and tests build their own with different agents or activities.
  */
 import { IllegalStateError } from '@temporalio/common';
+import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from './workflow-bundle';
 import {
   makeTelemetryFilterString,
   NativeConnection,
@@ -69,7 +70,7 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Wo
     taskQueue: config.temporal.taskQueue,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }),
     activities,
     ...HEARTBEAT_THROTTLE,
     ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),

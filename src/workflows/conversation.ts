@@ -145,14 +145,15 @@ export async function conversation(input: StartConversation): Promise<Conversati
   setHandler(stateQuery, () => view(state));
   setHandler(transcriptQuery, (request?: TranscriptPageRequest) => transcriptPage(state, TranscriptPageRequest.parse(request ?? {})));
 
-  publishVisibility(state, 'idle');
   for (;;) {
+    // 'idle' is only worth a command when the conversation will actually wait: a message that came with the
+    // start, or was queued during the last turn, goes straight to 'running'.
+    if (state.queue.length === 0 && !state.ending) publishVisibility(state, 'idle');
     await condition(() => state.queue.length > 0 || state.ending);
     if (state.queue.length === 0) break;
     turnScope = new CancellationScope();
     await runTurn(state, turnScope);
     turnScope = undefined;
-    publishVisibility(state, 'idle');
   }
   publishVisibility(state, 'ended');
   await condition(allHandlersFinished);

@@ -30,6 +30,8 @@ export function publishVisibility(state: ConversationState, status: Conversation
     { key: key.VigilTokensUsed, value: state.usage.inputTokens + state.usage.outputTokens },
     { key: key.VigilLastActivity, value: new Date() },
   ]);
+  // The memo changes only when a turn ends; 'running' and 'awaiting_approval' leave it as it was.
+  if (status === 'running' || status === 'awaiting_approval') return;
   const last = [...state.transcript].reverse().find((e) => e.role === 'user');
   upsertMemo({
     summary: `${state.agent} · ${state.turns} turn${state.turns === 1 ? '' : 's'} · ${status}`,

@@ -2,7 +2,8 @@
  * Re-captures the stored histories that the replay test runs against the current workflow code:
  *   npm run capture-histories
  * Each scenario runs a real conversation (offline Temporal, real worker, scripted model) and writes its
- * history to test/replay/histories/<scenario>.json. Re-capture only when a change is meant to be
+ * history to test/replay/histories/<scenario>.json. Histories captured by earlier versions of the workflow are
+ * kept beside them under a prefix (before-visibility-*.json): they are what patched() must keep working. Re-capture only when a change is meant to be
  * incompatible (and is shipped with patching); otherwise the old histories are exactly what must keep working.
  */
 import { temporal } from '@temporalio/proto';
@@ -11,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { conversationWorkflowId } from '../../src/protocol';
+import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/workers/workflow-bundle';
 import { startConversationHarness } from '../helpers/conversation';
 import { replayAgent } from '../helpers/test-agents';
 
@@ -58,7 +60,7 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
 };
 
 async function main(): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows') });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...WORKFLOW_BUNDLER_OPTIONS });
   const dir = join(tmpdir(), 'vigil-capture');
   mkdirSync(dir, { recursive: true });
   process.env.VIGIL_WORKFLOW_BUNDLE = join(dir, 'workflows.js');
