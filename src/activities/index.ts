@@ -23,6 +23,7 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps): ConversationActivities {
   const { agents, logger } = deps;
+  const callModel = createModelActivity({ openai: deps.openai });
   return {
     async loadAgent(name) {
       const agent = agents.get(name);
@@ -37,7 +38,13 @@ export function createActivities(deps: ActivityDeps): ConversationActivities {
       }
       return agent.spec();
     },
-    callModel: createModelActivity({ openai: deps.openai }),
+    // The answer carries the agent's current definition, so the conversation picks up a changed model or
+    // tool policy for its next step without a separate lookup per turn.
+    callModel: async (input) => {
+      const answer = await callModel(input);
+      const agent = agents.get(input.agent);
+      return agent ? { ...answer, agent: agent.spec() } : answer;
+    },
     runTool: createToolActivity({ findTool: (agent, tool) => agents.get(agent)?.findTool(tool) }),
     deliverReply: createDeliveryActivity({ channels: deps.channels }),
   };

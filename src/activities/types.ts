@@ -29,6 +29,8 @@ export interface ModelCallResult {
   model: string;
   usage: TokenUsage;
   finishReason: string;
+  /** The agent's definition on the worker that made the call, when it has one. */
+  agent?: AgentSpec;
 }
 
 export interface ToolRunInput {

@@ -11,6 +11,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -70,6 +71,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
   const state: ConversationState =
     start.state === undefined ? initialState(start.agent, start.conversationId) : restoreState(start.state, start.agent, start.conversationId);
   let turnScope: CancellationScope | undefined;
+  const agentCache: AgentCache = {};
 
   setHandler(
     sendUpdate,
@@ -152,7 +154,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
     await condition(() => state.queue.length > 0 || state.ending);
     if (state.queue.length === 0) break;
     turnScope = new CancellationScope();
-    await runTurn(state, turnScope);
+    await runTurn(state, turnScope, agentCache);
     turnScope = undefined;
   }
   publishVisibility(state, 'ended');
@@ -160,13 +162,27 @@ export async function conversation(input: StartConversation): Promise<Conversati
   return { turns: state.turns };
 }
 
-async function runTurn(state: ConversationState, scope: CancellationScope): Promise<void> {
+/**
+ * The agent's definition as last seen: loaded by a local activity on a run's first turn, then refreshed by
+ * every model answer (the model activity returns it), so a changed model or tool policy applies from the next
+ * step. Runs recorded before this patch load it every turn.
+ */
+interface AgentCache {
+  spec?: AgentSpec;
+}
+
+async function currentAgent(state: ConversationState, agentCache: AgentCache): Promise<AgentSpec> {
+  if (agentCache.spec && patched('vigil-agent-from-model-1')) return agentCache.spec;
+  return (agentCache.spec = await loadAgent(state.agent));
+}
+
+async function runTurn(state: ConversationState, scope: CancellationScope, agentCache: AgentCache): Promise<void> {
   const turn = beginTurn(state, now());
   publishVisibility(state, 'running');
   try {
-    const agent = await loadAgent(state.agent);
-    const outcome = await scope.run(() => runSteps(state, agent)).catch((err: unknown) => {
-      if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, agent);
+    const agent = await currentAgent(state, agentCache);
+    const outcome = await scope.run(() => runSteps(state, agent, agentCache)).catch((err: unknown) => {
+      if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, agentCache.spec ?? agent);
       throw err;
     });
     if (outcome.kind !== 'finish') throw new Error(`turn ended on a ${outcome.kind} step`);
@@ -180,15 +196,19 @@ async function runTurn(state: ConversationState, scope: CancellationScope): Prom
 }
 
 /** Carries out steps until the turn's rules say it is finished. */
-async function runSteps(state: ConversationState, agent: AgentSpec): Promise<ReturnType<typeof nextStep>> {
+async function runSteps(state: ConversationState, initialAgent: AgentSpec, agentCache: AgentCache): Promise<ReturnType<typeof nextStep>> {
+  let agent = initialAgent;
   for (;;) {
     const step = nextStep(state, agent);
     switch (step.kind) {
       case 'finish':
         return step;
-      case 'call_model':
-        applyModelAnswer(state, await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`).callModel(step.input), now());
+      case 'call_model': {
+        const answer = await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`).callModel(step.input);
+        if (answer.agent) agent = agentCache.spec = answer.agent;
+        applyModelAnswer(state, answer, now());
         break;
+      }
       case 'await_approval': {
         const timeoutMs = agent.limits.approvalTimeoutMs;
         requestApprovals(state, step.requests, now(), timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined);
