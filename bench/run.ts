@@ -17,17 +17,11 @@
 import { WorkflowClient } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createTemporalTestEnv } from '../src/testing/temporal-env';
 import * as activities from './activities';
+import { intEnv, machineLine, mb, percentile, pool, printTable, Row, timeEach } from './report';
 import { lastQuery, oneActivity, signalActivityQuery, stepSignal, stopSignal } from './workflows';
-
-const intEnv = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? NaN : Number(raw);
-  return Number.isInteger(value) && value >= 0 ? value : fallback;
-};
 
 const N = intEnv('BENCH_N', 200);
 const WARMUP = intEnv('BENCH_WARMUP', 20);
@@ -42,68 +36,6 @@ const WFT_SLOTS = intEnv('BENCH_WFT_SLOTS', 20);
 const ACTIVITY_SLOTS = intEnv('BENCH_ACTIVITY_SLOTS', 50);
 const CACHE = process.env.BENCH_CACHE ? intEnv('BENCH_CACHE', 0) : undefined;
 const NO_COMPRESSION = process.env.BENCH_GRPC_COMPRESSION === 'none';
-
-interface Row {
-  name: string;
-  value: number;
-  unit: string;
-  /** Name and value of the baseline this row is compared with. */
-  baseline?: { name: string; value: number };
-}
-
-function percentile(samples: number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
-
-async function timeEach(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn(i);
-    samples.push(performance.now() - t0);
-  }
-  return samples;
-}
-
-/** Runs `total` jobs with at most `concurrency` in flight; returns the elapsed wall time in ms. */
-async function pool(total: number, concurrency: number, job: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, total) }, async () => {
-      while (next < total) await job(next++);
-    }),
-  );
-  return performance.now() - t0;
-}
-
-const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
-
-function format(value: number, unit: string): string {
-  if (!Number.isFinite(value)) return 'n/a';
-  if (unit === 'ms') return value < 10 ? value.toFixed(2) : value.toFixed(1);
-  return value < 100 ? value.toFixed(1) : Math.round(value).toString();
-}
-
-function printTable(rows: Row[]): void {
-  const header = ['benchmark', 'value', 'unit', 'baseline', 'ratio'];
-  const lines = rows.map((r) => [
-    r.name,
-    format(r.value, r.unit),
-    r.unit,
-    r.baseline ? `${r.baseline.name} = ${format(r.baseline.value, r.unit)}` : '',
-    r.baseline && Number.isFinite(r.value / r.baseline.value) ? `${(r.value / r.baseline.value).toFixed(2)}x` : '',
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const render = (cells: string[]) =>
-    cells.map((c, i) => (i === 1 || i === 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  console.log(render(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const l of lines) console.log(render(l));
-}
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -251,10 +183,9 @@ async function main(): Promise<void> {
     if (workerConnection !== env.nativeConnection) await workerConnection.close();
     await env.teardown();
 
-    const cpu = cpus();
     console.log('');
     console.log(`backend:  ${env.backend === 'external' ? `external server at ${env.address} (TEMPORAL_TEST_ADDRESS)` : `in-process test server at ${env.address}`}`);
-    console.log(`machine:  ${cpu.length} cpus (${cpu[0]?.model ?? 'unknown'}), ${mb(totalmem())} MB RAM, node ${process.version}, ${process.platform}/${process.arch}`);
+    console.log(`machine:  ${machineLine()}`);
     console.log(
       `worker:   maxConcurrentWorkflowTaskExecutions=${WFT_SLOTS}, maxConcurrentActivityTaskExecutions=${ACTIVITY_SLOTS}, ` +
         `maxCachedWorkflows=${CACHE ?? 'default'}, gRPC compression ${NO_COMPRESSION ? 'none' : 'default (gzip requests)'}`,

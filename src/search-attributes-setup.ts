@@ -21,7 +21,7 @@ const TYPES: Record<string, number> = {
 
 /** Adds the attributes the namespace does not have yet; those it has with the right type are left alone. */
 export async function registerVigilSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  const missing = await missingSearchAttributes(connection, namespace);
+  const missing = await listMissingSearchAttributes(connection, namespace);
   if (missing.length === 0) return;
   await connection.operatorService.addSearchAttributes({
     namespace,
@@ -31,7 +31,7 @@ export async function registerVigilSearchAttributes(connection: Connection, name
 
 /** Throws a ConfigError naming each attribute that is missing, with the command that registers it. */
 export async function checkVigilSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  const missing = await missingSearchAttributes(connection, namespace);
+  const missing = await listMissingSearchAttributes(connection, namespace);
   if (missing.length === 0) return;
   throw new ConfigError(
     missing.map(
@@ -42,7 +42,11 @@ export async function checkVigilSearchAttributes(connection: Connection, namespa
   );
 }
 
-async function missingSearchAttributes(connection: Connection, namespace: string): Promise<(keyof typeof VIGIL_SEARCH_ATTRIBUTES)[]> {
+/** Vigil's attributes the namespace lacks (or has with another type). */
+export async function listMissingSearchAttributes(
+  connection: Connection,
+  namespace: string,
+): Promise<(keyof typeof VIGIL_SEARCH_ATTRIBUTES)[]> {
   const listed = await connection.operatorService.listSearchAttributes({ namespace });
   const present = { ...(listed.customAttributes ?? {}) };
   return (Object.keys(VIGIL_SEARCH_ATTRIBUTES) as (keyof typeof VIGIL_SEARCH_ATTRIBUTES)[]).filter(

@@ -1,0 +1,38 @@
+/** `vigil worker`: a Vigil worker for the shipped agents, as `npm run worker` runs it. */
+import type { Command } from 'commander';
+import { createLogger } from '../../logger';
+import { installRuntimeLogger } from '../../workers/worker';
+import { runWorker } from '../run-worker';
+import { globalOptions, workerConfig } from '../settings';
+import { stopOnSignals } from '../shutdown';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run a Vigil worker against Temporal until Ctrl-C (what `npm run worker` runs)')
+    .addHelpText(
+      'after',
+      `
+Settings come from the environment (TEMPORAL_*, OPENAI_*, VIGIL_*; see README.md, "Running the worker"),
+with the global options over them. It waits for Temporal to answer, logs JSON lines to stdout, and on
+SIGINT or SIGTERM lets running activities finish before it exits (a second signal exits at once).
+Exit codes: 0 after a clean shutdown, 1 when the worker fails, 2 for a bad setting (all problems listed).
+
+Examples:
+  $ OPENAI_API_KEY=sk-... vigil worker
+  $ OPENAI_BASE_URL=http://localhost:11434/v1 VIGIL_MODEL=llama3.2 vigil worker --address 127.0.0.1:7233
+  $ vigil worker --namespace prod --task-queue vigil-prod`,
+    )
+    .action(async (_options: unknown, command: Command) => {
+      const config = workerConfig(globalOptions(command));
+      const logger = createLogger({ level: config.logLevel, name: 'vigil-worker' });
+      // Before the first connection, which would install the SDK's default runtime; the signals are ours.
+      installRuntimeLogger(logger, { shutdownSignals: [] });
+      const shutdown = stopOnSignals((message) => logger.info(message));
+      try {
+        await runWorker({ config, logger, stop: shutdown.signal });
+      } finally {
+        shutdown.dispose();
+      }
+    });
+}

@@ -1,0 +1,71 @@
+/**
+ * The `vigil` command line: global options and one subcommand per file in ./commands. Errors are thrown rather
+ * than exiting, so `runCli` decides every exit code in one place (see exit-codes.ts).
+ */
+import { Command, CommanderError } from 'commander';
+import { ValidationError, VigilError } from '../errors';
+import { registerDev } from './commands/dev';
+import { registerInspect } from './commands/inspect';
+import { registerReplay } from './commands/replay';
+import { registerSend } from './commands/send';
+import { registerTestServer } from './commands/test-server';
+import { registerWorker } from './commands/worker';
+import { EXIT_OK, exitCodeFor, UsageError } from './exit-codes';
+
+export function createProgram(): Command {
+  const program = new Command('vigil')
+    .description('Vigil: durable agent conversations on Temporal')
+    .option('--address <host:port>', 'Temporal frontend address (overrides TEMPORAL_ADDRESS; default 127.0.0.1:7233)')
+    .option('--namespace <name>', 'Temporal namespace (overrides TEMPORAL_NAMESPACE; default "default")')
+    .option('--task-queue <name>', 'task queue of Vigil workers (overrides VIGIL_TASK_QUEUE; default "vigil")')
+    .helpCommand(true)
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError()
+    // Throw instead of exiting, in every subcommand too (they inherit it): runCli maps errors to exit codes.
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Global options may come before or after the command. Other settings come from the environment; see
+README.md, "Running the worker".
+
+Examples:
+  $ vigil dev                                  # Temporal, a worker and (without a model key) the demo model
+  $ vigil send user-42 "what is 17*23"         # in another terminal
+  $ vigil inspect user-42
+  $ vigil replay test/replay/histories         # before deploying a workflow change
+  $ OPENAI_API_KEY=sk-... vigil worker --address temporal.internal:7233`,
+    );
+
+  registerDev(program);
+  registerWorker(program);
+  registerSend(program);
+  registerInspect(program);
+  registerReplay(program);
+  registerTestServer(program);
+  return program;
+}
+
+/** Parses and runs one command line (without `node` and the script); resolves to the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (error) {
+    // Commander has already printed its own errors (and help, with the hint) to stderr.
+    if (!(error instanceof CommanderError)) {
+      process.stderr.write(`vigil: ${describe(error)}\n`);
+      if (error instanceof UsageError || error instanceof ValidationError) {
+        process.stderr.write('(run with --help for usage)\n');
+      }
+    }
+    return exitCodeFor(error);
+  }
+}
+
+/** Vigil's own errors are written for people: the message alone. Anything else is a bug: the stack. */
+function describe(error: unknown): string {
+  if (error instanceof VigilError) return error.message;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
