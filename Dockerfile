@@ -1,4 +1,4 @@
-# The Vigil worker, as docker-compose.yml runs it: `npm run worker` (src/workers/main.ts), configured by the
+# The Vigil worker, as docker-compose.yml runs it: `npm run worker` (`vigil worker`), configured by the
 # environment (src/config.ts). It runs the TypeScript with tsx, as in development, so there is no build step.
 FROM node:20-slim
 

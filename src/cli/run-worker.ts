@@ -3,11 +3,13 @@
  * with backoff, for a server that is still starting), runs the worker, and on stop lets running activities
  * finish before it returns.
  */
+import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultAgents } from '../agents/registry';
 import { describeConfig, type Config } from '../config';
 import type { Logger } from '../logger';
+import { checkVigilSearchAttributes } from '../search-attributes-setup';
 import { createVigilWorker } from '../workers/worker';
 
 const MAX_CONNECT_DELAY_MS = 10_000;
@@ -30,6 +32,14 @@ export async function runWorker({ config, logger, stop, onRunning }: RunWorkerOp
   const connection = await connectWhenReachable(config.temporal.address, logger, stop);
   if (!connection) return;
   try {
+    // Conversations upsert Vigil's search attributes; without them every workflow task would be refused, so
+    // a namespace that lacks them is a configuration error (ConfigError: exit code 2, with the commands to run).
+    const operator = await Connection.connect({ address: config.temporal.address });
+    try {
+      await checkVigilSearchAttributes(operator, config.temporal.namespace);
+    } finally {
+      await operator.close();
+    }
     const worker = await createVigilWorker({ config, agents, connection, logger });
     const running = worker.run();
     const shutdown = () => {

@@ -1,6 +1,6 @@
 /**
  * A Vigil worker: the conversation workflow and its activities on one task queue, built from the config.
- * `npm run worker` runs one (main.ts); apps and tests build their own with different agents or activities.
+ * `npm run worker` (`vigil worker`) runs one; apps and tests build their own with different agents or activities.
  */
 import { IllegalStateError } from '@temporalio/common';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from './workflow-bundle';

@@ -1,4 +1,4 @@
-/** `npm run worker` as a process: it refuses to poll a namespace that lacks Vigil's search attributes. */
+/** `vigil worker` (what `npm run worker` runs) as a process: it refuses a namespace that lacks Vigil's search attributes. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startTestServer, TestServer } from '../../src/testing/temporal-server';
@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 
 test('a worker exits with code 2 and the commands to run when search attributes are missing', async () => {
-  const child = spawn(join(__dirname, '../../node_modules/.bin/tsx'), ['src/workers/main.ts'], {
+  const child = spawn(process.execPath, ['bin/vigil.js', 'worker'], {
     cwd: join(__dirname, '../..'),
     env: { PATH: process.env.PATH, TEMPORAL_ADDRESS: server.address, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', VIGIL_LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'pipe', 'pipe'],
