@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ValidationError, VigilError } from '../errors';
 import { registerDev } from './commands/dev';
 import { registerInspect } from './commands/inspect';
+import { registerList } from './commands/list';
 import { registerReplay } from './commands/replay';
 import { registerSend } from './commands/send';
 import { registerTestServer } from './commands/test-server';
@@ -33,6 +34,7 @@ Examples:
   $ vigil dev                                  # Temporal, a worker and (without a model key) the demo model
   $ vigil send user-42 "what is 17*23"         # in another terminal
   $ vigil inspect user-42
+  $ vigil list --status awaiting_approval
   $ vigil replay test/replay/histories         # before deploying a workflow change
   $ OPENAI_API_KEY=sk-... vigil worker --address temporal.internal:7233`,
     );
@@ -41,6 +43,7 @@ Examples:
   registerWorker(program);
   registerSend(program);
   registerInspect(program);
+  registerList(program);
   registerReplay(program);
   registerTestServer(program);
   return program;

@@ -91,6 +91,17 @@ describe('with nothing configured', () => {
     expect(view.transcript.map((e) => e.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'user', 'assistant']);
   });
 
+  test('vigil list finds conversations by agent and status through their search attributes', async () => {
+    const { code, stdout } = await runCli(['list', '--address', address, '--agent', 'assistant', '--status', 'idle', '--json']);
+    expect(code).toBe(0);
+    const listed = JSON.parse(stdout) as { conversationId: string; status: string; tokens: number }[];
+    expect(listed.find((c) => c.conversationId === 'cli-test')).toMatchObject({ status: 'idle' });
+    expect(listed.find((c) => c.conversationId === 'cli-test')!.tokens).toBeGreaterThan(0);
+    const none = await runCli(['list', '--address', address, '--status', 'awaiting_approval']);
+    expect(none.stdout).toBe('no conversations\n');
+    expect((await runCli(['list', '--address', address, '--status', 'sleeping'])).code).toBe(2);
+  });
+
   test('vigil inspect of a conversation that does not exist exits 1', async () => {
     const { code, stderr } = await runCli(['inspect', '--address', address, 'nobody']);
     expect(code).toBe(1);
