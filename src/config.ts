@@ -56,6 +56,8 @@ export interface Config {
   webhookSecret?: string;
   /** Hosts the http fetch tool may reach; empty leaves the tool without any host. */
   httpAllowHosts: string[];
+  /** Hosts webhook replies may go to; empty allows every host (with a warning when the channel is on). */
+  webhookAllowHosts: string[];
   logLevel: LogLevel;
   /** Unset: the Temporal SDK's default, sized from the machine's memory. */
   maxCachedWorkflows?: number;
@@ -145,6 +147,7 @@ const EnvSchema = z.object({
   ),
   VIGIL_WEBHOOK_SECRET: optional(secret(MIN_WEBHOOK_SECRET_LENGTH)),
   VIGIL_HTTP_ALLOW_HOSTS: withDefault(HttpAllowHosts, []),
+  VIGIL_WEBHOOK_ALLOW_HOSTS: withDefault(HttpAllowHosts, []),
   VIGIL_LOG_LEVEL: withDefault(z.enum(LOG_LEVELS, must(`one of ${LOG_LEVELS.join(', ')}`)), 'info'),
   VIGIL_MAX_CACHED_WORKFLOWS: optional(
     z.string().regex(/^\d{1,7}$/, must('a whole number of workflows, 0 or more')).transform(Number),
@@ -212,6 +215,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     warnings.push(
       `VIGIL_WEBHOOK_SECRET ${state}: the webhook channel is disabled; replies for webhooks fail to deliver`,
     );
+  } else if (values.VIGIL_WEBHOOK_ALLOW_HOSTS.length === 0) {
+    warnings.push(
+      'VIGIL_WEBHOOK_ALLOW_HOSTS is not set: replies may be posted to any host a message names; list your receivers',
+    );
   }
 
   return {
@@ -224,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     model: values.VIGIL_MODEL,
     webhookSecret: values.VIGIL_WEBHOOK_SECRET,
     httpAllowHosts: values.VIGIL_HTTP_ALLOW_HOSTS,
+    webhookAllowHosts: values.VIGIL_WEBHOOK_ALLOW_HOSTS,
     logLevel: values.VIGIL_LOG_LEVEL,
     maxCachedWorkflows: values.VIGIL_MAX_CACHED_WORKFLOWS,
     gateway: gatewaySettings(values),
@@ -315,6 +323,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     model: config.model,
     webhookSecretSet: config.webhookSecret !== undefined,
     httpAllowHosts: config.httpAllowHosts,
+    webhookAllowHosts: config.webhookAllowHosts,
     logLevel: config.logLevel,
     maxCachedWorkflows: config.maxCachedWorkflows ?? 'sdk default',
     gateway: describeGateway(config.gateway),

@@ -24,6 +24,7 @@ test('an environment with only an API key gets the documented defaults', () => {
     model: 'gpt-4o-mini',
     webhookSecret: undefined,
     httpAllowHosts: [],
+    webhookAllowHosts: [],
     logLevel: 'info',
     maxCachedWorkflows: undefined,
     gateway: { host: '127.0.0.1', port: 8787, token: undefined, bodyLimitBytes: 1048576 },
@@ -40,6 +41,7 @@ test('reads every setting', () => {
     VIGIL_MODEL: 'llama3.1:8b',
     VIGIL_WEBHOOK_SECRET: SECRET,
     VIGIL_HTTP_ALLOW_HOSTS: ' api.example.com, *.wikipedia.org ,,',
+    VIGIL_WEBHOOK_ALLOW_HOSTS: 'hooks.example.com',
     VIGIL_LOG_LEVEL: 'debug',
     VIGIL_MAX_CACHED_WORKFLOWS: '0',
     VIGIL_GATEWAY_HOST: '0.0.0.0',
@@ -53,6 +55,7 @@ test('reads every setting', () => {
     model: 'llama3.1:8b',
     webhookSecret: SECRET,
     httpAllowHosts: ['api.example.com', '*.wikipedia.org'],
+    webhookAllowHosts: ['hooks.example.com'],
     logLevel: 'debug',
     maxCachedWorkflows: 0,
     gateway: { host: '0.0.0.0', port: 8080, token: GATEWAY_TOKEN, bodyLimitBytes: 2097152 },
@@ -169,6 +172,7 @@ test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
       'VIGIL_MAX_CACHED_WORKFLOWS',
       'VIGIL_MODEL',
       'VIGIL_TASK_QUEUE',
+      'VIGIL_WEBHOOK_ALLOW_HOSTS',
       'VIGIL_WEBHOOK_SECRET',
       'VIGIL_GATEWAY_HOST',
       'VIGIL_GATEWAY_PORT',
@@ -261,4 +265,10 @@ describe('the gateway\'s settings', () => {
     expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: '0.0.0.0', VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN }).warnings).toEqual([]);
     expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: 'localhost' }).warnings).toEqual([]);
   });
+});
+
+test('a webhook secret without a host allow-list is allowed, with a warning', () => {
+  const config = loadConfig({ OPENAI_API_KEY: KEY, VIGIL_WEBHOOK_SECRET: SECRET });
+  expect(config.warnings).toEqual([expect.stringMatching(/^VIGIL_WEBHOOK_ALLOW_HOSTS is not set/)]);
+  expect(() => loadConfig({ OPENAI_API_KEY: KEY, VIGIL_WEBHOOK_ALLOW_HOSTS: 'https://x.example.com/hook' })).toThrow(ConfigError);
 });

@@ -15,6 +15,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes, type DeliveryInput } from '../activities/types';
+import { compileHostAllowList, type HostAllowList } from '../tools/builtin/http-fetch/host-allow-list';
 import { ConfigError } from '../errors';
 import type { OutputChannel } from './output-channel';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature';
@@ -24,6 +25,12 @@ export interface WebhookChannelOptions {
   secret: string;
   /** One attempt's deadline; default 10 s. */
   timeoutMs?: number;
+  /**
+   * Hosts replies may be posted to (`hooks.example.com`, `*.example.com`). Webhook URLs arrive in messages, so
+   * without a list anyone who can send a message can make the worker post signed requests anywhere.
+   * Undefined allows every host.
+   */
+  allowHosts?: readonly string[];
 }
 
 /** A receiver asking to wait longer than this is waited on this long: a retry-after should not park a reply. */
@@ -47,6 +54,15 @@ export function createWebhookChannel(options: WebhookChannelOptions): OutputChan
     problems.push('webhook secret must be a non-empty string');
   }
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) problems.push('webhook timeoutMs must be a positive integer');
+  let allowed: HostAllowList | undefined;
+  if (options.allowHosts !== undefined) {
+    try {
+      allowed = compileHostAllowList(options.allowHosts);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems.map((p) => `webhook ${p}`));
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const { secret } = options;
 
@@ -57,6 +73,9 @@ export function createWebhookChannel(options: WebhookChannelOptions): OutputChan
         throw rejected(`the webhook channel cannot deliver to ${input.channel.type}`);
       }
       const url = parseWebhookUrl(input.channel.url);
+      if (allowed && !allowed(url.hostname)) {
+        throw rejected(`webhook host ${url.hostname} is not in the worker's allow-list (VIGIL_WEBHOOK_ALLOW_HOSTS)`);
+      }
       const body = JSON.stringify({ agent: input.agent, conversationId: input.conversationId, reply: input.reply });
       const deadline = AbortSignal.timeout(timeoutMs);
       let response: Response;

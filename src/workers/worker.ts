@@ -95,7 +95,15 @@ function modelClient(config: Config) {
 /** The log channel always; the webhook channel when there is a secret to sign with. */
 function outputChannels(config: Config, logger: Logger): OutputChannel[] {
   const channels = [createLogChannel(logger.child({ channel: 'log' }))];
-  if (config.webhookSecret) channels.push(createWebhookChannel({ secret: config.webhookSecret, timeoutMs: 10_000 }));
+  if (config.webhookSecret) {
+    channels.push(
+      createWebhookChannel({
+        secret: config.webhookSecret,
+        timeoutMs: 10_000,
+        ...(config.webhookAllowHosts.length > 0 ? { allowHosts: config.webhookAllowHosts } : {}),
+      }),
+    );
+  }
   return channels;
 }
 
