@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { ValidationError, VigilError } from '../errors';
 import { registerDev } from './commands/dev';
+import { registerGateway } from './commands/gateway';
 import { registerInspect } from './commands/inspect';
 import { registerList } from './commands/list';
 import { registerReplay } from './commands/replay';
@@ -41,6 +42,7 @@ Examples:
 
   registerDev(program);
   registerWorker(program);
+  registerGateway(program);
   registerSend(program);
   registerInspect(program);
   registerList(program);

@@ -1,0 +1,18 @@
+/** `vigil gateway` as a process: it serves, answers its health route, and stops cleanly on SIGINT. */
+import { cleanEnv, startCli } from './cli-process';
+
+test('vigil gateway serves /healthz and exits 0 on SIGINT', async () => {
+  const gateway = startCli(['gateway', '--address', '127.0.0.1:1'], cleanEnv({ VIGIL_GATEWAY_PORT: '0', VIGIL_LOG_LEVEL: 'info' }));
+  const [, url] = await gateway.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/, 'stdout');
+  const health = await fetch(`${url}/healthz`);
+  expect(health.status).toBe(200);
+  expect(await health.json()).toEqual({ ok: true });
+  gateway.child.kill('SIGINT');
+  expect(await gateway.exited).toEqual({ code: 0, signal: null });
+});
+
+test('vigil gateway with a bad setting exits 2 and says which', async () => {
+  const gateway = startCli(['gateway'], cleanEnv({ VIGIL_GATEWAY_PORT: 'eighty' }));
+  expect((await gateway.exited).code).toBe(2);
+  expect(gateway.stderr()).toMatch(/VIGIL_GATEWAY_PORT/);
+});
