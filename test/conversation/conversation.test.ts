@@ -2,7 +2,6 @@
  * Conversations end to end: the real worker (workflow + activities), the real client, the offline Temporal,
  * a scripted OpenAI-compatible model over HTTP and a webhook receiver.
  */
-import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
 import { defineAgent } from '../../src/agents/define-agent';
 import { calculator, defineTool } from '../../src/tools';
@@ -324,7 +323,6 @@ test('end closes the conversation after its turns; state stays readable', async 
   expect(await handle.result()).toEqual({ turns: 1 });
   expect((await handle.describe()).status.name).toBe('COMPLETED');
   expect((await fx.client.state('tester', id)).turns).toBe(1);
-  void temporal;
 });
 
 test('a conversation is findable by agent, status and tokens, with a readable memo', async () => {

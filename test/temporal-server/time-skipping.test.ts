@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { useWorker } from '../helpers/conformance';
 import { createTemporalTestEnv } from '../../src/testing/temporal-env';
-import { temporal } from '@temporalio/proto';
 import * as wf from './workflows';
 
 const fx = useWorker({ greet: async (name: string) => `Hello, ${name}!` }, { timeSkipping: true });
@@ -69,5 +68,4 @@ test('time-skipping calls on a server without it fail with FAILED_PRECONDITION',
   } finally {
     await plain.teardown();
   }
-  void temporal;
 });

@@ -442,7 +442,7 @@ export class WorkflowRun {
       // to roll back to the last completed task.
       this.endWft(wft);
       this.nextWftAttempt = 1;
-      for (const answer of answers) if (answer) this.applyUpdateAnswer(answer, 0);
+      for (const answer of answers) if (answer) this.applyUpdateAnswer(answer);
       this.requeueUnanswered(wft);
       if (this.hasUndeliveredUpdates()) this.scheduleWft(true);
       this.dispatchQueries();
@@ -472,7 +472,7 @@ export class WorkflowRun {
         const id = command.protocolMessageCommandAttributes?.messageId ?? '';
         used.add(id);
         const answer = decodeUpdateMessage(messages.get(id));
-        if (answer) this.applyUpdateAnswer(answer, completed.eventId as number);
+        if (answer) this.applyUpdateAnswer(answer);
         continue;
       }
       this.applyCommand(command, completed.eventId as number, identity, after);
@@ -480,7 +480,7 @@ export class WorkflowRun {
     for (const [id, message] of messages) {
       if (used.has(id)) continue;
       const answer = decodeUpdateMessage(message);
-      if (answer) this.applyUpdateAnswer(answer, completed.eventId as number);
+      if (answer) this.applyUpdateAnswer(answer);
     }
     this.requeueUnanswered(wft);
     if (!this.closed) this.queryableLength = this.history.length;
@@ -1132,7 +1132,7 @@ export class WorkflowRun {
 
   // ---- updates and queries ---------------------------------------------------------------------------------
 
-  private applyUpdateAnswer(answer: UpdateAnswer, completedId: number): void {
+  private applyUpdateAnswer(answer: UpdateAnswer): void {
     const update = this.updates.get(answer.updateId);
     if (!update) return;
     update.delivered = false;
@@ -1164,7 +1164,6 @@ export class WorkflowRun {
       update.outcome = answer.outcome ?? undefined;
       update.stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
     }
-    void completedId;
     for (const w of [...update.waiters]) w();
   }
 
@@ -1238,9 +1237,8 @@ export class WorkflowRun {
       }
       for (const w of [...update.waiters]) w();
     }
-    for (const [initiatedEventId, child] of this.children) {
+    for (const child of this.children.values()) {
       if (child.closed) continue;
-      void initiatedEventId;
       const run = this.cluster.findOpenRun(child.namespace, child.workflowId, '');
       if (!run || run.parent?.runId !== this.runId) continue;
       if (child.parentClosePolicy === enums.ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE) {
