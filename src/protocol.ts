@@ -177,6 +177,54 @@ export const StartConversation = z
   .strict();
 export type StartConversation = z.infer<typeof StartConversation>;
 
+/**
+ * What a conversation tells its watchers as it goes: the `events` stream of the gateway (SSE), `vigil chat`
+ * and `AgentClient.events()`. Lifecycle events are published by the workflow; `model.delta` by the model
+ * activity while the completion streams. Deltas are a preview: a retried model call streams again from the
+ * start with a higher `attempt`, and the `reply` event is the authoritative text.
+ */
+export const ConversationEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('turn.started'), turn: z.number().int(), messageId: z.string(), at: z.string() }),
+  z.object({
+    type: z.literal('model.delta'),
+    turn: z.number().int(),
+    step: z.number().int(),
+    attempt: z.number().int(),
+    text: z.string(),
+  }),
+  z.object({ type: z.literal('tool.requested'), turn: z.number().int(), toolCall: ToolCall }),
+  z.object({ type: z.literal('tool.awaiting_approval'), turn: z.number().int(), approval: PendingApproval }),
+  z.object({
+    type: z.literal('tool.decided'),
+    turn: z.number().int(),
+    toolCallId: z.string(),
+    decision: z.enum(['approve', 'reject', 'expired']),
+  }),
+  z.object({
+    type: z.literal('tool.finished'),
+    turn: z.number().int(),
+    toolCallId: z.string(),
+    name: z.string(),
+    isError: z.boolean(),
+    /** The result as the model sees it, cut to 2,000 characters. */
+    content: z.string(),
+  }),
+  z.object({ type: z.literal('notice'), turn: z.number().int(), content: z.string() }),
+  z.object({ type: z.literal('reply'), reply: Reply }),
+  z.object({ type: z.literal('conversation.ended'), turns: z.number().int() }),
+]);
+export type ConversationEvent = z.infer<typeof ConversationEvent>;
+export type ConversationEventType = ConversationEvent['type'];
+
+/** One event with its position in the conversation's stream: resume after `offset` to miss nothing. */
+export interface ConversationEventEnvelope {
+  offset: number;
+  event: ConversationEvent;
+}
+
+/** The workflow-streams topics the conversation uses: lifecycle events, and model token deltas. */
+export const EVENT_TOPICS = { lifecycle: 'events', tokens: 'tokens' } as const;
+
 // ---- Temporal definitions: the wire names apps use ---------------------------------------------------------
 
 /** Sends a message and waits for the turn's reply. A seen message id returns the original reply. */
