@@ -20,6 +20,7 @@ import {
   temporal,
   toMillis,
 } from './proto';
+import { Schedules } from './schedules';
 import { TaskQueue } from './task-queue';
 import type { Activity } from './activity';
 import type { ParentLink, WorkflowRun as Run } from './workflow-run';
@@ -114,6 +115,7 @@ export class Cluster {
   private readonly workflowQueues = new Map<string, TaskQueue<WorkflowTaskResponse, Poller>>();
   private readonly activityQueues = new Map<string, TaskQueue<ActivityTaskResponse, Poller>>();
   private taskId = 0;
+  readonly schedules: Schedules = new Schedules(this);
 
   constructor(timeSkipping: boolean) {
     this.clock = new Clock(timeSkipping, () => [...this.openRuns].every((r) => !r.busy));
@@ -177,6 +179,7 @@ export class Cluster {
 
   runClosed(run: WorkflowRun): void {
     this.openRuns.delete(run);
+    this.schedules.runClosed();
   }
 
   /**

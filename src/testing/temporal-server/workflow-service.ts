@@ -141,7 +141,7 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
         signalAndQueryHeader: true,
         internalErrorDifferentiation: true,
         activityFailureIncludeHeartbeat: true,
-        supportsSchedules: false,
+        supportsSchedules: true,
         encodedFailureAttributes: true,
         upsertMemo: true,
         eagerWorkflowStart: false,
@@ -356,6 +356,9 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
         [...Object.entries(SYSTEM_ATTRIBUTES), ...[...cluster.namespace('default').customAttributes]],
       ),
     }),
+
+    // ---- schedules (schedules.ts) ----
+    ...cluster.schedules.handlers(),
 
     // ---- workers: workflow tasks ----
     PollWorkflowTaskQueue: async (req, ctx) => {
