@@ -1,8 +1,8 @@
 /**
  * The worker's and the gateway's settings, read once at startup from the environment. Every problem is reported
  * at once, in a ConfigError, so a deploy fails with the whole list instead of one fix per restart. Secret values
- * (OPENAI_API_KEY, VIGIL_WEBHOOK_SECRET, VIGIL_GATEWAY_TOKEN) never appear in a problem or a warning: only what
- * is wrong with them.
+ * (OPENAI_API_KEY, VIGIL_WEBHOOK_SECRET, VIGIL_GATEWAY_TOKEN, VIGIL_WEBHOOK_IN_SECRET) never appear in a problem
+ * or a warning: only what is wrong with them.
  *
  * An empty variable counts as unset: Docker Compose passes `${OPENAI_API_KEY:-}` as an empty string when the
  * host has no such variable, and that must mean "not configured", not "configured as nothing".
@@ -25,6 +25,7 @@ export const DEFAULT_GATEWAY_PORT = 8787;
 export const DEFAULT_GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
 const MIN_GATEWAY_BODY_LIMIT_BYTES = 1024;
 const MAX_GATEWAY_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_WEBHOOK_IN_TOLERANCE_SECONDS = 300;
 
 /** The HTTP gateway's listener (src/gateway). */
 export interface GatewaySettings {
@@ -36,6 +37,8 @@ export interface GatewaySettings {
   token?: string;
   /** Larger request bodies are refused with 413. */
   bodyLimitBytes: number;
+  /** Signed inbound webhooks; unset, their route answers 404. */
+  webhookIn?: { secrets: string[]; toleranceSeconds: number };
 }
 
 export interface Config {
@@ -120,6 +123,21 @@ const HttpAllowHosts = z
     }
   });
 
+/** Comma-separated secrets, each checked as one secret; the problem names the entry, never its value. */
+function secretList(minLength: number) {
+  return z
+    .string()
+    .transform((value) => value.split(','))
+    .superRefine((secrets, ctx) => {
+      secrets.forEach((value, index) => {
+        const checked = secret(minLength).safeParse(value);
+        const which = secrets.length > 1 ? ` (secret ${index + 1} of ${secrets.length})` : '';
+        if (value === '') ctx.addIssue({ code: 'custom', message: `has an empty entry${which}` });
+        else if (!checked.success) ctx.addIssue({ code: 'custom', message: `${checked.error.issues[0].message}${which}` });
+      });
+    });
+}
+
 const EnvSchema = z.object({
   TEMPORAL_ADDRESS: withDefault(
     z.string().refine((value) => {
@@ -171,6 +189,14 @@ const EnvSchema = z.object({
       )
       .transform(Number),
     DEFAULT_GATEWAY_BODY_LIMIT_BYTES,
+  ),
+  VIGIL_WEBHOOK_IN_SECRET: optional(secretList(MIN_WEBHOOK_SECRET_LENGTH)),
+  VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: withDefault(
+    z
+      .string()
+      .refine((value) => /^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 86_400, must('a number of seconds from 1 to 86400'))
+      .transform(Number),
+    DEFAULT_WEBHOOK_IN_TOLERANCE_SECONDS,
   ),
 });
 
@@ -250,10 +276,16 @@ function gatewaySettings(values: z.output<typeof GatewayEnvSchema>): GatewaySett
     port: values.VIGIL_GATEWAY_PORT,
     token: values.VIGIL_GATEWAY_TOKEN,
     bodyLimitBytes: values.VIGIL_GATEWAY_BODY_LIMIT,
+    ...(values.VIGIL_WEBHOOK_IN_SECRET === undefined
+      ? {}
+      : { webhookIn: { secrets: values.VIGIL_WEBHOOK_IN_SECRET, toleranceSeconds: values.VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS } }),
   };
 }
 
-/** What the gateway reads: it calls no model and delivers nothing, so it needs no API key or webhook secret. */
+/**
+ * What the gateway reads: it calls no model and delivers nothing, so it needs no API key or outbound webhook
+ * secret; it verifies inbound webhooks with their own secret.
+ */
 const GatewayEnvSchema = EnvSchema.pick({
   TEMPORAL_ADDRESS: true,
   TEMPORAL_NAMESPACE: true,
@@ -263,6 +295,8 @@ const GatewayEnvSchema = EnvSchema.pick({
   VIGIL_GATEWAY_PORT: true,
   VIGIL_GATEWAY_TOKEN: true,
   VIGIL_GATEWAY_BODY_LIMIT: true,
+  VIGIL_WEBHOOK_IN_SECRET: true,
+  VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: true,
 });
 
 export interface GatewayConfig {
@@ -309,7 +343,13 @@ function isLoopback(host: string): boolean {
 
 /** The gateway's settings as they may be logged: the token reduced to whether it is set. */
 export function describeGateway(gateway: GatewaySettings): Record<string, unknown> {
-  return { host: gateway.host, port: gateway.port, tokenSet: gateway.token !== undefined, bodyLimitBytes: gateway.bodyLimitBytes };
+  return {
+    host: gateway.host,
+    port: gateway.port,
+    tokenSet: gateway.token !== undefined,
+    bodyLimitBytes: gateway.bodyLimitBytes,
+    webhookIn: gateway.webhookIn ? { secrets: gateway.webhookIn.secrets.length, toleranceSeconds: gateway.webhookIn.toleranceSeconds } : 'off',
+  };
 }
 
 /** The settings as they may be logged: secrets reduced to whether they are set. */

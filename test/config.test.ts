@@ -173,6 +173,8 @@ test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
       'VIGIL_MODEL',
       'VIGIL_TASK_QUEUE',
       'VIGIL_WEBHOOK_ALLOW_HOSTS',
+      'VIGIL_WEBHOOK_IN_SECRET',
+      'VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS',
       'VIGIL_WEBHOOK_SECRET',
       'VIGIL_GATEWAY_HOST',
       'VIGIL_GATEWAY_PORT',

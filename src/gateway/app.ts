@@ -17,6 +17,7 @@ import { conversationRoutes } from './routes/conversations';
 import type { RouteDeps } from './routes/deps';
 import { healthRoutes } from './routes/health';
 import { messageRoutes } from './routes/messages';
+import { webhookRoutes, type WebhookInOptions } from './routes/webhooks';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,6 +38,11 @@ export interface GatewayOptions {
   replyTimeoutMs?: number;
   /** Request and error logs; none when absent. */
   logger?: Logger;
+  /**
+   * Signed inbound webhooks (`POST /v1/agents/:agent/webhook`), authenticated by their HMAC signature, not
+   * by `token`. Absent (or no secrets): the route answers 404 saying how to enable it.
+   */
+  webhookIn?: WebhookInOptions;
 }
 
 /**
@@ -87,5 +93,8 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     },
     { prefix: '/v1' },
   );
+  // Beside the token-protected routes, not among them: a webhook sender signs its request instead of holding
+  // the gateway's token. Its own plugin also keeps its raw-body parser away from the other routes.
+  void app.register(async (v1) => webhookRoutes(v1, deps, options.webhookIn), { prefix: '/v1' });
   return app;
 }

@@ -5,5 +5,6 @@
 export { createGateway, DEFAULT_REPLY_TIMEOUT_MS } from './app';
 export type { GatewayOptions } from './app';
 export { HttpError } from './errors';
+export type { WebhookInOptions } from './routes/webhooks';
 export type { ErrorCode } from './errors';
 export { CONVERSATION_ID_HEADER, IDEMPOTENCY_KEY_HEADER, MESSAGE_ID_HEADER, REQUEST_ID_HEADER } from './headers';

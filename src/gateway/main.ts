@@ -44,6 +44,7 @@ async function run(): Promise<number> {
       agents,
       token: config.gateway.token,
       bodyLimitBytes: config.gateway.bodyLimitBytes,
+      webhookIn: config.gateway.webhookIn,
       logger,
     });
     const url = await app.listen({ host: config.gateway.host, port: config.gateway.port });

@@ -89,3 +89,31 @@ export const CancelRequest = z.object({
   // A cancel needs no body; none at all means no reason.
   body: CancelTurnRequest.optional(),
 });
+
+/**
+ * A signed inbound webhook delivery (`POST /v1/agents/:agent/webhook`). The sender's delivery id is the
+ * message id, so a replayed delivery is a seen id to the conversation and never starts a second turn.
+ * `replyTo` is where the reply is posted, signed, as a webhook; without it the reply goes to the log channel.
+ */
+export const WebhookDelivery = z
+  .object({
+    id: InboundMessage.shape.id,
+    conversationId: ConversationParams.shape.conversationId,
+    content: InboundMessage.shape.content,
+    author: InboundMessage.shape.author,
+    replyTo: z
+      .string()
+      .url()
+      .max(2000)
+      .refine((url) => /^https?:\/\//i.test(url), 'must be an http or https URL')
+      .optional(),
+  })
+  .strict();
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
+
+export const WebhookDeliveryRequest = z.object({
+  params: ConversationParams.pick({ agent: true }),
+  // No options yet; an unknown one (e.g. `wait`) is refused rather than silently ignored.
+  query: z.object({}).strict(),
+  body: WebhookDelivery,
+});

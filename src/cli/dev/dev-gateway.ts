@@ -24,6 +24,7 @@ export async function startDevGateway(config: Config, logger: Logger): Promise<D
     agents: new AgentClient({ client, taskQueue: config.temporal.taskQueue }),
     token: config.gateway.token,
     bodyLimitBytes: config.gateway.bodyLimitBytes,
+    webhookIn: config.gateway.webhookIn,
     logger: logger.child({ component: 'gateway' }),
   });
   let url: string;
