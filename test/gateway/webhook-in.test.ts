@@ -4,6 +4,9 @@
  */
 import { defineAgent } from '../../src/agents/define-agent';
 import { signWebhookBody } from '../../src/channels';
+import { describeGateway, loadGatewayConfig } from '../../src/config';
+import { ConfigError } from '../../src/errors';
+import { createGateway } from '../../src/gateway';
 import { createLogger } from '../../src/logger';
 import { conversationWorkflowId, messageSignal } from '../../src/protocol';
 import { checkSignature } from '../../src/gateway/routes/webhooks';
@@ -138,6 +141,32 @@ test('a replayed delivery, as captured or re-signed later, runs no second turn a
   const signals = (history.events ?? []).map((e) => e.workflowExecutionSignaledEventAttributes?.signalName).filter(Boolean);
   expect(signals.filter((name) => name === messageSignal.name)).toHaveLength(4);
   expect((await fx.client.state('tester', conversationId)).status).toBe('idle');
+});
+
+test('a delivery replayed after the worker and the gateway restart is still ignored', async () => {
+  const conversationId = newId();
+  const id = newId('delivery');
+  const body = deliveryBody({ id, conversationId, content: 'nightly report', replyTo: fx.hook.url });
+  const signature = signWebhookBody(SECRET, body);
+  expect((await deliver(body, signature)).status).toBe(202);
+  await fx.hook.delivery(id);
+
+  // A new worker has no cached state, and a new gateway no memory: only the conversation's history knows the id.
+  await fx.restartWorker();
+  const fresh = createGateway({ agents: fx.client, webhookIn: { secrets: [SECRET] } });
+  const url = await fresh.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    expect((await deliver(body, signature, url)).status).toBe(202);
+    const later = newId('delivery');
+    const laterBody = deliveryBody({ id: later, conversationId, content: 'after the restart', replyTo: fx.hook.url });
+    expect((await deliver(laterBody, signWebhookBody(SECRET, laterBody), url)).status).toBe(202);
+    await fx.hook.delivery(later);
+  } finally {
+    await fresh.close();
+  }
+  const transcript = await fx.client.transcript('tester', conversationId);
+  expect(transcript.entries.filter((e) => e.role === 'user')).toHaveLength(2);
+  expect(fx.hook.requests.filter((r) => r.idempotencyKey === keyOf(conversationId, id))).toHaveLength(1);
 });
 
 describe('refused with 401, reaching no conversation', () => {
@@ -283,5 +312,39 @@ describe('checkSignature', () => {
   test('several headers of the same name are refused', () => {
     const signature = signWebhookBody(SECRET, body.toString(), now);
     expect(() => checkSignature([signature, signature], body, [SECRET], 300, now)).toThrow(/send one vigil-signature header/);
+  });
+});
+
+describe('configuration', () => {
+  const env = (vars: Record<string, string>) => ({ VIGIL_GATEWAY_PORT: '0', ...vars });
+
+  test('VIGIL_WEBHOOK_IN_SECRET holds one or more comma-separated secrets; the tolerance defaults to 300 s', () => {
+    expect(loadGatewayConfig(env({})).gateway.webhookIn).toBeUndefined();
+    expect(loadGatewayConfig(env({ VIGIL_WEBHOOK_IN_SECRET: `${SECRET},${NEXT_SECRET}` })).gateway.webhookIn).toEqual({
+      secrets: [SECRET, NEXT_SECRET],
+      toleranceSeconds: 300,
+    });
+    const config = loadGatewayConfig(env({ VIGIL_WEBHOOK_IN_SECRET: SECRET, VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: '60' }));
+    expect(config.gateway.webhookIn?.toleranceSeconds).toBe(60);
+    const described = JSON.stringify(describeGateway(config.gateway));
+    expect(described).toContain('"webhookIn":{"secrets":1,"toleranceSeconds":60}');
+    expect(described).not.toContain(SECRET);
+  });
+
+  test('a bad secret or tolerance is refused, naming the entry and never quoting a secret', () => {
+    let error: unknown;
+    try {
+      loadGatewayConfig(env({ VIGIL_WEBHOOK_IN_SECRET: `${SECRET},short-secret,`, VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: '0' }));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'VIGIL_WEBHOOK_IN_SECRET is set but shorter than 16 characters (secret 2 of 3)',
+      'VIGIL_WEBHOOK_IN_SECRET has an empty entry (secret 3 of 3)',
+      'VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS must be a number of seconds from 1 to 86400 (got "0")',
+    ]);
+    expect((error as Error).message).not.toContain('short-secret');
+    expect((error as Error).message).not.toContain(SECRET);
   });
 });
