@@ -177,6 +177,24 @@ export const StartConversation = z
   .strict();
 export type StartConversation = z.infer<typeof StartConversation>;
 
+/** Workflow type of one firing of a schedule (src/schedules): it posts one message to a conversation. */
+export const SCHEDULED_MESSAGE_WORKFLOW_TYPE = 'scheduledMessage';
+
+/**
+ * Input of `scheduledMessage`. The message id is the firing's own workflow id (schedule id + fire time), so a
+ * retried or re-run firing never makes a second turn; `channel` is where the reply goes (the schedule's origin).
+ */
+export const ScheduledMessageInput = z
+  .object({
+    agent: name,
+    conversationId: name,
+    content: InboundMessage.shape.content,
+    author: InboundMessage.shape.author,
+    channel: ChannelRef.optional(),
+  })
+  .strict();
+export type ScheduledMessageInput = z.infer<typeof ScheduledMessageInput>;
+
 /**
  * What a conversation tells its watchers as it goes: the `events` stream of the gateway (SSE), `vigil chat`
  * and `AgentClient.events()`. Lifecycle events are published by the workflow; `model.delta` by the model
@@ -212,13 +230,18 @@ export const ConversationEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('notice'), turn: z.number().int(), content: z.string() }),
   z.object({ type: z.literal('reply'), reply: Reply }),
   z.object({ type: z.literal('conversation.ended'), turns: z.number().int() }),
+  /** Not from the conversation: the watcher asked for events older than those kept, and resumes at the oldest. */
+  z.object({ type: z.literal('stream.gap'), missedFrom: z.number().int(), resumedAt: z.number().int() }),
 ]);
 export type ConversationEvent = z.infer<typeof ConversationEvent>;
 export type ConversationEventType = ConversationEvent['type'];
 
-/** One event with its position in the conversation's stream: resume after `offset` to miss nothing. */
+/**
+ * One event with its position in the conversation's stream: resume after `offset` to miss nothing. `null` only
+ * for `stream.gap`, which is not a position.
+ */
 export interface ConversationEventEnvelope {
-  offset: number;
+  offset: number | null;
   event: ConversationEvent;
 }
 

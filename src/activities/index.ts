@@ -9,8 +9,10 @@ import type { OutputChannel } from '../channels/output-channel';
 import type { Logger } from '../logger';
 import { createDeliveryActivity } from './delivery';
 import { createModelActivity } from './model';
+import { publishToConversation } from './model-deltas';
+import { createScheduledMessageActivity } from './scheduled-message';
 import { createToolActivity } from './tools';
-import { FailureTypes, type ConversationActivities } from './types';
+import { FailureTypes, type WorkerActivities } from './types';
 
 export interface ActivityDeps {
   agents: AgentRegistry;
@@ -19,11 +21,13 @@ export interface ActivityDeps {
   channels: OutputChannel[];
   /** Where the worker notes trouble the workflow cannot see (an agent it lacks); default: nowhere. */
   logger?: Pick<Logger, 'warn'>;
+  /** Publish model text to the conversation's event stream as it streams. Default true. */
+  streamDeltas?: boolean;
 }
 
-export function createActivities(deps: ActivityDeps): ConversationActivities {
+export function createActivities(deps: ActivityDeps): WorkerActivities {
   const { agents, logger } = deps;
-  const callModel = createModelActivity({ openai: deps.openai });
+  const callModel = createModelActivity({ openai: deps.openai, deltas: deps.streamDeltas === false ? undefined : publishToConversation });
   return {
     async loadAgent(name) {
       const agent = agents.get(name);
@@ -47,7 +51,8 @@ export function createActivities(deps: ActivityDeps): ConversationActivities {
     },
     runTool: createToolActivity({ findTool: (agent, tool) => agents.get(agent)?.findTool(tool) }),
     deliverReply: createDeliveryActivity({ channels: deps.channels }),
+    postScheduledMessage: createScheduledMessageActivity(),
   };
 }
 
-export type { ConversationActivities } from './types';
+export type { ConversationActivities, ScheduledMessageActivities, WorkerActivities } from './types';

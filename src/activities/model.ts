@@ -1,13 +1,15 @@
 /**
- * The model activity: one chat completion from an OpenAI-compatible provider per call. It heartbeats while it
- * waits, so a cancelled turn reaches it and aborts the HTTP request, and it classifies failures so Temporal
- * retries what can be retried, and only that.
+ * The model activity: one chat completion from an OpenAI-compatible provider per call, streamed, so watchers of
+ * the conversation see the text as it comes (see model-deltas.ts). It heartbeats while it waits, so a cancelled
+ * turn reaches it and aborts the HTTP request, and it classifies failures so Temporal retries what can be
+ * retried, and only that.
  */
 import { Context } from '@temporalio/activity';
 import OpenAI from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { DEFAULT_LIMITS } from '../agents/spec';
 import type { ToolCall } from '../protocol';
+import type { DeltaSinkFactory } from './model-deltas';
 import { toModelFailure } from './model-failure';
 import { toChatMessages, toChatTools } from './model-messages';
 import type { ModelCallInput, ModelCallResult } from './types';
@@ -43,23 +45,37 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAI {
 /** Heartbeat this often when the activity has no heartbeat timeout; the worker throttles what it sends anyway. */
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 
+export interface ModelActivityDeps {
+  openai: OpenAI;
+  /** Where streamed text goes while the completion arrives; nowhere when absent. */
+  deltas?: DeltaSinkFactory;
+}
+
 /** The `callModel` activity. */
-export function createModelActivity(deps: { openai: OpenAI }): (input: ModelCallInput) => Promise<ModelCallResult> {
+export function createModelActivity(deps: ModelActivityDeps): (input: ModelCallInput) => Promise<ModelCallResult> {
   return async function callModel(input) {
     const context = Context.current();
     const signal = context.cancellationSignal;
     const heartbeats = setInterval(() => context.heartbeat(), heartbeatIntervalMs(context.info.heartbeatTimeoutMs));
+    const deltas = deps.deltas?.({ turn: input.turn, step: input.step });
     try {
       const tools = toChatTools(input.tools);
-      const completion = await deps.openai.chat.completions.create(
-        { model: input.model, messages: toChatMessages(input), ...(tools ? { tools } : {}) },
+      const stream = deps.openai.chat.completions.stream(
+        {
+          model: input.model,
+          messages: toChatMessages(input),
+          ...(tools ? { tools } : {}),
+          stream_options: { include_usage: true },
+        },
         { signal },
       );
-      return toResult(completion);
+      if (deltas) stream.on('content.delta', ({ delta }) => deltas.push(delta));
+      return toResult(await stream.finalChatCompletion());
     } catch (error) {
       throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '' });
     } finally {
       clearInterval(heartbeats);
+      await deltas?.close();
     }
   };
 }

@@ -15,6 +15,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition, WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
@@ -29,6 +30,8 @@ import {
   CancelTurnRequest,
   cancelTurnUpdate,
   CancelTurnResult,
+  ConversationEvent,
+  type ConversationEventEnvelope,
   ConversationView,
   conversationWorkflowId,
   Decision,
@@ -63,6 +66,13 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
+export interface EventsOptions {
+  /** The first offset wanted: 0 (the default) for everything still kept, or one past the last offset seen. */
+  fromOffset?: number;
+  /** Stops the stream; the iteration then ends without an error. */
+  signal?: AbortSignal;
+}
+
 /** A message as sent: the full protocol message, or just its text (then it gets a random id). */
 export type MessageInput = InboundMessage | string;
 
@@ -78,6 +88,10 @@ const SendInput = Address.extend({
 const PostInput = Address.extend({ message: InboundMessage });
 const TranscriptInput = Address.extend({ page: TranscriptPageRequest.optional() });
 const DecideInput = Address.extend({ decision: Decision });
+const EventsInput = Address.extend({ fromOffset: z.number().int().nonnegative().optional() });
+
+/** The least time between two polls of a busy event stream: events arrive in batches of at most this age. */
+const EVENT_POLL_COOLDOWN_MS = 50;
 const CancelTurnInput = Address.extend({ request: CancelTurnRequest.optional() });
 /**
  * The SDK's executeUpdate has no overload for an update whose only argument is optional; the handler takes
@@ -191,6 +205,67 @@ export class AgentClient {
   async end(agent: string, conversationId: string): Promise<void> {
     const address = check('end', Address, { agent, conversationId });
     await this.mapped('end', address, () => this.workflowHandle(address).signal(endSignal));
+  }
+
+  /**
+   * Starts the conversation if it is not running, without sending anything: for a watcher that subscribes to
+   * `events` before the first message. Idempotent.
+   */
+  async open(agent: string, conversationId: string): Promise<void> {
+    const address = check('open', Address, { agent, conversationId });
+    await this.mapped('open', address, () =>
+      this.client.workflow.start<typeof conversation>(WORKFLOW_TYPE, {
+        workflowId: conversationWorkflowId(address.agent, address.conversationId),
+        taskQueue: this.taskQueue,
+        args: [{ agent: address.agent, conversationId: address.conversationId }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    );
+  }
+
+  /**
+   * The conversation's events as they happen (see ConversationEvent), from `fromOffset` on, until the
+   * conversation ends (`conversation.ended` is the last event) or `signal` aborts. Offsets only grow: resuming from one past the last offset seen misses
+   * nothing and repeats nothing. When the events wanted were already dropped (a conversation keeps the last
+   * turns' events), a `stream.gap` event with a null offset comes first, then the oldest kept.
+   *
+   * @example
+   * for await (const { offset, event } of agents.events('assistant', 'user-42', { fromOffset: last + 1 })) {
+   *   if (event.type === 'model.delta') process.stdout.write(event.text);
+   * }
+   */
+  async *events(agent: string, conversationId: string, options: EventsOptions = {}): AsyncGenerator<ConversationEventEnvelope> {
+    const input = check('events', EventsInput, { agent, conversationId, fromOffset: options.fromOffset });
+    const { signal } = options;
+    // A missing conversation is reported as such, before any waiting.
+    await this.mapped('events', input, () => this.workflowHandle(input).describe());
+    const stream = WorkflowStreamClient.create(this.client, conversationWorkflowId(input.agent, input.conversationId));
+    const items = stream.subscribe(undefined, input.fromOffset ?? 0, { pollCooldown: EVENT_POLL_COOLDOWN_MS });
+    let expected = input.fromOffset ?? 0;
+    try {
+      for (;;) {
+        if (signal?.aborted) return;
+        // The abort cancels the poll in flight, so a watcher that leaves does not hold a request open.
+        const next = await this.client.connection
+          .withAbortSignal(signal ?? new AbortController().signal, () => items.next())
+          .catch((error: unknown) => {
+            if (signal?.aborted) return { done: true as const, value: undefined };
+            throw toVigilError(error, 'events', input);
+          });
+        if (next.done) return;
+        const parsed = ConversationEvent.safeParse(this.client.options.loadedDataConverter.payloadConverter.fromPayload(next.value.data));
+        if (next.value.offset > expected) {
+          yield { offset: null, event: { type: 'stream.gap', missedFrom: expected, resumedAt: next.value.offset } };
+        }
+        expected = next.value.offset + 1;
+        // An event type this client does not know (from newer workers) is skipped rather than failing the stream.
+        if (parsed.success) yield { offset: next.value.offset, event: parsed.data };
+        if (parsed.success && parsed.data.type === 'conversation.ended') return;
+      }
+    } finally {
+      // Never awaited: a generator parked on a poll finishes that poll first (see the abort above).
+      void items.return(undefined).catch(() => undefined);
+    }
   }
 
   /** The conversation's Temporal handle, for what this client does not cover (describe, history, terminate). */

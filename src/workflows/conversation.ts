@@ -15,6 +15,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
 } from '@temporalio/workflow';
 import type { AgentSpec, RetrySpec, ToolSpec } from '../agents/spec';
 import { ConversationActivities, FailureTypes, ToolRunResult } from '../activities/types';
@@ -55,6 +56,7 @@ import {
   transcriptPage,
   view,
 } from './conversation-state';
+import { ConversationEvents, EVENTS_GRACE_MS } from './conversation-events';
 import { publishVisibility } from './visibility';
 
 const { loadAgent } = proxyLocalActivities<ConversationActivities>({
@@ -72,6 +74,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
     start.state === undefined ? initialState(start.agent, start.conversationId) : restoreState(start.state, start.agent, start.conversationId);
   let turnScope: CancellationScope | undefined;
   const agentCache: AgentCache = {};
+  const events = new ConversationEvents(state);
 
   setHandler(
     sendUpdate,
@@ -113,6 +116,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
     decideUpdate,
     (decision) => {
       applyDecision(state, decision);
+      events.emit({ type: 'tool.decided', turn: state.turn!.turn, toolCallId: decision.toolCallId, decision: decision.decision });
       return { accepted: true as const };
     },
     {
@@ -154,10 +158,16 @@ export async function conversation(input: StartConversation): Promise<Conversati
     await condition(() => state.queue.length > 0 || state.ending);
     if (state.queue.length === 0) break;
     turnScope = new CancellationScope();
-    await runTurn(state, turnScope, agentCache);
+    await runTurn(state, turnScope, agentCache, events);
     turnScope = undefined;
+    events.turnFinished();
   }
   publishVisibility(state, 'ended');
+  events.emit({ type: 'conversation.ended', turns: state.turns });
+  // Watchers between two polls would find the run closed and its events gone: give them a moment to read the
+  // last reply and the end. Runs recorded before this patch closed at once.
+  if (patched('vigil-events-grace-1')) await sleep(EVENTS_GRACE_MS);
+  events.detach();
   await condition(allHandlersFinished);
   return { turns: state.turns };
 }
@@ -176,27 +186,40 @@ async function currentAgent(state: ConversationState, agentCache: AgentCache): P
   return (agentCache.spec = await loadAgent(state.agent));
 }
 
-async function runTurn(state: ConversationState, scope: CancellationScope, agentCache: AgentCache): Promise<void> {
+async function runTurn(state: ConversationState, scope: CancellationScope, agentCache: AgentCache, events: ConversationEvents): Promise<void> {
   const turn = beginTurn(state, now());
+  events.syncTranscript(state);
   publishVisibility(state, 'running');
   try {
     const agent = await currentAgent(state, agentCache);
-    const outcome = await scope.run(() => runSteps(state, agent, agentCache)).catch((err: unknown) => {
+    const outcome = await scope.run(() => runSteps(state, agent, agentCache, events)).catch((err: unknown) => {
       if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, agentCache.spec ?? agent);
       throw err;
     });
     if (outcome.kind !== 'finish') throw new Error(`turn ended on a ${outcome.kind} step`);
     const reply = finishTurn(state, outcome.status, outcome.content, now());
+    announceReply(events, state, reply);
     await deliver(state, turn.message, reply, agent);
+    events.syncTranscript(state); // a delivery failure's notice
   } catch (err) {
     if (!state.turn) throw err; // a delivery failure after the reply was recorded is handled in deliver()
-    finishTurn(state, 'error', errorReply(err), now());
+    announceReply(events, state, finishTurn(state, 'error', errorReply(err), now()));
     log.warn('turn ended with an error', { turn: turn.turn, error: String(err) });
   }
 }
 
+function announceReply(events: ConversationEvents, state: ConversationState, reply: Reply): void {
+  events.syncTranscript(state); // tool results and the notice of a turn that did not complete
+  events.emit({ type: 'reply', reply });
+}
+
 /** Carries out steps until the turn's rules say it is finished. */
-async function runSteps(state: ConversationState, initialAgent: AgentSpec, agentCache: AgentCache): Promise<ReturnType<typeof nextStep>> {
+async function runSteps(
+  state: ConversationState,
+  initialAgent: AgentSpec,
+  agentCache: AgentCache,
+  events: ConversationEvents,
+): Promise<ReturnType<typeof nextStep>> {
   let agent = initialAgent;
   for (;;) {
     const step = nextStep(state, agent);
@@ -207,19 +230,27 @@ async function runSteps(state: ConversationState, initialAgent: AgentSpec, agent
         const answer = await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`).callModel(step.input);
         if (answer.agent) agent = agentCache.spec = answer.agent;
         applyModelAnswer(state, answer, now());
+        events.syncTranscript(state);
         break;
       }
       case 'await_approval': {
         const timeoutMs = agent.limits.approvalTimeoutMs;
         requestApprovals(state, step.requests, now(), timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined);
+        events.syncApprovals(state);
         publishVisibility(state, 'awaiting_approval');
         const decided = await condition(() => !awaitingApproval(state) || state.turn?.cancelled != null, timeoutMs);
-        if (!decided) expireApprovals(state);
+        if (!decided) {
+          for (const approval of state.turn!.approvals) {
+            events.emit({ type: 'tool.decided', turn: state.turn!.turn, toolCallId: approval.toolCallId, decision: 'expired' });
+          }
+          expireApprovals(state);
+        }
         publishVisibility(state, 'running');
         break;
       }
       case 'run_tools':
         applyToolResults(state, [...step.settled, ...(await runTools(state, agent, step.calls))], now());
+        events.syncTranscript(state);
         break;
     }
   }

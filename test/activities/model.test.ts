@@ -113,6 +113,9 @@ describe('the request', () => {
         { role: 'user', content: 'thanks' },
       ],
       tools: [{ type: 'function', function: tools[0] }],
+      // Streamed, with usage in the last chunk: watchers see the text as it comes.
+      stream: true,
+      stream_options: { include_usage: true },
     });
   });
 
@@ -186,6 +189,38 @@ describe('the result', () => {
       { id: 'call_1', name: 'weather', arguments: '{"city": "Paris"}' },
       { id: 'call_2', name: 'weather', arguments: '{"city": "Par' },
     ]);
+  });
+
+  it('passes the text to its delta sink as it streams, and closes the sink', async () => {
+    model.script({ content: 'The answer is forty two, as always.' });
+    const pushed: string[] = [];
+    const opened: { turn: number; step: number }[] = [];
+    let closed = 0;
+    const activity = createModelActivity({
+      openai: createOpenAIClient({ baseURL: model.baseURL, apiKey: API_KEY }),
+      deltas: (at) => {
+        opened.push(at);
+        return { push: (text) => pushed.push(text), close: async () => void closed++ };
+      },
+    });
+
+    const result = (await environment().run(activity, input({ turn: 3, step: 2 }))) as ModelCallResult;
+
+    expect(opened).toEqual([{ turn: 3, step: 2 }]);
+    expect(pushed.length).toBeGreaterThan(1); // in pieces, as the provider sent them
+    expect(pushed.join('')).toBe(result.content);
+    expect(closed).toBe(1);
+  });
+
+  it('closes its delta sink when the call fails', async () => {
+    model.script({ status: 400, message: 'bad model' });
+    let closed = 0;
+    const activity = createModelActivity({
+      openai: createOpenAIClient({ baseURL: model.baseURL, apiKey: API_KEY }),
+      deltas: () => ({ push: () => undefined, close: async () => void closed++ }),
+    });
+    await failureOf(environment().run(activity, input()));
+    expect(closed).toBe(1);
   });
 
   it('counts zero tokens when the provider reports no usage', async () => {

@@ -1,0 +1,97 @@
+/**
+ * The conversation's event stream for watchers (the gateway's SSE, `vigil chat`): a @temporalio/workflow-streams
+ * log held by the workflow. Lifecycle events are derived here from the state the turn rules keep; model token
+ * deltas are published into the same log by the model activity.
+ *
+ * Publishing is in memory only (no command), so adding or changing events never breaks replay of a recorded
+ * history. What reaches history is what watchers ask for (their poll updates) and the activity's batched delta
+ * signals; the transcript itself holds only the final reply.
+ */
+import { WorkflowStream } from '@temporalio/workflow-streams/workflow';
+import { type ConversationEvent, EVENT_TOPICS, type TranscriptEntry } from '../protocol';
+import type { ConversationState } from './conversation-state';
+
+/** Events of this many recent turns stay in the log for reconnecting watchers; older ones are dropped. */
+export const RETAINED_TURNS = 20;
+
+/** How long an ending conversation stays open for watchers to read its last events. */
+export const EVENTS_GRACE_MS = 1_000;
+
+/** How much of a tool result an event carries; the transcript has all of it. */
+const TOOL_RESULT_PREVIEW_CHARS = 2_000;
+
+export class ConversationEvents {
+  private readonly stream = new WorkflowStream();
+  private readonly lifecycle = this.stream.topic<ConversationEvent>(EVENT_TOPICS.lifecycle);
+  /** Transcript entries already turned into events. */
+  private transcriptCursor: number;
+  private readonly announcedApprovals = new Set<string>();
+  /** The log's end offset after each recent turn, oldest first: where to truncate when a turn falls out. */
+  private readonly turnEnds: number[] = [];
+
+  constructor(state: ConversationState) {
+    // Entries from before this run (a carried-over state) were announced by the run that recorded them.
+    this.transcriptCursor = state.transcript.length;
+  }
+
+  emit(event: ConversationEvent): void {
+    this.lifecycle.publish(event);
+  }
+
+  /** Announces what the transcript gained since the last call: turns begun, tool calls, results, notices. */
+  syncTranscript(state: ConversationState): void {
+    for (const entry of state.transcript.slice(this.transcriptCursor)) {
+      for (const event of eventsOfEntry(entry)) this.emit(event);
+    }
+    this.transcriptCursor = state.transcript.length;
+  }
+
+  /** Announces approvals requested since the last call. */
+  syncApprovals(state: ConversationState): void {
+    const turn = state.turn;
+    if (!turn) return;
+    for (const approval of turn.approvals) {
+      if (this.announcedApprovals.has(approval.toolCallId)) continue;
+      this.announcedApprovals.add(approval.toolCallId);
+      this.emit({ type: 'tool.awaiting_approval', turn: turn.turn, approval });
+    }
+  }
+
+  /**
+   * Called after each turn: keeps the log to the last RETAINED_TURNS turns. A watcher that reconnects from an
+   * older offset is told it missed events (see the gateway's events route) and resumes from the oldest kept.
+   */
+  turnFinished(): void {
+    this.announcedApprovals.clear();
+    const state = this.stream.getState();
+    this.turnEnds.push(state.base_offset + state.log.length);
+    if (this.turnEnds.length > RETAINED_TURNS) this.stream.truncate(this.turnEnds.shift()!);
+  }
+
+  /** Releases waiting watchers so the run can close; they follow to the next run or see the stream end. */
+  detach(): void {
+    this.stream.detachPollers();
+  }
+}
+
+function eventsOfEntry(entry: TranscriptEntry): ConversationEvent[] {
+  switch (entry.role) {
+    case 'user':
+      return [{ type: 'turn.started', turn: entry.turn, messageId: entry.messageId, at: entry.at }];
+    case 'assistant':
+      return entry.toolCalls.map((toolCall) => ({ type: 'tool.requested', turn: entry.turn, toolCall }));
+    case 'tool':
+      return [
+        {
+          type: 'tool.finished',
+          turn: entry.turn,
+          toolCallId: entry.toolCallId,
+          name: entry.name,
+          isError: entry.isError,
+          content: entry.content.slice(0, TOOL_RESULT_PREVIEW_CHARS),
+        },
+      ];
+    case 'notice':
+      return [{ type: 'notice', turn: entry.turn, content: entry.content }];
+  }
+}
