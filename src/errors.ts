@@ -42,3 +42,13 @@ export class TimeoutError extends VigilError {}
 
 /** An external system (model provider, channel, Temporal) failed. */
 export class SystemError extends VigilError {}
+
+/** No schedule with that id exists (never created, or deleted). */
+export class ScheduleNotFoundError extends VigilError {
+  constructor(readonly scheduleId: string) {
+    super(`schedule ${scheduleId} was not found`);
+  }
+}
+
+/** A schedule with that agent, conversation and name exists already. */
+export class ScheduleConflictError extends VigilError {}

@@ -66,6 +66,24 @@ export interface ConversationActivities {
   deliverReply(input: DeliveryInput): Promise<DeliveryResult>;
 }
 
+/** One scheduled message, posted to its conversation with the firing's workflow id as message id. */
+export interface ScheduledPostInput {
+  agent: string;
+  conversationId: string;
+  messageId: string;
+  content: string;
+  author?: string;
+  channel?: ChannelRef;
+}
+
+/** The activity of the `scheduledMessage` workflow. */
+export interface ScheduledMessageActivities {
+  postScheduledMessage(input: ScheduledPostInput): Promise<void>;
+}
+
+/** Every activity the Vigil worker registers. */
+export type WorkerActivities = ConversationActivities & ScheduledMessageActivities;
+
 /**
  * ApplicationFailure types the workflow distinguishes. All are non-retryable: Temporal retries everything
  * else by the activity's retry policy.
@@ -79,4 +97,6 @@ export const FailureTypes = {
   UnknownAgent: 'UnknownAgent',
   /** A channel refused the delivery for good (e.g. a 4xx from a webhook). */
   DeliveryRejected: 'DeliveryRejected',
+  /** A scheduled message that the conversation's protocol refuses: retrying cannot help. */
+  ScheduledMessageInvalid: 'ScheduledMessageInvalid',
 } as const;

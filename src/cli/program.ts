@@ -9,6 +9,7 @@ import { registerGateway } from './commands/gateway';
 import { registerInspect } from './commands/inspect';
 import { registerList } from './commands/list';
 import { registerReplay } from './commands/replay';
+import { registerSchedule } from './commands/schedule';
 import { registerSend } from './commands/send';
 import { registerTestServer } from './commands/test-server';
 import { registerWorker } from './commands/worker';
@@ -47,6 +48,7 @@ Examples:
   registerInspect(program);
   registerList(program);
   registerReplay(program);
+  registerSchedule(program);
   registerTestServer(program);
   return program;
 }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_GATEWAY_BODY_LIMIT_BYTES } from '../config';
 import type { AgentClient } from '../client';
 import type { Logger } from '../logger';
+import type { ScheduleClient } from '../schedules';
 import { bearerAuth } from './auth';
 import { HttpError, openAIErrorBody, toErrorResponse, vigilErrorBody } from './errors';
 import { REQUEST_ID_HEADER } from './headers';
@@ -17,6 +18,7 @@ import { conversationRoutes } from './routes/conversations';
 import type { RouteDeps } from './routes/deps';
 import { healthRoutes } from './routes/health';
 import { messageRoutes } from './routes/messages';
+import { scheduleRoutes } from './routes/schedules';
 import { webhookRoutes, type WebhookInOptions } from './routes/webhooks';
 
 declare module 'fastify' {
@@ -30,6 +32,8 @@ export const DEFAULT_REPLY_TIMEOUT_MS = 60_000;
 
 export interface GatewayOptions {
   agents: AgentClient;
+  /** Scheduled messages (`/v1/…/schedules`); those routes answer 404 without it. */
+  schedules?: ScheduleClient;
   /** When set, every /v1 route requires `Authorization: Bearer <token>`. */
   token?: string;
   /** Larger request bodies are answered 413. Default 1 MiB. */
@@ -54,7 +58,11 @@ export interface GatewayOptions {
  */
 export function createGateway(options: GatewayOptions): FastifyInstance {
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_GATEWAY_BODY_LIMIT_BYTES;
-  const deps: RouteDeps = { agents: options.agents, replyTimeoutMs: options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS };
+  const deps: RouteDeps = {
+    agents: options.agents,
+    replyTimeoutMs: options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS,
+    schedules: options.schedules,
+  };
   // Widened to fastify's logger interface, so the instance has fastify's default type.
   const loggerInstance: FastifyBaseLogger | undefined = options.logger;
   const app = Fastify({
@@ -90,6 +98,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
       conversationRoutes(v1, deps);
       approvalRoutes(v1, deps);
       chatCompletionRoutes(v1, deps);
+      scheduleRoutes(v1, deps);
     },
     { prefix: '/v1' },
   );

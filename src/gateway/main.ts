@@ -13,6 +13,7 @@ import { AgentClient } from '../client';
 import { describeGateway, loadGatewayConfig } from '../config';
 import { ConfigError } from '../errors';
 import { createLogger } from '../logger';
+import { ScheduleClient } from '../schedules';
 import { createGateway } from './app';
 
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
@@ -42,6 +43,7 @@ async function run(): Promise<number> {
     const agents = new AgentClient({ client, taskQueue: config.temporal.taskQueue });
     const app = createGateway({
       agents,
+      schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue }),
       token: config.gateway.token,
       bodyLimitBytes: config.gateway.bodyLimitBytes,
       webhookIn: config.gateway.webhookIn,

@@ -117,3 +117,25 @@ export const WebhookDeliveryRequest = z.object({
   query: z.object({}).strict(),
   body: WebhookDelivery,
 });
+
+// ---- schedules (routes/schedules.ts); the schedule client checks `every` and `cron` themselves ----
+
+export const CreateScheduleHttpRequest = z.object({
+  params: ConversationParams,
+  body: z
+    .object({
+      content: InboundMessage.shape.content,
+      author: InboundMessage.shape.author,
+      every: z.string().min(1).max(100).optional(),
+      cron: z.string().min(1).max(200).optional(),
+      channel: InboundMessage.shape.channel,
+      name: ConversationParams.shape.agent.optional(),
+    })
+    .strict(),
+});
+
+export const ListSchedulesHttpRequest = z.object({
+  query: z.object({ agent: ConversationParams.shape.agent.optional(), conversationId: ConversationParams.shape.conversationId.optional() }).strict(),
+});
+
+export const ScheduleIdRequest = z.object({ params: z.object({ scheduleId: z.string().min(1).max(500) }) });

@@ -11,6 +11,8 @@ import {
   ScheduleOptions,
   ScheduleOverlapPolicy,
 } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import Long from 'long';
 import { eventually, useWorker } from '../helpers/conformance';
 import { createTemporalTestEnv } from '../../src/testing/temporal-env';
 import * as wf from './workflows';
@@ -139,12 +141,13 @@ test('update replaces the spec; ListScheduleMatchingTimes lists the times in a r
   await handle.update((prev) => ({ ...prev, spec: { cronExpressions: ['0 9 * * 1-5'] } }));
   const d = await handle.describe();
   expect(d.info.lastUpdatedAt).toBeDefined();
-  const res = await fx.env.client.workflowService.listScheduleMatchingTimes({
-    namespace: fx.env.namespace,
-    scheduleId: handle.scheduleId,
-    startTime: { seconds: Date.UTC(2030, 0, 7) / 1000 }, // a Monday
-    endTime: { seconds: Date.UTC(2030, 0, 14) / 1000 },
-  });
+  const res: temporal.api.workflowservice.v1.IListScheduleMatchingTimesResponse =
+    await fx.env.client.workflowService.listScheduleMatchingTimes({
+      namespace: fx.env.namespace,
+      scheduleId: handle.scheduleId,
+      startTime: { seconds: Long.fromNumber(Date.UTC(2030, 0, 7) / 1000) }, // a Monday
+      endTime: { seconds: Long.fromNumber(Date.UTC(2030, 0, 14) / 1000) },
+    });
   const times = (res.startTime ?? []).map((t) => new Date(Number(t.seconds) * 1000).toISOString());
   expect(times).toEqual(['07', '08', '09', '10', '11'].map((day) => `2030-01-${day}T09:00:00.000Z`));
 });

@@ -7,6 +7,7 @@ import { AgentClient } from '../../client';
 import type { Config } from '../../config';
 import { createGateway } from '../../gateway';
 import type { Logger } from '../../logger';
+import { ScheduleClient } from '../../schedules';
 import { CommandFailed } from '../exit-codes';
 
 export interface DevGateway {
@@ -22,6 +23,7 @@ export async function startDevGateway(config: Config, logger: Logger): Promise<D
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = createGateway({
     agents: new AgentClient({ client, taskQueue: config.temporal.taskQueue }),
+    schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue }),
     token: config.gateway.token,
     bodyLimitBytes: config.gateway.bodyLimitBytes,
     webhookIn: config.gateway.webhookIn,
