@@ -15,6 +15,7 @@ import { REQUEST_ID_HEADER } from './headers';
 import { approvalRoutes } from './routes/approvals';
 import { chatCompletionRoutes } from './routes/chat-completions';
 import { conversationRoutes } from './routes/conversations';
+import { eventRoutes } from './routes/events';
 import type { RouteDeps } from './routes/deps';
 import { healthRoutes } from './routes/health';
 import { messageRoutes } from './routes/messages';
@@ -95,6 +96,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     async (v1) => {
       if (options.token !== undefined) v1.addHook('onRequest', bearerAuth(options.token));
       messageRoutes(v1, deps);
+      await eventRoutes(v1, deps);
       conversationRoutes(v1, deps);
       approvalRoutes(v1, deps);
       chatCompletionRoutes(v1, deps);

@@ -79,6 +79,19 @@ export const TranscriptRequest = z.object({
 
 export const ConversationRequest = z.object({ params: ConversationParams });
 
+/** An event offset as text: a whole number (`Last-Event-ID` and `?fromOffset=`). */
+const Offset = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * `GET .../events`: from `Last-Event-ID` (the last event a reconnecting client saw; EventSource sends it by
+ * itself) or `?fromOffset=` (the first event wanted); from the oldest kept event when neither is given.
+ */
+export const EventsRequest = z.object({
+  params: ConversationParams,
+  query: z.object({ fromOffset: Offset.optional() }).strict(),
+  headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/, 'must be the id of an event: a whole number').optional() }),
+});
+
 export const DecideRequest = z.object({
   params: ConversationParams.extend({ toolCallId: Decision.shape.toolCallId }),
   body: Decision.omit({ toolCallId: true }),

@@ -1,0 +1,63 @@
+/**
+ * `GET /v1/agents/{agent}/conversations/{id}/events`: the conversation's events as Server-Sent Events (see
+ * ConversationEvent in src/protocol.ts): turn started, tool calls, approvals, model text as it streams,
+ * replies, the end. Each event's SSE `id` is its offset in the conversation's stream, so a client that
+ * reconnects with `Last-Event-ID` (EventSource does by itself) gets what it missed and nothing twice. The
+ * stream ends after `conversation.ended`.
+ */
+import sse from '@fastify/sse';
+import type { FastifyInstance } from 'fastify';
+import { toVigilError } from '../../client/agent-client';
+import type { ConversationEventEnvelope } from '../../protocol';
+import { checkRequest, EventsRequest } from '../requests';
+import type { RouteDeps } from './deps';
+
+/** A comment line this often keeps proxies from closing a quiet stream. */
+const HEARTBEAT_MS = 15_000;
+
+export async function eventRoutes(app: FastifyInstance, { agents }: RouteDeps): Promise<void> {
+  await app.register(sse, { heartbeatInterval: HEARTBEAT_MS });
+
+  app.get('/agents/:agent/conversations/:conversationId/events', { sse: 'only' }, async (request, reply) => {
+    const { params, query, headers } = checkRequest(EventsRequest, request);
+    const lastEventId = headers['last-event-id'];
+    const fromOffset = lastEventId !== undefined ? Number(lastEventId) + 1 : query.fromOffset;
+    // Checked before the stream starts, so a missing conversation is a plain 404, not an empty stream.
+    const described = await agents
+      .handle(params.agent, params.conversationId)
+      .describe()
+      .catch((error: unknown) => {
+        throw toVigilError(error, 'events', params);
+      });
+    // An ended conversation has no more events. 204 is what tells an EventSource to stop reconnecting.
+    if (described.status.name !== 'RUNNING') return reply.code(204).send();
+
+    const left = new AbortController();
+    reply.sse.onClose(() => left.abort());
+    const events = agents.events(params.agent, params.conversationId, { fromOffset, signal: left.signal });
+    try {
+      await reply.sse.send(toMessages(events));
+    } catch (error) {
+      // The stream is already open: the failure goes to the client as an event, and to the log.
+      request.log.error({ err: error }, 'event stream failed');
+      if (reply.sse.isConnected) {
+        await reply.sse.send({ event: 'error', data: { message: 'the event stream failed; reconnect to resume' } });
+      }
+    } finally {
+      left.abort();
+    }
+  });
+}
+
+/** After a dropped connection, EventSource clients come back this soon (their default is a few seconds). */
+const RECONNECT_MS = 1_000;
+
+async function* toMessages(events: AsyncIterable<ConversationEventEnvelope>) {
+  let first = true;
+  for await (const { offset, event } of events) {
+    // A gap is not a position in the stream: it has no id, so the client's Last-Event-ID stays where it was.
+    const message = offset === null ? { event: event.type, data: event } : { id: String(offset), event: event.type, data: event };
+    yield first ? { ...message, retry: RECONNECT_MS } : message;
+    first = false;
+  }
+}
