@@ -268,6 +268,14 @@ export class AgentClient {
     }
   }
 
+  /** The offset the conversation's next event will have: watch from here to see only what happens next. */
+  async eventOffset(agent: string, conversationId: string): Promise<number> {
+    const address = check('eventOffset', Address, { agent, conversationId });
+    return this.mapped('eventOffset', address, () =>
+      WorkflowStreamClient.create(this.client, conversationWorkflowId(address.agent, address.conversationId)).getOffset(),
+    );
+  }
+
   /** The conversation's Temporal handle, for what this client does not cover (describe, history, terminate). */
   handle(agent: string, conversationId: string): ConversationHandle {
     return this.workflowHandle(check('handle', Address, { agent, conversationId }));

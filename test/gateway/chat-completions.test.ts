@@ -83,9 +83,10 @@ test('with the conversation in X-Vigil-Conversation-Id, `user` is only the autho
   expect((await fx.client.transcript('tester', id)).entries[0]).toMatchObject({ role: 'user', author: 'Ada Lovelace' });
 });
 
-test('stream: true sends the reply as chunks, then usage, then [DONE]', async () => {
+test('stream: true sends the text while the model is still writing it, then usage, then [DONE]', async () => {
   const id = newId();
-  fx.model.script({ content: 'A durable reply, split into chunks.', usage: { prompt_tokens: 5, completion_tokens: 7 } });
+  fx.model.script({ content: 'A durable reply, split into chunks.', usage: { prompt_tokens: 5, completion_tokens: 7 }, chunkDelayMs: 200 });
+  const requestsBefore = fx.model.requests.length;
   const stream = await client().chat.completions.create({
     model: 'tester',
     user: id,
@@ -94,7 +95,18 @@ test('stream: true sends the reply as chunks, then usage, then [DONE]', async ()
     stream_options: { include_usage: true },
   });
   const chunks = [];
-  for await (const chunk of stream) chunks.push(chunk);
+  let modelFinishedBeforeFirstText: boolean | undefined;
+  let modelFinished = false;
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    if (modelFinishedBeforeFirstText === undefined && chunk.choices[0]?.delta.content) {
+      void fx.model.requests[requestsBefore].ended.then(() => (modelFinished = true));
+      await new Promise((resolve) => setImmediate(resolve)); // lets an already settled `ended` say so
+      modelFinishedBeforeFirstText = modelFinished;
+    }
+  }
+  // The first words reached the client while the model was still answering.
+  expect(modelFinishedBeforeFirstText).toBe(false);
 
   expect(chunks.every((chunk) => chunk.object === 'chat.completion.chunk' && chunk.model === 'tester')).toBe(true);
   expect(new Set(chunks.map((chunk) => chunk.id)).size).toBe(1);

@@ -31,6 +31,8 @@ interface AnswerOptions {
   finishReason?: string;
   /** Wait this long before answering. */
   delayMs?: number;
+  /** For a `stream: true` request: wait this long before each chunk after the first, so the text trickles in. */
+  chunkDelayMs?: number;
 }
 
 export interface TextStep extends AnswerOptions {
@@ -164,7 +166,7 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
       return;
     }
     const completion = buildCompletion(step, body, ++counter);
-    if (body.stream) sendStream(res, completion, body.stream_options?.include_usage === true);
+    if (body.stream) await sendStream(res, completion, body.stream_options?.include_usage === true, step.chunkDelayMs);
     else sendJson(res, 200, completion);
   }
 
@@ -306,7 +308,12 @@ function estimateTokens(text: string): number {
  * The same completion as `chat.completion.chunk` events: the role first, the text in word-sized pieces, each
  * tool call's name and then its arguments in pieces, the finish reason, usage when asked for, then `[DONE]`.
  */
-function sendStream(res: http.ServerResponse, completion: Completion, includeUsage: boolean): void {
+async function sendStream(
+  res: http.ServerResponse,
+  completion: Completion,
+  includeUsage: boolean,
+  chunkDelayMs = 0,
+): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const choice = completion.choices[0];
   const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) => ({
@@ -318,9 +325,17 @@ function sendStream(res: http.ServerResponse, completion: Completion, includeUsa
     ...(includeUsage ? { usage: null } : {}),
   });
   const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+  /** Between chunks; false once the client has gone (say, the model call was cancelled). */
+  const paced = async () => {
+    if (chunkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, chunkDelayMs));
+    return !res.destroyed;
+  };
 
   send(chunk({ role: 'assistant', content: '', refusal: null }));
-  for (const piece of pieces(choice.message.content ?? '')) send(chunk({ content: piece }));
+  for (const piece of pieces(choice.message.content ?? '')) {
+    if (!(await paced())) return;
+    send(chunk({ content: piece }));
+  }
   (choice.message.tool_calls ?? []).forEach((call, index) => {
     const { name } = call.function;
     send(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name, arguments: '' } }] }));

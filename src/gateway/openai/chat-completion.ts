@@ -1,10 +1,7 @@
 /**
  * A turn's reply in OpenAI's chat completion shapes: one `chat.completion`, or a stream of
- * `chat.completion.chunk` server-sent events ending with `data: [DONE]`.
- *
- * Streaming here splits the finished reply into chunks: the turn runs to its end before the first chunk is
- * sent. Token-by-token streaming from the model through the workflow comes in a later part; clients already
- * written for streams work unchanged.
+ * `chat.completion.chunk` server-sent events ending with `data: [DONE]`. A reply known in full (a repeated
+ * message id) is streamed from here; a turn in progress streams as the model writes (live-completion.ts).
  */
 import { createHash } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
@@ -34,7 +31,7 @@ interface Answer {
 
 export function chatCompletion({ agent, conversationId, reply }: Answer): ChatCompletion & { vigil: VigilTurn } {
   return {
-    id: completionId(reply),
+    id: completionIdFor(reply.messageId),
     object: 'chat.completion',
     created: unixSeconds(),
     model: agent,
@@ -53,23 +50,36 @@ export function chatCompletion({ agent, conversationId, reply }: Answer): ChatCo
 
 /** The reply as server-sent events: role, content pieces, finish reason, usage when asked for, `[DONE]`. */
 export function* chatCompletionEvents({ agent, conversationId, reply }: Answer, includeUsage: boolean): Generator<string> {
-  const base = { id: completionId(reply), object: 'chat.completion.chunk' as const, created: unixSeconds(), model: agent };
-  const chunk = (choices: ChatCompletionChunk['choices'], extra: Partial<ChatCompletionChunk> = {}): string =>
-    `data: ${JSON.stringify({ ...base, choices, ...extra } satisfies ChatCompletionChunk)}\n\n`;
+  const chunk = (choices: ChatCompletionChunk['choices']): string =>
+    `data: ${JSON.stringify({ ...chunkBase(agent, reply.messageId), choices } satisfies ChatCompletionChunk)}\n\n`;
 
   yield chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
   for (const piece of pieces(reply.content)) yield chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]);
-  yield `data: ${JSON.stringify({
-    ...base,
-    choices: [{ index: 0, delta: {}, finish_reason: FINISH_REASONS[reply.status] }],
-    vigil: vigilTurn(conversationId, reply),
-  })}\n\n`;
-  if (includeUsage) yield chunk([], { usage: usage(reply) });
+  yield finishChunk(agent, conversationId, reply);
+  if (includeUsage) yield usageChunk(agent, reply);
   yield 'data: [DONE]\n\n';
 }
 
+/** The last content-less chunk: the finish reason, and Vigil's facts about the turn. */
+export function finishChunk(agent: string, conversationId: string, reply: Reply): string {
+  return `data: ${JSON.stringify({
+    ...chunkBase(agent, reply.messageId),
+    choices: [{ index: 0, delta: {}, finish_reason: FINISH_REASONS[reply.status] }],
+    vigil: vigilTurn(conversationId, reply),
+  })}\n\n`;
+}
+
+/** The chunk with no choices that carries usage, when the request's `stream_options.include_usage` asks. */
+export function usageChunk(agent: string, reply: Reply): string {
+  return `data: ${JSON.stringify({ ...chunkBase(agent, reply.messageId), choices: [], usage: usage(reply) } satisfies ChatCompletionChunk)}\n\n`;
+}
+
+function chunkBase(agent: string, messageId: string) {
+  return { id: completionIdFor(messageId), object: 'chat.completion.chunk' as const, created: unixSeconds(), model: agent };
+}
+
 /** Word-sized pieces, each with its trailing whitespace, so the pieces join back to the exact text. */
-function pieces(content: string): string[] {
+export function pieces(content: string): string[] {
   return content.match(/\s*\S+\s*/g) ?? (content ? [content] : []);
 }
 
@@ -83,8 +93,8 @@ function vigilTurn(conversationId: string, reply: Reply): VigilTurn {
 }
 
 /** The same for every answer to the same message, so a retried request gets the same completion id. */
-function completionId(reply: Reply): string {
-  return `chatcmpl-${createHash('sha256').update(reply.messageId).digest('hex').slice(0, 24)}`;
+export function completionIdFor(messageId: string): string {
+  return `chatcmpl-${createHash('sha256').update(messageId).digest('hex').slice(0, 24)}`;
 }
 
 function unixSeconds(): number {

@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { TimeoutError } from '../../errors';
 import { conflictWhenRefused, HttpError } from '../errors';
-import { chatCompletion, chatCompletionEvents } from '../openai/chat-completion';
+import { chatCompletion } from '../openai/chat-completion';
+import { startLiveCompletion } from '../openai/live-completion';
 import { MESSAGE_ID_HEADER } from '../headers';
 import { ChatCompletionRequest } from '../openai/chat-request';
 import { checkRequest } from '../requests';
@@ -17,9 +18,8 @@ export function chatCompletionRoutes(app: FastifyInstance, { agents, replyTimeou
   app.post('/chat/completions', { config: { errorFormat: 'openai' } }, async (request, reply) => {
     const chat = checkRequest(ChatCompletionRequest, request);
     reply.header(MESSAGE_ID_HEADER, chat.message.id);
-    const answer = await agents
-      .send(chat.agent, chat.conversationId, chat.message, { timeoutMs: replyTimeoutMs })
-      .catch((error: unknown) => {
+    const send = () =>
+      agents.send(chat.agent, chat.conversationId, chat.message, { timeoutMs: replyTimeoutMs }).catch((error: unknown) => {
         if (error instanceof TimeoutError) {
           throw new HttpError(
             504,
@@ -29,11 +29,30 @@ export function chatCompletionRoutes(app: FastifyInstance, { agents, replyTimeou
         }
         return conflictWhenRefused(error);
       });
-    const turn = { agent: chat.agent, conversationId: chat.conversationId, reply: answer };
-    if (!chat.stream) return chatCompletion(turn);
-    return reply
-      .header('content-type', 'text/event-stream; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .send(Readable.from(chatCompletionEvents(turn, chat.includeUsage)));
+    if (!chat.stream) return chatCompletion({ agent: chat.agent, conversationId: chat.conversationId, reply: await send() });
+
+    // Watch the conversation from before the message goes in, so the turn's text is seen from its start.
+    await agents.open(chat.agent, chat.conversationId);
+    const fromOffset = await agents.eventOffset(chat.agent, chat.conversationId);
+    const watching = new AbortController();
+    reply.raw.on('close', () => watching.abort());
+    const answer = send();
+    answer.catch(() => undefined); // observed by the stream; refused before it starts, it is the response
+    try {
+      const lines = await startLiveCompletion({
+        agent: chat.agent,
+        conversationId: chat.conversationId,
+        messageId: chat.message.id,
+        includeUsage: chat.includeUsage,
+        events: agents.events(chat.agent, chat.conversationId, { fromOffset, signal: watching.signal }),
+        reply: answer,
+      });
+      const body = Readable.from(lines);
+      body.on('close', () => watching.abort());
+      return reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache').send(body);
+    } catch (error) {
+      watching.abort();
+      throw error;
+    }
   });
 }
