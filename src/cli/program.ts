@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ValidationError, VigilError } from '../errors';
+import { registerChat } from './commands/chat';
 import { registerDev } from './commands/dev';
 import { registerGateway } from './commands/gateway';
 import { registerInspect } from './commands/inspect';
@@ -45,6 +46,7 @@ Examples:
   registerWorker(program);
   registerGateway(program);
   registerSend(program);
+  registerChat(program);
   registerInspect(program);
   registerList(program);
   registerReplay(program);

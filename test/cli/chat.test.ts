@@ -1,0 +1,166 @@
+/**
+ * `vigil chat` driven as a user would: the real command in a pseudo-terminal, against a real worker, the
+ * in-process Temporal server and the scripted model. What the user sees is read off the screen.
+ */
+import { defineAgent } from '../../src/agents/define-agent';
+import { calculator } from '../../src/tools';
+import { newId, useConversations } from '../helpers/conversation';
+import { lookup, lookups } from '../helpers/test-agents';
+import { cleanEnv, runCli, unusedPort } from './cli-process';
+import { CTRL_C, CTRL_D, ENTER, startChat, type ChatTerminal } from './chat-terminal';
+
+const chatty = defineAgent({ name: 'chatty', instructions: 'Be brief.', model: 'test-model', tools: [calculator, lookup] });
+const fx = useConversations([chatty]);
+
+/** Every chat a test starts, so one left running by a failed test is killed rather than hanging jest. */
+const chats: ChatTerminal[] = [];
+afterAll(async () => {
+  for (const chat of chats.splice(0)) {
+    chat.kill();
+    await chat.exited;
+  }
+});
+beforeEach(() => fx.model.reset());
+
+/** `vigil chat <conversation> --agent chatty` against the test's Temporal and worker; waits for the prompt. */
+async function chat(conversation: string): Promise<ChatTerminal> {
+  const terminal = startChat(
+    ['--address', fx.env.address, '--namespace', fx.env.namespace, '--task-queue', fx.taskQueue, '--agent', 'chatty', conversation],
+    cleanEnv(),
+  );
+  chats.push(terminal);
+  await terminal.waitFor(/^you> /m);
+  return terminal;
+}
+
+test('a message gets its reply streamed onto the terminal as the model writes it', async () => {
+  const conversation = newId('chat');
+  const terminal = await chat(conversation);
+  expect(terminal.screen()).toContain(`vigil chat · agent chatty · conversation ${conversation}`);
+  expect(terminal.screen()).toContain('a new conversation');
+  fx.model.script({ content: 'one two three four five six.', chunkDelayMs: 300 });
+
+  terminal.type(`count for me${ENTER}`);
+  await terminal.waitFor(/chatty> one/);
+  // The first words are on screen while the model is still writing the last.
+  expect(terminal.screen()).not.toContain('six.');
+  await terminal.waitFor(/six\.\n/);
+  // Shown once: the reply ends the streamed line rather than repeating it.
+  expect(terminal.screen().match(/one two three four five six\./g)).toHaveLength(1);
+  await terminal.waitFor(/^you> /m);
+
+  terminal.type(CTRL_D);
+  expect(await terminal.exitCode()).toBe(0);
+});
+
+test('a tool that needs approval asks; "a" approves it for the conversation and it is not asked again', async () => {
+  const conversation = newId('chat');
+  const terminal = await chat(conversation);
+  fx.model.script(
+    { toolCalls: [{ name: 'lookup', arguments: '{"q":"first"}' }] },
+    { content: 'Found the first.' },
+    { toolCalls: [{ name: 'lookup', arguments: '{"q":"second"}' }] },
+    { content: 'Found the second.' },
+  );
+
+  terminal.type(`look up the first${ENTER}`);
+  await terminal.waitFor(/-> lookup\(\{"q":"first"\}\)/);
+  await terminal.waitFor(/Allow lookup\(\{"q":"first"\}\)\? \[y\]es \/ \[n\]o \/ \[a\]lways: $/);
+  terminal.type('a');
+  await terminal.waitFor(/always\n/);
+  await terminal.waitFor(/<- lookup: found first/);
+  await terminal.waitFor(/chatty> Found the first\./);
+  await terminal.waitFor(/^you> /m);
+
+  terminal.type(`and the second${ENTER}`);
+  await terminal.waitFor(/chatty> Found the second\./);
+  expect(terminal.rest()).not.toContain('Allow');
+  expect(terminal.screen().match(/Allow /g)).toHaveLength(1);
+  expect(lookups).toEqual(expect.arrayContaining(['first', 'second']));
+  expect(await fx.client.state('chatty', conversation)).toMatchObject({ rememberedTools: ['lookup'] });
+
+  terminal.type(`/exit${ENTER}`);
+  expect(await terminal.exitCode()).toBe(0);
+});
+
+test('"n" rejects the tool call: it does not run and the model is told', async () => {
+  const conversation = newId('chat');
+  const terminal = await chat(conversation);
+  fx.model.script({ toolCalls: [{ name: 'lookup', arguments: '{"q":"secret"}' }] }, { content: 'I was not allowed.' });
+
+  terminal.type(`look up the secret${ENTER}`);
+  await terminal.waitFor(/Allow lookup\(\{"q":"secret"\}\)\? .*: $/);
+  terminal.type('n');
+  await terminal.waitFor(/no\n/);
+  await terminal.waitFor(/chatty> I was not allowed\./);
+  expect(lookups).not.toContain('secret');
+  const toolResult = fx.model.requests.at(-1)!.body.messages.find((m) => m.role === 'tool');
+  expect(JSON.stringify(toolResult?.content)).toMatch(/reject/i);
+
+  terminal.type(CTRL_D);
+  expect(await terminal.exitCode()).toBe(0);
+});
+
+test('Ctrl-C during a slow reply cancels the turn, and the chat goes on; Ctrl-D then exits 0', async () => {
+  const conversation = newId('chat');
+  const terminal = await chat(conversation);
+  fx.model.script({ content: 'a slow answer that goes on and on and on and on and on', chunkDelayMs: 500 });
+
+  terminal.type(`tell me a long story${ENTER}`);
+  await terminal.waitFor(/chatty> a slow/);
+  const request = fx.model.requests.at(-1)!;
+  terminal.type(CTRL_C);
+  await terminal.waitFor(/cancelling the turn… \(Ctrl-C again exits\)/);
+  await terminal.waitFor(/\[turn 1 cancelled\]/);
+  await terminal.waitFor(/^you> /m);
+  expect(await request.ended).toBe('aborted');
+  const { entries } = await fx.client.transcript('chatty', conversation);
+  expect(entries.find((e) => e.role === 'notice')?.content).toMatch(/cancel/i);
+
+  // Still usable: the next message gets its answer.
+  fx.model.script({ content: 'Still here.' });
+  terminal.type(`are you there?${ENTER}`);
+  await terminal.waitFor(/chatty> Still here\./);
+  await terminal.waitFor(/^you> /m);
+  terminal.type(CTRL_D);
+  expect(await terminal.exitCode()).toBe(0);
+
+  // Coming back shows where the conversation was.
+  const again = await chat(conversation);
+  expect(again.screen()).toMatch(/you> are you there\?\nchatty> Still here\./);
+  again.type(CTRL_C);
+  expect(await again.exitCode()).toBe(130);
+});
+
+test('a second Ctrl-C in the same turn exits 130', async () => {
+  const terminal = await chat(newId('chat'));
+  fx.model.script({ hang: true });
+
+  terminal.type(`wait for ever${ENTER}`);
+  await fx.model.nextRequest();
+  terminal.type(CTRL_C);
+  await terminal.waitFor(/cancelling the turn/);
+  terminal.type(CTRL_C);
+  expect(await terminal.exitCode()).toBe(130);
+});
+
+test('/help lists the commands; /state shows the conversation', async () => {
+  const terminal = await chat(newId('chat'));
+  terminal.type(`/help${ENTER}`);
+  await terminal.waitFor(/\/state +the conversation's status/);
+  terminal.type(`hello${ENTER}`);
+  await terminal.waitFor(/chatty> echo: hello/);
+  terminal.type(`/state${ENTER}`);
+  await terminal.waitFor(/status idle, 1 turns, \d+ in \/ \d+ out tokens in 1 model calls/);
+  terminal.type(`/nope${ENTER}`);
+  await terminal.waitFor(/unknown command \/nope; \/help lists the commands/);
+  terminal.type(CTRL_D);
+  expect(await terminal.exitCode()).toBe(0);
+});
+
+test('Temporal out of reach is a clear error with exit code 1, without a stack trace', async () => {
+  const { code, stderr } = await runCli(['chat', '--address', `127.0.0.1:${await unusedPort()}`, 'anyone']);
+  expect(code).toBe(1);
+  expect(stderr).toMatch(/^vigil: cannot reach Temporal at 127\.0\.0\.1:\d+/);
+  expect(stderr).not.toMatch(/\n\s+at /);
+});
