@@ -37,6 +37,8 @@ export const InboundMessage = z
     author: z.string().min(1).max(200).optional(),
     channel: ChannelRef.optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    /** Pays for the message when the agent sets a price: a reference the agent's payment verifier knows. */
+    payment: z.object({ reference: z.string().min(1).max(200) }).strict().optional(),
   })
   .strict();
 export type InboundMessage = z.infer<typeof InboundMessage>;

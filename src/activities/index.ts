@@ -7,9 +7,12 @@ import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry';
 import type { OutputChannel } from '../channels/output-channel';
 import type { Logger } from '../logger';
+import type { PaymentVerifier } from '../pricing/types';
+import { costOf, priceTable, type PriceTable } from '../usage/price-table';
 import { createDeliveryActivity } from './delivery';
 import { createModelActivity } from './model';
 import { publishToConversation } from './model-deltas';
+import { createPaymentActivity } from './payment';
 import { createScheduledMessageActivity } from './scheduled-message';
 import { createToolActivity } from './tools';
 import { FailureTypes, type WorkerActivities } from './types';
@@ -23,10 +26,15 @@ export interface ActivityDeps {
   logger?: Pick<Logger, 'warn'>;
   /** Publish model text to the conversation's event stream as it streams. Default true. */
   streamDeltas?: boolean;
+  /** Prices of model calls; default the built-in table (src/usage/price-table.ts). */
+  prices?: PriceTable;
+  /** What agents' `pricing.verifier` may name (src/pricing); default none. */
+  paymentVerifiers?: PaymentVerifier[];
 }
 
 export function createActivities(deps: ActivityDeps): WorkerActivities {
   const { agents, logger } = deps;
+  const prices = deps.prices ?? priceTable();
   const callModel = createModelActivity({ openai: deps.openai, deltas: deps.streamDeltas === false ? undefined : publishToConversation });
   return {
     async loadAgent(name) {
@@ -43,14 +51,19 @@ export function createActivities(deps: ActivityDeps): WorkerActivities {
       return agent.spec();
     },
     // The answer carries the agent's current definition, so the conversation picks up a changed model or
-    // tool policy for its next step without a separate lookup per turn.
+    // tool policy for its next step without a separate lookup per turn. Its cost is priced here, with the
+    // worker's table, so the workflow only adds integers that history records.
     callModel: async (input) => {
       const answer = await callModel(input);
+      const byAnswer = costOf(prices, answer.model, answer.usage);
+      const cost = byAnswer.priced ? byAnswer : costOf(prices, input.model, answer.usage);
+      const priced = { ...answer, costMicros: cost.costMicros, priced: cost.priced };
       const agent = agents.get(input.agent);
-      return agent ? { ...answer, agent: agent.spec() } : answer;
+      return agent ? { ...priced, agent: agent.spec() } : priced;
     },
     runTool: createToolActivity({ findTool: (agent, tool) => agents.get(agent)?.findTool(tool) }),
     deliverReply: createDeliveryActivity({ channels: deps.channels }),
+    verifyPayment: createPaymentActivity({ verifiers: deps.paymentVerifiers ?? [] }),
     postScheduledMessage: createScheduledMessageActivity(),
   };
 }

@@ -3,6 +3,7 @@
  * the workflow reacts to. Sandbox-safe: types and constants only; implementations live beside this file.
  */
 import type { AgentSpec, ToolSpec } from '../agents/spec';
+import type { PaymentCheckInput, PaymentOutcome } from '../pricing/types';
 import type { ChannelRef, Reply, TokenUsage, ToolCall, TranscriptEntry } from '../protocol';
 
 export interface ModelCallInput {
@@ -28,6 +29,10 @@ export interface ModelCallResult {
   /** The model that answered, as the provider names it. */
   model: string;
   usage: TokenUsage;
+  /** Whole micro-USD by the worker's price table (src/usage/price-table.ts); 0 when `priced` is false. */
+  costMicros?: number;
+  /** False when the price table has no entry for the model: the cost is unknown, not zero. */
+  priced?: boolean;
   finishReason: string;
   /** The agent's definition on the worker that made the call, when it has one. */
   agent?: AgentSpec;
@@ -64,6 +69,8 @@ export interface ConversationActivities {
   callModel(input: ModelCallInput): Promise<ModelCallResult>;
   runTool(input: ToolRunInput): Promise<ToolRunResult>;
   deliverReply(input: DeliveryInput): Promise<DeliveryResult>;
+  /** Checks and consumes a message's payment in one idempotent call, keyed by the reference (src/activities/payment.ts). */
+  verifyPayment(input: PaymentCheckInput): Promise<PaymentOutcome>;
 }
 
 /** One scheduled message, posted to its conversation with the firing's workflow id as message id. */
@@ -85,8 +92,8 @@ export interface ScheduledMessageActivities {
 export type WorkerActivities = ConversationActivities & ScheduledMessageActivities;
 
 /**
- * ApplicationFailure types the workflow distinguishes. All are non-retryable: Temporal retries everything
- * else by the activity's retry policy.
+ * ApplicationFailure types the workflow distinguishes. All are non-retryable but PaymentServiceUnavailable:
+ * Temporal retries everything else by the activity's retry policy.
  */
 export const FailureTypes = {
   /** The provider refused the request (a 4xx other than 408/409/429): retrying cannot help. */
@@ -99,4 +106,10 @@ export const FailureTypes = {
   DeliveryRejected: 'DeliveryRejected',
   /** A scheduled message that the conversation's protocol refuses: retrying cannot help. */
   ScheduledMessageInvalid: 'ScheduledMessageInvalid',
+  /** The agent's `pricing.verifier` names no payment verifier of this worker. */
+  PaymentVerifierMissing: 'PaymentVerifierMissing',
+  /** A payment request a verifier cannot take (a bad amount): retrying cannot help. */
+  PaymentRequestInvalid: 'PaymentRequestInvalid',
+  /** Retryable, unlike the others: the payment service is down or slow; the activity's retry policy applies. */
+  PaymentServiceUnavailable: 'PaymentServiceUnavailable',
 } as const;

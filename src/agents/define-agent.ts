@@ -5,9 +5,10 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors';
+import { memoryPolicy, MemoryPolicySchema, type MemoryPolicy } from '../memory/policy';
 import { StartConversation } from '../protocol';
 import { toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
-import { DEFAULT_LIMITS, type AgentLimits, type AgentSpec, type ToolSpec } from './spec';
+import { DEFAULT_LIMITS, type AgentBudget, type AgentLimits, type AgentPricing, type AgentSpec, type ToolSpec } from './spec';
 
 /** A tool as an agent uses it: as defined, or with this agent's own approval, timeout or retry policy. */
 export type AgentTool = Tool | ({ tool: Tool } & ToolOverrides);
@@ -22,6 +23,12 @@ export interface AgentDefinition {
   tools?: AgentTool[];
   /** Overrides of DEFAULT_LIMITS. */
   limits?: Partial<AgentLimits>;
+  /** Short-term memory: overrides of DEFAULT_MEMORY (a 16,000-token window with a rolling summary). */
+  memory?: Partial<MemoryPolicy>;
+  /** Token and cost limits per conversation and per author; none by default. */
+  budget?: AgentBudget;
+  /** A price per message, paid through a payment verifier; free by default. */
+  pricing?: AgentPricing;
 }
 
 export interface Agent {
@@ -60,12 +67,28 @@ const Limits = z
   .partial()
   .strict();
 
+// Micro-USD amounts stay below 2^53 so sums in the workflow are exact.
+const micros = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const UsageLimits = z
+  .object({ maxTokens: positiveInt.max(Number.MAX_SAFE_INTEGER).optional(), maxCostMicros: positiveInt.max(Number.MAX_SAFE_INTEGER).optional() })
+  .strict();
+const Budget = z.object({ conversation: UsageLimits.optional(), perAuthor: UsageLimits.optional() }).strict();
+const Pricing = z
+  .object({
+    pricePerMessageMicros: micros.refine((value) => value > 0, 'must be more than 0 (leave pricing out for a free agent)'),
+    verifier: z.string().trim().min(1, 'must name a payment verifier of the worker').max(100),
+  })
+  .strict();
+
 const Definition = z.object({
   name: StartConversation.shape.agent,
   instructions: z.string().trim().min(1, 'must not be empty'),
   model: z.string().trim().min(1, 'must not be empty').max(200),
   tools: z.array(z.unknown()).optional(),
   limits: Limits.optional(),
+  memory: MemoryPolicySchema.optional(),
+  budget: Budget.optional(),
+  pricing: Pricing.optional(),
 });
 
 /**
@@ -78,6 +101,7 @@ const Definition = z.object({
  *   model: 'gpt-4o-mini',
  *   tools: [currentTime, { tool: httpFetch, approval: 'ask' }],
  *   limits: { maxSteps: 4 },
+ *   memory: { maxContextTokens: 32_000, pinFirstUserMessage: true },
  * });
  *
  * @throws ConfigError listing every problem.
@@ -119,8 +143,17 @@ export function defineAgent(definition: AgentDefinition): Agent {
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
-  const { name, instructions, model, limits } = parsed.data;
-  const spec: AgentSpec = { name, instructions, model, tools: toolSpecs, limits: { ...DEFAULT_LIMITS, ...limits } };
+  const { name, instructions, model, limits, budget, pricing, memory } = parsed.data;
+  const spec: AgentSpec = {
+    name,
+    instructions,
+    model,
+    tools: toolSpecs,
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    memory: memory ?? memoryPolicy({}),
+    ...(budget ? { budget } : {}),
+    ...(pricing ? { pricing } : {}),
+  };
   return {
     name,
     spec: () => structuredClone(spec),

@@ -3,6 +3,8 @@
  * start of every turn (so a changed model or tool policy takes effect on the next turn and is visible in
  * history). Sandbox-safe: types and constants only.
  */
+import type { MemoryPolicy } from '../memory/policy';
+
 export type ApprovalPolicy = 'auto' | 'ask' | 'deny';
 
 export interface RetrySpec {
@@ -35,12 +37,41 @@ export interface AgentLimits {
   deliveryRetry: RetrySpec;
 }
 
+/** Spending limits, in tokens (input + output) and in micro-USD (1 USD = 1,000,000). */
+export interface UsageLimits {
+  maxTokens?: number;
+  maxCostMicros?: number;
+}
+
+/**
+ * Checked before each turn (src/usage/budget.ts): once a limit is reached, new turns are refused with a reply
+ * and no model call. The turn that crosses a limit finishes.
+ */
+export interface AgentBudget {
+  /** The whole conversation, all authors together. */
+  conversation?: UsageLimits;
+  /** Each message author on their own, within one conversation. */
+  perAuthor?: UsageLimits;
+}
+
+/** A price per message, paid with a payment reference on the message and checked by a named verifier. */
+export interface AgentPricing {
+  /** Micro-USD (or microcredits, for the credits ledger) per message. */
+  pricePerMessageMicros: number;
+  /** The `name` of one of the worker's payment verifiers, e.g. `credits` or `webhook`. */
+  verifier: string;
+}
+
 export interface AgentSpec {
   name: string;
   instructions: string;
   model: string;
   tools: ToolSpec[];
   limits: AgentLimits;
+  /** Short-term memory; absent in specs recorded before it existed: read it through `memoryPolicy(spec)`. */
+  memory?: MemoryPolicy;
+  budget?: AgentBudget;
+  pricing?: AgentPricing;
 }
 
 export const DEFAULT_LIMITS: AgentLimits = {
