@@ -1,8 +1,8 @@
 /**
  * The worker's and the gateway's settings, read once at startup from the environment. Every problem is reported
  * at once, in a ConfigError, so a deploy fails with the whole list instead of one fix per restart. Secret values
- * (OPENAI_API_KEY, VIGIL_WEBHOOK_SECRET, VIGIL_GATEWAY_TOKEN, VIGIL_WEBHOOK_IN_SECRET) never appear in a problem
- * or a warning: only what is wrong with them.
+ * (OPENAI_API_KEY, VIGIL_WEBHOOK_SECRET, VIGIL_GATEWAY_TOKEN, VIGIL_WEBHOOK_IN_SECRET, VIGIL_STORE_POSTGRES_URL) never
+ * appear in a problem or a warning: only what is wrong with them.
  *
  * An empty variable counts as unset: Docker Compose passes `${OPENAI_API_KEY:-}` as an empty string when the
  * host has no such variable, and that must mean "not configured", not "configured as nothing".
@@ -26,6 +26,12 @@ export const DEFAULT_GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
 const MIN_GATEWAY_BODY_LIMIT_BYTES = 1024;
 const MAX_GATEWAY_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_WEBHOOK_IN_TOLERANCE_SECONDS = 300;
+export const STORE_KINDS = ['file', 'postgres'] as const;
+export const DEFAULT_DATA_DIR = '.vigil/data';
+export const DEFAULT_PAYLOAD_THRESHOLD_BYTES = 64 * 1024;
+const MIN_PAYLOAD_THRESHOLD_BYTES = 1024;
+// Temporal refuses a payload over 2 MB; a threshold above that would never apply.
+const MAX_PAYLOAD_THRESHOLD_BYTES = 2 * 1024 * 1024;
 
 /** The HTTP gateway's listener (src/gateway). */
 export interface GatewaySettings {
@@ -40,6 +46,15 @@ export interface GatewaySettings {
   /** Signed inbound webhooks; unset, their route answers 404. */
   webhookIn?: { secrets: string[]; toleranceSeconds: number };
 }
+
+/** The content store (src/store): where message and tool-result contents and large payloads live. */
+export type StoreSettings = (
+  | { kind: 'file'; /** Entries go under `<dataDir>/content`. */ dataDir: string }
+  | { kind: 'postgres'; /** A secret: it holds the password. Never logged. */ url: string }
+) & {
+  /** Temporal payloads of at least this many bytes go to the store; history holds a claim. */
+  payloadThresholdBytes: number;
+};
 
 export interface Config {
   temporal: {
@@ -65,6 +80,7 @@ export interface Config {
   /** Unset: the Temporal SDK's default, sized from the machine's memory. */
   maxCachedWorkflows?: number;
   gateway: GatewaySettings;
+  store: StoreSettings;
   /** Settings that work but deserve a look (a disabled channel, a secret left unset); logged at startup. */
   warnings: string[];
 }
@@ -138,6 +154,14 @@ function secretList(minLength: number) {
     });
 }
 
+/** A postgres:// URL; a secret, so neither it nor any part of it is quoted back. */
+const PostgresUrl = z.string().superRefine((value, ctx) => {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || !['postgres:', 'postgresql:'].includes(url.protocol) || url.hostname === '') {
+    ctx.addIssue({ code: 'custom', message: 'is set but is not a postgres:// URL, e.g. postgres://vigil:<password>@db:5432/vigil' });
+  }
+});
+
 const EnvSchema = z.object({
   TEMPORAL_ADDRESS: withDefault(
     z.string().refine((value) => {
@@ -198,6 +222,20 @@ const EnvSchema = z.object({
       .transform(Number),
     DEFAULT_WEBHOOK_IN_TOLERANCE_SECONDS,
   ),
+  VIGIL_STORE: withDefault(z.enum(STORE_KINDS, must(`one of ${STORE_KINDS.join(', ')}`)), 'file'),
+  VIGIL_DATA_DIR: withDefault(z.string().refine((value) => value.trim() === value, must('a directory path')), DEFAULT_DATA_DIR),
+  VIGIL_STORE_POSTGRES_URL: optional(PostgresUrl),
+  VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES: withDefault(
+    z
+      .string()
+      .refine(
+        (value) =>
+          /^\d{1,9}$/.test(value) && Number(value) >= MIN_PAYLOAD_THRESHOLD_BYTES && Number(value) <= MAX_PAYLOAD_THRESHOLD_BYTES,
+        must(`a number of bytes from ${MIN_PAYLOAD_THRESHOLD_BYTES} to ${MAX_PAYLOAD_THRESHOLD_BYTES}`),
+      )
+      .transform(Number),
+    DEFAULT_PAYLOAD_THRESHOLD_BYTES,
+  ),
 });
 
 /** Every environment variable loadConfig reads; docker-compose.yml sets only these (test/compose.test.ts). */
@@ -232,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         'Set it, or point OPENAI_BASE_URL at an OpenAI-compatible server that needs no key',
     );
   }
+  problems.push(...storeProblems(env));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
   const values = parsed.data;
@@ -261,9 +300,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: values.VIGIL_LOG_LEVEL,
     maxCachedWorkflows: values.VIGIL_MAX_CACHED_WORKFLOWS,
     gateway: gatewaySettings(values),
+    store: storeSettings(values),
     warnings,
   };
 }
+
+/** Checked on the raw values, like the API key, so it is reported along with any other problem. */
+function storeProblems(env: Record<string, string | undefined>): string[] {
+  if (env.VIGIL_STORE !== 'postgres' || env.VIGIL_STORE_POSTGRES_URL) return [];
+  return [
+    `VIGIL_STORE_POSTGRES_URL ${env.VIGIL_STORE_POSTGRES_URL === '' ? 'is set but empty' : 'is not set'}; ` +
+      'it is required when VIGIL_STORE is postgres, e.g. postgres://vigil:<password>@db:5432/vigil',
+  ];
+}
+
+function storeSettings(values: StoreValues): StoreSettings {
+  const payloadThresholdBytes = values.VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES;
+  return values.VIGIL_STORE === 'postgres'
+    ? { kind: 'postgres', url: values.VIGIL_STORE_POSTGRES_URL as string, payloadThresholdBytes }
+    : { kind: 'file', dataDir: values.VIGIL_DATA_DIR, payloadThresholdBytes };
+}
+
+/** The content store's variables: the worker and the gateway (a client of the same payloads) read both. */
+type StoreValues = Pick<
+  z.output<typeof EnvSchema>,
+  'VIGIL_STORE' | 'VIGIL_DATA_DIR' | 'VIGIL_STORE_POSTGRES_URL' | 'VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES'
+>;
 
 /** Each issue as `<VARIABLE> <what is wrong>`. */
 function problemsOf(error: z.ZodError): string[] {
@@ -297,11 +359,17 @@ const GatewayEnvSchema = EnvSchema.pick({
   VIGIL_GATEWAY_BODY_LIMIT: true,
   VIGIL_WEBHOOK_IN_SECRET: true,
   VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: true,
+  VIGIL_STORE: true,
+  VIGIL_DATA_DIR: true,
+  VIGIL_STORE_POSTGRES_URL: true,
+  VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES: true,
 });
 
 export interface GatewayConfig {
   temporal: Config['temporal'];
   gateway: GatewaySettings;
+  /** The gateway reads and writes the same payloads as the worker, so it needs the same store. */
+  store: StoreSettings;
   logLevel: LogLevel;
   /** e.g. a gateway without a token listening beyond loopback; logged at startup. */
   warnings: string[];
@@ -315,7 +383,8 @@ export interface GatewayConfig {
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const picked = Object.fromEntries(Object.keys(GatewayEnvSchema.shape).map((name) => [name, env[name]]));
   const parsed = GatewayEnvSchema.safeParse(picked);
-  if (!parsed.success) throw new ConfigError(problemsOf(parsed.error));
+  const problems = [...(parsed.success ? [] : problemsOf(parsed.error)), ...storeProblems(env)];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const values = parsed.data;
   const gateway = gatewaySettings(values);
   const warnings: string[] = [];
@@ -332,6 +401,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       taskQueue: values.VIGIL_TASK_QUEUE,
     },
     gateway,
+    store: storeSettings(values),
     logLevel: values.VIGIL_LOG_LEVEL,
     warnings,
   };
@@ -367,5 +437,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
     logLevel: config.logLevel,
     maxCachedWorkflows: config.maxCachedWorkflows ?? 'sdk default',
     gateway: describeGateway(config.gateway),
+    store: describeStore(config.store),
   };
+}
+
+/** The store's settings as they may be logged: the PostgreSQL URL reduced to host, port and database. */
+export function describeStore(store: StoreSettings): Record<string, unknown> {
+  if (store.kind === 'file') return { kind: 'file', dataDir: store.dataDir, payloadThresholdBytes: store.payloadThresholdBytes };
+  const url = new URL(store.url);
+  return { kind: 'postgres', server: `${url.host}${url.pathname}`, payloadThresholdBytes: store.payloadThresholdBytes };
 }

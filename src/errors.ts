@@ -52,3 +52,38 @@ export class ScheduleNotFoundError extends VigilError {
 
 /** A schedule with that agent, conversation and name exists already. */
 export class ScheduleConflictError extends VigilError {}
+
+/** A content reference names nothing in the store: the entry was never written there, or was deleted. */
+export class ContentMissingError extends VigilError {
+  constructor(
+    readonly ref: string,
+    /** Which store was asked, e.g. `file:/var/lib/vigil/data/content` or `postgres:vigil_content`. */
+    readonly store: string,
+  ) {
+    super(`content ${ref} is missing from the content store ${store}`);
+  }
+}
+
+/** A stored entry no longer hashes to its reference: the bytes were changed or damaged after they were written. */
+export class ContentCorruptError extends VigilError {
+  constructor(
+    readonly ref: string,
+    readonly store: string,
+    /** The reference the stored bytes hash to now. */
+    readonly actualRef: string,
+  ) {
+    super(`content ${ref} in the content store ${store} is corrupt: its bytes hash to ${actualRef}`);
+  }
+}
+
+/** The content store cannot be reached or refused the operation (database down, disk full); retrying may help. */
+export class StoreUnavailableError extends SystemError {
+  constructor(
+    message: string,
+    readonly store: string,
+    /** The driver's error code when it gave one (e.g. `ECONNREFUSED`, `28P01`). */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}

@@ -28,6 +28,7 @@ test('an environment with only an API key gets the documented defaults', () => {
     logLevel: 'info',
     maxCachedWorkflows: undefined,
     gateway: { host: '127.0.0.1', port: 8787, token: undefined, bodyLimitBytes: 1048576 },
+    store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
     warnings: [expect.stringMatching(/^VIGIL_WEBHOOK_SECRET is not set: the webhook channel is disabled/)],
   });
 });
@@ -59,6 +60,7 @@ test('reads every setting', () => {
     logLevel: 'debug',
     maxCachedWorkflows: 0,
     gateway: { host: '0.0.0.0', port: 8080, token: GATEWAY_TOKEN, bodyLimitBytes: 2097152 },
+    store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
     warnings: [],
   });
 });
@@ -176,6 +178,10 @@ test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
       'VIGIL_WEBHOOK_IN_SECRET',
       'VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS',
       'VIGIL_WEBHOOK_SECRET',
+      'VIGIL_STORE',
+      'VIGIL_DATA_DIR',
+      'VIGIL_STORE_POSTGRES_URL',
+      'VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES',
       'VIGIL_GATEWAY_HOST',
       'VIGIL_GATEWAY_PORT',
       'VIGIL_GATEWAY_TOKEN',
@@ -200,6 +206,7 @@ describe('the gateway\'s settings', () => {
     expect(loadGatewayConfig({})).toEqual({
       temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'vigil' },
       gateway: { host: '127.0.0.1', port: 8787, token: undefined, bodyLimitBytes: 1048576 },
+      store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
       logLevel: 'info',
       warnings: [],
     });
@@ -222,6 +229,7 @@ describe('the gateway\'s settings', () => {
     ).toEqual({
       temporal: { address: 'temporal:7233', namespace: 'prod', taskQueue: 'vigil-prod' },
       gateway: { host: '::', port: 0, token: GATEWAY_TOKEN, bodyLimitBytes: 1024 },
+      store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
       logLevel: 'warn',
       warnings: [],
     });
@@ -273,4 +281,38 @@ test('a webhook secret without a host allow-list is allowed, with a warning', ()
   const config = loadConfig({ OPENAI_API_KEY: KEY, VIGIL_WEBHOOK_SECRET: SECRET });
   expect(config.warnings).toEqual([expect.stringMatching(/^VIGIL_WEBHOOK_ALLOW_HOSTS is not set/)]);
   expect(() => loadConfig({ OPENAI_API_KEY: KEY, VIGIL_WEBHOOK_ALLOW_HOSTS: 'https://x.example.com/hook' })).toThrow(ConfigError);
+});
+
+describe('the content store settings', () => {
+  const PG_URL = 'postgres://vigil:s3cret-pa55word@db:5432/vigil';
+
+  test('default to files under .vigil/data, and read PostgreSQL and the payload threshold', () => {
+    expect(loadConfig({ OPENAI_API_KEY: KEY, VIGIL_DATA_DIR: '/srv/vigil' }).store).toEqual({
+      kind: 'file',
+      dataDir: '/srv/vigil',
+      payloadThresholdBytes: 65536,
+    });
+    const env = { VIGIL_STORE: 'postgres', VIGIL_STORE_POSTGRES_URL: PG_URL, VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES: '131072' };
+    expect(loadConfig({ OPENAI_API_KEY: KEY, ...env }).store).toEqual({ kind: 'postgres', url: PG_URL, payloadThresholdBytes: 131072 });
+    expect(loadGatewayConfig(env).store).toEqual({ kind: 'postgres', url: PG_URL, payloadThresholdBytes: 131072 });
+  });
+
+  test('report a bad store, a missing or malformed URL and a bad threshold, never quoting the URL', () => {
+    expect(configError({ OPENAI_API_KEY: KEY, VIGIL_STORE: 'sqlite', VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES: '10' }).problems).toEqual([
+      'VIGIL_STORE must be one of file, postgres (got "sqlite")',
+      'VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES must be a number of bytes from 1024 to 2097152 (got "10")',
+    ]);
+    expect(configError({ OPENAI_API_KEY: KEY, VIGIL_STORE: 'postgres' }).problems).toEqual([
+      expect.stringMatching(/^VIGIL_STORE_POSTGRES_URL is not set; it is required when VIGIL_STORE is postgres/),
+    ]);
+    const bad = configError({ OPENAI_API_KEY: KEY, VIGIL_STORE: 'postgres', VIGIL_STORE_POSTGRES_URL: 'mysql://vigil:s3cret-pa55word@db/vigil' });
+    expect(bad.problems).toEqual([expect.stringMatching(/^VIGIL_STORE_POSTGRES_URL is set but is not a postgres:\/\/ URL/)]);
+    expect(bad.message).not.toContain('s3cret-pa55word');
+  });
+
+  test('are logged without the PostgreSQL password', () => {
+    const config = loadConfig({ OPENAI_API_KEY: KEY, VIGIL_STORE: 'postgres', VIGIL_STORE_POSTGRES_URL: PG_URL });
+    expect(describeConfig(config).store).toEqual({ kind: 'postgres', server: 'db:5432/vigil', payloadThresholdBytes: 65536 });
+    expect(JSON.stringify(describeConfig(config))).not.toContain('s3cret');
+  });
 });
