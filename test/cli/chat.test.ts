@@ -2,11 +2,14 @@
  * `vigil chat` driven as a user would: the real command in a pseudo-terminal, against a real worker, the
  * in-process Temporal server and the scripted model. What the user sees is read off the screen.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { defineAgent } from '../../src/agents/define-agent';
 import { calculator } from '../../src/tools';
 import { newId, useConversations } from '../helpers/conversation';
 import { lookup, lookups } from '../helpers/test-agents';
-import { cleanEnv, runCli, unusedPort } from './cli-process';
+import { cleanEnv, REPO, runCli, unusedPort } from './cli-process';
 import { CTRL_C, CTRL_D, ENTER, startChat, type ChatTerminal } from './chat-terminal';
 
 const chatty = defineAgent({ name: 'chatty', instructions: 'Be brief.', model: 'test-model', tools: [calculator, lookup] });
@@ -22,10 +25,12 @@ afterAll(async () => {
 });
 beforeEach(() => fx.model.reset());
 
+const temporalArgs = () => ['--address', fx.env.address, '--namespace', fx.env.namespace, '--task-queue', fx.taskQueue];
+
 /** `vigil chat <conversation> --agent chatty` against the test's Temporal and worker; waits for the prompt. */
 async function chat(conversation: string): Promise<ChatTerminal> {
   const terminal = startChat(
-    ['--address', fx.env.address, '--namespace', fx.env.namespace, '--task-queue', fx.taskQueue, '--agent', 'chatty', conversation],
+    [...temporalArgs(), '--agent', 'chatty', conversation],
     cleanEnv(),
   );
   chats.push(terminal);
@@ -156,6 +161,42 @@ test('/help lists the commands; /state shows the conversation', async () => {
   await terminal.waitFor(/unknown command \/nope; \/help lists the commands/);
   terminal.type(CTRL_D);
   expect(await terminal.exitCode()).toBe(0);
+});
+
+test('an agent the worker does not have gets a clear answer, and the chat goes on', async () => {
+  const terminal = startChat([...temporalArgs(), '--agent', 'nobody', newId('chat')], cleanEnv());
+  chats.push(terminal);
+  await terminal.waitFor(/^you> /m);
+  terminal.type(`hello?${ENTER}`);
+  await terminal.waitFor(/This agent is not available.*nobody/);
+  await terminal.waitFor(/\[turn 1 ended in an error\]/);
+  await terminal.waitFor(/^you> /m);
+  terminal.type(CTRL_D);
+  expect(await terminal.exitCode()).toBe(0);
+});
+
+test('from a pipe, each line is a message and an approval is answered by a line; the end of input exits 0', async () => {
+  fx.model.script(
+    { content: 'First answer.' },
+    { toolCalls: [{ name: 'lookup', arguments: '{"q":"piped"}' }] },
+    { content: 'Looked it up.' },
+  );
+  const child = spawn(process.execPath, [join(REPO, 'bin', 'vigil.js'), 'chat', ...temporalArgs(), '--agent', 'chatty', newId('chat')], {
+    cwd: REPO,
+    env: cleanEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stdin.end('first\nsecond\ny\n');
+  const [code] = (await once(child, 'close')) as [number | null];
+  expect({ code, stdout }).toMatchObject({ code: 0 });
+  expect(stdout).toContain('chatty> First answer.\n');
+  expect(stdout).toContain('Allow lookup({"q":"piped"})? [y]es / [n]o / [a]lways: yes\n');
+  expect(stdout).toContain('chatty> Looked it up.\n');
+  expect(lookups).toContain('piped');
+  // Not a terminal: no colours.
+  expect(stdout).not.toContain('\x1b[');
 });
 
 test('Temporal out of reach is a clear error with exit code 1, without a stack trace', async () => {

@@ -29,6 +29,9 @@ Keys and commands:
   /help         the commands
   /state        the conversation's status, usage and pending approvals
 
+Input from a pipe or file works too: each line is a message, sent when the one before has its reply, and
+an approval's answer is a line (y, n or a); the end of the input leaves.
+
 The conversation lives in Temporal: leaving the chat ends nothing, and \`vigil chat\` with the same id picks it
 up again (showing its last entries). A worker must be running (\`vigil dev\`, or \`vigil worker\`).
 Exit codes: 0 after Ctrl-D or /exit, 130 after Ctrl-C, 1 when Temporal could not be reached, 2 for a bad
@@ -37,6 +40,7 @@ command line or setting.
 Examples:
   $ vigil chat user-42
   $ vigil chat support-7 --agent support
+  $ printf 'what is 17*23\nthanks\n' | vigil chat user-42
   $ vigil chat --address temporal.internal:7233 --namespace prod user-42`,
     )
     .action(async (conversation: string, options: ChatOptions, command: Command) => {
