@@ -8,7 +8,7 @@
  * removed, and the store's name shows only host, port and database.
  */
 import { Pool, type PoolConfig } from 'pg';
-import { ContentMissingError, StoreUnavailableError } from '../errors';
+import { ConfigError, ContentMissingError, StoreUnavailableError } from '../errors';
 import { contentRef, verifiedContent } from './content-hash';
 import { requireContentRef, type ContentRef } from './content-ref';
 import type { ContentStore } from './content-store';
@@ -89,8 +89,9 @@ export class PostgresContentStore implements ContentStore {
     return rows.length > 0;
   }
 
+  /** Idempotent. */
   async close(): Promise<void> {
-    await this.pool.end();
+    if (!this.pool.ended && !this.pool.ending) await this.pool.end();
   }
 
   private async query<Row>(sql: string, values: unknown[], failure: string): Promise<Row[]> {
@@ -138,7 +139,7 @@ function parseUrl(value: string): URL {
   const url = URL.canParse(value) ? new URL(value) : undefined;
   if (!url || !['postgres:', 'postgresql:'].includes(url.protocol)) {
     // The value is not quoted: it is a secret.
-    throw new StoreUnavailableError('the PostgreSQL URL is not a postgres:// URL', 'postgres');
+    throw new ConfigError(['the content store\'s PostgreSQL URL is not a postgres:// URL']);
   }
   return url;
 }
