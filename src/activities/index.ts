@@ -14,6 +14,7 @@ import { createModelActivity } from './model';
 import { publishToConversation } from './model-deltas';
 import { createPaymentActivity } from './payment';
 import { createScheduledMessageActivity } from './scheduled-message';
+import { createSummarizeActivity } from './summarize';
 import { createToolActivity } from './tools';
 import { FailureTypes, type WorkerActivities } from './types';
 
@@ -35,6 +36,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps): WorkerActivities {
   const { agents, logger } = deps;
   const prices = deps.prices ?? priceTable();
+  const summarize = createSummarizeActivity({ openai: deps.openai });
   const callModel = createModelActivity({ openai: deps.openai, deltas: deps.streamDeltas === false ? undefined : publishToConversation });
   return {
     async loadAgent(name) {
@@ -63,6 +65,12 @@ export function createActivities(deps: ActivityDeps): WorkerActivities {
     },
     runTool: createToolActivity({ findTool: (agent, tool) => agents.get(agent)?.findTool(tool) }),
     deliverReply: createDeliveryActivity({ channels: deps.channels }),
+    // Priced like a model call: a summary is part of what the conversation costs.
+    summarize: async (input) => {
+      const summary = await summarize(input);
+      const cost = costOf(prices, summary.model, summary.usage);
+      return { ...summary, ...(cost.priced ? cost : costOf(prices, input.model, summary.usage)) };
+    },
     verifyPayment: createPaymentActivity({ verifiers: deps.paymentVerifiers ?? [] }),
     postScheduledMessage: createScheduledMessageActivity(),
   };

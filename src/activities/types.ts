@@ -63,12 +63,46 @@ export interface DeliveryResult {
   detail: string;
 }
 
+/**
+ * Folds older transcript entries into a conversation's rolling summary (short-term memory, src/memory). The
+ * entries carry their contents for now; once contents live in the content store they are references, read
+ * by the activity.
+ */
+export interface SummarizeInput {
+  agent: string;
+  conversationId: string;
+  turn: number;
+  /** The model that writes the summary: the agent's own. */
+  model: string;
+  /** The summary so far, if any: the new one replaces it. */
+  previous?: string;
+  /** The entries to fold, oldest first (the plan's `fold`). */
+  entries: TranscriptEntry[];
+  /** How long the summary may be (the policy's `summaryTargetTokens`). */
+  targetTokens: number;
+}
+
+export interface SummarizeResult {
+  text: string;
+  /** The summary's exact token count for `model` (or the documented estimate for models without a tokenizer). */
+  tokens: number;
+  /** The model that answered, as the provider names it. */
+  model: string;
+  /** What the summarization used: the conversation's usage, like any model call. */
+  usage: TokenUsage;
+  /** Whole micro-USD by the worker's price table, as for a model call; 0 when `priced` is false. */
+  costMicros?: number;
+  priced?: boolean;
+}
+
 /** The activities a conversation uses, by name. */
 export interface ConversationActivities {
   loadAgent(agent: string): Promise<AgentSpec>;
   callModel(input: ModelCallInput): Promise<ModelCallResult>;
   runTool(input: ToolRunInput): Promise<ToolRunResult>;
   deliverReply(input: DeliveryInput): Promise<DeliveryResult>;
+  /** Folds older turns into the rolling summary (src/activities/summarize.ts). */
+  summarize(input: SummarizeInput): Promise<SummarizeResult>;
   /** Checks and consumes a message's payment in one idempotent call, keyed by the reference (src/activities/payment.ts). */
   verifyPayment(input: PaymentCheckInput): Promise<PaymentOutcome>;
 }

@@ -1,0 +1,108 @@
+/**
+ * The summarize activity: folds older turns of a conversation into its rolling summary with one chat
+ * completion, so the model's context window (src/memory) stays under the agent's budget while what was said is
+ * not forgotten. Failures are classified like the model call's: Temporal retries what can be retried.
+ */
+import { Context } from '@temporalio/activity';
+import type OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { countTokens, truncateToTokens } from '../memory/tokenizer';
+import type { TranscriptEntry } from '../protocol';
+import { toModelFailure } from './model-failure';
+import type { SummarizeInput, SummarizeResult } from './types';
+
+/** One entry's text is cut to this many tokens in the request: a huge tool result must not crowd out the rest. */
+export const MAX_ENTRY_TOKENS = 2_000;
+
+const HEARTBEAT_INTERVAL_MS = 5_000;
+
+export interface SummarizeActivityDeps {
+  openai: OpenAI;
+}
+
+/** The `summarize` activity. */
+export function createSummarizeActivity(deps: SummarizeActivityDeps): (input: SummarizeInput) => Promise<SummarizeResult> {
+  return async function summarize(input) {
+    const context = Context.current();
+    const signal = context.cancellationSignal;
+    const heartbeats = setInterval(() => context.heartbeat(), heartbeatIntervalMs(context.info.heartbeatTimeoutMs));
+    try {
+      const completion = await deps.openai.chat.completions.create(
+        { model: input.model, messages: summaryRequest(input) },
+        { signal },
+      );
+      const answer = completion.choices.at(0)?.message.content?.trim() ?? '';
+      if (answer === '') {
+        // Retried: an empty summary would silently forget the folded turns.
+        throw new Error(`model provider answered the summary request without text (completion ${completion.id})`);
+      }
+      // A summary far over its target is cut rather than trusted: the window's budget counts on its size.
+      const text = truncateToTokens(input.model, answer, input.targetTokens * 2);
+      return {
+        text,
+        tokens: countTokens(input.model, text),
+        model: completion.model,
+        usage: {
+          inputTokens: completion.usage?.prompt_tokens ?? 0,
+          outputTokens: completion.usage?.completion_tokens ?? 0,
+        },
+      };
+    } catch (error) {
+      throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '' });
+    } finally {
+      clearInterval(heartbeats);
+    }
+  };
+}
+
+/** The instructions of the summarizer. Exported for tests and for anyone tuning it. */
+export function summaryInstructions(targetTokens: number): string {
+  const words = Math.max(50, Math.floor(targetTokens * 0.75));
+  return [
+    'You maintain the running summary of a conversation between a user and an AI assistant, so that the',
+    'assistant can go on with the conversation after the older messages are out of its view.',
+    'Write an updated summary that merges the previous summary (if any) with the new messages.',
+    'Keep every fact, decision, name, number, date, commitment and preference; keep what tools were used for',
+    'and what they returned when it matters later; keep the questions and tasks still open.',
+    'Leave out greetings, filler and anything that was later corrected.',
+    'Write in the third person ("The user asked…", "The assistant found…"), as plain prose or short bullet points,',
+    `in at most ${words} words. Answer with the summary only.`,
+  ].join(' ');
+}
+
+/** The summarization request: the instructions, then the previous summary and the new messages as text. */
+export function summaryRequest(input: SummarizeInput): ChatCompletionMessageParam[] {
+  const lines = input.entries.flatMap((entry) => describe(entry, input.model));
+  const parts = [
+    input.previous ? `Previous summary:\n${input.previous}` : 'Previous summary: none (this is the start of the conversation).',
+    `New messages:\n${lines.join('\n')}`,
+  ];
+  return [
+    { role: 'system', content: summaryInstructions(input.targetTokens) },
+    { role: 'user', content: parts.join('\n\n') },
+  ];
+}
+
+function describe(entry: TranscriptEntry, model: string): string[] {
+  const cut = (text: string) => {
+    const short = truncateToTokens(model, text, MAX_ENTRY_TOKENS);
+    return short === text ? text : `${short} [… cut]`;
+  };
+  switch (entry.role) {
+    case 'user':
+      return [`User${entry.author ? ` (${entry.author})` : ''}: ${cut(entry.content)}`];
+    case 'assistant':
+      return [
+        ...(entry.content === '' ? [] : [`Assistant: ${cut(entry.content)}`]),
+        ...entry.toolCalls.map((call) => `Assistant called tool ${call.name} with ${cut(call.arguments)}`),
+      ];
+    case 'tool':
+      return [`Tool ${entry.name} ${entry.isError ? 'failed' : 'returned'}: ${cut(entry.content)}`];
+    case 'notice':
+      return [];
+  }
+}
+
+function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
+  return heartbeatTimeoutMs ? Math.max(Math.min(heartbeatTimeoutMs / 3, 1_000), 10) : HEARTBEAT_INTERVAL_MS;
+}
