@@ -37,7 +37,7 @@ describe('file credits ledger on disk', () => {
     for (const line of lines) expect((await line.next()).value).toBe('ready');
     for (const child of children) child.stdin.write('go\n');
     const outcomes = await Promise.all(lines.map(async (line) => JSON.parse((await line.next()).value as string) as PaymentOutcome));
-    await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
+    await Promise.all(children.filter((child) => child.exitCode === null).map((child) => once(child, 'exit')));
 
     expect(outcomes.filter((o) => o.status === 'paid')).toHaveLength(1);
     expect(outcomes.filter((o) => o.status === 'refused').map((o) => o.status === 'refused' && o.reason)).toEqual(
