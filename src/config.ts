@@ -1,17 +1,19 @@
 /**
  * The worker's and the gateway's settings, read once at startup from the environment. Every problem is reported
  * at once, in a ConfigError, so a deploy fails with the whole list instead of one fix per restart. Secret values
- * (OPENAI_API_KEY, VIGIL_WEBHOOK_SECRET, VIGIL_GATEWAY_TOKEN, VIGIL_WEBHOOK_IN_SECRET, VIGIL_STORE_POSTGRES_URL) never
- * appear in a problem or a warning: only what is wrong with them.
+ * (OPENAI_API_KEY, VIGIL_WEBHOOK_SECRET, VIGIL_GATEWAY_TOKEN, VIGIL_WEBHOOK_IN_SECRET, VIGIL_STORE_POSTGRES_URL,
+ * VIGIL_PAYMENT_WEBHOOK_SECRET) never appear in a problem or a warning: only what is wrong with them.
  *
  * An empty variable counts as unset: Docker Compose passes `${OPENAI_API_KEY:-}` as an empty string when the
  * host has no such variable, and that must mean "not configured", not "configured as nothing".
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { DEFAULT_TASK_QUEUE } from './protocol';
 import { compileHostAllowList } from './tools/builtin/http-fetch/host-allow-list';
+import { parsePriceSetting, type PriceTable } from './usage/price-table';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -81,6 +83,10 @@ export interface Config {
   maxCachedWorkflows?: number;
   gateway: GatewaySettings;
   store: StoreSettings;
+  /** Model prices from VIGIL_PRICES, written over the built-in table (src/usage/price-table.ts); unset: none. */
+  prices?: PriceTable;
+  /** The `webhook` payment verifier (src/pricing/webhook-verifier.ts); unset: not offered. */
+  paymentWebhook?: { url: string; /** A secret: signs each request. */ secret: string };
   /** Settings that work but deserve a look (a disabled channel, a secret left unset); logged at startup. */
   warnings: string[];
 }
@@ -222,6 +228,19 @@ const EnvSchema = z.object({
       .transform(Number),
     DEFAULT_WEBHOOK_IN_TOLERANCE_SECONDS,
   ),
+  // A JSON price table, or @path to one; never quoted back whole (it may be long).
+  VIGIL_PRICES: optional(
+    z.string().transform((value, ctx) => {
+      const parsed = parsePriceSetting(value, (path) => readFileSync(path, 'utf8'));
+      for (const problem of parsed.problems ?? []) ctx.addIssue({ code: 'custom', message: problem });
+      return parsed.table ?? {};
+    }),
+  ),
+  // The URL is not quoted back: its path or query may hold a token.
+  VIGIL_PAYMENT_WEBHOOK_URL: optional(
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://payments.example.com/vigil' }),
+  ),
+  VIGIL_PAYMENT_WEBHOOK_SECRET: optional(secret(MIN_WEBHOOK_SECRET_LENGTH)),
   VIGIL_STORE: withDefault(z.enum(STORE_KINDS, must(`one of ${STORE_KINDS.join(', ')}`)), 'file'),
   VIGIL_DATA_DIR: withDefault(z.string().refine((value) => value.trim() === value, must('a directory path')), DEFAULT_DATA_DIR),
   VIGIL_STORE_POSTGRES_URL: optional(PostgresUrl),
@@ -271,6 +290,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   problems.push(...storeProblems(env));
+  if (!env.VIGIL_PAYMENT_WEBHOOK_URL !== !env.VIGIL_PAYMENT_WEBHOOK_SECRET) {
+    const [set, unset] = env.VIGIL_PAYMENT_WEBHOOK_URL
+      ? ['VIGIL_PAYMENT_WEBHOOK_URL', 'VIGIL_PAYMENT_WEBHOOK_SECRET']
+      : ['VIGIL_PAYMENT_WEBHOOK_SECRET', 'VIGIL_PAYMENT_WEBHOOK_URL'];
+    problems.push(`${unset} is not set; the webhook payment verifier needs it along with ${set}`);
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
   const values = parsed.data;
@@ -301,6 +326,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxCachedWorkflows: values.VIGIL_MAX_CACHED_WORKFLOWS,
     gateway: gatewaySettings(values),
     store: storeSettings(values),
+    ...(values.VIGIL_PRICES === undefined ? {} : { prices: values.VIGIL_PRICES }),
+    ...(values.VIGIL_PAYMENT_WEBHOOK_URL === undefined || values.VIGIL_PAYMENT_WEBHOOK_SECRET === undefined
+      ? {}
+      : { paymentWebhook: { url: values.VIGIL_PAYMENT_WEBHOOK_URL, secret: values.VIGIL_PAYMENT_WEBHOOK_SECRET } }),
     warnings,
   };
 }
@@ -438,6 +467,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     maxCachedWorkflows: config.maxCachedWorkflows ?? 'sdk default',
     gateway: describeGateway(config.gateway),
     store: describeStore(config.store),
+    pricesConfigured: Object.keys(config.prices ?? {}).length,
+    paymentWebhook: config.paymentWebhook ? { host: new URL(config.paymentWebhook.url).host, secretSet: true } : 'off',
   };
 }
 

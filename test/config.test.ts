@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CONFIG_VARIABLES, describeConfig, loadConfig, loadGatewayConfig } from '../src/config';
 import { ConfigError } from '../src/errors';
 
@@ -186,6 +189,9 @@ test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
       'VIGIL_GATEWAY_PORT',
       'VIGIL_GATEWAY_TOKEN',
       'VIGIL_GATEWAY_BODY_LIMIT',
+      'VIGIL_PRICES',
+      'VIGIL_PAYMENT_WEBHOOK_URL',
+      'VIGIL_PAYMENT_WEBHOOK_SECRET',
     ].sort(),
   );
 });
@@ -314,5 +320,42 @@ describe('the content store settings', () => {
     const config = loadConfig({ OPENAI_API_KEY: KEY, VIGIL_STORE: 'postgres', VIGIL_STORE_POSTGRES_URL: PG_URL });
     expect(describeConfig(config).store).toEqual({ kind: 'postgres', server: 'db:5432/vigil', payloadThresholdBytes: 65536 });
     expect(JSON.stringify(describeConfig(config))).not.toContain('s3cret');
+  });
+});
+
+describe('usage and pricing settings', () => {
+  const PRICES = '{"local-llm":{"inputPerMillionTokens":0.5,"outputPerMillionTokens":1}}';
+
+  test('VIGIL_PRICES takes a JSON price table, or @path to one', () => {
+    const table = { 'local-llm': { inputPerMillionTokens: 0.5, outputPerMillionTokens: 1 } };
+    expect(loadConfig({ OPENAI_API_KEY: KEY, VIGIL_PRICES: PRICES }).prices).toEqual(table);
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-prices-'));
+    writeFileSync(join(dir, 'prices.json'), PRICES);
+    expect(loadConfig({ OPENAI_API_KEY: KEY, VIGIL_PRICES: `@${join(dir, 'prices.json')}` }).prices).toEqual(table);
+    expect(loadConfig({ OPENAI_API_KEY: KEY }).prices).toBeUndefined();
+  });
+
+  test('a bad VIGIL_PRICES is reported with what is wrong', () => {
+    expect(configError({ OPENAI_API_KEY: KEY, VIGIL_PRICES: '{"m":{"inputPerMillionTokens":"cheap","outputPerMillionTokens":1}}' }).problems).toEqual([
+      expect.stringMatching(/^VIGIL_PRICES is not a price table \(m\.inputPerMillionTokens: /),
+    ]);
+    expect(configError({ OPENAI_API_KEY: KEY, VIGIL_PRICES: '@/nonexistent/prices.json' }).problems).toEqual([
+      'VIGIL_PRICES file "/nonexistent/prices.json" cannot be read (ENOENT)',
+    ]);
+  });
+
+  test('the payment webhook needs its URL and its secret, and the secret is never shown', () => {
+    const secret = 'whsec-pay-0123456789abcdef';
+    const config = loadConfig({ OPENAI_API_KEY: KEY, VIGIL_PAYMENT_WEBHOOK_URL: 'https://pay.example.com/v?token=t0k', VIGIL_PAYMENT_WEBHOOK_SECRET: secret });
+    expect(config.paymentWebhook).toEqual({ url: 'https://pay.example.com/v?token=t0k', secret });
+    const described = JSON.stringify(describeConfig(config));
+    expect(described).not.toContain(secret);
+    expect(described).not.toContain('t0k');
+    expect(describeConfig(config)).toMatchObject({ paymentWebhook: { host: 'pay.example.com', secretSet: true } });
+    expect(configError({ OPENAI_API_KEY: KEY, VIGIL_PAYMENT_WEBHOOK_URL: 'https://pay.example.com/v' }).problems).toEqual([
+      'VIGIL_PAYMENT_WEBHOOK_SECRET is not set; the webhook payment verifier needs it along with VIGIL_PAYMENT_WEBHOOK_URL',
+    ]);
+    const short = configError({ OPENAI_API_KEY: KEY, VIGIL_PAYMENT_WEBHOOK_URL: 'https://pay.example.com/v', VIGIL_PAYMENT_WEBHOOK_SECRET: 'short' });
+    expect(short.problems).toEqual(['VIGIL_PAYMENT_WEBHOOK_SECRET is set but shorter than 16 characters']);
   });
 });
