@@ -18,6 +18,8 @@ export const SECRET_KEYS = [
   'authorization',
   'OPENAI_API_KEY',
   'VIGIL_WEBHOOK_SECRET',
+  'connectionString',
+  'VIGIL_STORE_POSTGRES_URL',
 ];
 
 // pino's redaction takes explicit paths; three levels cover `{ apiKey }`, `{ openai: { apiKey } }` and

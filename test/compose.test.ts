@@ -11,6 +11,7 @@ import { VIGIL_SEARCH_ATTRIBUTES } from '../src/search-attributes';
 
 interface Service {
   image?: string;
+  configs?: (string | { source: string; target?: string })[];
   build?: string | { context?: string; dockerfile?: string };
   ports?: (string | number | { target: number; published?: string | number })[];
   environment?: string[] | Record<string, string | number | boolean | null>;
@@ -22,6 +23,7 @@ interface Service {
 
 const compose = parse(readFileSync(join(__dirname, '..', 'docker-compose.yml'), 'utf8')) as {
   services: Record<string, Service>;
+  configs?: Record<string, { content?: string; file?: string }>;
 };
 const services = compose.services;
 
@@ -174,6 +176,46 @@ describe('the Vigil worker service', () => {
   });
 });
 
+/** A service's environment as the container gets it when the host sets `host` (`${VAR:-default}` interpolation). */
+function interpolatedEnvironment(service: Service, host: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(environment(service)).map(([name, value]) => [
+      name,
+      value.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, variable: string, fallback = '') => host[variable] || fallback),
+    ]),
+  );
+}
+
+describe('the content store', () => {
+  const database = services.postgresql;
+
+  test('the worker and the gateway share one PostgreSQL store, which they wait for', () => {
+    const worker = loadConfig(interpolatedEnvironment(services.worker, { OPENAI_API_KEY: 'sk-from-the-host' })).store;
+    const gateway = loadGatewayConfig(interpolatedEnvironment(services.gateway)).store;
+    expect(worker).toMatchObject({ kind: 'postgres', url: expect.stringMatching(/@postgresql:5432\/vigil$/) });
+    expect(gateway).toEqual(worker);
+    expect(healthyDependencies(services.worker)).toContain('postgresql');
+    expect(healthyDependencies(services.gateway)).toContain('postgresql');
+  });
+
+  test('a host VIGIL_STORE_POSTGRES_URL replaces the default', () => {
+    const url = 'postgres://vigil:from-the-host@db.example.com:5432/vigil';
+    expect(loadGatewayConfig(interpolatedEnvironment(services.gateway, { VIGIL_STORE_POSTGRES_URL: url })).store).toMatchObject({ url });
+  });
+
+  test('PostgreSQL creates the vigil user and database the default URL names, on first start', () => {
+    const mounted = (database.configs ?? []).find(
+      (config) => typeof config === 'object' && config.target?.startsWith('/docker-entrypoint-initdb.d/'),
+    ) as { source: string } | undefined;
+    const script = compose.configs?.[mounted?.source ?? '']?.content ?? '';
+    const { username, password, pathname } = new URL(
+      (loadGatewayConfig(interpolatedEnvironment(services.gateway)).store as { url: string }).url,
+    );
+    expect(script).toContain(`CREATE USER ${username} WITH PASSWORD '${password}';`);
+    expect(script).toContain(`CREATE DATABASE ${pathname.slice(1)} OWNER ${username};`);
+  });
+});
+
 describe('the Vigil gateway service', () => {
   const gateway = services.gateway;
   const gatewayEnv = () => environment(gateway);
@@ -195,8 +237,7 @@ describe('the Vigil gateway service', () => {
   });
 
   test('its environment is a valid gateway configuration, and its healthcheck asks /healthz on that port', () => {
-    const env = Object.fromEntries(Object.entries(gatewayEnv()).map(([k, v]) => [k, v.replace(/\$\{\w+:-\}/g, '')]));
-    const config = loadGatewayConfig(env);
+    const config = loadGatewayConfig(interpolatedEnvironment(gateway));
     expect(config.gateway).toMatchObject({ host: '0.0.0.0', port: 8787 });
     expect(JSON.stringify(gateway.healthcheck?.test)).toContain(`127.0.0.1:${config.gateway.port}/healthz`);
   });
