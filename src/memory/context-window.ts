@@ -83,7 +83,7 @@ export type ContextPlan<S extends SummaryMark> =
     };
 
 /** What the summarization request itself costs besides the entries it folds: its prompt and framing. */
-export const SUMMARIZE_PROMPT_TOKENS = 400;
+export const SUMMARIZE_PROMPT_TOKENS = 300;
 
 /** A run of entries that is kept or let go together. */
 interface Unit {
