@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { ValidationError, VigilError } from '../errors';
 import { registerChat } from './commands/chat';
+import { registerCredits } from './commands/credits';
 import { registerDev } from './commands/dev';
 import { registerGateway } from './commands/gateway';
 import { registerInspect } from './commands/inspect';
@@ -51,6 +52,7 @@ Examples:
   registerList(program);
   registerReplay(program);
   registerSchedule(program);
+  registerCredits(program);
   registerTestServer(program);
   return program;
 }
