@@ -14,7 +14,7 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { ApplicationFailure, type UpdateDefinition, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, type Payload, type UpdateDefinition, WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -242,16 +242,30 @@ export class AgentClient {
     const stream = WorkflowStreamClient.create(this.client, conversationWorkflowId(input.agent, input.conversationId));
     const items = stream.subscribe(undefined, input.fromOffset ?? 0, { pollCooldown: EVENT_POLL_COOLDOWN_MS });
     let expected = input.fromOffset ?? 0;
+    const left = new Promise<IteratorReturnResult<undefined>>((resolve) => {
+      if (signal?.aborted) resolve({ done: true, value: undefined });
+      signal?.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true });
+    });
     try {
       for (;;) {
-        if (signal?.aborted) return;
-        // The abort cancels the poll in flight, so a watcher that leaves does not hold a request open.
-        const next = await this.client.connection
-          .withAbortSignal(signal ?? new AbortController().signal, () => items.next())
-          .catch((error: unknown) => {
-            if (signal?.aborted) return { done: true as const, value: undefined };
-            throw toVigilError(error, 'events', input);
-          });
+        // Each poll gets its own abort signal, linked to the caller's: the SDK hangs a listener on the signal of
+        // every call, and one long-lived signal would collect them for as long as the watcher stays.
+        const poll = new AbortController();
+        const abortPoll = () => poll.abort();
+        signal?.addEventListener('abort', abortPoll, { once: true });
+        let next: IteratorResult<{ data: Payload; offset: number }, void>;
+        try {
+          // Leaving does not wait for the poll in flight: it is cancelled, and the watcher is released at once.
+          next = await Promise.race([
+            this.client.connection.withAbortSignal(poll.signal, () => items.next()).catch((error: unknown) => {
+              if (signal?.aborted) return { done: true as const, value: undefined };
+              throw toVigilError(error, 'events', input);
+            }),
+            left,
+          ]);
+        } finally {
+          signal?.removeEventListener('abort', abortPoll);
+        }
         if (next.done) return;
         const parsed = ConversationEvent.safeParse(this.client.options.loadedDataConverter.payloadConverter.fromPayload(next.value.data));
         if (next.value.offset > expected) {
