@@ -89,6 +89,6 @@ describe('the exact-count guard', () => {
     expect(fitted.tokens).toBeLessThanOrEqual(1_000);
     expect(fitted.truncated).toEqual([2]);
     expect(fitted.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool']);
-    expect(String(fitted.messages[3].content)).toMatch(/cut to fit the context window\]$/);
+    expect(fitted.messages[3].content as string).toMatch(/cut to fit the context window\]$/);
   });
 });
