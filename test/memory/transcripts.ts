@@ -6,7 +6,7 @@ export type Entry = TranscriptEntry & { tokens?: number };
 const at = '2025-01-01T00:00:00.000Z';
 const usage = { inputTokens: 0, outputTokens: 0 };
 
-export function user(turn: number, tokens?: number, content = `message ${turn}`): Entry {
+export function user(turn: number, tokens?: number, content = `message ${turn}`): Extract<Entry, { role: 'user' }> {
   return { role: 'user', turn, messageId: `m${turn}`, content, at, ...(tokens === undefined ? {} : { tokens }) };
 }
 
