@@ -522,14 +522,9 @@ describe('what the server does not support', () => {
   });
 
   test('methods of the API the in-process server leaves out are UNIMPLEMENTED with a message saying so', async () => {
-    // Only meaningful in-process: a real Temporal implements schedules and worker deployments, so the same calls
-    // would do real work there (and create a schedule on a shared server). Everything else in this file runs on both.
+    // Only meaningful in-process: a real Temporal implements worker deployments, so the same calls would do real
+    // work there. Everything else in this file runs on both.
     if (env.backend === 'in-process') {
-      await expectStatus(
-        service().createSchedule({ namespace: env.namespace, scheduleId: unique('schedule'), requestId: randomUUID() }),
-        status.UNIMPLEMENTED,
-        /CreateSchedule is not supported/,
-      );
       await expectStatus(
         service().deleteWorkerDeployment({ namespace: env.namespace, deploymentName: 'no-such-deployment', identity: IDENTITY }),
         status.UNIMPLEMENTED,
