@@ -19,6 +19,8 @@ export const VIGIL_SEARCH_ATTRIBUTES = {
   VigilTokensUsed: 'Int',
   /** When the conversation last received or sent a message. */
   VigilLastActivity: 'Datetime',
+  /** What the conversation's model calls cost so far, in micro-USD (1 USD = 1,000,000), by the worker's prices. */
+  VigilCostMicros: 'Int',
 } as const satisfies Record<string, SearchAttributeTypeName>;
 
 export type VigilSearchAttributeName = keyof typeof VIGIL_SEARCH_ATTRIBUTES;

@@ -161,6 +161,20 @@ describe('the Vigil worker service', () => {
   test('takes secrets from the host environment and never spells them out', () => {
     expect(workerEnv().OPENAI_API_KEY).toBe('${OPENAI_API_KEY:-}');
     expect(workerEnv().VIGIL_WEBHOOK_SECRET).toBe('${VIGIL_WEBHOOK_SECRET:-}');
+    expect(workerEnv().VIGIL_PAYMENT_WEBHOOK_SECRET).toBe('${VIGIL_PAYMENT_WEBHOOK_SECRET:-}');
+  });
+
+  test('passes the host\'s prices and payment webhook on to the worker', () => {
+    const config = loadConfig(
+      interpolated({
+        OPENAI_API_KEY: 'sk-from-the-host',
+        VIGIL_PRICES: '{"my-model":{"inputPerMillionTokens":1,"outputPerMillionTokens":2}}',
+        VIGIL_PAYMENT_WEBHOOK_URL: 'https://payments.example.com/vigil',
+        VIGIL_PAYMENT_WEBHOOK_SECRET: 'payment-secret-0123456789',
+      }),
+    );
+    expect(config.prices).toEqual({ 'my-model': { inputPerMillionTokens: 1, outputPerMillionTokens: 2 } });
+    expect(config.paymentWebhook).toEqual({ url: 'https://payments.example.com/vigil', secret: 'payment-secret-0123456789' });
   });
 
   test('starts after Temporal is healthy and the search attributes are registered', () => {
