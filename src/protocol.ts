@@ -46,10 +46,16 @@ export type InboundMessage = z.infer<typeof InboundMessage>;
 export const TokenUsage = z.object({
   inputTokens: z.number().int().nonnegative(),
   outputTokens: z.number().int().nonnegative(),
+  /** Micro-USD (1 USD = 1,000,000) by the worker's price table; absent where the model had no price. */
+  costMicros: z.number().int().nonnegative().optional(),
 });
 export type TokenUsage = z.infer<typeof TokenUsage>;
 
-export const ReplyStatus = z.enum(['completed', 'step_limit', 'cancelled', 'error']);
+/**
+ * `budget_exceeded` and `payment_required` turns made no model call: the agent's budget was used up, or the
+ * message did not carry a payment its verifier accepted.
+ */
+export const ReplyStatus = z.enum(['completed', 'step_limit', 'cancelled', 'error', 'budget_exceeded', 'payment_required']);
 export type ReplyStatus = z.infer<typeof ReplyStatus>;
 
 /** The outcome of one turn: what `send` returns and what is delivered to the message's channel. */
@@ -126,6 +132,14 @@ export const PendingApproval = z.object({
 });
 export type PendingApproval = z.infer<typeof PendingApproval>;
 
+const UsageTotals = z.object({
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  costMicros: z.number().int(),
+  modelCalls: z.number().int(),
+  unpricedCalls: z.number().int(),
+});
+
 export const ConversationStatus = z.enum(['idle', 'running', 'awaiting_approval', 'ended']);
 export type ConversationStatus = z.infer<typeof ConversationStatus>;
 
@@ -140,7 +154,15 @@ export const ConversationView = z.object({
   queued: z.array(z.object({ id: z.string(), author: z.string().optional() })),
   pendingApprovals: z.array(PendingApproval),
   rememberedTools: z.array(z.string()),
-  usage: TokenUsage.extend({ modelCalls: z.number().int() }),
+  /** Totals, and per model and per message author (see ConversationUsage in src/usage/usage.ts). */
+  usage: UsageTotals.extend({
+    byModel: z.record(z.string(), UsageTotals),
+    byAuthor: z.record(z.string(), UsageTotals),
+    otherModels: UsageTotals.nullable(),
+    otherAuthors: UsageTotals.nullable(),
+  }),
+  /** Short-term memory: how much of the transcript the rolling summary covers, when there is one. */
+  memory: z.object({ summarizedThrough: z.number().int(), summaryTokens: z.number().int() }).nullable(),
   turns: z.number().int(),
   ending: z.boolean(),
 });
@@ -175,6 +197,8 @@ export const StartConversation = z
     conversationId: name,
     /** A state carried over from an earlier run (continue-as-new) or seeded by the app. */
     state: z.unknown().optional(),
+    /** The event stream's state, carried over from the earlier run by continue-as-new. */
+    events: z.unknown().optional(),
   })
   .strict();
 export type StartConversation = z.infer<typeof StartConversation>;

@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { DEFAULT_LIMITS } from '../agents/spec';
 import type { ToolCall } from '../protocol';
+import { buildContext, fitToBudget } from '../memory/context-messages';
 import type { DeltaSinkFactory } from './model-deltas';
 import { toModelFailure } from './model-failure';
 import { toChatMessages, toChatTools } from './model-messages';
@@ -63,7 +64,7 @@ export function createModelActivity(deps: ModelActivityDeps): (input: ModelCallI
       const stream = deps.openai.chat.completions.stream(
         {
           model: input.model,
-          messages: toChatMessages(input),
+          messages: modelMessages(input, tools),
           ...(tools ? { tools } : {}),
           stream_options: { include_usage: true },
         },
@@ -78,6 +79,23 @@ export function createModelActivity(deps: ModelActivityDeps): (input: ModelCallI
       await deltas?.close();
     }
   };
+}
+
+/**
+ * The chat messages of the call: the workflow's context window (instructions with the rolling summary, then
+ * the window's entries), held to the budget by an exact token count; or, for runs from before short-term
+ * memory, the whole transcript.
+ */
+function modelMessages(input: ModelCallInput, tools: ReturnType<typeof toChatTools>) {
+  const { window } = input;
+  if (!window) return toChatMessages(input);
+  const context = buildContext({
+    instructions: input.instructions,
+    ...(window.summary ? { summary: window.summary } : {}),
+    entries: input.transcript.map((entry, k) => ({ index: window.indices[k], entry })),
+    pinned: window.pinned,
+  });
+  return fitToBudget(input.model, context, { budget: window.budget, tools: tools ?? [] }).messages;
 }
 
 /**

@@ -15,11 +15,24 @@ export interface ModelCallInput {
   model: string;
   instructions: string;
   /**
-   * The conversation so far. A later change moves contents out of history and passes references instead; only
-   * this field and the activity that reads it change then.
+   * The transcript entries the model sees: with `window`, only the context window's (in order); without it
+   * (runs recorded before short-term memory), the whole conversation.
    */
   transcript: TranscriptEntry[];
   tools: Pick<ToolSpec, 'name' | 'description' | 'parameters'>[];
+  /** The context window the workflow chose (src/memory/context-window.ts). */
+  window?: ModelWindow;
+}
+
+export interface ModelWindow {
+  /** The transcript index of each entry of `transcript`. */
+  indices: number[];
+  /** Indices the activity must keep even when the exact token count is over the budget. */
+  pinned: number[];
+  /** Prompt tokens the call must stay under. */
+  budget: number;
+  /** The rolling summary of the turns before the window. */
+  summary?: string;
 }
 
 export interface ModelCallResult {

@@ -62,6 +62,7 @@ const Limits = z
     modelTimeoutMs: positiveInt,
     modelRetry: Retry,
     approvalTimeoutMs: positiveInt.optional(),
+    continueAsNewAfterEvents: z.number().int().min(100).optional(),
     deliveryRetry: Retry,
   })
   .partial()

@@ -35,6 +35,11 @@ export interface AgentLimits {
   /** Unanswered approvals are rejected after this long; undefined waits for ever. */
   approvalTimeoutMs?: number;
   deliveryRetry: RetrySpec;
+  /**
+   * The conversation continues as new at its next idle moment once its run's history has this many events
+   * (default 10,000), or when Temporal suggests it. Lower it to test; it changes nothing a user can see.
+   */
+  continueAsNewAfterEvents?: number;
 }
 
 /** Spending limits, in tokens (input + output) and in micro-USD (1 USD = 1,000,000). */

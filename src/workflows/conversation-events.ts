@@ -7,7 +7,7 @@
  * history. What reaches history is what watchers ask for (their poll updates) and the activity's batched delta
  * signals; the transcript itself holds only the final reply.
  */
-import { WorkflowStream } from '@temporalio/workflow-streams/workflow';
+import { WorkflowStream, type WorkflowStreamState } from '@temporalio/workflow-streams/workflow';
 import { type ConversationEvent, EVENT_TOPICS, type TranscriptEntry } from '../protocol';
 import type { ConversationState } from './conversation-state';
 
@@ -20,18 +20,32 @@ export const EVENTS_GRACE_MS = 1_000;
 /** How much of a tool result an event carries; the transcript has all of it. */
 const TOOL_RESULT_PREVIEW_CHARS = 2_000;
 
+/** What continue-as-new carries to the next run, so watchers follow without a gap or a repeat. */
+export interface ConversationEventsState {
+  stream: WorkflowStreamState;
+  turnEnds: number[];
+}
+
 export class ConversationEvents {
-  private readonly stream = new WorkflowStream();
-  private readonly lifecycle = this.stream.topic<ConversationEvent>(EVENT_TOPICS.lifecycle);
+  private readonly stream: WorkflowStream;
+  private readonly lifecycle: ReturnType<WorkflowStream['topic']>;
   /** Transcript entries already turned into events. */
   private transcriptCursor: number;
   private readonly announcedApprovals = new Set<string>();
   /** The log's end offset after each recent turn, oldest first: where to truncate when a turn falls out. */
-  private readonly turnEnds: number[] = [];
+  private readonly turnEnds: number[];
 
-  constructor(state: ConversationState) {
+  constructor(state: ConversationState, prior?: ConversationEventsState) {
+    this.stream = new WorkflowStream(prior?.stream);
+    this.lifecycle = this.stream.topic<ConversationEvent>(EVENT_TOPICS.lifecycle);
+    this.turnEnds = [...(prior?.turnEnds ?? [])];
     // Entries from before this run (a carried-over state) were announced by the run that recorded them.
     this.transcriptCursor = state.transcript.length;
+  }
+
+  /** For continue-as-new, after `detach()`: the log, its offsets and its publishers, for the next run. */
+  snapshot(): ConversationEventsState {
+    return { stream: this.stream.getState(), turnEnds: [...this.turnEnds] };
   }
 
   emit(event: ConversationEvent): void {

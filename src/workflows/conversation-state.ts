@@ -5,7 +5,13 @@
  * continue-as-new and be read back by newer code.
  */
 import type { AgentSpec } from '../agents/spec';
-import type { ModelCallInput, ModelCallResult, ToolRunResult } from '../activities/types';
+import type { ModelCallInput, ModelCallResult, SummarizeInput, SummarizeResult, ToolRunResult } from '../activities/types';
+import { estimateFixedTokens, planContext, type WindowEntry } from '../memory/context-window';
+import { memoryPolicy } from '../memory/policy';
+import type { PaymentCheckInput, PaymentOutcome } from '../pricing/types';
+import { paymentRefusedReply, paymentRequiredReply } from '../pricing/types';
+import { budgetRefusal } from '../usage/budget';
+import { addUsage as addCallUsage, type ConversationUsage, emptyUsage, restoreUsage } from '../usage/usage';
 import type {
   ConversationView,
   Decision,
@@ -20,10 +26,17 @@ import type {
   TranscriptPageRequest,
 } from '../protocol';
 
-export const STATE_SCHEMA_VERSION = 1;
+/** 2: usage with cost, per model and per author; the rolling summary; the dedupe window's order. */
+export const STATE_SCHEMA_VERSION = 2;
 
 /** How many past replies are kept for `send` retries with a seen message id. */
 export const REMEMBERED_REPLIES = 500;
+
+/**
+ * How many message ids are remembered, so a retried message never starts a second turn. Older ids are
+ * forgotten (oldest first): a message resent after this many newer ones would be answered again.
+ */
+export const DEDUPE_WINDOW = 10_000;
 
 export interface TurnState {
   turn: number;
@@ -40,6 +53,17 @@ export interface TurnState {
   approvals: PendingApproval[];
   decisions: Record<string, Decision>;
   cancelled: { reason: string } | null;
+  /** The message's payment, once its verifier answered (agents with a price only). */
+  payment?: PaymentOutcome | null;
+}
+
+/** The rolling summary of the turns that no longer fit the model's context window. */
+export interface ConversationSummary {
+  text: string;
+  tokens: number;
+  /** Index of the last transcript entry folded into it. */
+  coversThrough: number;
+  model: string;
 }
 
 export interface ConversationState {
@@ -49,12 +73,15 @@ export interface ConversationState {
   transcript: TranscriptEntry[];
   /** Accepted messages waiting for their turn, in arrival order. */
   queue: InboundMessage[];
-  /** Every message id taken so far, with the turn it got and, once done, its reply. */
+  /** The last DEDUPE_WINDOW message ids taken, with the turn each got and, once done, its reply. */
   seen: Record<string, { turn: number | null; reply: Reply | null }>;
+  /** The ids in `seen`, oldest first (object key order is not arrival order for ids that look like numbers). */
+  seenOrder: string[];
   turn: TurnState | null;
   turns: number;
-  usage: TokenUsage & { modelCalls: number };
+  usage: ConversationUsage;
   rememberedTools: string[];
+  summary: ConversationSummary | null;
   ending: boolean;
 }
 
@@ -66,25 +93,34 @@ export function initialState(agent: string, conversationId: string): Conversatio
     transcript: [],
     queue: [],
     seen: {},
+    seenOrder: [],
     turn: null,
     turns: 0,
-    usage: { inputTokens: 0, outputTokens: 0, modelCalls: 0 },
+    usage: emptyUsage(),
     rememberedTools: [],
+    summary: null,
     ending: false,
   };
 }
 
 /** Reads a state handed over by an app or an earlier run; refuses versions this code does not know. */
 export function restoreState(value: unknown, agent: string, conversationId: string): ConversationState {
-  const state = value as Partial<ConversationState> | null;
+  const state = value as (Omit<Partial<ConversationState>, 'schemaVersion'> & { schemaVersion?: number }) | null;
   if (!state || typeof state !== 'object') throw new Error('initial state must be an object');
-  if (state.schemaVersion !== STATE_SCHEMA_VERSION) {
-    throw new Error(`unsupported state schema version ${String(state.schemaVersion)}; this code reads ${STATE_SCHEMA_VERSION}`);
+  if (state.schemaVersion !== 1 && state.schemaVersion !== STATE_SCHEMA_VERSION) {
+    throw new Error(`unsupported state schema version ${String(state.schemaVersion)}; this code reads 1 to ${STATE_SCHEMA_VERSION}`);
   }
   if (state.agent !== agent || state.conversationId !== conversationId) {
     throw new Error('initial state belongs to another conversation');
   }
-  return state as ConversationState;
+  // Version 1 had token totals only, no summary and no dedupe order (its ids were in arrival order then).
+  return {
+    ...(state as ConversationState),
+    schemaVersion: STATE_SCHEMA_VERSION,
+    usage: restoreUsage(state.usage),
+    summary: state.summary ?? null,
+    seenOrder: state.seenOrder ?? Object.keys(state.seen ?? {}),
+  };
 }
 
 // ---- admitting messages ------------------------------------------------------------------------------------
@@ -93,8 +129,21 @@ export function restoreState(value: unknown, agent: string, conversationId: stri
 export function admit(state: ConversationState, message: InboundMessage): 'new' | 'duplicate' {
   if (state.seen[message.id]) return 'duplicate';
   state.seen[message.id] = { turn: null, reply: null };
+  state.seenOrder.push(message.id);
   state.queue.push(message);
+  forgetOldIds(state);
   return 'new';
+}
+
+/** Keeps the dedupe window: the oldest answered ids go first; a queued or running message is never forgotten. */
+function forgetOldIds(state: ConversationState): void {
+  while (state.seenOrder.length > DEDUPE_WINDOW) {
+    const oldest = state.seenOrder[0];
+    const seen = state.seen[oldest];
+    if (seen && seen.reply === null && (seen.turn === null || state.turn?.message.id === oldest)) return;
+    state.seenOrder.shift();
+    delete state.seen[oldest];
+  }
 }
 
 /** Why a new message cannot be taken now, or undefined when it can. */
@@ -137,15 +186,34 @@ export function beginTurn(state: ConversationState, now: string): TurnState {
 
 export type Step =
   | { kind: 'call_model'; input: ModelCallInput }
+  | { kind: 'summarize'; input: SummarizeInput; coversThrough: number }
+  | { kind: 'verify_payment'; input: PaymentCheckInput }
   | { kind: 'run_tools'; calls: ToolCall[]; settled: { toolCall: ToolCall; result: ToolRunResult }[] }
   | { kind: 'await_approval'; requests: ToolCall[] }
   | { kind: 'finish'; status: ReplyStatus; content: string };
 
+export interface StepOptions {
+  /**
+   * Short-term memory: the model sees a window of the transcript under the agent's token budget, with older
+   * turns folded into a summary. False only while replaying runs recorded before memory existed.
+   */
+  memory: boolean;
+  /** False after a summary failed in this turn: the window then leaves older turns out instead. */
+  summaries?: boolean;
+}
+
 /** The next thing the turn must do. */
-export function nextStep(state: ConversationState, agent: AgentSpec): Step {
+export function nextStep(state: ConversationState, agent: AgentSpec, options: StepOptions = { memory: true }): Step {
   const turn = requireTurn(state);
   if (turn.cancelled) {
     return { kind: 'finish', status: 'cancelled', content: `The turn was cancelled${turn.cancelled.reason ? `: ${turn.cancelled.reason}` : '.'}` };
+  }
+  if (turn.step === 0) {
+    // Before the first model call: a conversation over its budget, or an unpaid message, costs nothing more.
+    const overBudget = budgetRefusal(state.usage, agent.budget, turn.message.author);
+    if (overBudget) return { kind: 'finish', status: 'budget_exceeded', content: overBudget };
+    const payment = paymentStep(state, turn, agent);
+    if (payment) return payment;
   }
   if (turn.pendingToolCalls.length > 0) return toolStep(state, turn, agent);
   if (turn.lastAnswer && turn.lastAnswer.toolCalls.length === 0) {
@@ -158,7 +226,91 @@ export function nextStep(state: ConversationState, agent: AgentSpec): Step {
       content: `I reached this agent's limit of ${agent.limits.maxSteps} model calls for one message before finishing. Send another message to let me continue.`,
     };
   }
-  return { kind: 'call_model', input: modelInput(state, turn, agent) };
+  return options.memory ? memoryStep(state, turn, agent, options.summaries !== false) : { kind: 'call_model', input: modelInput(state, turn, agent) };
+}
+
+function paymentStep(state: ConversationState, turn: TurnState, agent: AgentSpec): Step | undefined {
+  const pricing = agent.pricing;
+  if (!pricing) return undefined;
+  const reference = turn.message.payment?.reference;
+  if (!reference) return { kind: 'finish', status: 'payment_required', content: paymentRequiredReply(pricing) };
+  if (!turn.payment) {
+    return {
+      kind: 'verify_payment',
+      input: {
+        verifier: pricing.verifier,
+        reference,
+        amountMicros: pricing.pricePerMessageMicros,
+        agent: state.agent,
+        conversationId: state.conversationId,
+        messageId: turn.message.id,
+        ...(turn.message.author ? { author: turn.message.author } : {}),
+      },
+    };
+  }
+  if (turn.payment.status === 'refused') {
+    return { kind: 'finish', status: 'payment_required', content: paymentRefusedReply(pricing, turn.payment.reason) };
+  }
+  return undefined;
+}
+
+export function applyPayment(state: ConversationState, outcome: PaymentOutcome): void {
+  requireTurn(state).payment = outcome;
+}
+
+/** The model call over the context window, or first the summary that makes the window fit. */
+function memoryStep(state: ConversationState, turn: TurnState, agent: AgentSpec, summaries: boolean): Step {
+  const agentPolicy = memoryPolicy(agent);
+  const policy = summaries ? agentPolicy : { ...agentPolicy, summary: false };
+  const tools = modelTools(agent);
+  const entries: WindowEntry[] = state.transcript.map((e) => (e.role === 'assistant' ? { ...e, tokens: e.usage.outputTokens } : e));
+  const plan = planContext({
+    entries,
+    summary: state.summary ?? undefined,
+    policy,
+    fixedTokens: estimateFixedTokens(agent.instructions, tools),
+  });
+  if (plan.kind === 'summarize') {
+    return {
+      kind: 'summarize',
+      coversThrough: plan.coversThrough,
+      input: {
+        agent: state.agent,
+        conversationId: state.conversationId,
+        turn: turn.turn,
+        model: agent.model,
+        ...(state.summary ? { previous: state.summary.text } : {}),
+        entries: plan.fold.map((i) => state.transcript[i]),
+        targetTokens: policy.summaryTargetTokens,
+      },
+    };
+  }
+  return {
+    kind: 'call_model',
+    input: {
+      ...modelInput(state, turn, agent),
+      transcript: plan.entries.map((i) => state.transcript[i]),
+      window: {
+        indices: plan.entries,
+        pinned: plan.pinned,
+        budget: plan.budget,
+        ...(plan.summary ? { summary: plan.summary.text } : {}),
+      },
+    },
+  };
+}
+
+/** The summary now covers the transcript through `coversThrough`; what it cost is the conversation's usage. */
+export function applySummary(state: ConversationState, result: SummarizeResult, coversThrough: number): void {
+  const turn = requireTurn(state);
+  state.summary = { text: result.text, tokens: result.tokens, coversThrough, model: result.model };
+  const call = { model: result.model, ...result.usage, costMicros: result.costMicros, priced: result.priced };
+  state.usage = addCallUsage(state.usage, call, turn.message.author);
+  turn.usage = addUsage(turn.usage, { ...result.usage, ...(result.priced ? { costMicros: result.costMicros } : {}) });
+}
+
+function modelTools(agent: AgentSpec) {
+  return agent.tools.filter((t) => t.approval !== 'deny').map(({ name, description, parameters }) => ({ name, description, parameters }));
 }
 
 function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): Step {
@@ -197,7 +349,7 @@ function modelInput(state: ConversationState, turn: TurnState, agent: AgentSpec)
     model: agent.model,
     instructions: agent.instructions,
     transcript: state.transcript,
-    tools: agent.tools.filter((t) => t.approval !== 'deny').map(({ name, description, parameters }) => ({ name, description, parameters })),
+    tools: modelTools(agent),
   };
 }
 
@@ -205,8 +357,9 @@ export function applyModelAnswer(state: ConversationState, answer: ModelCallResu
   const turn = requireTurn(state);
   turn.step++;
   turn.models.push(answer.model);
-  turn.usage = addUsage(turn.usage, answer.usage);
-  state.usage = { ...addUsage(state.usage, answer.usage), modelCalls: state.usage.modelCalls + 1 };
+  turn.usage = addUsage(turn.usage, { ...answer.usage, ...(answer.priced ? { costMicros: answer.costMicros } : {}) });
+  const call = { model: answer.model, ...answer.usage, costMicros: answer.costMicros, priced: answer.priced };
+  state.usage = addCallUsage(state.usage, call, turn.message.author);
   turn.lastAnswer = { content: answer.content, toolCalls: answer.toolCalls };
   turn.pendingToolCalls = [...answer.toolCalls];
   state.transcript.push({
@@ -334,6 +487,7 @@ export function view(state: ConversationState): ConversationView {
     pendingApprovals: turn?.approvals ?? [],
     rememberedTools: state.rememberedTools,
     usage: state.usage,
+    memory: state.summary ? { summarizedThrough: state.summary.coversThrough, summaryTokens: state.summary.tokens } : null,
     turns: state.turns,
     ending: state.ending,
   };
@@ -352,6 +506,8 @@ function requireTurn(state: ConversationState): TurnState {
   return state.turn;
 }
 
-function addUsage<T extends TokenUsage>(a: T, b: TokenUsage): T {
-  return { ...a, inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens };
+/** A turn's token usage; cost is summed only where the worker priced the call. */
+function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
+  const costMicros = a.costMicros === undefined && b.costMicros === undefined ? undefined : (a.costMicros ?? 0) + (b.costMicros ?? 0);
+  return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, ...(costMicros === undefined ? {} : { costMicros }) };
 }

@@ -16,6 +16,8 @@ import {
   proxyLocalActivities,
   setHandler,
   sleep,
+  workflowInfo,
+  continueAsNew,
 } from '@temporalio/workflow';
 import type { AgentSpec, RetrySpec, ToolSpec } from '../agents/spec';
 import { ConversationActivities, FailureTypes, ToolRunResult } from '../activities/types';
@@ -40,6 +42,8 @@ import {
   admit,
   applyDecision,
   applyModelAnswer,
+  applyPayment,
+  applySummary,
   applyToolResults,
   awaitingApproval,
   beginTurn,
@@ -56,7 +60,7 @@ import {
   transcriptPage,
   view,
 } from './conversation-state';
-import { ConversationEvents, EVENTS_GRACE_MS } from './conversation-events';
+import { ConversationEvents, type ConversationEventsState, EVENTS_GRACE_MS } from './conversation-events';
 import { publishVisibility } from './visibility';
 
 const { loadAgent } = proxyLocalActivities<ConversationActivities>({
@@ -74,7 +78,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
     start.state === undefined ? initialState(start.agent, start.conversationId) : restoreState(start.state, start.agent, start.conversationId);
   let turnScope: CancellationScope | undefined;
   const agentCache: AgentCache = {};
-  const events = new ConversationEvents(state);
+  const events = new ConversationEvents(state, start.events as ConversationEventsState | undefined);
 
   setHandler(
     sendUpdate,
@@ -152,6 +156,9 @@ export async function conversation(input: StartConversation): Promise<Conversati
   setHandler(transcriptQuery, (request?: TranscriptPageRequest) => transcriptPage(state, TranscriptPageRequest.parse(request ?? {})));
 
   for (;;) {
+    if (state.queue.length === 0 && !state.ending && runIsLong(agentCache.spec) && patched('vigil-continue-as-new-1')) {
+      await continueAsNewWhenIdle(state, events);
+    }
     // 'idle' is only worth a command when the conversation will actually wait: a message that came with the
     // start, or was queued during the last turn, goes straight to 'running'.
     if (state.queue.length === 0 && !state.ending) publishVisibility(state, 'idle');
@@ -170,6 +177,33 @@ export async function conversation(input: StartConversation): Promise<Conversati
   events.detach();
   await condition(allHandlersFinished);
   return { turns: state.turns };
+}
+
+/** Runs longer than this many history events continue as new at their next idle moment. */
+export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
+
+function runIsLong(agent: AgentSpec | undefined): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= (agent?.limits.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS);
+}
+
+/**
+ * Continues the conversation as a new run with its whole state: transcript, summary, usage, remembered
+ * approvals, the dedupe window and stored replies, and the event stream (so watchers follow without a gap).
+ * Only when idle, so no turn or `send` is in flight; every handler finishes first. A message that arrives
+ * meanwhile is taken here and answered first: this run continues as new at its next idle moment instead.
+ */
+async function continueAsNewWhenIdle(state: ConversationState, events: ConversationEvents): Promise<void> {
+  events.detach();
+  await condition(allHandlersFinished);
+  if (state.queue.length > 0 || state.ending) return;
+  log.info('continuing as new', { turns: state.turns, historyLength: workflowInfo().historyLength });
+  await continueAsNew<typeof conversation>({
+    agent: state.agent,
+    conversationId: state.conversationId,
+    state,
+    events: events.snapshot(),
+  });
 }
 
 /**
@@ -221,11 +255,32 @@ async function runSteps(
   events: ConversationEvents,
 ): Promise<ReturnType<typeof nextStep>> {
   let agent = initialAgent;
+  // Runs recorded before short-term memory sent the whole transcript and never summarized.
+  const memory = patched('vigil-memory-1');
+  let summaries = true;
   for (;;) {
-    const step = nextStep(state, agent);
+    const step = nextStep(state, agent, { memory, summaries });
     switch (step.kind) {
       case 'finish':
         return step;
+      case 'verify_payment': {
+        // Not cancellable: a payment taken is always recorded, so the turn never loses what was paid.
+        const outcome = await CancellationScope.nonCancellable(() => paymentActivity(step.input.reference).verifyPayment(step.input));
+        applyPayment(state, outcome);
+        break;
+      }
+      case 'summarize': {
+        try {
+          const result = await modelActivity(agent, `${agent.model}: summary of turns before entry ${step.coversThrough + 1}`).summarize(step.input);
+          applySummary(state, result, step.coversThrough);
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          // Without a new summary the window simply leaves the oldest turns out; the transcript keeps them all.
+          log.warn('the summary could not be made; this turn goes on without it', { error: String(err) });
+          summaries = false;
+        }
+        break;
+      }
       case 'call_model': {
         const answer = await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`).callModel(step.input);
         if (answer.agent) agent = agentCache.spec = answer.agent;
@@ -303,6 +358,20 @@ function modelActivity(agent: AgentSpec, summary: string) {
   });
 }
 
+function paymentActivity(reference: string) {
+  return proxyActivities<ConversationActivities>({
+    summary: `payment ${reference}`,
+    startToCloseTimeout: '30s',
+    retry: {
+      maximumAttempts: 10,
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      nonRetryableErrorTypes: [FailureTypes.PaymentVerifierMissing, FailureTypes.PaymentRequestInvalid],
+    },
+  });
+}
+
 function toolActivity(tool: ToolSpec, summary: string) {
   return proxyActivities<ConversationActivities>({
     summary,
@@ -327,6 +396,9 @@ function errorReply(err: unknown): string {
   if (hasFailureType(err, FailureTypes.ModelRequestRejected)) return `The model provider rejected the request: ${message}`;
   if (hasFailureType(err, FailureTypes.ToolFatal)) return `A tool failed and the turn was stopped: ${message}`;
   if (hasFailureType(err, FailureTypes.UnknownAgent)) return `This agent is not available: ${message}`;
+  if (hasFailureType(err, FailureTypes.PaymentVerifierMissing) || hasFailureType(err, FailureTypes.PaymentRequestInvalid)) {
+    return `This message's payment could not be checked, and it was not answered: ${message}`;
+  }
   return `Something went wrong and this message could not be answered: ${message}`;
 }
 

@@ -14,6 +14,7 @@ const key = {
   VigilStatus: defineSearchAttributeKey('VigilStatus', SearchAttributeType.KEYWORD),
   VigilTokensUsed: defineSearchAttributeKey('VigilTokensUsed', SearchAttributeType.INT),
   VigilLastActivity: defineSearchAttributeKey('VigilLastActivity', SearchAttributeType.DATETIME),
+  VigilCostMicros: defineSearchAttributeKey('VigilCostMicros', SearchAttributeType.INT),
 } satisfies Record<VigilSearchAttributeName, unknown>;
 
 /**
@@ -21,6 +22,7 @@ const key = {
  * histories valid (test/replay holds such histories).
  */
 const PATCH = 'vigil-visibility-1';
+const COST_PATCH = 'vigil-cost-1';
 
 export function publishVisibility(state: ConversationState, status: ConversationStatus): void {
   if (!patched(PATCH)) return;
@@ -29,6 +31,8 @@ export function publishVisibility(state: ConversationState, status: Conversation
     { key: key.VigilStatus, value: status },
     { key: key.VigilTokensUsed, value: state.usage.inputTokens + state.usage.outputTokens },
     { key: key.VigilLastActivity, value: new Date() },
+    // Conversations started before costs were tracked upsert the attributes they always did.
+    ...(patched(COST_PATCH) ? [{ key: key.VigilCostMicros, value: state.usage.costMicros }] : []),
   ]);
   // The memo changes only when a turn ends; 'running' and 'awaiting_approval' leave it as it was.
   if (status === 'running' || status === 'awaiting_approval') return;

@@ -20,6 +20,8 @@ const OUTCOMES: Record<Reply['status'], string> = {
   step_limit: 'stopped at its step limit',
   cancelled: 'cancelled',
   error: 'ended in an error',
+  budget_exceeded: 'refused: over budget',
+  payment_required: 'refused: no valid payment',
 };
 const RESULT_SHOWN = 100;
 

@@ -21,6 +21,8 @@ const FINISH_REASONS: Record<ReplyStatus, 'stop' | 'length'> = {
   cancelled: 'stop',
   // The reply's content says what went wrong; the turn is over and the conversation goes on.
   error: 'stop',
+  budget_exceeded: 'stop',
+  payment_required: 'stop',
 };
 
 interface Answer {
