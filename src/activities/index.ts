@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry';
 import type { OutputChannel } from '../channels/output-channel';
+import type { ContentStore } from '../store';
 import type { Logger } from '../logger';
 import type { PaymentVerifier } from '../pricing/types';
 import { costOf, priceTable, type PriceTable } from '../usage/price-table';
@@ -31,13 +32,22 @@ export interface ActivityDeps {
   prices?: PriceTable;
   /** What agents' `pricing.verifier` may name (src/pricing); default none. */
   paymentVerifiers?: PaymentVerifier[];
+  /**
+   * Where conversations keep their transcripts and summaries (src/store). A worker without one can serve only
+   * runs recorded before the transcript moved to the store.
+   */
+  store?: ContentStore;
 }
 
 export function createActivities(deps: ActivityDeps): WorkerActivities {
   const { agents, logger } = deps;
   const prices = deps.prices ?? priceTable();
-  const summarize = createSummarizeActivity({ openai: deps.openai });
-  const callModel = createModelActivity({ openai: deps.openai, deltas: deps.streamDeltas === false ? undefined : publishToConversation });
+  const summarize = createSummarizeActivity({ openai: deps.openai, store: deps.store });
+  const callModel = createModelActivity({
+    openai: deps.openai,
+    store: deps.store,
+    deltas: deps.streamDeltas === false ? undefined : publishToConversation,
+  });
   return {
     async loadAgent(name) {
       const agent = agents.get(name);

@@ -9,11 +9,15 @@ import OpenAI from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { DEFAULT_LIMITS } from '../agents/spec';
 import type { ToolCall } from '../protocol';
+import { ApplicationFailure } from '@temporalio/common';
 import { buildContext, fitToBudget } from '../memory/context-messages';
+import type { TranscriptEntry } from '../protocol';
+import type { ContentStore } from '../store';
+import { appendToChain, readChain, readEntry, readSummary } from './transcript-chain';
 import type { DeltaSinkFactory } from './model-deltas';
 import { toModelFailure } from './model-failure';
 import { toChatMessages, toChatTools } from './model-messages';
-import type { ModelCallInput, ModelCallResult } from './types';
+import type { ChainUpdate, ModelCallInput, ModelCallResult, ModelWindow } from './types';
 
 export interface OpenAIClientOptions {
   /** e.g. `https://api.openai.com/v1`, or any OpenAI-compatible server. */
@@ -48,6 +52,8 @@ const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 
 export interface ModelActivityDeps {
   openai: OpenAI;
+  /** Where conversations keep their transcripts (see transcript-chain.ts). */
+  store?: ContentStore;
   /** Where streamed text goes while the completion arrives; nowhere when absent. */
   deltas?: DeltaSinkFactory;
 }
@@ -61,18 +67,22 @@ export function createModelActivity(deps: ModelActivityDeps): (input: ModelCallI
     const deltas = deps.deltas?.({ turn: input.turn, step: input.step });
     try {
       const tools = toChatTools(input.tools);
+      // Before the call, so the call's input is durable in the store whatever happens to the call.
+      const window = input.window?.chain ? await readWindow(requireStore(deps.store), input.window) : undefined;
       const stream = deps.openai.chat.completions.stream(
         {
           model: input.model,
-          messages: modelMessages(input, tools),
+          messages: modelMessages(input, tools, window),
           ...(tools ? { tools } : {}),
           stream_options: { include_usage: true },
         },
         { signal },
       );
       if (deltas) stream.on('content.delta', ({ delta }) => deltas.push(delta));
-      return toResult(await stream.finalChatCompletion());
+      const result = toResult(await stream.finalChatCompletion());
+      return window ? { ...result, chain: window.chain } : result;
     } catch (error) {
+      if (error instanceof ApplicationFailure) throw error;
       throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '' });
     } finally {
       clearInterval(heartbeats);
@@ -86,16 +96,41 @@ export function createModelActivity(deps: ModelActivityDeps): (input: ModelCallI
  * the window's entries), held to the budget by an exact token count; or, for runs from before short-term
  * memory, the whole transcript.
  */
-function modelMessages(input: ModelCallInput, tools: ReturnType<typeof toChatTools>) {
+function modelMessages(input: ModelCallInput, tools: ReturnType<typeof toChatTools>, stored: StoredWindow | undefined) {
   const { window } = input;
   if (!window) return toChatMessages(input);
+  const summary = stored ? stored.summary : window.summary;
   const context = buildContext({
     instructions: input.instructions,
-    ...(window.summary ? { summary: window.summary } : {}),
-    entries: input.transcript.map((entry, k) => ({ index: window.indices[k], entry })),
+    ...(summary ? { summary } : {}),
+    entries: stored ? stored.entries : input.transcript.map((entry, k) => ({ index: window.indices[k], entry })),
     pinned: window.pinned,
   });
   return fitToBudget(input.model, context, { budget: window.budget, tools: tools ?? [] }).messages;
+}
+
+interface StoredWindow {
+  entries: { index: number; entry: TranscriptEntry }[];
+  summary?: string;
+  chain: ChainUpdate;
+}
+
+/** Stores the turn's new entries, then reads the window, the pinned entries and the summary from the store. */
+async function readWindow(store: ContentStore, window: ModelWindow): Promise<StoredWindow> {
+  const spec = window.chain!;
+  const chain = await appendToChain(store, spec);
+  const wanted = new Set(window.indices);
+  const pinned = await Promise.all(spec.pinnedRefs.map((ref) => readEntry(store, ref)));
+  const tail = await readChain(store, chain, spec.from);
+  const entries = [...pinned, ...tail].filter((e) => wanted.has(e.index)).sort((a, b) => a.index - b.index);
+  const summary = spec.summaryRef ? await readSummary(store, spec.summaryRef) : undefined;
+  return { entries, chain, ...(summary ? { summary } : {}) };
+}
+
+export function requireStore(store: ContentStore | undefined): ContentStore {
+  if (store) return store;
+  // A deployment problem, not a passing one: another worker of the task queue may have the store.
+  throw ApplicationFailure.retryable('this worker has no content store; conversations keep their transcripts in one', 'NoContentStore');
 }
 
 /**

@@ -4,11 +4,15 @@
  * not forgotten. Failures are classified like the model call's: Temporal retries what can be retried.
  */
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { countTokens, truncateToTokens } from '../memory/tokenizer';
 import type { TranscriptEntry } from '../protocol';
+import type { ContentStore } from '../store';
+import { requireStore } from './model';
 import { toModelFailure } from './model-failure';
+import { appendToChain, readChain, readSummary } from './transcript-chain';
 import type { SummarizeInput, SummarizeResult } from './types';
 
 /** One entry's text is cut to this many tokens in the request: a huge tool result must not crowd out the rest. */
@@ -18,6 +22,8 @@ const HEARTBEAT_INTERVAL_MS = 5_000;
 
 export interface SummarizeActivityDeps {
   openai: OpenAI;
+  /** Where conversations keep their transcripts and summaries (see transcript-chain.ts). */
+  store?: ContentStore;
 }
 
 /** The `summarize` activity. */
@@ -27,8 +33,9 @@ export function createSummarizeActivity(deps: SummarizeActivityDeps): (input: Su
     const signal = context.cancellationSignal;
     const heartbeats = setInterval(() => context.heartbeat(), heartbeatIntervalMs(context.info.heartbeatTimeoutMs));
     try {
+      const stored = input.chain ? await readFolded(requireStore(deps.store), input) : undefined;
       const completion = await deps.openai.chat.completions.create(
-        { model: input.model, messages: summaryRequest(input) },
+        { model: input.model, messages: summaryRequest(stored ? { ...input, ...stored.input } : input) },
         { signal },
       );
       const answer = completion.choices.at(0)?.message.content?.trim() ?? '';
@@ -38,8 +45,11 @@ export function createSummarizeActivity(deps: SummarizeActivityDeps): (input: Su
       }
       // A summary far over its target is cut rather than trusted: the window's budget counts on its size.
       const text = truncateToTokens(input.model, answer, input.targetTokens * 2);
+      // Stored, the summary reaches the workflow (and its history) as a reference only.
+      const ref = stored ? await requireStore(deps.store).put(text) : undefined;
       return {
-        text,
+        text: ref ? '' : text,
+        ...(ref && stored ? { ref, chain: stored.chain } : {}),
         tokens: countTokens(input.model, text),
         model: completion.model,
         usage: {
@@ -48,11 +58,23 @@ export function createSummarizeActivity(deps: SummarizeActivityDeps): (input: Su
         },
       };
     } catch (error) {
+      if (error instanceof ApplicationFailure) throw error;
       throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '' });
     } finally {
       clearInterval(heartbeats);
     }
   };
+}
+
+/** Stores the transcript's new entries, then reads those to fold and the summary so far from the store. */
+async function readFolded(store: ContentStore, input: SummarizeInput) {
+  const spec = input.chain!;
+  const chain = await appendToChain(store, spec);
+  const entries = (await readChain(store, chain, spec.from))
+    .filter(({ index, entry }) => index <= spec.through && entry.role !== 'notice')
+    .map(({ entry }) => entry);
+  const previous = spec.previousRef ? await readSummary(store, spec.previousRef) : input.previous;
+  return { chain, input: { entries, ...(previous ? { previous } : {}) } };
 }
 
 /** The instructions of the summarizer. Exported for tests and for anyone tuning it. */

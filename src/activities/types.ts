@@ -25,7 +25,7 @@ export interface ModelCallInput {
 }
 
 export interface ModelWindow {
-  /** The transcript index of each entry of `transcript`. */
+  /** The transcript index of each entry the model sees (with `chain`, read from the store; else `transcript`). */
   indices: number[];
   /** Indices the activity must keep even when the exact token count is over the budget. */
   pinned: number[];
@@ -33,6 +33,27 @@ export interface ModelWindow {
   budget: number;
   /** The rolling summary of the turns before the window. */
   summary?: string;
+  /**
+   * The transcript is in the content store (see transcript-chain.ts): the activity appends the new entries,
+   * then reads the window from `from` to the end and the pinned entries by reference. `transcript` is empty.
+   */
+  chain?: ChainInput & { from: number; pinnedRefs: string[]; summaryRef?: string };
+}
+
+/** Where the stored transcript ends: its newest record and how many entries it holds. */
+export interface ChainState {
+  head: string | null;
+  length: number;
+}
+
+/** The stored transcript, and the entries to store after it (the transcript's entries from `length` on). */
+export interface ChainInput extends ChainState {
+  append: TranscriptEntry[];
+}
+
+/** What an activity that appended to the stored transcript reports: the new end, and each new record's ref. */
+export interface ChainUpdate extends ChainState {
+  refs: string[];
 }
 
 export interface ModelCallResult {
@@ -49,6 +70,8 @@ export interface ModelCallResult {
   finishReason: string;
   /** The agent's definition on the worker that made the call, when it has one. */
   agent?: AgentSpec;
+  /** With a stored transcript: where it ends after the call stored the input's new entries. */
+  chain?: ChainUpdate;
 }
 
 export interface ToolRunInput {
@@ -89,14 +112,23 @@ export interface SummarizeInput {
   model: string;
   /** The summary so far, if any: the new one replaces it. */
   previous?: string;
-  /** The entries to fold, oldest first (the plan's `fold`). */
+  /** The entries to fold, oldest first (the plan's `fold`); empty with `chain`. */
   entries: TranscriptEntry[];
+  /**
+   * The transcript is in the content store: fold its entries `from` to `through` (notices left out); the
+   * summary so far is `previousRef`, and the result is stored, its reference returned.
+   */
+  chain?: ChainInput & { from: number; through: number; previousRef?: string };
   /** How long the summary may be (the policy's `summaryTargetTokens`). */
   targetTokens: number;
 }
 
 export interface SummarizeResult {
+  /** The summary; left out (empty) when it was stored and `ref` names it. */
   text: string;
+  /** With a stored transcript: the stored summary. */
+  ref?: string;
+  chain?: ChainUpdate;
   /** The summary's exact token count for `model` (or the documented estimate for models without a tokenizer). */
   tokens: number;
   /** The model that answered, as the provider names it. */
@@ -159,4 +191,6 @@ export const FailureTypes = {
   PaymentRequestInvalid: 'PaymentRequestInvalid',
   /** Retryable, unlike the others: the payment service is down or slow; the activity's retry policy applies. */
   PaymentServiceUnavailable: 'PaymentServiceUnavailable',
+  /** A stored transcript entry or summary is missing or corrupt: retrying cannot bring it back. */
+  ContentUnavailable: 'ContentUnavailable',
 } as const;

@@ -5,7 +5,7 @@
  * continue-as-new and be read back by newer code.
  */
 import type { AgentSpec } from '../agents/spec';
-import type { ModelCallInput, ModelCallResult, SummarizeInput, SummarizeResult, ToolRunResult } from '../activities/types';
+import type { ChainUpdate, ModelCallInput, ModelCallResult, SummarizeInput, SummarizeResult, ToolRunResult } from '../activities/types';
 import { estimateFixedTokens, planContext, type WindowEntry } from '../memory/context-window';
 import { memoryPolicy } from '../memory/policy';
 import type { PaymentCheckInput, PaymentOutcome } from '../pricing/types';
@@ -59,7 +59,9 @@ export interface TurnState {
 
 /** The rolling summary of the turns that no longer fit the model's context window. */
 export interface ConversationSummary {
+  /** Empty when the summary is in the content store (`ref`). */
   text: string;
+  ref?: string;
   tokens: number;
   /** Index of the last transcript entry folded into it. */
   coversThrough: number;
@@ -82,6 +84,13 @@ export interface ConversationState {
   usage: ConversationUsage;
   rememberedTools: string[];
   summary: ConversationSummary | null;
+  /**
+   * The transcript as stored in the content store (src/activities/transcript-chain.ts): its newest record and
+   * length, and each stored entry's reference. Activities read the transcript from there, so their inputs (and
+   * the history) carry references and the newest entries only.
+   */
+  chain: { head: string | null; length: number };
+  entryRefs: string[];
   ending: boolean;
 }
 
@@ -99,6 +108,8 @@ export function initialState(agent: string, conversationId: string): Conversatio
     usage: emptyUsage(),
     rememberedTools: [],
     summary: null,
+    chain: { head: null, length: 0 },
+    entryRefs: [],
     ending: false,
   };
 }
@@ -120,6 +131,8 @@ export function restoreState(value: unknown, agent: string, conversationId: stri
     usage: restoreUsage(state.usage),
     summary: state.summary ?? null,
     seenOrder: state.seenOrder ?? Object.keys(state.seen ?? {}),
+    chain: state.chain ?? { head: null, length: 0 },
+    entryRefs: state.entryRefs ?? [],
   };
 }
 
@@ -270,6 +283,7 @@ function memoryStep(state: ConversationState, turn: TurnState, agent: AgentSpec,
     policy,
     fixedTokens: estimateFixedTokens(agent.instructions, tools),
   });
+  const summary = state.summary;
   if (plan.kind === 'summarize') {
     return {
       kind: 'summarize',
@@ -279,31 +293,63 @@ function memoryStep(state: ConversationState, turn: TurnState, agent: AgentSpec,
         conversationId: state.conversationId,
         turn: turn.turn,
         model: agent.model,
-        ...(state.summary ? { previous: state.summary.text } : {}),
-        entries: plan.fold.map((i) => state.transcript[i]),
+        ...(summary?.text ? { previous: summary.text } : {}),
+        entries: [],
         targetTokens: policy.summaryTargetTokens,
+        chain: {
+          ...chainInput(state),
+          from: summary ? summary.coversThrough + 1 : 0,
+          through: plan.coversThrough,
+          ...(summary?.ref ? { previousRef: summary.ref } : {}),
+        },
       },
     };
   }
+  // The window is the transcript from `from` on, plus pinned entries before it, read by reference.
+  const pinned = new Set(plan.pinned);
+  const unstoredPinned = plan.pinned.filter((i) => i >= state.chain.length);
+  const from = Math.min(plan.entries.find((i) => !pinned.has(i)) ?? state.transcript.length, ...unstoredPinned);
   return {
     kind: 'call_model',
     input: {
       ...modelInput(state, turn, agent),
-      transcript: plan.entries.map((i) => state.transcript[i]),
+      transcript: [],
       window: {
         indices: plan.entries,
         pinned: plan.pinned,
         budget: plan.budget,
-        ...(plan.summary ? { summary: plan.summary.text } : {}),
+        ...(summary?.text ? { summary: summary.text } : {}),
+        chain: {
+          ...chainInput(state),
+          from,
+          pinnedRefs: plan.pinned.filter((i) => i < from).map((i) => state.entryRefs[i]),
+          ...(summary?.ref ? { summaryRef: summary.ref } : {}),
+        },
       },
     },
   };
 }
 
+/** The stored transcript and what it lacks: the entries since the last activity that stored some. */
+function chainInput(state: ConversationState) {
+  return { head: state.chain.head, length: state.chain.length, append: state.transcript.slice(state.chain.length) };
+}
+
+/** An activity stored the transcript's newest entries: it now ends at `update.head`. */
+function applyChain(state: ConversationState, update: ChainUpdate | undefined): void {
+  if (!update) return;
+  if (update.length !== state.chain.length + update.refs.length) {
+    throw new Error(`stored transcript out of step: ${state.chain.length} + ${update.refs.length} entries stored, ${update.length} reported`);
+  }
+  state.entryRefs.push(...update.refs);
+  state.chain = { head: update.head, length: update.length };
+}
+
 /** The summary now covers the transcript through `coversThrough`; what it cost is the conversation's usage. */
 export function applySummary(state: ConversationState, result: SummarizeResult, coversThrough: number): void {
   const turn = requireTurn(state);
-  state.summary = { text: result.text, tokens: result.tokens, coversThrough, model: result.model };
+  applyChain(state, result.chain);
+  state.summary = { text: result.text, ...(result.ref ? { ref: result.ref } : {}), tokens: result.tokens, coversThrough, model: result.model };
   const call = { model: result.model, ...result.usage, costMicros: result.costMicros, priced: result.priced };
   state.usage = addCallUsage(state.usage, call, turn.message.author);
   turn.usage = addUsage(turn.usage, { ...result.usage, ...(result.priced ? { costMicros: result.costMicros } : {}) });
@@ -355,6 +401,7 @@ function modelInput(state: ConversationState, turn: TurnState, agent: AgentSpec)
 
 export function applyModelAnswer(state: ConversationState, answer: ModelCallResult, now: string): void {
   const turn = requireTurn(state);
+  applyChain(state, answer.chain);
   turn.step++;
   turn.models.push(answer.model);
   turn.usage = addUsage(turn.usage, { ...answer.usage, ...(answer.priced ? { costMicros: answer.costMicros } : {}) });

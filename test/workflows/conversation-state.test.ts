@@ -52,14 +52,42 @@ function started(content = 'hi') {
   return state;
 }
 
-test('a turn starts with a model call carrying the instructions, transcript and usable tools', () => {
+test('a turn starts with a model call carrying the instructions, the new entries to store, the window and usable tools', () => {
   const state = started('what is 2+2?');
   const step = nextStep(state, agent);
   expect(step.kind).toBe('call_model');
   if (step.kind !== 'call_model') return;
   expect(step.input).toMatchObject({ model: 'm1', instructions: 'be brief', step: 1, turn: 1 });
-  expect(step.input.transcript).toEqual([expect.objectContaining({ role: 'user', content: 'what is 2+2?' })]);
+  // The transcript travels by reference: the call stores what the stored transcript lacks, then reads its window.
+  expect(step.input.transcript).toEqual([]);
+  expect(step.input.window?.chain).toMatchObject({ head: null, length: 0, from: 0, pinnedRefs: [] });
+  expect(step.input.window?.chain?.append).toEqual([expect.objectContaining({ role: 'user', content: 'what is 2+2?' })]);
+  expect(step.input.window?.indices).toEqual([0]);
   expect(step.input.tools.map((t) => t.name)).toEqual(['calc', 'fetch']); // denied tools are not offered
+});
+
+test('the next call carries only what was added since, and the stored transcript where the last one left it', () => {
+  const state = started('what is 2+2?');
+  const first = nextStep(state, agent);
+  if (first.kind !== 'call_model') throw new Error(first.kind);
+  applyModelAnswer(
+    state,
+    {
+      content: '',
+      toolCalls: [{ id: 'c1', name: 'calc', arguments: '{}' }],
+      model: 'm1',
+      usage: { inputTokens: 5, outputTokens: 3 },
+      finishReason: 'tool_calls',
+      chain: { head: 'sha256:' + 'a'.repeat(64), length: 1, refs: ['sha256:' + 'a'.repeat(64)] },
+    },
+    now,
+  );
+  applyToolResults(state, [{ toolCall: { id: 'c1', name: 'calc', arguments: '{}' }, result: { content: '4', isError: false } }], now);
+  const second = nextStep(state, agent);
+  if (second.kind !== 'call_model') throw new Error(second.kind);
+  expect(second.input.window?.chain).toMatchObject({ head: 'sha256:' + 'a'.repeat(64), length: 1, from: 0 });
+  expect(second.input.window?.chain?.append.map((e) => e.role)).toEqual(['assistant', 'tool']);
+  expect(state.entryRefs).toEqual(['sha256:' + 'a'.repeat(64)]);
 });
 
 test('an answer without tool calls finishes the turn with that answer', () => {
