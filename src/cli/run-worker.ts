@@ -40,17 +40,16 @@ export async function runWorker({ config, logger, stop, onRunning }: RunWorkerOp
     } finally {
       await operator.close();
     }
+    // The worker opens the content store and the payment verifiers from the config, and closes them once it
+    // has stopped (after `running` resolves), so no activity still in flight loses its store.
     const worker = await createVigilWorker({ config, agents, connection, logger });
     const running = worker.run();
-    const shutdown = () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-    };
     if (stop.aborted) {
       // Stopped while the worker was being created (bundling the workflows takes seconds).
-      shutdown();
+      worker.shutdown();
     } else {
-      stop.addEventListener('abort', shutdown, { once: true });
-      logger.info({ ...config.temporal }, 'worker running');
+      stop.addEventListener('abort', () => worker.shutdown(), { once: true });
+      logger.info({ ...config.temporal, store: worker.store.name }, 'worker running');
       onRunning?.();
     }
     await running;

@@ -1,24 +1,54 @@
 /**
- * A Temporal client for one CLI command: connected to the configured address, closed when the command is
- * done, and a failure to connect said in words that point at the fix.
+ * A Temporal client for one CLI command: connected to the configured address, reading and writing payloads
+ * through the configured content store as the worker does, closed when the command is done, and a failure to
+ * connect said in words that point at the fix.
  */
 import { Client, Connection } from '@temporalio/client';
-import type { Config } from '../config';
+import { loadConfig, type Config, type StoreSettings } from '../config';
 import { AgentClient } from '../client';
+import type { ContentStore } from '../store/content-store';
+import { createContentStore } from '../store/create-content-store';
+import { createVigilClient } from '../store/data-converter';
 import { CommandFailed } from './exit-codes';
+import type { Env } from './settings';
 
 // Long enough for a remote server; a refused connection is retried until then, so not longer.
 const CONNECT_TIMEOUT_MS = 5_000;
 
+const STORE_VARIABLES = ['VIGIL_STORE', 'VIGIL_DATA_DIR', 'VIGIL_STORE_POSTGRES_URL', 'VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES'] as const;
+
 export interface TemporalSession {
+  /** Built with the deployment's data converter (src/store/data-converter.ts). */
   client: Client;
   agents: AgentClient;
+  store: ContentStore;
 }
 
+/**
+ * The content store's settings from the environment (VIGIL_STORE, VIGIL_DATA_DIR, VIGIL_STORE_POSTGRES_URL,
+ * VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES), as the worker reads them; nothing else is read, so no model key is needed.
+ *
+ * @throws ConfigError for a bad store setting.
+ */
+export function storeSettings(env: Env = process.env): StoreSettings {
+  const storeOnly: Env = Object.fromEntries(STORE_VARIABLES.map((name) => [name, env[name]]));
+  // A placeholder for a model server that is never called, as for the other client commands.
+  storeOnly.OPENAI_BASE_URL = 'http://model.invalid/v1';
+  return loadConfig(storeOnly).store;
+}
+
+/**
+ * Runs `use` with a client of the conversations at `settings`. Large payloads live in the content store, so the
+ * client opens the one the environment configures (the worker's, when both run with the same settings): without
+ * it a command would read claims where large messages and tool outputs should be.
+ */
 export async function withTemporalClient<T>(
   settings: Config['temporal'],
   use: (session: TemporalSession) => Promise<T>,
+  options: { store?: StoreSettings } = {},
 ): Promise<T> {
+  // Checked before connecting, so a bad store setting is a configuration error even with Temporal down.
+  const storeConfig = options.store ?? storeSettings();
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: settings.address, connectTimeout: CONNECT_TIMEOUT_MS });
@@ -29,10 +59,17 @@ export async function withTemporalClient<T>(
       { cause: error },
     );
   }
+  const store = createContentStore(storeConfig);
   try {
-    const client = new Client({ connection, namespace: settings.namespace });
-    return await use({ client, agents: new AgentClient({ client, taskQueue: settings.taskQueue }) });
+    const client = createVigilClient({
+      connection,
+      namespace: settings.namespace,
+      store,
+      payloadThresholdBytes: storeConfig.payloadThresholdBytes,
+    });
+    return await use({ client, agents: new AgentClient({ client, taskQueue: settings.taskQueue }), store });
   } finally {
     await connection.close();
+    await store.close();
   }
 }

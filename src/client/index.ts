@@ -2,14 +2,23 @@
  * Vigil's client for apps: talk to conversations by agent and conversation id, with the protocol's types and
  * Vigil's errors. Loads no workflow or worker code.
  *
- * @example
- * import { Client, Connection } from '@temporalio/client';
- * import { AgentClient } from 'vigil/client';
+ * Build the Temporal client with `createVigilClient`: payloads over the threshold (large messages and tool
+ * outputs) live in the deployment's content store, and a client without it would read claims instead of values.
  *
- * const agents = new AgentClient({ client: new Client({ connection: await Connection.connect() }) });
+ * @example
+ * import { Connection } from '@temporalio/client';
+ * import { AgentClient, createContentStore, createVigilClient } from 'vigil/client';
+ *
+ * // The workers' store: the same settings as theirs, e.g. loadConfig().store (src/config.ts).
+ * const store = createContentStore({ kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 });
+ * const client = createVigilClient({ connection: await Connection.connect(), store });
+ * const agents = new AgentClient({ client });
  * const reply = await agents.send('assistant', 'user-42', { id: 'msg-1', content: 'Hello!' });
  */
 export { AgentClient } from './agent-client';
+export { createVigilClient, vigilDataConverter, type VigilClientOptions } from '../store/data-converter';
+export { createContentStore } from '../store/create-content-store';
+export type { ContentStore } from '../store/content-store';
 export type { AgentClientOptions, MessageInput, SendOptions } from './agent-client';
 export {
   ConfigError,

@@ -8,12 +8,14 @@
  *
  * Exit codes: 0 after a clean shutdown, 1 when the gateway fails, 2 for a bad configuration.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { AgentClient } from '../client';
 import { describeGateway, loadGatewayConfig } from '../config';
 import { ConfigError } from '../errors';
 import { createLogger } from '../logger';
 import { ScheduleClient } from '../schedules';
+import { createContentStore } from '../store/create-content-store';
+import { createVigilClient } from '../store/data-converter';
 import { createGateway } from './app';
 
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
@@ -38,8 +40,15 @@ async function run(): Promise<number> {
   });
 
   const connection = Connection.lazy({ address: config.temporal.address });
+  // The worker's store: large messages and tool outputs are claims in history, read and written through it.
+  const store = createContentStore(config.store);
   try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = createVigilClient({
+      connection,
+      namespace: config.temporal.namespace,
+      store,
+      payloadThresholdBytes: config.store.payloadThresholdBytes,
+    });
     const agents = new AgentClient({ client, taskQueue: config.temporal.taskQueue });
     const app = createGateway({
       agents,
@@ -50,7 +59,7 @@ async function run(): Promise<number> {
       logger,
     });
     const url = await app.listen({ host: config.gateway.host, port: config.gateway.port });
-    logger.info({ url, gateway: describeGateway(config.gateway), temporal: config.temporal }, 'gateway listening');
+    logger.info({ url, gateway: describeGateway(config.gateway), temporal: config.temporal, store: store.name }, 'gateway listening');
 
     const signal = await stopped;
     logger.info({ signal }, 'shutting down: letting requests in flight finish');
@@ -59,6 +68,7 @@ async function run(): Promise<number> {
     return 0;
   } finally {
     await connection.close();
+    await store.close();
   }
 }
 

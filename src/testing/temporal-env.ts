@@ -4,6 +4,7 @@
  * run unchanged on both.
  */
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 // The SDK exposes the TestService (time skipping) only on connections built with this internal option.
 import { InternalConnectionOptions, InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
 import { NativeConnection } from '@temporalio/worker';
@@ -30,6 +31,11 @@ export interface TemporalTestEnvOptions {
    * so tests that need it say so and get their own server.
    */
   timeSkipping?: boolean;
+  /**
+   * The `client`'s data converter, e.g. `vigilDataConverter(store)` (src/store/data-converter.ts) so it reads
+   * large payloads as the test's worker writes them. Default: Temporal's.
+   */
+  dataConverter?: DataConverter;
 }
 
 export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}): Promise<TemporalTestEnv> {
@@ -46,7 +52,7 @@ export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}
   // Conversations set Vigil's search attributes; the namespace must know them (idempotent on a real server).
   await registerVigilSearchAttributes(connection, namespace);
   return {
-    client: new Client({ connection, namespace }),
+    client: new Client({ connection, namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) }),
     connection,
     nativeConnection,
     namespace,

@@ -22,6 +22,11 @@ import type { OutputChannel } from '../channels/output-channel';
 import { createWebhookChannel } from '../channels/webhook';
 import { OPENAI_DEFAULT_BASE_URL, type Config, type LogLevel } from '../config';
 import { createLogger, temporalLogger, type Logger } from '../logger';
+import { createPaymentVerifiers, type PaymentVerifier } from '../pricing';
+import type { ContentStore } from '../store/content-store';
+import { createContentStore } from '../store/create-content-store';
+import { vigilDataConverter } from '../store/data-converter';
+import { priceTable } from '../usage/price-table';
 
 export interface VigilWorkerOptions {
   config: Config;
@@ -38,6 +43,27 @@ export interface VigilWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Default: a pino logger at `config.logLevel`. */
   logger?: Logger;
+  /**
+   * Where contents and large payloads go. Default: `createContentStore(config.store)`, closed when `run()` has
+   * returned. A store passed in stays the caller's to close.
+   */
+  store?: ContentStore;
+  /**
+   * What agents' `pricing.verifier` may name. Default: `createPaymentVerifiers(config)` (credits, and the webhook
+   * when configured), closed when `run()` has returned. Verifiers passed in stay the caller's.
+   */
+  paymentVerifiers?: PaymentVerifier[];
+}
+
+/** A Temporal worker with the resources Vigil opened for it, released once it has stopped. */
+export interface VigilWorker {
+  readonly worker: Worker;
+  /** The content store its payloads go to: every client of its conversations needs one over the same data. */
+  readonly store: ContentStore;
+  /** Polls until `shutdown()`; then closes the store and verifiers this worker opened, and resolves. */
+  run(): Promise<void>;
+  /** Stops polling and lets running activities finish; `run()` resolves after. Safe to call at any time. */
+  shutdown(): void;
 }
 
 /**
@@ -45,36 +71,75 @@ export interface VigilWorkerOptions {
  * const worker = await createVigilWorker({ config: loadConfig() });
  * await worker.run(); // until worker.shutdown()
  */
-export async function createVigilWorker(options: VigilWorkerOptions): Promise<Worker> {
+export async function createVigilWorker(options: VigilWorkerOptions): Promise<VigilWorker> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'vigil-worker' });
   installRuntimeLogger(logger);
   for (const warning of config.warnings) logger.warn(warning);
 
-  const agents = options.agents ?? defaultAgents(config);
-  const activities = {
-    ...createActivities({
-      agents,
-      openai: modelClient(config),
-      channels: outputChannels(config, logger),
-      logger,
-    }),
-    ...options.activities,
+  // What this function opens, it closes: after the worker stops, or at once if it cannot be created.
+  const owned: { close(): Promise<void> }[] = [];
+  const release = async () => {
+    for (const resource of owned.splice(0).reverse()) {
+      await resource.close().catch((error: unknown) => logger.error({ err: error }, 'closing a worker resource failed'));
+    }
   };
-  const connection =
-    options.connection ?? (await InternalNativeConnection.connect({ address: config.temporal.address }));
+  try {
+    const store = options.store ?? createContentStore(config.store);
+    if (!options.store) owned.push(store);
+    let paymentVerifiers = options.paymentVerifiers;
+    if (!paymentVerifiers) {
+      const payments = createPaymentVerifiers(config);
+      owned.push(payments);
+      paymentVerifiers = payments.verifiers;
+    }
 
-  return Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }),
-    activities,
-    ...HEARTBEAT_THROTTLE,
-    ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
-  });
+    const agents = options.agents ?? defaultAgents(config);
+    const activities = {
+      ...createActivities({
+        agents,
+        openai: modelClient(config),
+        channels: outputChannels(config, logger),
+        logger,
+        prices: priceTable(config.prices),
+        paymentVerifiers,
+        store,
+      }),
+      ...options.activities,
+    };
+    const connection =
+      options.connection ?? (await InternalNativeConnection.connect({ address: config.temporal.address }));
+
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      ...(options.workflowBundle
+        ? { workflowBundle: options.workflowBundle }
+        : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }),
+      activities,
+      dataConverter: vigilDataConverter(store, config.store),
+      ...HEARTBEAT_THROTTLE,
+      ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
+    });
+    return {
+      worker,
+      store,
+      run: async () => {
+        try {
+          await worker.run();
+        } finally {
+          await release();
+        }
+      },
+      shutdown: () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+      },
+    };
+  } catch (error) {
+    await release();
+    throw error;
+  }
 }
 
 /**

@@ -4,8 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 export const REPO = join(__dirname, '..', '..');
@@ -22,8 +23,16 @@ export interface CliProcess {
 }
 
 /**
+ * The content store of every command a test file runs (VIGIL_DATA_DIR): one folder, so `vigil dev`'s worker and
+ * the `send` and `inspect` beside it share it as a user's do in one directory, and not the repository's .vigil/.
+ */
+export const DATA_DIR = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+afterAll(() => rmSync(DATA_DIR, { recursive: true, force: true }));
+
+/**
  * The environment of a user who has configured nothing: no Temporal address, no model, and no `temporal` CLI
- * on PATH (so `vigil dev` takes its fully offline path on any machine). Logs kept to warnings.
+ * on PATH (so `vigil dev` takes its fully offline path on any machine), with the store in DATA_DIR. Logs kept
+ * to warnings.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -36,6 +45,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     .filter((dir) => dir !== '' && !isExecutable(join(dir, 'temporal')))
     .join(delimiter);
   env.VIGIL_LOG_LEVEL = 'warn';
+  env.VIGIL_DATA_DIR = DATA_DIR;
   return { ...env, ...extra };
 }
 

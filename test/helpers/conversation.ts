@@ -1,12 +1,17 @@
 import './quiet-runtime';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { createActivities } from '../../src/activities';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createActivities, type ActivityDeps } from '../../src/activities';
 import { createOpenAIClient } from '../../src/activities/model';
 import type { Agent } from '../../src/agents/define-agent';
 import { AgentRegistry } from '../../src/agents/registry';
 import { createLogChannel, createWebhookChannel } from '../../src/channels';
 import { AgentClient } from '../../src/client';
+import { FileContentStore } from '../../src/store';
+import { vigilDataConverter } from '../../src/store/data-converter';
 import { HEARTBEAT_THROTTLE } from '../../src/workers/worker';
 import { createTemporalTestEnv, TemporalTestEnv } from '../../src/testing/temporal-env';
 import { ScriptedModel, startScriptedModel } from './scripted-model';
@@ -23,18 +28,32 @@ export interface ConversationFixture {
   taskQueue: string;
   /** Replies the log channel wrote. */
   logged: Record<string, unknown>[];
+  /** The content store the worker and `client` share (a temporary folder, removed by `close()`). */
+  store: FileContentStore;
   /** Stops the running worker (as a deploy or crash would) and starts a fresh one on the same task queue. */
   restartWorker(): Promise<void>;
 }
 
+export interface ConversationHarnessOptions extends Pick<ActivityDeps, 'prices' | 'paymentVerifiers'> {
+  /** Payloads this large or larger go to the content store; default the deployment default (64 KiB). */
+  payloadThresholdBytes?: number;
+}
+
 /**
- * One Temporal, one scripted model, one webhook receiver and one real Vigil worker (the real activities over
- * the real openai client). `close()` stops it all.
+ * One Temporal, one scripted model, one webhook receiver, one content store and one real Vigil worker (the real
+ * activities over the real openai client), with `client` and `env.client` using the worker's data converter, as
+ * every Vigil client does. `close()` stops it all.
  */
-export async function startConversationHarness(agents: Agent[]): Promise<ConversationFixture & { close(): Promise<void> }> {
+export async function startConversationHarness(
+  agents: Agent[],
+  options: ConversationHarnessOptions = {},
+): Promise<ConversationFixture & { close(): Promise<void> }> {
   const fx = { logged: [] as Record<string, unknown>[] } as ConversationFixture & { close(): Promise<void> };
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-conversations-'));
+  fx.store = new FileContentStore({ dataDir });
+  const dataConverter = vigilDataConverter(fx.store, { payloadThresholdBytes: options.payloadThresholdBytes });
 
   const startWorker = async () => {
     const activities = createActivities({
@@ -44,6 +63,9 @@ export async function startConversationHarness(agents: Agent[]): Promise<Convers
         createWebhookChannel({ secret: WEBHOOK_SECRET, timeoutMs: 5_000 }),
         createLogChannel({ info: (obj) => fx.logged.push(obj) }),
       ],
+      prices: options.prices,
+      paymentVerifiers: options.paymentVerifiers,
+      store: fx.store,
     });
     worker = await Worker.create({
       connection: fx.env.nativeConnection,
@@ -51,6 +73,7 @@ export async function startConversationHarness(agents: Agent[]): Promise<Convers
       taskQueue: fx.taskQueue,
       workflowBundle: { codePath: process.env.VIGIL_WORKFLOW_BUNDLE! },
       activities,
+      dataConverter,
       ...HEARTBEAT_THROTTLE,
     });
     running = worker.run();
@@ -60,7 +83,7 @@ export async function startConversationHarness(agents: Agent[]): Promise<Convers
     await running;
   };
 
-  fx.env = await createTemporalTestEnv();
+  fx.env = await createTemporalTestEnv({ dataConverter });
   fx.model = await startScriptedModel();
   fx.hook = await startWebhookReceiver(WEBHOOK_SECRET);
   fx.taskQueue = uniqueTaskQueue('conversation');
@@ -74,17 +97,19 @@ export async function startConversationHarness(agents: Agent[]): Promise<Convers
     await fx.model.close();
     await fx.hook.close();
     await fx.env.teardown();
+    await fx.store.close();
+    rmSync(dataDir, { recursive: true, force: true });
   };
   await startWorker();
   return fx;
 }
 
 /** The harness for a jest test file: started before its tests, stopped after. */
-export function useConversations(agents: Agent[]): ConversationFixture {
+export function useConversations(agents: Agent[], options: ConversationHarnessOptions = {}): ConversationFixture {
   const fx = {} as ConversationFixture;
   let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    const harness = await startConversationHarness(agents);
+    const harness = await startConversationHarness(agents, options);
     close = harness.close;
     Object.assign(fx, harness);
   });

@@ -4,8 +4,14 @@
  * the offline demo model when none is; then the HTTP gateway and a worker for the shipped agents run until
  * Ctrl-C. On Ctrl-C the gateway stops taking requests and finishes those in flight (the worker still answers
  * them), the worker lets running activities finish, and what dev started is stopped in reverse order.
+ *
+ * The content store is the configured one (files under .vigil/data by default), not a temporary folder, although
+ * the in-process Temporal forgets its histories: `vigil send`, `inspect` and `credits` run from another terminal
+ * read that same store, and a Temporal at TEMPORAL_ADDRESS keeps histories whose claims must stay readable. Entries
+ * are content-addressed and never rewritten, so nothing in it goes stale; runs only leave unreferenced entries.
  */
 import { type Command, Option } from 'commander';
+import { resolve } from 'node:path';
 import { loadGatewayConfig, OPENAI_DEFAULT_BASE_URL, type Config } from '../../config';
 import { DEMO_MODEL_NAME, startDemoModel } from '../../demo-model';
 import { createLogger, type Logger } from '../../logger';
@@ -59,6 +65,8 @@ Model: OPENAI_API_KEY / OPENAI_BASE_URL as for \`vigil worker\`. With neither se
 ("${DEMO_MODEL_NAME}") answers: it calls the calculator for arithmetic and current_time for the time, and
 otherwise says that it is the demo.
 Gateway: the HTTP gateway of \`npm run gateway\`, with its VIGIL_GATEWAY_* settings.
+Store: the content store of VIGIL_STORE and VIGIL_DATA_DIR, by default files under .vigil/data in the current
+directory: the one \`vigil send\`, \`inspect\` and \`credits\` read when run from the same directory.
 Ctrl-C stops it all, letting requests and activities in flight finish; a second Ctrl-C exits at once.
 Exit codes: 0 after Ctrl-C, 1 when something fails, 2 for a bad command line or setting.
 
@@ -198,6 +206,7 @@ function banner(
     ...(temporal?.uiURL ? [`  Web UI    ${temporal.uiURL}`] : []),
     `  Model     ${model}`,
     `  Worker    namespace ${namespace}, task queue ${taskQueue}`,
+    `  Store     ${describeStore(config)}`,
     ...(gateway ? [`  Gateway   ${gateway.url}`] : []),
     '',
     'Send a message from another terminal:',
@@ -209,6 +218,11 @@ function banner(
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Where large payloads and credits live; a PostgreSQL URL holds a password, so only the kind is said. */
+function describeStore(config: Config): string {
+  return config.store.kind === 'file' ? `files under ${resolve(config.store.dataDir)}` : 'PostgreSQL (VIGIL_STORE_POSTGRES_URL)';
 }
 
 function curlExample(url: string, needsToken: boolean): string {

@@ -12,11 +12,14 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createLogger } from '../../logger';
+import type { StoreSettings } from '../../config';
+import { createContentStore } from '../../store/create-content-store';
+import { vigilDataConverter } from '../../store/data-converter';
 import { installRuntimeLogger } from '../../workers/worker';
 import { CommandFailed, UsageError } from '../exit-codes';
 import { HistoryFileError, readHistoryFile } from '../history-file';
 import { globalOptions, temporalSettings } from '../settings';
-import { withTemporalClient } from '../temporal-client';
+import { storeSettings, withTemporalClient } from '../temporal-client';
 
 interface ReplayOptions {
   query?: string;
@@ -39,6 +42,8 @@ Files may be in either JSON form of a history:
     SDK's historyToJSON;
   - protobufjs object form, as Vigil stores them in test/replay/histories (npm run capture-histories).
 With --query, the workflows the visibility query lists are fetched from Temporal (--address, --namespace).
+Payloads a history holds as claims (large messages and tool outputs) are read from the content store the
+environment configures (VIGIL_STORE, VIGIL_DATA_DIR, ...), as the worker that wrote them did.
 
 Each history is reported PASS or FAIL with the reason. Exit codes: 0 when every history replays, 1 when any
 fails (or cannot be read or fetched), 2 for a bad command line or setting.
@@ -56,15 +61,16 @@ Examples:
       }
       // Settings are checked before the slow bundling, so a typo in --address fails at once.
       const settings = options.query === undefined ? undefined : temporalSettings(globalOptions(command));
+      const store = storeSettings();
       const sources: Source[] = [];
       for (const path of await expandPaths(files)) sources.push(await fromFile(path));
       if (settings && options.query !== undefined) {
         const { query } = options;
-        await withTemporalClient(settings, async ({ client }) => sources.push(...(await fromServer(client, query))));
+        await withTemporalClient(settings, async ({ client }) => sources.push(...(await fromServer(client, query))), { store });
       }
       if (sources.length === 0) throw new CommandFailed('no histories found to replay');
 
-      const failures = await replayAll(sources);
+      const failures = await replayAll(sources, store);
       const total = sources.length;
       process.stdout.write(
         failures === 0 ? `${total} ${plural(total)} replayed: all passed\n` : `${failures} of ${total} ${plural(total)} failed to replay\n`,
@@ -117,7 +123,7 @@ async function fromServer(client: Client, query: string): Promise<Source[]> {
 }
 
 /** Replays every readable history in one replay worker, printing each result in order; returns how many failed. */
-async function replayAll(sources: Source[]): Promise<number> {
+async function replayAll(sources: Source[], storeConfig: StoreSettings): Promise<number> {
   let failures = 0;
   let reported = 0;
   const report = (label: string, problem?: string) => {
@@ -148,10 +154,17 @@ async function replayAll(sources: Source[]): Promise<number> {
     const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...WORKFLOW_BUNDLER_OPTIONS, logger: quietBundler });
     // Results come back one per history, in order, under the id given: the source's index stands in for it.
     const histories = readable.map(({ index, history }) => ({ workflowId: String(index), history }));
-    for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) {
-      const index = Number(result.workflowId);
-      reportUnreadableBefore(index);
-      report(sources[index].label, result.error ? describeReplayError(result.error) : undefined);
+    // The workflow code must see the values the claims in history stand for, as the worker that ran it did.
+    const store = createContentStore(storeConfig);
+    try {
+      const dataConverter = vigilDataConverter(store, storeConfig);
+      for await (const result of Worker.runReplayHistories({ workflowBundle: { code }, dataConverter }, histories)) {
+        const index = Number(result.workflowId);
+        reportUnreadableBefore(index);
+        report(sources[index].label, result.error ? describeReplayError(result.error) : undefined);
+      }
+    } finally {
+      await store.close();
     }
   }
   reportUnreadableBefore(sources.length);

@@ -2,12 +2,14 @@
  * The HTTP gateway as `vigil dev` runs it: the same app as `npm run gateway` (src/gateway), on the Temporal
  * that dev uses, in the same process.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { AgentClient } from '../../client';
 import type { Config } from '../../config';
 import { createGateway } from '../../gateway';
 import type { Logger } from '../../logger';
 import { ScheduleClient } from '../../schedules';
+import { createContentStore } from '../../store/create-content-store';
+import { createVigilClient } from '../../store/data-converter';
 import { CommandFailed } from '../exit-codes';
 
 export interface DevGateway {
@@ -20,7 +22,14 @@ export interface DevGateway {
 export async function startDevGateway(config: Config, logger: Logger): Promise<DevGateway> {
   // Lazy: the gateway answers 503 rather than failing while Temporal is unreachable, as `npm run gateway` does.
   const connection = Connection.lazy({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  // The store the worker uses (config.store): the gateway reads and writes the same large payloads.
+  const store = createContentStore(config.store);
+  const client = createVigilClient({
+    connection,
+    namespace: config.temporal.namespace,
+    store,
+    payloadThresholdBytes: config.store.payloadThresholdBytes,
+  });
   const app = createGateway({
     agents: new AgentClient({ client, taskQueue: config.temporal.taskQueue }),
     schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue }),
@@ -34,6 +43,7 @@ export async function startDevGateway(config: Config, logger: Logger): Promise<D
     url = await app.listen({ host: config.gateway.host, port: config.gateway.port });
   } catch (error) {
     await connection.close();
+    await store.close();
     const { host, port } = config.gateway;
     const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
     throw new CommandFailed(
@@ -53,6 +63,7 @@ export async function startDevGateway(config: Config, logger: Logger): Promise<D
           await app.close();
         } finally {
           await connection.close();
+          await store.close();
         }
       })()),
   };
