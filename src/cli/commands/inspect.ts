@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ASSISTANT_NAME } from '../../agents/assistant';
 import type { AgentClient } from '../../client';
 import type { ConversationView, TokenUsage, TranscriptEntry } from '../../protocol';
+import { formatCount, formatMicros, restoreUsage, type UsageTotals } from '../../usage/usage';
 import { checkConversationAddress } from '../conversation-address';
 import { globalOptions, temporalSettings } from '../settings';
 import { withTemporalClient } from '../temporal-client';
@@ -49,7 +50,7 @@ Examples:
         process.stdout.write(
           options.json
             ? `${JSON.stringify({ state, turns, transcript }, null, 2)}\n`
-            : describe(state, turns, transcript),
+            : describeConversation(state, turns, transcript),
         );
       });
     });
@@ -79,13 +80,22 @@ export function summarizeTurns(transcript: TranscriptEntry[]): TurnSummary[] {
   return [...turns.values()].sort((a, b) => a.turn - b.turn);
 }
 
-function describe(state: ConversationView, turns: TurnSummary[], transcript: TranscriptEntry[]): string {
+/** Older workers answer without `memory`, and with usage as tokens and calls only. */
+type StateAnswer = Omit<ConversationView, 'memory' | 'usage'> & { memory?: ConversationView['memory']; usage: unknown };
+
+/** `inspect`'s text: the state, the usage by model and author, each turn's models, and the transcript. */
+export function describeConversation(state: StateAnswer, turns: TurnSummary[], transcript: TranscriptEntry[]): string {
   const lines = [
     `Conversation ${state.conversationId} (agent ${state.agent})`,
     `  status:   ${state.status}${state.ending ? ' (ending)' : ''}`,
     `  turns:    ${state.turns}`,
-    `  usage:    ${state.usage.inputTokens} in / ${state.usage.outputTokens} out tokens in ${state.usage.modelCalls} model calls`,
+    ...describeUsage(state.usage),
   ];
+  if (state.memory) {
+    const { summarizedThrough, summaryTokens } = state.memory;
+    const entries = summarizedThrough + 1;
+    lines.push(`  summary:  the first ${formatCount(entries)} transcript ${entries === 1 ? 'entry' : 'entries'} in a rolling summary of ${formatCount(summaryTokens)} tokens`);
+  }
   if (state.currentTurn) {
     const { turn, messageId, step, startedAt } = state.currentTurn;
     lines.push(`  running:  turn ${turn} (message ${messageId}), step ${step}, since ${startedAt}`);
@@ -109,6 +119,35 @@ function describe(state: ConversationView, turns: TurnSummary[], transcript: Tra
   if (transcript.length === 0) lines.push('  (empty)');
   for (const entry of transcript) lines.push(`  [${entry.turn}] ${describeEntry(entry)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The usage lines: totals, then one line per model and per author. A usage from before costs were recorded
+ * (no `costMicros`) says so rather than showing $0.00.
+ */
+export function describeUsage(answer: unknown): string[] {
+  const usage = restoreUsage(answer);
+  const costKnown = typeof (answer as { costMicros?: unknown } | null)?.costMicros === 'number';
+  const line = (totals: UsageTotals) => {
+    const calls = `${formatCount(totals.modelCalls)} model call${totals.modelCalls === 1 ? '' : 's'}`;
+    const cost = !costKnown
+      ? ''
+      : `, ${formatMicros(totals.costMicros)}` +
+        (totals.unpricedCalls > 0 ? ` (${formatCount(totals.unpricedCalls)} unpriced call${totals.unpricedCalls === 1 ? '' : 's'}, not counted)` : '');
+    return `${formatCount(totals.inputTokens)} in / ${formatCount(totals.outputTokens)} out tokens in ${calls}${cost}`;
+  };
+  const lines = [`  usage:    ${line(usage)}${costKnown ? '' : ' (cost not recorded by this conversation\'s worker)'}`];
+  const breakdown = (title: string, byName: Record<string, UsageTotals>, others: UsageTotals | null, othersLabel: string) => {
+    const rows: [string, UsageTotals][] = Object.entries(byName).sort(([a], [b]) => a.localeCompare(b));
+    if (others) rows.push([othersLabel, others]);
+    if (rows.length === 0) return;
+    lines.push(`  ${title}`);
+    const width = Math.max(...rows.map(([name]) => name.length));
+    for (const [name, totals] of rows) lines.push(`    ${name.padEnd(width)}  ${line(totals)}`);
+  };
+  breakdown('by model:', usage.byModel, usage.otherModels, '(other models)');
+  breakdown('by author:', usage.byAuthor, usage.otherAuthors, '(other authors)');
+  return lines;
 }
 
 function describeEntry(entry: TranscriptEntry): string {

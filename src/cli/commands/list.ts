@@ -1,6 +1,7 @@
 /** `vigil list`: conversations with their status, found through Vigil's search attributes. */
 import type { Command } from 'commander';
 import { WORKFLOW_TYPE } from '../../protocol';
+import { formatMicros } from '../../usage/usage';
 import { globalOptions, temporalSettings } from '../settings';
 import { withTemporalClient } from '../temporal-client';
 import { UsageError } from '../exit-codes';
@@ -20,6 +21,8 @@ export interface ListedConversation {
   conversationId: string;
   status: string;
   tokens: number;
+  /** Micro-USD; null for a conversation that has not set VigilCostMicros (one from before costs). */
+  costMicros: number | null;
   lastActivity: string | null;
   summary: string | null;
 }
@@ -27,7 +30,7 @@ export interface ListedConversation {
 export function registerList(program: Command): void {
   program
     .command('list')
-    .description('list conversations with their status, tokens and last activity (newest first)')
+    .description('list conversations with their status, tokens, cost and last activity (newest first)')
     .option('-a, --agent <name>', 'only this agent')
     .option('-s, --status <status>', `only conversations in this status (${STATUSES.join(', ')})`)
     .option('-n, --limit <count>', 'at most this many', '50')
@@ -35,8 +38,8 @@ export function registerList(program: Command): void {
     .addHelpText(
       'after',
       `
-Reads Temporal's visibility (the VigilAgent, VigilStatus, VigilTokensUsed and VigilLastActivity search
-attributes every conversation sets), so it needs no worker; on a real server the list can trail the newest
+Reads Temporal's visibility (the VigilAgent, VigilStatus, VigilTokensUsed, VigilCostMicros and
+VigilLastActivity search attributes every conversation sets), so it needs no worker; on a real server the list can trail the newest
 changes by a moment.
 
 Examples:
@@ -71,6 +74,7 @@ Examples:
             conversationId: execution.workflowId.slice(`conversation:${agent}:`.length),
             status: text(attributes.VigilStatus?.[0], execution.status.name.toLowerCase()),
             tokens: Number(attributes.VigilTokensUsed?.[0] ?? 0),
+            costMicros: attributes.VigilCostMicros?.[0] === undefined ? null : Number(attributes.VigilCostMicros[0]),
             lastActivity: attributes.VigilLastActivity?.[0] ? new Date(attributes.VigilLastActivity[0] as string | Date).toISOString() : null,
             summary: memo?.summary ?? null,
           });
@@ -87,7 +91,8 @@ Examples:
         return;
       }
       for (const c of listed) {
-        process.stdout.write(`${c.agent}/${c.conversationId}  ${c.status}  ${c.tokens} tokens  ${c.lastActivity ?? '-'}\n`);
+        const cost = c.costMicros === null ? '' : `  ${formatMicros(c.costMicros)}`;
+        process.stdout.write(`${c.agent}/${c.conversationId}  ${c.status}  ${c.tokens} tokens${cost}  ${c.lastActivity ?? '-'}\n`);
       }
     });
 }
