@@ -28,7 +28,7 @@ export interface ConversationFixture {
   taskQueue: string;
   /** Replies the log channel wrote. */
   logged: Record<string, unknown>[];
-  /** The content store the worker and `client` share (a temporary folder, removed by `close()`). */
+  /** The content store of the worker (transcripts, large payloads) and `client` (a temporary folder, removed by `close()`). */
   store: FileContentStore;
   /** Stops the running worker (as a deploy or crash would) and starts a fresh one on the same task queue. */
   restartWorker(): Promise<void>;
