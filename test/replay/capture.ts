@@ -3,7 +3,8 @@
  *   npm run capture-histories
  * Each scenario runs a real conversation (offline Temporal, real worker, scripted model) and writes its
  * history to test/replay/histories/<scenario>.json. Histories captured by earlier versions of the workflow are
- * kept beside them under a prefix (before-visibility-*.json): they are what patched() must keep working. Re-capture only when a change is meant to be
+ * kept beside them under a prefix (before-visibility-*.json, before-memory-*.json): they are what patched() must
+ * keep working. Before re-capturing, rename the current ones to such a prefix. Re-capture only when a change is meant to be
  * incompatible (and is shipped with patching); otherwise the old histories are exactly what must keep working.
  */
 import { temporal } from '@temporalio/proto';

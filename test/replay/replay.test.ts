@@ -15,10 +15,10 @@ const histories = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
 
-test('there are stored histories to replay, from before and after the visibility patch', () => {
+test('there are stored histories to replay: from before the visibility patch, from before memory, and current', () => {
   const scenarios = ['approval', 'cancelled-turn', 'error-reply-and-end', 'multi-turn', 'tool-call'];
   expect(histories.map((h) => h.workflowId).sort()).toEqual(
-    [...scenarios.map((s) => `before-visibility-${s}`), ...scenarios].sort(),
+    [...scenarios.map((s) => `before-visibility-${s}`), ...scenarios.map((s) => `before-memory-${s}`), ...scenarios].sort(),
   );
 });
 
