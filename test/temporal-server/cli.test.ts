@@ -9,7 +9,6 @@ import { createServer, connect, Server } from 'node:net';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const CLI = join(ROOT, 'src', 'testing', 'temporal-server', 'cli.ts');
 
 interface CliProcess {
@@ -25,7 +24,9 @@ interface CliProcess {
 const started: CliProcess[] = [];
 
 function runCli(args: string[]): CliProcess {
-  const child = spawn(TSX, [CLI, ...args], { cwd: ROOT, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Node itself with tsx's loader, not the tsx binary: that wrapper relays signals to a child process of its own
+  // and, on a busy machine, may answer a Ctrl-C with exit 130 before the server's handler is known to it.
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end();
   let out = '';
   let err = '';
