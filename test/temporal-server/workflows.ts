@@ -214,3 +214,24 @@ export async function sleepAndContinue(ms: number): Promise<void> {
   await sleep(ms);
   await continueAsNew<typeof sleepAndContinue>(ms);
 }
+
+export const pingSignal = defineSignal<[number]>('ping');
+export const roundsQuery = defineQuery<number>('rounds');
+
+/**
+ * Many rounds in one run: each `ping` signal runs the `pong` activity with its number. Returns after `rounds`
+ * rounds. For sticky execution (tasks after the first carry only new events) and its benchmark.
+ */
+export async function pingPong(rounds: number): Promise<number> {
+  const pending: number[] = [];
+  let done = 0;
+  setHandler(pingSignal, (n) => void pending.push(n));
+  setHandler(roundsQuery, () => done);
+  const { pong } = proxyActivities<{ pong(n: number): Promise<number> }>({ startToCloseTimeout: '10s' });
+  while (done < rounds) {
+    await condition(() => pending.length > 0);
+    await pong(pending.shift()!);
+    done++;
+  }
+  return done;
+}

@@ -32,6 +32,34 @@ export interface Poller {
   identity: string;
 }
 
+/** What the server handed a worker in one workflow or query task: for tests that watch sticky execution. */
+export interface WorkflowTaskDispatch {
+  namespace: string;
+  workflowId: string;
+  runId: string;
+  /** The queue the worker polled: the normal one, or its sticky queue. */
+  taskQueue: string;
+  sticky: boolean;
+  /** A legacy query task rather than a workflow task. */
+  query: boolean;
+  /** Id of the first history event sent (0 when none), and how many were sent. */
+  firstEventId: number;
+  eventCount: number;
+  previousStartedEventId: number;
+  startedEventId: number;
+  attempt: number;
+}
+
+export interface ClusterHooks {
+  onWorkflowTask?: (task: WorkflowTaskDispatch) => void;
+}
+
+/**
+ * How long a sticky queue counts as served after its last poll, as matching's stickyPollerUnavailableWindow:
+ * a task for a sticky queue nobody polled for this long goes to the normal queue straight away.
+ */
+const STICKY_POLLER_WINDOW_MS = 10_000;
+
 export interface StartParams {
   workflowId: string;
   workflowType: string;
@@ -114,10 +142,15 @@ export class Cluster {
   private readonly openRuns = new Set<WorkflowRun>();
   private readonly workflowQueues = new Map<string, TaskQueue<WorkflowTaskResponse, Poller>>();
   private readonly activityQueues = new Map<string, TaskQueue<ActivityTaskResponse, Poller>>();
+  /** Sticky queues by namespace and name: polls waiting now, when the last one ended (real time), gone. */
+  private readonly stickyPollers = new Map<string, { waiting: number; lastSeen: number; gone: boolean }>();
   private taskId = 0;
   readonly schedules: Schedules = new Schedules(this);
 
-  constructor(timeSkipping: boolean) {
+  constructor(
+    timeSkipping: boolean,
+    readonly hooks: ClusterHooks = {},
+  ) {
     this.clock = new Clock(timeSkipping, () => [...this.openRuns].every((r) => !r.busy));
     this.registerNamespace('default', 'Default namespace');
   }
@@ -141,6 +174,46 @@ export class Cluster {
 
   workflowQueue(namespace: string, name: string): TaskQueue<WorkflowTaskResponse, Poller> {
     return getOrCreate(this.workflowQueues, `${namespace}\u0000${name}`, () => new TaskQueue());
+  }
+
+  /** A worker's sticky queue (a TaskQueue of kind STICKY): tasks of the runs it has cached. */
+  stickyQueue(namespace: string, name: string): TaskQueue<WorkflowTaskResponse, Poller> {
+    return this.workflowQueue(namespace, `sticky\u0000${name}`);
+  }
+
+  /** Wraps a poll of a sticky queue, so that the server knows whether its worker is alive. */
+  async pollSticky<T>(namespace: string, name: string, poll: () => Promise<T>): Promise<T> {
+    const key = `${namespace}\u0000${name}`;
+    const entry = getOrCreate(this.stickyPollers, key, () => ({ waiting: 0, lastSeen: 0, gone: false }));
+    entry.waiting++;
+    entry.gone = false;
+    try {
+      return await poll();
+    } finally {
+      entry.waiting--;
+      entry.lastSeen = Date.now();
+    }
+  }
+
+  /**
+   * Whether a task offered on this sticky queue can be expected to be taken: a poll waits on it, or one ended
+   * within the last 10 s, and its worker has not said it shut down. Otherwise the task goes to the normal queue
+   * (the real server's StickyWorkerUnavailable).
+   */
+  stickyWorkerAvailable(namespace: string, name: string): boolean {
+    const entry = this.stickyPollers.get(`${namespace}\u0000${name}`);
+    if (!entry || entry.gone) return false;
+    return entry.waiting > 0 || Date.now() - entry.lastSeen < STICKY_POLLER_WINDOW_MS;
+  }
+
+  /**
+   * ShutdownWorker named this sticky queue: nothing will poll it again. Tasks waiting on it fall back to the
+   * normal queue now instead of when their schedule-to-start timeout passes.
+   */
+  stickyWorkerGone(namespace: string, name: string): void {
+    const entry = this.stickyPollers.get(`${namespace}\u0000${name}`);
+    if (entry) entry.gone = true;
+    for (const run of [...this.openRuns]) if (run.namespace.name === namespace) run.stickyWorkerGone(name);
   }
 
   activityQueue(namespace: string, name: string): TaskQueue<ActivityTaskResponse, Poller> {

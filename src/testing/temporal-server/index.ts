@@ -9,9 +9,11 @@
  *   await server.close();
  */
 import * as grpc from '@grpc/grpc-js';
-import { Cluster } from './cluster';
+import { Cluster, WorkflowTaskDispatch } from './cluster';
 import { addService } from './grpc-server';
 import { healthService, operatorService, testService, workflowService } from './workflow-service';
+
+export type { WorkflowTaskDispatch } from './cluster';
 
 export interface TestServerOptions {
   /** Port on 127.0.0.1; 0 or absent picks a free one. */
@@ -20,6 +22,11 @@ export interface TestServerOptions {
   timeSkipping?: boolean;
   /** Where internal errors are reported (default: stderr). */
   log?: (message: string) => void;
+  /**
+   * Called for every workflow or query task handed to a worker, with the queue it came from and the history
+   * events it carried (e.g. to see that sticky tasks carry only new events).
+   */
+  onWorkflowTask?: (task: WorkflowTaskDispatch) => void;
 }
 
 export interface TestServer {
@@ -30,7 +37,7 @@ export interface TestServer {
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const log = options.log ?? ((m: string) => process.stderr.write(`temporal test server: ${m}\n`));
-  const cluster = new Cluster(options.timeSkipping ?? false);
+  const cluster = new Cluster(options.timeSkipping ?? false, { onWorkflowTask: options.onWorkflowTask });
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 128 * 1024 * 1024,
     'grpc.max_send_message_length': 128 * 1024 * 1024,

@@ -67,8 +67,8 @@ export function attributesKey(eventType: number): string {
 
 /**
  * A response may carry one field already encoded under this key: grpc-server appends the bytes to the encoded
- * message (protobuf readers accept fields in any order). Workflow and query tasks re-send the full history
- * every time, so each committed event is encoded once and its bytes are reused.
+ * message (protobuf readers accept fields in any order). Workflow and query tasks for a worker without the run
+ * cached re-send the full history, so each committed event is encoded once and its bytes are reused.
  */
 export const PRE_ENCODED = Symbol('vigil.preEncoded');
 export interface PreEncoded {
@@ -81,10 +81,15 @@ const HISTORY_FIELD = (ws.PollWorkflowTaskQueueResponse as unknown as { fields: 
 const encodedEvents = new WeakMap<HistoryEvent, Uint8Array>();
 
 /**
- * PollWorkflowTaskQueueResponse.history as encoded bytes. `committed` events (those in a run's history) are
- * cached; `uncommitted` ones (transient task events, restamped when committed) are encoded afresh.
+ * PollWorkflowTaskQueueResponse.history as encoded bytes: `committed` events (those in a run's history) from index
+ * `from` on, then `uncommitted` ones (transient task events, restamped when committed). Committed events' bytes
+ * are cached; uncommitted ones are encoded afresh.
  */
-export function encodeTaskHistory(committed: readonly HistoryEvent[], uncommitted: readonly HistoryEvent[] = []): Uint8Array {
+export function encodeTaskHistory(
+  committed: readonly HistoryEvent[],
+  uncommitted: readonly HistoryEvent[] = [],
+  from = 0,
+): Uint8Array {
   const Event = temporal.api.history.v1.HistoryEvent;
   const encode = (e: HistoryEvent) => Event.encode(Event.fromObject(e)).finish();
   const parts: Uint8Array[] = [];
@@ -93,7 +98,8 @@ export function encodeTaskHistory(committed: readonly HistoryEvent[], uncommitte
     parts.push(bytes);
     size += 1 + varintLength(bytes.length) + bytes.length;
   };
-  for (const e of committed) {
+  for (let i = from; i < committed.length; i++) {
+    const e = committed[i];
     let bytes = encodedEvents.get(e);
     if (!bytes) encodedEvents.set(e, (bytes = encode(e)));
     add(bytes);

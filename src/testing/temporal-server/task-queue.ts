@@ -17,11 +17,21 @@ export class TaskQueue<R, C> {
     return this.tasks.length;
   }
 
-  add(task: Task<R, C>): void {
+  /** Polls waiting now. */
+  get waiting(): number {
+    return this.pollers.length;
+  }
+
+  /** Queues a task; the function returned takes it out again if no poller has taken it yet. */
+  add(task: Task<R, C>): () => void {
     this.tasks.push(task);
     // Matching waits for the current state change to finish: a task taken synchronously would write its
     // Started events into the middle of, say, a workflow task completion.
     queueMicrotask(() => this.match());
+    return () => {
+      const at = this.tasks.indexOf(task);
+      if (at >= 0) this.tasks.splice(at, 1);
+    };
   }
 
   /**

@@ -6,10 +6,16 @@
  * Workflow tasks are scheduled lazily: the WorkflowTaskScheduled event is written together with
  * WorkflowTaskStarted when a poller takes the task, so the history handed to a worker always ends with that
  * pair. Events that arrive while a task is started are buffered and written after its completion.
+ *
+ * Sticky execution, as on the real server: a worker that completes a task names its sticky queue
+ * (stickyAttributes); the run's next tasks go there with only the events after the last completed task's
+ * Started event, for the worker applies them to the run it has cached. A task nobody takes from the sticky queue
+ * within its schedule-to-start timeout times out (SCHEDULE_TO_START) and goes to the normal queue with the full
+ * history; so does every task after a failed or timed-out one, or after ResetStickyTaskQueue.
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Activity, ActivitySpec } from './activity';
-import type { Cluster, StartParams } from './cluster';
+import type { Cluster, StartParams, WorkflowTaskDispatch } from './cluster';
 import type { ClockTimer } from './clock';
 import { invalidArgument, notFound, RpcError } from './errors';
 import type { Namespace } from './namespace';
@@ -43,6 +49,7 @@ type FailRequest = Loose<temporal.api.workflowservice.v1.RespondWorkflowTaskFail
 type UpdateRequest = Loose<temporal.api.update.v1.Request.$Properties>;
 type UpdateOutcome = Loose<temporal.api.update.v1.Outcome.$Properties>;
 type WorkflowQuery = Loose<temporal.api.query.v1.WorkflowQuery.$Properties>;
+type TaskQueueProto = Loose<temporal.api.taskqueue.v1.TaskQueue.$Properties>;
 
 const Cause = enums.WorkflowTaskFailedCause;
 const Stage = enums.UpdateWorkflowExecutionLifecycleStage;
@@ -66,8 +73,15 @@ interface WorkflowTask {
   /** Retried and speculative tasks: their events reach history only when they complete or first fail. */
   transient?: HistoryEvent[];
   token?: string;
+  /** The sticky schedule-to-start timeout while scheduled, the start-to-close timeout once started. */
   timer?: ClockTimer;
   delivered: Update[];
+  /** The queue as history records it: the sticky queue if one was set when the task was scheduled. */
+  scheduledQueue: TaskQueueProto;
+  /** The sticky queue the task was offered on; undefined when offered on the normal queue. */
+  stickyQueue?: string;
+  /** Takes the task out of the queue it waits in. */
+  unqueue?: () => void;
 }
 
 export interface Update {
@@ -85,8 +99,19 @@ export interface Update {
 interface PendingQuery {
   query: WorkflowQuery;
   dispatched: boolean;
+  /** Offered on this sticky queue; `fallback` offers it on the normal queue instead. */
+  sticky?: { queue: string; fallback(): void };
   settle(result: { answer?: Payloads | null; error?: RpcError }): void;
 }
+
+/** The worker's sticky queue for a run, from the last completed workflow task's stickyAttributes. */
+export interface StickyQueue {
+  queue: string;
+  scheduleToStartMs: number;
+}
+
+/** Core's default when a completion names a sticky queue without a timeout. */
+const DEFAULT_STICKY_SCHEDULE_TO_START_MS = 10_000;
 
 interface Child {
   namespace: string;
@@ -111,6 +136,7 @@ export class WorkflowRun {
   readonly activities = new Map<number, Activity>();
   readonly children = new Map<number, Child>();
   wft: WorkflowTask | undefined;
+  sticky: StickyQueue | undefined;
 
   private buffered: (() => HistoryEvent[])[] = [];
   private nextWftAttempt = 1;
@@ -333,19 +359,93 @@ export class WorkflowRun {
       startedEventId: 0,
       startedTime: 0,
       delivered: [],
+      scheduledQueue: this.sticky
+        ? { name: this.sticky.queue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: this.taskQueue }
+        : this.normalQueue,
     };
     this.wft = wft;
-    this.cluster.workflowQueue(this.namespace.name, this.taskQueue).add((poller) => this.startWft(wft, poller.identity));
+    this.offerWft(wft);
+  }
+
+  private get normalQueue(): TaskQueueProto {
+    return { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL };
+  }
+
+  /**
+   * Offers a scheduled task on the sticky queue, or on the normal one when no sticky queue is set or its worker
+   * is not polling (the real server's StickyWorkerUnavailable). Either way, while a sticky queue is set the task
+   * has the sticky schedule-to-start timeout, as on the real server.
+   */
+  private offerWft(wft: WorkflowTask): void {
+    const ns = this.namespace.name;
+    const sticky = this.sticky;
+    const onSticky = sticky !== undefined && this.cluster.stickyWorkerAvailable(ns, sticky.queue);
+    wft.stickyQueue = onSticky ? sticky.queue : undefined;
+    const queue = onSticky ? this.cluster.stickyQueue(ns, sticky.queue) : this.cluster.workflowQueue(ns, this.taskQueue);
+    wft.unqueue = queue.add((poller) => this.startWft(wft, poller.identity));
+    if (sticky) wft.timer = this.cluster.clock.after(sticky.scheduleToStartMs, () => this.wftScheduleToStartTimedOut(wft));
+  }
+
+  /** No worker took the task within the sticky schedule-to-start timeout: the real server's fallback. */
+  private wftScheduleToStartTimedOut(wft: WorkflowTask): void {
+    if (this.closed || this.wft !== wft || wft.state !== 'scheduled') return;
+    this.endWft(wft);
+    const scheduled = this.push({
+      eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      workflowTaskScheduledEventAttributes: {
+        taskQueue: wft.scheduledQueue,
+        startToCloseTimeout: duration(this.params.taskTimeoutMs),
+        attempt: wft.attempt,
+      },
+    });
+    this.push({
+      eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+      workflowTaskTimedOutEventAttributes: {
+        scheduledEventId: scheduled.eventId,
+        startedEventId: 0,
+        timeoutType: enums.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+      },
+    });
+    // The worker is gone: the next task goes to the normal queue, with the same attempt (a sticky timeout is no
+    // failure of the workflow's code).
+    this.sticky = undefined;
+    this.nextWftAttempt = wft.attempt;
+    this.scheduleWft();
+    this.dispatchQueries();
+    this.notify();
+  }
+
+  /** ResetStickyTaskQueue: tasks go to the normal queue with the full history, a waiting one at once. */
+  resetSticky(): void {
+    this.sticky = undefined;
+    const wft = this.wft;
+    if (wft?.state !== 'scheduled') return;
+    wft.unqueue?.();
+    wft.timer?.cancel();
+    wft.timer = undefined;
+    this.offerWft(wft);
+  }
+
+  /** The worker that polled this sticky queue shut down (ShutdownWorker): what waits there falls back now. */
+  stickyWorkerGone(queue: string): void {
+    const wft = this.wft;
+    if (wft?.state === 'scheduled' && wft.stickyQueue === queue) this.wftScheduleToStartTimedOut(wft);
+    for (const q of [...this.queries]) if (q.sticky?.queue === queue) q.sticky.fallback();
   }
 
   private startWft(wft: WorkflowTask, identity: string): PollWorkflowTaskResponse | undefined {
     if (this.closed || this.wft !== wft || wft.state !== 'scheduled') return undefined;
     const clock = this.cluster.clock;
-    const taskQueue = { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL };
+    wft.timer?.cancel();
+    wft.unqueue = undefined;
+    // Taken from the sticky queue it was offered on: that worker has the run cached up to the last completed
+    // task. Taken from the normal queue: whoever took it has nothing cached, and the run is no longer sticky.
+    const sticky = wft.stickyQueue !== undefined && this.sticky?.queue === wft.stickyQueue;
+    if (!sticky) this.sticky = undefined;
     const scheduled: HistoryEvent = {
       eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
       workflowTaskScheduledEventAttributes: {
-        taskQueue,
+        taskQueue: wft.scheduledQueue,
         startToCloseTimeout: duration(this.params.taskTimeoutMs),
         attempt: wft.attempt,
       },
@@ -386,6 +486,18 @@ export class WorkflowRun {
         ),
       });
     }
+    // A sticky task carries what the worker lacks: the events after the last completed task's Started event,
+    // as the real frontend sends (from previousStartedEventId + 1), then any transient task events.
+    const from = sticky ? this.lastCompletedStartedId : 0;
+    this.observe({
+      taskQueue: sticky ? wft.stickyQueue! : this.taskQueue,
+      sticky,
+      query: false,
+      firstEventId: from + 1,
+      eventCount: this.history.length - from + (wft.transient?.length ?? 0),
+      startedEventId: wft.startedEventId,
+      attempt: wft.attempt,
+    });
     return {
       taskToken: Buffer.from(wft.token),
       workflowExecution: { workflowId: this.workflowId, runId: this.runId },
@@ -393,8 +505,8 @@ export class WorkflowRun {
       previousStartedEventId: this.lastCompletedStartedId,
       startedEventId: wft.startedEventId,
       attempt: wft.attempt,
-      [PRE_ENCODED]: encodeTaskHistory(this.history, wft.transient),
-      workflowExecutionTaskQueue: taskQueue,
+      [PRE_ENCODED]: encodeTaskHistory(this.history, wft.transient, from),
+      workflowExecutionTaskQueue: this.normalQueue,
       scheduledTime: timestamp(wft.scheduledTime),
       startedTime: timestamp(wft.startedTime),
       messages,
@@ -428,6 +540,9 @@ export class WorkflowRun {
       );
       return {};
     }
+
+    // Every completion says where the worker wants the run's next tasks; one without stickyAttributes clears it.
+    this.sticky = stickyOf(req.stickyAttributes);
 
     const answers = [...messages.values()].map((m) => decodeUpdateMessage(m));
     const acceptsAny = answers.some((a) => a?.kind === 'acceptance' || a?.kind === 'response');
@@ -539,7 +654,11 @@ export class WorkflowRun {
   }
 
   private retryWft(wft: WorkflowTask, resetAttempts: boolean): void {
-    this.nextWftAttempt = resetAttempts ? 1 : wft.attempt + 1;
+    // As on the real server: a task that fails or times out while a sticky queue is set is first retried on the
+    // normal queue, with the full history and without counting an attempt.
+    const wasSticky = this.sticky !== undefined;
+    this.sticky = undefined;
+    this.nextWftAttempt = resetAttempts ? 1 : wasSticky ? wft.attempt : wft.attempt + 1;
     // Updates handed to the failed task go to the next one.
     for (const u of wft.delivered) u.delivered = false;
     this.flushBuffered();
@@ -550,6 +669,8 @@ export class WorkflowRun {
 
   private endWft(wft: WorkflowTask): void {
     wft.timer?.cancel();
+    wft.unqueue?.();
+    wft.unqueue = undefined;
     if (wft.token) this.cluster.tokens.revoke(wft.token);
     if (this.wft === wft) this.wft = undefined;
   }
@@ -1183,23 +1304,59 @@ export class WorkflowRun {
     for (const q of this.queries) {
       if (q.dispatched) continue;
       q.dispatched = true;
-      const historyLength = this.queryableLength;
-      this.cluster.workflowQueue(this.namespace.name, this.taskQueue).add(() => {
-        if (!this.queries.includes(q)) return undefined;
-        const token = this.cluster.tokens.issue({ kind: 'query', settle: (r) => q.settle(r) });
-        return {
-          taskToken: Buffer.from(token),
-          workflowExecution: { workflowId: this.workflowId, runId: this.runId },
-          workflowType: { name: this.workflowType },
-          previousStartedEventId: this.lastCompletedStartedId,
-          startedEventId: 0,
-          attempt: 1,
-          [PRE_ENCODED]: encodeTaskHistory(this.history.slice(0, historyLength)),
-          query: q.query,
-          workflowExecutionTaskQueue: { name: this.taskQueue, kind: enums.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-        };
-      });
+      this.offerQuery(q, true);
     }
+  }
+
+  /**
+   * A legacy query task. On the sticky queue (its worker polling) with no history, as the real server sends it:
+   * the worker answers from its cached run. If nobody takes it within the sticky schedule-to-start timeout, the
+   * run stops being sticky and the query goes to the normal queue with the full history.
+   */
+  private offerQuery(q: PendingQuery, trySticky: boolean): void {
+    const ns = this.namespace.name;
+    const sticky = trySticky && !this.closed ? this.sticky : undefined;
+    const onSticky = sticky !== undefined && this.cluster.stickyWorkerAvailable(ns, sticky.queue);
+    const historyLength = onSticky ? 0 : this.queryableLength;
+    const queue = onSticky ? this.cluster.stickyQueue(ns, sticky.queue) : this.cluster.workflowQueue(ns, this.taskQueue);
+    let timer: ClockTimer | undefined;
+    const unqueue = queue.add(() => {
+      if (!this.queries.includes(q)) return undefined;
+      timer?.cancel();
+      q.sticky = undefined;
+      const token = this.cluster.tokens.issue({ kind: 'query', settle: (r) => q.settle(r) });
+      this.observe({
+        taskQueue: onSticky ? sticky.queue : this.taskQueue,
+        sticky: onSticky,
+        query: true,
+        firstEventId: historyLength > 0 ? 1 : 0,
+        eventCount: historyLength,
+        startedEventId: 0,
+        attempt: 1,
+      });
+      return {
+        taskToken: Buffer.from(token),
+        workflowExecution: { workflowId: this.workflowId, runId: this.runId },
+        workflowType: { name: this.workflowType },
+        previousStartedEventId: this.lastCompletedStartedId,
+        startedEventId: 0,
+        attempt: 1,
+        [PRE_ENCODED]: encodeTaskHistory(this.history.slice(0, historyLength)),
+        query: q.query,
+        workflowExecutionTaskQueue: this.normalQueue,
+      };
+    });
+    if (!onSticky) return;
+    const fallback = () => {
+      timer?.cancel();
+      unqueue();
+      q.sticky = undefined;
+      if (!this.queries.includes(q)) return;
+      if (this.sticky?.queue === sticky.queue) this.sticky = undefined;
+      this.offerQuery(q, false);
+    };
+    q.sticky = { queue: sticky.queue, fallback };
+    timer = this.cluster.clock.after(sticky.scheduleToStartMs, fallback);
   }
 
   // ---- closing ---------------------------------------------------------------------------------------------
@@ -1218,6 +1375,7 @@ export class WorkflowRun {
     this.flushBuffered();
     this.push(event);
     this.status = status;
+    this.sticky = undefined;
     this.closeTime = this.cluster.clock.now();
     this.queryableLength = this.history.length;
     for (const t of this.runTimers) t.cancel();
@@ -1306,6 +1464,24 @@ export class WorkflowRun {
     return e;
   }
 
+  private observe(
+    task: Omit<WorkflowTaskDispatch, 'namespace' | 'workflowId' | 'runId' | 'previousStartedEventId'>,
+  ): void {
+    const hook = this.cluster.hooks.onWorkflowTask;
+    if (!hook) return;
+    try {
+      hook({
+        namespace: this.namespace.name,
+        workflowId: this.workflowId,
+        runId: this.runId,
+        previousStartedEventId: this.lastCompletedStartedId,
+        ...task,
+      });
+    } catch (err) {
+      console.error('temporal test server: onWorkflowTask hook failed', err);
+    }
+  }
+
   private notify(): void {
     for (const w of [...this.waiters]) w();
     this.cluster.clock.poke();
@@ -1362,6 +1538,12 @@ function decodeUpdateMessage(message: ProtocolMessage | undefined): UpdateAnswer
     return { kind: 'response', updateId, outcome: r.outcome as UpdateOutcome };
   }
   return undefined;
+}
+
+function stickyOf(attributes: CompleteRequest['stickyAttributes']): StickyQueue | undefined {
+  const queue = attributes?.workerTaskQueue?.name;
+  if (!queue) return undefined;
+  return { queue, scheduleToStartMs: toMillis(attributes.scheduleToStartTimeout) || DEFAULT_STICKY_SCHEDULE_TO_START_MS };
 }
 
 /** A payload with no data deletes the key (how SDKs unset a search attribute or memo field). */

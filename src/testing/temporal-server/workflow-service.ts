@@ -305,6 +305,7 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
               ? enums.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
               : enums.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
           scheduledTime: timestamp(wft.scheduledTime),
+          originalScheduledTime: timestamp(wft.scheduledTime),
           startedTime: wft.startedTime ? timestamp(wft.startedTime) : undefined,
           attempt: wft.attempt,
         },
@@ -364,11 +365,15 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     PollWorkflowTaskQueue: async (req, ctx) => {
       const namespace = ns(req);
       const name = required(req.taskQueue?.name, 'TaskQueue');
-      // Sticky queues are not honoured: nothing is ever queued on them, so their polls only wait.
-      const queueName = req.taskQueue?.kind === enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? `sticky\u0000${name}` : name;
-      const task = await cluster
-        .workflowQueue(namespace.name, queueName)
-        .poll({ identity: req.identity ?? '' }, longPollMs(ctx), ctx.isCancelled, ctx.onCancel);
+      const poller = { identity: req.identity ?? '' };
+      if (req.taskQueue?.kind === enums.TaskQueueKind.TASK_QUEUE_KIND_STICKY) {
+        // A worker's own queue for the runs it has cached; polling it is also how the server knows it is alive.
+        const task = await cluster.pollSticky(namespace.name, name, () =>
+          cluster.stickyQueue(namespace.name, name).poll(poller, longPollMs(ctx), ctx.isCancelled, ctx.onCancel),
+        );
+        return task ?? {};
+      }
+      const task = await cluster.workflowQueue(namespace.name, name).poll(poller, longPollMs(ctx), ctx.isCancelled, ctx.onCancel);
       return task ?? {};
     },
     RespondWorkflowTaskCompleted: (req) => {
@@ -398,8 +403,15 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
       }
       return {};
     },
-    ShutdownWorker: () => ({}),
-    ResetStickyTaskQueue: () => ({}),
+    ShutdownWorker: (req) => {
+      if (req.stickyTaskQueue) cluster.stickyWorkerGone(ns(req).name, req.stickyTaskQueue);
+      return {};
+    },
+    ResetStickyTaskQueue: (req) => {
+      if (!req.execution?.workflowId) throw invalidArgument('Execution is not set on request.');
+      openRunOf(req).resetSticky();
+      return {};
+    },
 
     // ---- workers: activity tasks ----
     PollActivityTaskQueue: async (req, ctx) => {
