@@ -100,6 +100,18 @@ describe('with nothing configured', () => {
     const none = await runCli(['list', '--address', address, '--status', 'awaiting_approval']);
     expect(none.stdout).toBe('no conversations\n');
     expect((await runCli(['list', '--address', address, '--status', 'sleeping'])).code).toBe(2);
+
+    // What the agent has spent across its conversations: the sum of their search attributes.
+    const totals = await runCli(['list', '--address', address, '--agent', 'assistant', '--totals', '--json']);
+    const { conversations, totals: byAgent } = JSON.parse(totals.stdout) as {
+      conversations: { tokens: number }[];
+      totals: Record<string, { conversations: number; tokens: number }>;
+    };
+    expect(byAgent.assistant).toMatchObject({
+      conversations: conversations.length,
+      tokens: conversations.reduce((sum, c) => sum + c.tokens, 0),
+    });
+    expect((await runCli(['list', '--address', address, '--agent', 'assistant', '--totals'])).stdout).toMatch(/^total assistant: \d+ conversations, \d+ tokens, \$/m);
   });
 
   test('vigil inspect of a conversation that does not exist exits 1', async () => {

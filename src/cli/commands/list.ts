@@ -11,6 +11,7 @@ interface ListOptions {
   status?: string;
   limit: string;
   json?: boolean;
+  totals?: boolean;
 }
 
 const STATUSES = ['idle', 'running', 'awaiting_approval', 'ended'];
@@ -34,6 +35,7 @@ export function registerList(program: Command): void {
     .option('-a, --agent <name>', 'only this agent')
     .option('-s, --status <status>', `only conversations in this status (${STATUSES.join(', ')})`)
     .option('-n, --limit <count>', 'at most this many', '50')
+    .option('--totals', 'also print tokens and cost per agent, over every matching conversation (not only the first --limit)')
     .option('--json', 'print the list as JSON')
     .addHelpText(
       'after',
@@ -45,6 +47,7 @@ changes by a moment.
 Examples:
   $ vigil list
   $ vigil list --agent support --status awaiting_approval
+  $ vigil list --agent support --totals     # what the agent has spent across its conversations
   $ vigil list --json | jq '.[].conversationId'`,
     )
     .action(async (options: ListOptions, command: Command) => {
@@ -61,9 +64,12 @@ Examples:
       }
       if (options.status) clauses.push(`VigilStatus = '${options.status}'`);
       const settings = temporalSettings(globalOptions(command));
+      const totals = new Map<string, { conversations: number; tokens: number; costMicros: number }>();
       const listed = await withTemporalClient(settings, async ({ client }) => {
         const found: ListedConversation[] = [];
         for await (const execution of client.workflow.list({ query: clauses.join(' AND '), pageSize: limit })) {
+          // A long conversation's earlier runs (continued as new) are the same conversation: its current run says it all.
+          if (execution.status.name === 'CONTINUED_AS_NEW') continue;
           const attributes = execution.searchAttributes as Record<string, unknown[] | undefined>;
           const text = (value: unknown, fallback: string) => (typeof value === 'string' ? value : fallback);
           const agent = text(attributes.VigilAgent?.[0], '');
@@ -78,12 +84,16 @@ Examples:
             lastActivity: attributes.VigilLastActivity?.[0] ? new Date(attributes.VigilLastActivity[0] as string | Date).toISOString() : null,
             summary: memo?.summary ?? null,
           });
-          if (found.length >= limit) break;
+          const entry = found.at(-1)!;
+          const sum = totals.get(agent) ?? { conversations: 0, tokens: 0, costMicros: 0 };
+          totals.set(agent, { conversations: sum.conversations + 1, tokens: sum.tokens + entry.tokens, costMicros: sum.costMicros + (entry.costMicros ?? 0) });
+          if (found.length >= limit && !options.totals) break;
         }
-        return found;
+        return found.slice(0, limit);
       });
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
+        const json = options.totals ? { conversations: listed, totals: Object.fromEntries(totals) } : listed;
+        process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
       }
       if (listed.length === 0) {
@@ -93,6 +103,11 @@ Examples:
       for (const c of listed) {
         const cost = c.costMicros === null ? '' : `  ${formatMicros(c.costMicros)}`;
         process.stdout.write(`${c.agent}/${c.conversationId}  ${c.status}  ${c.tokens} tokens${cost}  ${c.lastActivity ?? '-'}\n`);
+      }
+      if (options.totals) {
+        for (const [agent, t] of totals) {
+          process.stdout.write(`total ${agent}: ${t.conversations} conversations, ${t.tokens} tokens, ${formatMicros(t.costMicros)}\n`);
+        }
       }
     });
 }
