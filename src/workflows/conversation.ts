@@ -196,6 +196,7 @@ function runIsLong(agent: AgentSpec | undefined): boolean {
 async function continueAsNewWhenIdle(state: ConversationState, events: ConversationEvents): Promise<void> {
   events.detach();
   await condition(allHandlersFinished);
+  // Watchers stay detached (they retry) until the switch happens at the end of this extra turn.
   if (state.queue.length > 0 || state.ending) return;
   log.info('continuing as new', { turns: state.turns, historyLength: workflowInfo().historyLength });
   await continueAsNew<typeof conversation>({
