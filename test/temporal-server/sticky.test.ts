@@ -10,10 +10,11 @@ import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { startTestServer, TestServer, WorkflowTaskDispatch } from '../../src/testing/temporal-server';
+import { createTemporalTestEnv } from '../../src/testing/temporal-env';
 import { eventTypes, eventually } from '../helpers/conformance';
 import * as wf from './workflows';
 
-const { EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
+const { CommandType, EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
 
 let server: TestServer;
 let client: Client;
@@ -233,5 +234,53 @@ describe('a raw worker', () => {
     const fourth = await svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
     expect(Number(fourth.history!.events![0].eventId)).toBe(1);
     await handle.terminate();
+  });
+
+  test('time skipping does not jump past a sticky task waiting for its worker: it times out in real time, and time jumps only once it is done', async () => {
+    const env = await createTemporalTestEnv({ timeSkipping: true });
+    const testService = env.connection.testService!;
+    const raw = env.client.workflowService;
+    const taskQueue = id('raw-skip');
+    const sticky = `${taskQueue}-sticky`;
+    const hour = 3600;
+    try {
+      // Locked while the raw worker sets up: an hour-long timer, and a sticky queue it polled once.
+      await testService.lockTimeSkipping({});
+      const startedAt = Number((await testService.getCurrentTime({})).time!.seconds);
+      const handle = await env.client.workflow.start(wf.waitOrTimeout, { taskQueue, workflowId: id('skip'), args: [hour * 1000] });
+      const first = await raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+      await raw.respondWorkflowTaskCompleted({
+        namespace,
+        taskToken: first.taskToken,
+        commands: [
+          { commandType: CommandType.COMMAND_TYPE_START_TIMER, startTimerCommandAttributes: { timerId: '1', startToFireTimeout: { seconds: hour } } },
+        ],
+        stickyAttributes: stickyAttributes(sticky),
+      });
+      const poll = raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY }, identity: 'raw' });
+      await handle.signal(wf.noteSignal, 'one');
+      const second = await poll;
+      await raw.respondWorkflowTaskCompleted({ namespace, taskToken: second.taskToken, commands: [], stickyAttributes: stickyAttributes(sticky) });
+      // The raw worker is gone; a task waits on its sticky queue when time may skip again.
+      await handle.signal(wf.noteSignal, 'two');
+      await testService.unlockTimeSkipping({});
+      await eventually(async () =>
+        (await eventTypes(handle)).includes('WORKFLOW_TASK_TIMED_OUT') ? true : undefined,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      // The task still waits (now on the normal queue): the hour has not been skipped, the timer has not fired.
+      expect(Number((await testService.getCurrentTime({})).time!.seconds) - startedAt).toBeLessThan(60);
+      expect(await eventTypes(handle)).not.toContain('TIMER_FIRED');
+
+      // A worker takes it from the normal queue, with the full history; once it is done, time jumps to the timer.
+      const third = await raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+      expect(Number(third.history!.events![0].eventId)).toBe(1);
+      await raw.respondWorkflowTaskCompleted({ namespace, taskToken: third.taskToken, commands: [] });
+      await eventually(async () => ((await eventTypes(handle)).includes('TIMER_FIRED') ? true : undefined));
+      expect(Number((await testService.getCurrentTime({})).time!.seconds) - startedAt).toBeGreaterThanOrEqual(hour);
+      await handle.terminate();
+    } finally {
+      await env.teardown();
+    }
   });
 });
