@@ -4,7 +4,7 @@
  * is gone. Watched through the server's onWorkflowTask hook, with the real Worker and Client (and, where a worker
  * must vanish without a word, a raw one through the gRPC service).
  */
-import './../helpers/quiet-runtime';
+import '../helpers/quiet-runtime';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -22,6 +22,8 @@ let nativeConnection: NativeConnection;
 const dispatches: WorkflowTaskDispatch[] = [];
 const tasksOf = (workflowId: string, query = false) => dispatches.filter((d) => d.workflowId === workflowId && d.query === query);
 const id = (prefix: string) => `${prefix}-${randomUUID()}`;
+/** A Duration for the raw service, whose int64 fields are typed as Long but take numbers. */
+const seconds = (n: number) => ({ seconds: n }) as never;
 
 beforeAll(async () => {
   server = await startTestServer({ onWorkflowTask: (task) => dispatches.push(task) });
@@ -161,7 +163,7 @@ describe('a raw worker', () => {
   const namespace = 'default';
   const stickyAttributes = (name: string) => ({
     workerTaskQueue: { name, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: '' },
-    scheduleToStartTimeout: { seconds: 1 },
+    scheduleToStartTimeout: seconds(1),
   });
 
   test('a sticky worker that vanishes without a word: the task times out SCHEDULE_TO_START and a new worker gets it from the normal queue', async () => {
@@ -253,7 +255,7 @@ describe('a raw worker', () => {
         namespace,
         taskToken: first.taskToken,
         commands: [
-          { commandType: CommandType.COMMAND_TYPE_START_TIMER, startTimerCommandAttributes: { timerId: '1', startToFireTimeout: { seconds: hour } } },
+          { commandType: CommandType.COMMAND_TYPE_START_TIMER, startTimerCommandAttributes: { timerId: '1', startToFireTimeout: seconds(hour) } },
         ],
         stickyAttributes: stickyAttributes(sticky),
       });

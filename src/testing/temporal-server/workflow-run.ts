@@ -99,8 +99,8 @@ export interface Update {
 interface PendingQuery {
   query: WorkflowQuery;
   dispatched: boolean;
-  /** Offered on this sticky queue; `fallback` offers it on the normal queue instead. */
-  sticky?: { queue: string; fallback(): void };
+  /** Offered on this sticky queue until `timer` fires; `fallback` offers it on the normal queue instead. */
+  sticky?: { queue: string; timer: ClockTimer; fallback(): void };
   settle(result: { answer?: Payloads | null; error?: RpcError }): void;
 }
 
@@ -1319,10 +1319,9 @@ export class WorkflowRun {
     const onSticky = sticky !== undefined && this.cluster.stickyWorkerAvailable(ns, sticky.queue);
     const historyLength = onSticky ? 0 : this.queryableLength;
     const queue = onSticky ? this.cluster.stickyQueue(ns, sticky.queue) : this.cluster.workflowQueue(ns, this.taskQueue);
-    let timer: ClockTimer | undefined;
     const unqueue = queue.add(() => {
       if (!this.queries.includes(q)) return undefined;
-      timer?.cancel();
+      q.sticky?.timer.cancel();
       q.sticky = undefined;
       const token = this.cluster.tokens.issue({ kind: 'query', settle: (r) => q.settle(r) });
       this.observe({
@@ -1348,15 +1347,15 @@ export class WorkflowRun {
     });
     if (!onSticky) return;
     const fallback = () => {
-      timer?.cancel();
-      unqueue();
+      q.sticky?.timer.cancel();
       q.sticky = undefined;
+      unqueue();
       if (!this.queries.includes(q)) return;
+      // As the real server does when a sticky query gets no answer in time: the run is no longer sticky.
       if (this.sticky?.queue === sticky.queue) this.sticky = undefined;
       this.offerQuery(q, false);
     };
-    q.sticky = { queue: sticky.queue, fallback };
-    timer = this.cluster.clock.after(sticky.scheduleToStartMs, fallback);
+    q.sticky = { queue: sticky.queue, fallback, timer: this.cluster.clock.after(sticky.scheduleToStartMs, fallback) };
   }
 
   // ---- closing ---------------------------------------------------------------------------------------------
