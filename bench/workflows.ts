@@ -1,5 +1,5 @@
-/** Workflows for the benchmark (bundled once by bench/run.ts). */
-import { condition, defineQuery, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+/** Workflows for the benchmarks (bundled by bench/run.ts, bench/conversation.ts and bench/history-bytes.ts). */
+import { condition, defineQuery, defineSignal, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
 import type * as activities from './activities';
 
 const { echo } = proxyActivities<typeof activities>({ startToCloseTimeout: '30s' });
@@ -26,4 +26,41 @@ export async function signalActivityQuery(): Promise<number> {
     if (pending.length === 0) return last;
     last = await echo(pending.shift()!);
   }
+}
+
+/** One entry of the baseline's transcript: what a chat model's input is made of. */
+export interface BaselineEntry {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export const baselineMessageUpdate = defineUpdate<string, [string]>('message');
+export const baselineTurnsQuery = defineQuery<number>('turns');
+
+const { echoModel } = proxyActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
+
+/**
+ * The baseline of bench/history-bytes.ts, what other Temporal agent integrations do: the transcript lives in
+ * the workflow and every model call gets the WHOLE transcript as its activity input, so each turn adds the
+ * transcript so far to history (bytes per turn grow linearly, the history quadratically). One update per
+ * message: appends it, calls the model with everything, appends and returns the answer. Messages are taken
+ * one at a time, in arrival order. Runs until cancelled or terminated.
+ */
+export async function transcriptAsInput(): Promise<void> {
+  const transcript: BaselineEntry[] = [];
+  let turns = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  setHandler(baselineTurnsQuery, () => turns);
+  setHandler(baselineMessageUpdate, (content) => {
+    const turn = queue.then(async () => {
+      transcript.push({ role: 'user', content });
+      const answer = await echoModel(transcript);
+      transcript.push({ role: 'assistant', content: answer });
+      turns++;
+      return answer;
+    });
+    queue = turn.catch(() => undefined);
+    return turn;
+  });
+  await condition(() => false);
 }
