@@ -7,6 +7,7 @@ import type OpenAI from 'openai';
 import type { AgentRegistry } from '../agents/registry';
 import type { OutputChannel } from '../channels/output-channel';
 import type { ContentStore } from '../store';
+import { cachedContentStore } from '../store/cached-content-store';
 import type { Logger } from '../logger';
 import type { PaymentVerifier } from '../pricing/types';
 import { costOf, priceTable, type PriceTable } from '../usage/price-table';
@@ -42,10 +43,12 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps): WorkerActivities {
   const { agents, logger } = deps;
   const prices = deps.prices ?? priceTable();
-  const summarize = createSummarizeActivity({ openai: deps.openai, store: deps.store });
+  // Transcript records are read again by every later model call: this worker keeps the recent ones in memory.
+  const transcripts = deps.store && cachedContentStore(deps.store);
+  const summarize = createSummarizeActivity({ openai: deps.openai, store: transcripts });
   const callModel = createModelActivity({
     openai: deps.openai,
-    store: deps.store,
+    store: transcripts,
     deltas: deps.streamDeltas === false ? undefined : publishToConversation,
   });
   return {

@@ -103,7 +103,7 @@ function modelMessages(input: ModelCallInput, tools: ReturnType<typeof toChatToo
   const context = buildContext({
     instructions: input.instructions,
     ...(summary ? { summary } : {}),
-    entries: stored ? stored.entries : input.transcript.map((entry, k) => ({ index: window.indices[k], entry })),
+    entries: stored ? stored.entries : input.transcript.map((entry, k) => ({ index: indicesOf(window.ranges)[k], entry })),
     pinned: window.pinned,
   });
   return fitToBudget(input.model, context, { budget: window.budget, tools: tools ?? [] }).messages;
@@ -119,12 +119,16 @@ interface StoredWindow {
 async function readWindow(store: ContentStore, window: ModelWindow): Promise<StoredWindow> {
   const spec = window.chain!;
   const chain = await appendToChain(store, spec);
-  const wanted = new Set(window.indices);
+  const wanted = new Set(indicesOf(window.ranges));
   const pinned = await Promise.all(spec.pinnedRefs.map((ref) => readEntry(store, ref)));
   const tail = await readChain(store, chain, spec.from);
   const entries = [...pinned, ...tail].filter((e) => wanted.has(e.index)).sort((a, b) => a.index - b.index);
   const summary = spec.summaryRef ? await readSummary(store, spec.summaryRef) : undefined;
   return { entries, chain, ...(summary ? { summary } : {}) };
+}
+
+function indicesOf(ranges: [number, number][]): number[] {
+  return ranges.flatMap(([first, last]) => Array.from({ length: last - first + 1 }, (_, k) => first + k));
 }
 
 export function requireStore(store: ContentStore | undefined): ContentStore {

@@ -25,8 +25,12 @@ export interface ModelCallInput {
 }
 
 export interface ModelWindow {
-  /** The transcript index of each entry the model sees (with `chain`, read from the store; else `transcript`). */
-  indices: number[];
+  /**
+   * The entries the model sees, as ranges of transcript indices `[first, last]` (notices inside a range are left
+   * out by the activity): a window is one or two runs of entries, so its description stays small however many
+   * entries it holds.
+   */
+  ranges: [number, number][];
   /** Indices the activity must keep even when the exact token count is over the budget. */
   pinned: number[];
   /** Prompt tokens the call must stay under. */

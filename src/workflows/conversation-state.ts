@@ -315,7 +315,7 @@ function memoryStep(state: ConversationState, turn: TurnState, agent: AgentSpec,
       ...modelInput(state, turn, agent),
       transcript: [],
       window: {
-        indices: plan.entries,
+        ranges: toRanges(plan.entries, state.transcript),
         pinned: plan.pinned,
         budget: plan.budget,
         ...(summary?.text ? { summary: summary.text } : {}),
@@ -328,6 +328,17 @@ function memoryStep(state: ConversationState, turn: TurnState, agent: AgentSpec,
       },
     },
   };
+}
+
+/** Indices as runs `[first, last]`; a gap of notices only (never shown to the model) does not break a run. */
+function toRanges(indices: number[], transcript: TranscriptEntry[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const index of indices) {
+    const last = ranges.at(-1);
+    if (last && transcript.slice(last[1] + 1, index).every((e) => e.role === 'notice')) last[1] = index;
+    else ranges.push([index, index]);
+  }
+  return ranges;
 }
 
 /** The stored transcript and what it lacks: the entries since the last activity that stored some. */

@@ -62,7 +62,7 @@ test('a turn starts with a model call carrying the instructions, the new entries
   expect(step.input.transcript).toEqual([]);
   expect(step.input.window?.chain).toMatchObject({ head: null, length: 0, from: 0, pinnedRefs: [] });
   expect(step.input.window?.chain?.append).toEqual([expect.objectContaining({ role: 'user', content: 'what is 2+2?' })]);
-  expect(step.input.window?.indices).toEqual([0]);
+  expect(step.input.window?.ranges).toEqual([[0, 0]]);
   expect(step.input.tools.map((t) => t.name)).toEqual(['calc', 'fetch']); // denied tools are not offered
 });
 
