@@ -235,3 +235,28 @@ export async function pingPong(rounds: number): Promise<number> {
   }
   return done;
 }
+
+export const itemSignal = defineSignal<[number]>('item');
+
+/**
+ * A queue fed by `item` signals, drained at each idle moment. Each run does one step (an activity), then each idle moment first runs the local activity
+ * `idle` (the test sends signals while it runs, so they arrive during the workflow task), then continues as new
+ * only if nothing is queued, carrying what it received. Returns what it received once it has `expected` items and
+ * nothing is queued, or after `runsLeft` more runs (so a lost signal ends it, and shows as a missing number).
+ */
+export async function queueThenContinue(received: number[], expected: number, runsLeft: number): Promise<number[]> {
+  const queue: number[] = [];
+  setHandler(itemSignal, (n) => void queue.push(n));
+  const { idle } = proxyLocalActivities<{ idle(): Promise<void> }>({ startToCloseTimeout: '10s' });
+  // A turn of work first, so the idle moment comes in a later task: on a sticky queue, to a worker that has the
+  // run cached.
+  await proxyActivities<{ step(): Promise<void> }>({ startToCloseTimeout: '10s' }).step();
+  for (;;) {
+    await idle();
+    if (queue.length === 0) {
+      if (received.length >= expected || runsLeft <= 1) return received;
+      await continueAsNew<typeof queueThenContinue>(received, expected, runsLeft - 1);
+    }
+    received.push(...queue.splice(0));
+  }
+}

@@ -530,15 +530,21 @@ export class WorkflowRun {
       (u) => u.stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED && !u.delivered && !u.error,
     );
     if (closing && (this.buffered.length > 0 || undeliveredUpdates)) {
-      // New work arrived while the worker decided to close the run: it must see that work first.
+      // New work arrived while the worker decided to close the run: it must see that work first. As on the real
+      // server, the task fails (nothing of this completion is kept, not even its stickyAttributes) and the worker
+      // is answered INVALID_ARGUMENT "UnhandledCommand": Core matches exactly that to evict the run it cached,
+      // whose code has already run past the decision, and rebuilds it from the full history of the retry, where the
+      // new events come before the decision. Answered with success, Core keeps that run and applies the new events
+      // after the decision it already made (a signal handler runs, the code does not look again): the retry sends
+      // the same closing command and the events are lost.
       this.failWftWith(
         wft,
         Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-        { message: 'UnhandledCommand: new events or updates arrived while the workflow task was running' },
+        { message: 'UnhandledCommand', source: 'Server', serverFailureInfo: { nonRetryable: false } },
         identity,
         true,
       );
-      return {};
+      throw invalidArgument('UnhandledCommand');
     }
 
     // Every completion says where the worker wants the run's next tasks; one without stickyAttributes clears it.
