@@ -17,6 +17,7 @@ import { newId, useConversations } from '../helpers/conversation';
 import type { RecordedRequest } from '../helpers/scripted-model';
 import { lookup } from '../helpers/test-agents';
 
+/** The 2,000. Fewer (VIGIL_LONG_TURNS) only to debug: the run-count and turn-1,000 checks need them all. */
 const TURNS = Number(process.env.VIGIL_LONG_TURNS ?? 2_000);
 const tools = [calculator, lookup];
 /** Continues as new every few dozen turns. */
