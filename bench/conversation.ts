@@ -39,7 +39,7 @@ import { AgentRegistry } from '../src/agents/registry';
 import { createLogChannel } from '../src/channels';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/workers/workflow-bundle';
 import * as benchActivities from './activities';
-import { intEnv, machineLine, mb, percentile, pool, printTable, Row, timeEach } from './report';
+import { intEnv, machineLine, mb, percentile, pool, printTable, Row, timeEach, runBench } from './report';
 import { lastQuery, oneActivity, signalActivityQuery, stepSignal } from './workflows';
 
 const N = intEnv('BENCH_CONV_N', 200);
@@ -549,15 +549,5 @@ if (process.env.BENCH_CONV_ROLE === 'worker') {
     process.exit(1);
   });
 } else {
-  main().then(
-    () => {
-      process.exitCode = 0;
-      // Native worker threads should already be gone; never hang the caller if something is left.
-      setTimeout(() => process.exit(0), 5_000).unref();
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  runBench(main);
 }

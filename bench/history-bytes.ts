@@ -37,7 +37,7 @@ import { defineAgent } from '../src/agents/define-agent';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/workers/workflow-bundle';
 import * as benchActivities from './activities';
 import { BENCH_ANSWER } from './activities';
-import { format, intEnv, machineLine, printTable, Row } from './report';
+import { format, intEnv, machineLine, printTable, Row, runBench } from './report';
 import { baselineMessageUpdate, transcriptAsInput } from './workflows';
 
 const N = Math.max(2, intEnv('BENCH_HISTORY_TURNS', 1000));
@@ -397,14 +397,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => {
-    process.exitCode = 0;
-    // Native worker threads should already be gone; never hang the caller if something is left.
-    setTimeout(() => process.exit(0), 5_000).unref();
-  },
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

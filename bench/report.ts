@@ -76,3 +76,18 @@ export function machineLine(): string {
   const cpu = cpus();
   return `${cpu.length} cpus (${cpu[0]?.model ?? 'unknown'}), ${mb(totalmem())} MB RAM, node ${process.version}, ${process.platform}/${process.arch}`;
 }
+
+/** Runs a benchmark's main and exits: 0 once it is done (never hanging on a leftover native thread), 1 on failure. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => {
+      process.exitCode = 0;
+      // Native worker threads should already be gone; never hang the caller if something is left.
+      setTimeout(() => process.exit(0), 5_000).unref();
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createTemporalTestEnv } from '../src/testing/temporal-env';
 import * as activities from './activities';
-import { intEnv, machineLine, mb, percentile, pool, printTable, Row, timeEach } from './report';
+import { intEnv, machineLine, mb, percentile, pool, printTable, Row, timeEach, runBench } from './report';
 import { lastQuery, oneActivity, signalActivityQuery, stepSignal, stopSignal } from './workflows';
 
 const N = intEnv('BENCH_N', 200);
@@ -201,14 +201,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => {
-    process.exitCode = 0;
-    // Native worker threads should already be gone; never hang the caller if something is left.
-    setTimeout(() => process.exit(0), 5_000).unref();
-  },
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -15,6 +15,7 @@ import type { TranscriptEntry } from '../protocol';
 import type { ContentStore } from '../store';
 import { appendToChain, readChain, readEntry, readSummary } from './transcript-chain';
 import type { DeltaSinkFactory } from './model-deltas';
+import { startHeartbeats } from './heartbeats';
 import { toModelFailure } from './model-failure';
 import { toChatMessages, toChatTools } from './model-messages';
 import type { ChainUpdate, ModelCallInput, ModelCallResult, ModelWindow } from './types';
@@ -47,9 +48,6 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAI {
   });
 }
 
-/** Heartbeat this often when the activity has no heartbeat timeout; the worker throttles what it sends anyway. */
-const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
-
 export interface ModelActivityDeps {
   openai: OpenAI;
   /** Where conversations keep their transcripts (see transcript-chain.ts). */
@@ -63,7 +61,7 @@ export function createModelActivity(deps: ModelActivityDeps): (input: ModelCallI
   return async function callModel(input) {
     const context = Context.current();
     const signal = context.cancellationSignal;
-    const heartbeats = setInterval(() => context.heartbeat(), heartbeatIntervalMs(context.info.heartbeatTimeoutMs));
+    const stopHeartbeats = startHeartbeats(context);
     const deltas = deps.deltas?.({ turn: input.turn, step: input.step });
     try {
       const tools = toChatTools(input.tools);
@@ -85,7 +83,7 @@ export function createModelActivity(deps: ModelActivityDeps): (input: ModelCallI
       if (error instanceof ApplicationFailure) throw error;
       throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '' });
     } finally {
-      clearInterval(heartbeats);
+      stopHeartbeats();
       await deltas?.close();
     }
   };
@@ -137,13 +135,6 @@ export function requireStore(store: ContentStore | undefined): ContentStore {
   throw ApplicationFailure.retryable('this worker has no content store; conversations keep their transcripts in one', 'NoContentStore');
 }
 
-/**
- * Once a second (never slower than a third of the heartbeat timeout): a cancelled turn's model call is stopped
- * through the heartbeat's answer, so this interval is how long a cancel takes to abort the request.
- */
-function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
-  return heartbeatTimeoutMs ? Math.max(Math.min(heartbeatTimeoutMs / 3, 1_000), 10) : DEFAULT_HEARTBEAT_INTERVAL_MS;
-}
 
 function toResult(completion: ChatCompletion): ModelCallResult {
   const choice = completion.choices.at(0);

@@ -11,14 +11,13 @@ import { countTokens, truncateToTokens } from '../memory/tokenizer';
 import type { TranscriptEntry } from '../protocol';
 import type { ContentStore } from '../store';
 import { requireStore } from './model';
+import { startHeartbeats } from './heartbeats';
 import { toModelFailure } from './model-failure';
 import { appendToChain, readChain, readSummary } from './transcript-chain';
 import type { SummarizeInput, SummarizeResult } from './types';
 
 /** One entry's text is cut to this many tokens in the request: a huge tool result must not crowd out the rest. */
 export const MAX_ENTRY_TOKENS = 2_000;
-
-const HEARTBEAT_INTERVAL_MS = 5_000;
 
 export interface SummarizeActivityDeps {
   openai: OpenAI;
@@ -31,7 +30,7 @@ export function createSummarizeActivity(deps: SummarizeActivityDeps): (input: Su
   return async function summarize(input) {
     const context = Context.current();
     const signal = context.cancellationSignal;
-    const heartbeats = setInterval(() => context.heartbeat(), heartbeatIntervalMs(context.info.heartbeatTimeoutMs));
+    const stopHeartbeats = startHeartbeats(context);
     try {
       const stored = input.chain ? await readFolded(requireStore(deps.store), input) : undefined;
       const completion = await deps.openai.chat.completions.create(
@@ -61,7 +60,7 @@ export function createSummarizeActivity(deps: SummarizeActivityDeps): (input: Su
       if (error instanceof ApplicationFailure) throw error;
       throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '' });
     } finally {
-      clearInterval(heartbeats);
+      stopHeartbeats();
     }
   };
 }
@@ -125,6 +124,3 @@ function describe(entry: TranscriptEntry, model: string): string[] {
   }
 }
 
-function heartbeatIntervalMs(heartbeatTimeoutMs: number | undefined): number {
-  return heartbeatTimeoutMs ? Math.max(Math.min(heartbeatTimeoutMs / 3, 1_000), 10) : HEARTBEAT_INTERVAL_MS;
-}

@@ -14,6 +14,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature } from '../../src/channels';
+import { createStall, type Stall } from './stall';
 
 export interface PaymentServiceRequest {
   reference: string;
@@ -38,7 +39,7 @@ export async function startPaymentService(secret: string, path = '/payments/veri
   const consumed = new Map<string, Consumer>();
   const requests: PaymentServiceRequest[] = [];
   let failures = 0;
-  let stall: { arrived: () => void; released: Promise<void> } | undefined;
+  let stall: Stall | undefined;
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -105,12 +106,9 @@ export async function startPaymentService(secret: string, path = '/payments/veri
      * for `release()`, as when the caller dies before it hears back.
      */
     stallNext() {
-      let arrived!: () => void;
-      let release!: () => void;
-      const arrivedP = new Promise<void>((r) => (arrived = r));
-      const released = new Promise<void>((r) => (release = r));
-      stall = { arrived, released };
-      return { arrived: arrivedP, release };
+      const held = createStall();
+      stall = held.stall;
+      return { arrived: held.arrived, release: held.release };
     },
     close: () =>
       new Promise<void>((resolve) => {

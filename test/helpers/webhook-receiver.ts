@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature } from '../../src/channels';
+import { createStall, type Stall } from './stall';
 
 export interface ReceivedDelivery {
   idempotencyKey: string;
@@ -16,7 +17,7 @@ export async function startWebhookReceiver(secret: string) {
   const requests: { idempotencyKey: string; signatureValid: boolean }[] = [];
   const waiters: { key: string; resolve: (d: ReceivedDelivery) => void }[] = [];
   let failNext = 0;
-  let stall: { arrived: () => void; released: Promise<void> } | undefined;
+  let stall: Stall | undefined;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -65,12 +66,9 @@ export async function startWebhookReceiver(secret: string) {
      * as when a worker dies between sending and recording.
      */
     stallNext() {
-      let arrived!: () => void;
-      let release!: () => void;
-      const arrivedP = new Promise<void>((r) => (arrived = r));
-      const released = new Promise<void>((r) => (release = r));
-      stall = { arrived, released };
-      return { arrived: arrivedP, release };
+      const held = createStall();
+      stall = held.stall;
+      return { arrived: held.arrived, release: held.release };
     },
     /** Resolves with the delivery for a message id's reply (any key ending with it). */
     delivery(messageId: string): Promise<ReceivedDelivery> {

@@ -7,32 +7,18 @@
  */
 import '../helpers/quiet-runtime';
 import { Context } from '@temporalio/activity';
-import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { startTestServer, TestServer, WorkflowTaskDispatch } from '../../src/testing/temporal-server';
 import * as wf from './workflows';
+import { useWatchedServer } from './watched-server';
 
 const { CommandType, EventType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
 
-let server: TestServer;
-let client: Client;
-let nativeConnection: NativeConnection;
-const dispatches: WorkflowTaskDispatch[] = [];
+const watched = useWatchedServer();
+const { dispatches } = watched;
 const id = (prefix: string) => `${prefix}-${randomUUID()}`;
 
-beforeAll(async () => {
-  server = await startTestServer({ onWorkflowTask: (task) => dispatches.push(task) });
-  client = new Client({ connection: await Connection.connect({ address: server.address }) });
-  nativeConnection = await NativeConnection.connect({ address: server.address });
-});
-
-afterAll(async () => {
-  await nativeConnection?.close();
-  await client?.connection.close();
-  await server?.close();
-});
 
 test('signals sent while the run decides to continue as new are never lost, over many switches', async () => {
   const taskQueue = id('can-signals');
@@ -50,23 +36,23 @@ test('signals sent while the run decides to continue as new are never lost, over
       const runId = Context.current().info.workflowExecution?.runId ?? '';
       if (sent >= total || runsSignalled.has(runId)) return;
       runsSignalled.add(runId);
-      const handle = client.workflow.getHandle(workflowId);
+      const handle = watched.client.workflow.getHandle(workflowId);
       for (let i = 0; i < batch && sent < total; i++) await handle.signal(wf.itemSignal, ++sent);
     },
   };
   const worker = await Worker.create({
-    connection: nativeConnection,
+    connection: watched.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: process.env.VIGIL_TEST_WORKFLOW_BUNDLE! },
     activities,
   });
   await worker.runUntil(async () => {
-    const handle = await client.workflow.start(wf.queueThenContinue, { taskQueue, workflowId, args: [[], total, 100] });
+    const handle = await watched.client.workflow.start(wf.queueThenContinue, { taskQueue, workflowId, args: [[], total, 100] });
     const received = await handle.result();
     expect(received).toEqual(Array.from({ length: total }, (_, i) => i + 1));
 
     // The race really happened, on sticky runs: refused completions, and switches to new runs.
-    const first = await client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
+    const first = await watched.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
     const refused = first.events!.filter(
       (e) => e.workflowTaskFailedEventAttributes?.cause === WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
     );
@@ -80,11 +66,11 @@ test('signals sent while the run decides to continue as new are never lost, over
 });
 
 test('a completion refused for new events is answered INVALID_ARGUMENT "UnhandledCommand", and the retry carries the full history', async () => {
-  const svc = client.workflowService;
+  const svc = watched.client.workflowService;
   const namespace = 'default';
   const taskQueue = id('raw-unhandled');
   const sticky = `${taskQueue}-sticky`;
-  const handle = await client.workflow.start(wf.counter, { taskQueue, workflowId: id('raw') });
+  const handle = await watched.client.workflow.start(wf.counter, { taskQueue, workflowId: id('raw') });
   const first = await svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
   await handle.signal(wf.addSignal, 1);
   const err = await svc

@@ -5,42 +5,28 @@
  * must vanish without a word, a raw one through the gRPC service).
  */
 import '../helpers/quiet-runtime';
-import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { startTestServer, TestServer, WorkflowTaskDispatch } from '../../src/testing/temporal-server';
 import { createTemporalTestEnv } from '../../src/testing/temporal-env';
 import { eventTypes, eventually } from '../helpers/conformance';
 import * as wf from './workflows';
+import { useWatchedServer } from './watched-server';
 
 const { CommandType, EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
 
-let server: TestServer;
-let client: Client;
-let nativeConnection: NativeConnection;
-const dispatches: WorkflowTaskDispatch[] = [];
+const watched = useWatchedServer();
+const { dispatches } = watched;
 const tasksOf = (workflowId: string, query = false) => dispatches.filter((d) => d.workflowId === workflowId && d.query === query);
 const id = (prefix: string) => `${prefix}-${randomUUID()}`;
 /** A Duration for the raw service, whose int64 fields are typed as Long but take numbers. */
 const seconds = (n: number) => ({ seconds: n }) as never;
 
-beforeAll(async () => {
-  server = await startTestServer({ onWorkflowTask: (task) => dispatches.push(task) });
-  client = new Client({ connection: await Connection.connect({ address: server.address }) });
-  nativeConnection = await NativeConnection.connect({ address: server.address });
-});
-
-afterAll(async () => {
-  await nativeConnection?.close();
-  await client?.connection.close();
-  await server?.close();
-});
 
 /** A real worker; pong answers its round number. A short sticky timeout keeps fallbacks quick. */
 async function startWorker(taskQueue: string): Promise<{ worker: Worker; stop(): Promise<void> }> {
   const worker = await Worker.create({
-    connection: nativeConnection,
+    connection: watched.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: process.env.VIGIL_TEST_WORKFLOW_BUNDLE! },
     activities: { pong: async (n: number) => n },
@@ -70,7 +56,7 @@ describe('with one worker', () => {
     const w = await startWorker(taskQueue);
     try {
       const rounds = 15;
-      const handle = await client.workflow.start(wf.pingPong, { taskQueue, workflowId: id('pingpong'), args: [rounds] });
+      const handle = await watched.client.workflow.start(wf.pingPong, { taskQueue, workflowId: id('pingpong'), args: [rounds] });
       for (let n = 1; n <= rounds; n++) await handle.signal(wf.pingSignal, n);
       expect(await handle.result()).toBe(rounds);
 
@@ -109,7 +95,7 @@ describe('with one worker', () => {
     const taskQueue = id('sticky-query');
     const w = await startWorker(taskQueue);
     try {
-      const handle = await client.workflow.start(wf.pingPong, { taskQueue, workflowId: id('query'), args: [100] });
+      const handle = await watched.client.workflow.start(wf.pingPong, { taskQueue, workflowId: id('query'), args: [100] });
       await play(handle, 1, 3);
       const before = tasksOf(handle.workflowId, true).length;
       expect(await handle.query(wf.roundsQuery)).toBe(3);
@@ -118,7 +104,7 @@ describe('with one worker', () => {
 
       // ResetStickyTaskQueue: the next query and task go to the normal queue with the full history; the worker,
       // which still has the run cached, copes, and names its sticky queue again.
-      await client.workflowService.resetStickyTaskQueue({ namespace: 'default', execution: { workflowId: handle.workflowId } });
+      await watched.client.workflowService.resetStickyTaskQueue({ namespace: 'default', execution: { workflowId: handle.workflowId } });
       const queries = tasksOf(handle.workflowId, true).length;
       expect(await handle.query(wf.roundsQuery)).toBe(3);
       expect(tasksOf(handle.workflowId, true)[queries]).toMatchObject({ sticky: false, firstEventId: 1, taskQueue });
@@ -137,7 +123,7 @@ describe('with one worker', () => {
 test('a worker shut down and replaced by a new one: the new worker gets the full history and finishes the run', async () => {
   const taskQueue = id('sticky-restart');
   const first = await startWorker(taskQueue);
-  const handle = await client.workflow.start(wf.pingPong, { taskQueue, workflowId: id('restart'), args: [6] });
+  const handle = await watched.client.workflow.start(wf.pingPong, { taskQueue, workflowId: id('restart'), args: [6] });
   await play(handle, 1, 3);
   await first.stop();
   const tasks = tasksOf(handle.workflowId).length;
@@ -159,7 +145,7 @@ test('a worker shut down and replaced by a new one: the new worker gets the full
 });
 
 describe('a raw worker', () => {
-  const svc = () => client.workflowService;
+  const svc = () => watched.client.workflowService;
   const namespace = 'default';
   const stickyAttributes = (name: string) => ({
     workerTaskQueue: { name, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: '' },
@@ -169,7 +155,7 @@ describe('a raw worker', () => {
   test('a sticky worker that vanishes without a word: the task times out SCHEDULE_TO_START and a new worker gets it from the normal queue', async () => {
     const taskQueue = id('raw-sticky');
     const sticky = `${taskQueue}-sticky`;
-    const handle = await client.workflow.start(wf.counter, { taskQueue, workflowId: id('vanish') });
+    const handle = await watched.client.workflow.start(wf.counter, { taskQueue, workflowId: id('vanish') });
     const first = await svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
     await svc().respondWorkflowTaskCompleted({ namespace, taskToken: first.taskToken, commands: [], stickyAttributes: stickyAttributes(sticky) });
 
@@ -213,7 +199,7 @@ describe('a raw worker', () => {
   test('a failed workflow task clears the sticky queue: the retry comes from the normal queue, with the full history, as attempt 1', async () => {
     const taskQueue = id('raw-fail');
     const sticky = `${taskQueue}-sticky`;
-    const handle = await client.workflow.start(wf.counter, { taskQueue, workflowId: id('fail') });
+    const handle = await watched.client.workflow.start(wf.counter, { taskQueue, workflowId: id('fail') });
     const first = await svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
     await svc().respondWorkflowTaskCompleted({ namespace, taskToken: first.taskToken, commands: [], stickyAttributes: stickyAttributes(sticky) });
     const poll = svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY }, identity: 'raw' });
