@@ -83,6 +83,8 @@ test('a tool that needs approval asks; "a" approves it for the conversation and 
   expect(terminal.screen().match(/Allow /g)).toHaveLength(1);
   expect(lookups).toEqual(expect.arrayContaining(['first', 'second']));
   expect(await fx.client.state('chatty', conversation)).toMatchObject({ rememberedTools: ['lookup'] });
+  // Keys typed while a turn runs are answers, not a line: the prompt must be back before "/exit" is a command.
+  await terminal.waitFor(/^you> /m);
 
   terminal.type(`/exit${ENTER}`);
   expect(await terminal.exitCode()).toBe(0);
@@ -101,6 +103,8 @@ test('"n" rejects the tool call: it does not run and the model is told', async (
   expect(lookups).not.toContain('secret');
   const toolResult = fx.model.requests.at(-1)!.body.messages.find((m) => m.role === 'tool');
   expect(JSON.stringify(toolResult?.content)).toMatch(/reject/i);
+  // The reply is on screen a moment before the turn ends; Ctrl-D during a turn is no answer and is ignored.
+  await terminal.waitFor(/^you> /m);
 
   terminal.type(CTRL_D);
   expect(await terminal.exitCode()).toBe(0);
