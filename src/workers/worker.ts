@@ -107,11 +107,15 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
       }),
       ...options.activities,
     };
-    const connection =
-      options.connection ?? (await InternalNativeConnection.connect({ address: config.temporal.address }));
+    // An InternalNativeConnection is the SDK's mark for "the worker closes it at shutdown"; until the worker
+    // exists, it is ours to close.
+    const ownConnection = options.connection
+      ? null
+      : await InternalNativeConnection.connect({ address: config.temporal.address });
+    if (ownConnection) owned.push(ownConnection);
 
     const worker = await Worker.create({
-      connection,
+      connection: ownConnection ?? options.connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       ...(options.workflowBundle
@@ -122,6 +126,7 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
       ...HEARTBEAT_THROTTLE,
       ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
     });
+    if (ownConnection) owned.splice(owned.indexOf(ownConnection), 1);
     return {
       worker,
       store,

@@ -1,4 +1,7 @@
-/** createVigilWorker owns what it opens from the config: the content store and the payment verifiers close once it stops. */
+/**
+ * createVigilWorker owns what it opens from the config: the content store, the payment verifiers and the
+ * Temporal connection close once it stops, or at once when the worker cannot be created.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +10,7 @@ import { createLogger } from '../../src/logger';
 import { FileCreditsLedger } from '../../src/pricing';
 import { FileContentStore } from '../../src/store';
 import { createTemporalTestEnv, type TemporalTestEnv } from '../../src/testing/temporal-env';
+import { InternalNativeConnection } from '@temporalio/worker/lib/connection';
 import { createVigilWorker } from '../../src/workers/worker';
 import { uniqueTaskQueue } from '../helpers/worker';
 
@@ -21,7 +25,7 @@ afterAll(async () => {
 });
 afterEach(() => jest.restoreAllMocks());
 
-function start(store?: FileContentStore) {
+function start(store?: FileContentStore, own: { connection?: boolean; codePath?: string } = {}) {
   const config = loadConfig({
     TEMPORAL_ADDRESS: env.address,
     TEMPORAL_NAMESPACE: env.namespace,
@@ -31,8 +35,8 @@ function start(store?: FileContentStore) {
   });
   return createVigilWorker({
     config,
-    connection: env.nativeConnection,
-    workflowBundle: { codePath: process.env.VIGIL_WORKFLOW_BUNDLE! },
+    ...(own.connection ? {} : { connection: env.nativeConnection }),
+    workflowBundle: { codePath: own.codePath ?? process.env.VIGIL_WORKFLOW_BUNDLE! },
     logger: createLogger({ level: 'silent', name: 'test' }),
     ...(store ? { store } : {}),
   });
@@ -62,4 +66,30 @@ test('a store passed in stays open: it is the caller\'s', async () => {
   worker.shutdown();
   await running;
   expect(storeClosed).not.toHaveBeenCalled();
+});
+
+test('a connection it opened closes after it stops; one passed in stays open', async () => {
+  const connectionClosed = jest.spyOn(InternalNativeConnection.prototype, 'close');
+  const worker = await start(undefined, { connection: true });
+  const running = worker.run();
+  expect(worker.worker.getState()).toBe('RUNNING');
+  expect(connectionClosed).not.toHaveBeenCalled();
+  worker.shutdown();
+  await running;
+  expect(connectionClosed).toHaveBeenCalledTimes(1);
+
+  connectionClosed.mockClear();
+  const passedIn = await start();
+  const again = passedIn.run();
+  passedIn.shutdown();
+  await again;
+  expect(connectionClosed).not.toHaveBeenCalled();
+});
+
+test('when the worker cannot be created, what it opened is closed before the error reaches the caller', async () => {
+  const storeClosed = jest.spyOn(FileContentStore.prototype, 'close');
+  const ledgerClosed = jest.spyOn(FileCreditsLedger.prototype, 'close');
+  const connectionClosed = jest.spyOn(InternalNativeConnection.prototype, 'close');
+  await expect(start(undefined, { connection: true, codePath: join(dataDir, 'no-such-bundle.js') })).rejects.toThrow();
+  expect([storeClosed, ledgerClosed, connectionClosed].map((spy) => spy.mock.calls.length)).toEqual([1, 1, 1]);
 });
