@@ -255,6 +255,8 @@ describe('a raw worker', () => {
       await eventually(async () =>
         (await eventTypes(handle)).includes('WORKFLOW_TASK_TIMED_OUT') ? true : undefined,
       );
+      // An absence check, so there is no condition to wait on: the skipper acts within a tick of the time out,
+      // and 200 ms gives a wrong skip ample time to show.
       await new Promise((r) => setTimeout(r, 200));
       // The task still waits (now on the normal queue): the hour has not been skipped, the timer has not fired.
       expect(Number((await testService.getCurrentTime({})).time!.seconds) - startedAt).toBeLessThan(60);
