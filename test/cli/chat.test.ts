@@ -58,6 +58,24 @@ test('a message gets its reply streamed onto the terminal as the model writes it
   expect(await terminal.exitCode()).toBe(0);
 });
 
+test('what is typed while a reply streams is kept for the next prompt: the next message, then Ctrl-D', async () => {
+  const conversation = newId('chat');
+  const terminal = await chat(conversation);
+  fx.model.script({ content: 'one two three four five six.', chunkDelayMs: 300 }, { content: 'Second answer.' });
+
+  terminal.type(`first${ENTER}`);
+  await terminal.waitFor(/chatty> one/);
+  // Typed while the first reply is still being written: not shown in it, not lost.
+  terminal.type(`second${ENTER}${CTRL_D}`);
+  await terminal.waitFor(/six\.\n/);
+  await terminal.waitFor(/^you> second\n/m);
+  await terminal.waitFor(/chatty> Second answer\./);
+  expect(await terminal.exitCode()).toBe(0);
+  expect(terminal.screen().match(/second/g)).toHaveLength(1);
+  const { entries } = await fx.client.transcript('chatty', conversation);
+  expect(entries.filter((e) => e.role === 'user').map((e) => e.content)).toEqual(['first', 'second']);
+});
+
 test('a tool that needs approval asks; "a" approves it for the conversation and it is not asked again', async () => {
   const conversation = newId('chat');
   const terminal = await chat(conversation);

@@ -1,8 +1,10 @@
 /**
  * The keyboard side of `vigil chat`, as ChatInputs. At the prompt, node:readline edits the line; during a turn
- * the terminal is in raw mode and each key counts (Ctrl-C cancels, y/n/a answer an approval), since readline
- * would echo typing into the streamed reply. Input that is not a terminal (a pipe, a file) is read a line at a
- * time, only when the chat asks for one, so piped messages go one per turn.
+ * the terminal is in raw mode, since readline would echo typing into the streamed reply: Ctrl-C cancels at
+ * once, y/n/a answer an approval while one is asked, and anything else typed is type-ahead, kept for the next
+ * prompt as if typed there (the next message, `/exit`, Ctrl-D), so nothing typed while a reply finishes is
+ * lost. Input that is not a terminal (a pipe, a file) is read a line at a time, only when the chat asks for one,
+ * so piped messages go one per turn.
  */
 import { emitKeypressEvents, createInterface, type Interface } from 'node:readline';
 import type { ReadStream } from 'node:tty';
@@ -37,6 +39,10 @@ export function createKeyboard(
 class TerminalKeyboard implements ChatKeyboard {
   private rl: Interface | null = null;
   private keys = false;
+  /** Whether keys typed during the turn answer an approval question (else they are type-ahead). */
+  private answering = false;
+  /** Keys typed during a turn when no question was asked, replayed at the next prompt. */
+  private readonly typeahead: { text: string | undefined; key: Keypress | undefined }[] = [];
   private readonly history: string[] = [];
   private readonly onKey = (text: string | undefined, key: Keypress | undefined) => this.key(text, key);
 
@@ -49,6 +55,7 @@ class TerminalKeyboard implements ChatKeyboard {
   }
 
   read(mode: InputMode): void {
+    if (mode.kind === 'keys') this.answering = mode.answering;
     if (mode.kind === 'keys' && this.keys) return;
     this.stop();
     if (mode.kind === 'keys') {
@@ -88,6 +95,13 @@ class TerminalKeyboard implements ChatKeyboard {
     });
     rl.setPrompt(mode.prompt);
     rl.prompt();
+    // Typed ahead during the turn: edited and submitted as if typed now. A submitted line ends this prompt,
+    // and what follows it waits for the next one.
+    while (this.rl === rl && this.typeahead.length > 0) {
+      const { text, key } = this.typeahead.shift()!;
+      if (key) rl.write(text ?? null, key);
+      else if (text !== undefined) rl.write(text);
+    }
   }
 
   close(): void {
@@ -98,6 +112,10 @@ class TerminalKeyboard implements ChatKeyboard {
   private key(text: string | undefined, key: Keypress | undefined): void {
     if (!this.keys) return;
     if (key?.ctrl === true && key.name === 'c') return this.listener({ type: 'interrupt' });
+    if (!this.answering) {
+      this.typeahead.push({ text, key });
+      return;
+    }
     if (key?.ctrl === true && key.name === 'd') return this.listener({ type: 'eof' });
     if (key?.ctrl === true || key?.meta === true || text === undefined) return;
     this.listener({ type: 'key', key: text });
