@@ -9,7 +9,7 @@ import type { DataConverter } from '@temporalio/common';
 import { InternalConnectionOptions, InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
 import { NativeConnection } from '@temporalio/worker';
 import { registerVigilSearchAttributes } from '../search-attributes-setup';
-import { startTestServer, TestServer } from './temporal-server';
+import { type DynamicConfig, startTestServer, TestServer } from './temporal-server';
 
 export interface TemporalTestEnv {
   /** A connected client for the test's namespace. */
@@ -32,6 +32,13 @@ export interface TemporalTestEnvOptions {
    */
   timeSkipping?: boolean;
   /**
+   * The in-process server's dynamic config, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 100 }` to have
+   * continue-as-new suggested after 100 events (see TestServerOptions.dynamicConfig for the keys). Always
+   * in-process, like `timeSkipping`: a real server's dynamic config is set where it is started, not by a test,
+   * so a test that needs other limits says so and gets its own server even when TEMPORAL_TEST_ADDRESS is set.
+   */
+  dynamicConfig?: DynamicConfig;
+  /**
    * The `client`'s data converter, e.g. `vigilDataConverter(store)` (src/store/data-converter.ts) so it reads
    * large payloads as the test's worker writes them. Default: Temporal's.
    */
@@ -39,9 +46,12 @@ export interface TemporalTestEnvOptions {
 }
 
 export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}): Promise<TemporalTestEnv> {
-  const external = options.timeSkipping ? undefined : process.env.TEMPORAL_TEST_ADDRESS;
+  const ownServer = options.timeSkipping || options.dynamicConfig !== undefined;
+  const external = ownServer ? undefined : process.env.TEMPORAL_TEST_ADDRESS;
   let server: TestServer | undefined;
-  const address = external ?? (server = await startTestServer({ timeSkipping: options.timeSkipping })).address;
+  const address =
+    external ??
+    (server = await startTestServer({ timeSkipping: options.timeSkipping, dynamicConfig: options.dynamicConfig })).address;
   const namespace = (external && process.env.TEMPORAL_TEST_NAMESPACE) || 'default';
   const connectionOptions: InternalConnectionOptions = {
     address,

@@ -2,7 +2,7 @@
  * Runs the in-process Temporal test server as a standalone process, for trying Vigil (or any Temporal SDK or
  * the `temporal` CLI) without a real Temporal:
  *
- *   npm run test-server -- --port 7233 [--time-skipping]
+ *   npm run test-server -- --port 7233 [--time-skipping] [--dynamic-config-value KEY=VALUE ...]
  *
  * Prints one line with the address it listens on, serves until SIGINT or SIGTERM, then closes and exits 0.
  * Exit codes: 0 after a clean shutdown, 1 when the server cannot start (e.g. the port is in use), 2 for bad
@@ -10,22 +10,31 @@
  */
 import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
+import { DYNAMIC_CONFIG_DEFAULTS, DynamicConfig, DynamicConfigError, parseDynamicConfigValue } from './dynamic-config';
 import { startTestServer, TestServer } from './index';
 
 const DEFAULT_PORT = 7233;
 
-export const USAGE = `Usage: npm run test-server -- [--port <port>] [--time-skipping]
+export const USAGE = `Usage: npm run test-server -- [--port <port>] [--time-skipping] [--dynamic-config-value KEY=VALUE ...]
 
 Runs Vigil's in-memory Temporal test server on 127.0.0.1 until interrupted (Ctrl-C / SIGTERM).
 Workers and clients connect to the printed address as they would to a real Temporal server.
 
 Options:
-  -p, --port <port>    TCP port on 127.0.0.1 (default ${DEFAULT_PORT}; 0 picks a free port)
-      --time-skipping  Jump time to the next timer whenever no workflow task or activity is pending
-  -h, --help           Show this help and exit
+  -p, --port <port>                   TCP port on 127.0.0.1 (default ${DEFAULT_PORT}; 0 picks a free port)
+      --time-skipping                 Jump time to the next timer whenever no workflow task or activity is pending
+      --dynamic-config-value KEY=VALUE
+                                      Set a dynamic config value, as \`temporal server start-dev\` takes it
+                                      (repeatable). Known keys and their defaults:
+${Object.entries(DYNAMIC_CONFIG_DEFAULTS)
+  .map(([key, value]) => `                                        ${key}=${value}`)
+  .join('\n')}
+  -h, --help                          Show this help and exit
 `;
 
-export type CliOptions = { help: true } | { help: false; port: number; timeSkipping: boolean };
+export type CliOptions =
+  | { help: true }
+  | { help: false; port: number; timeSkipping: boolean; dynamicConfig: DynamicConfig };
 
 /** A command-line mistake: reported with the usage hint and exit code 2. */
 export class UsageError extends Error {}
@@ -41,6 +50,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
       options: {
         port: { type: 'string', short: 'p' },
         'time-skipping': { type: 'boolean' },
+        'dynamic-config-value': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -58,7 +68,17 @@ export function parseCliArgs(argv: string[]): CliOptions {
       throw new UsageError(`--port must be an integer from 0 to 65535 (0 picks a free port), got '${values.port}'`);
     }
   }
-  return { help: false, port, timeSkipping: values['time-skipping'] ?? false };
+  const dynamicConfig: DynamicConfig = {};
+  for (const text of values['dynamic-config-value'] ?? []) {
+    try {
+      const [key, value] = parseDynamicConfigValue(text);
+      dynamicConfig[key] = value;
+    } catch (err) {
+      if (err instanceof DynamicConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  return { help: false, port, timeSkipping: values['time-skipping'] ?? false, dynamicConfig };
 }
 
 /** Why the server could not start, in words a user can act on. */
@@ -91,7 +111,11 @@ export async function main(argv: string[]): Promise<number> {
   if (quietBind) setLogVerbosity(logVerbosity.NONE);
   let server: TestServer;
   try {
-    server = await startTestServer({ port: options.port, timeSkipping: options.timeSkipping });
+    server = await startTestServer({
+      port: options.port,
+      timeSkipping: options.timeSkipping,
+      dynamicConfig: options.dynamicConfig,
+    });
   } catch (err) {
     process.stderr.write(`test-server: ${describeStartFailure(err, options.port)}\n`);
     return 1;
@@ -103,9 +127,12 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  process.stdout.write(
-    `Temporal test server listening on ${server.address} (in memory; time skipping ${options.timeSkipping ? 'on' : 'off'})\n`,
-  );
+  const settings = [
+    'in memory',
+    `time skipping ${options.timeSkipping ? 'on' : 'off'}`,
+    ...Object.entries(options.dynamicConfig).map(([key, value]) => `${key}=${value}`),
+  ];
+  process.stdout.write(`Temporal test server listening on ${server.address} (${settings.join('; ')})\n`);
   const signal = await stopRequested;
   // A second signal while closing means "now": do not make the user wait for long polls to drain.
   const impatient = () => {

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Clock } from './clock';
+import { resolveDynamicConfig, type RunLimits } from './dynamic-config';
 import { alreadyExists, invalidArgument, notFound, RpcError } from './errors';
 import { ATTRIBUTE_TYPES, Namespace } from './namespace';
 import {
@@ -150,6 +151,8 @@ export class Cluster {
   constructor(
     timeSkipping: boolean,
     readonly hooks: ClusterHooks = {},
+    /** From the server's dynamic config: every run checks these (continue-as-new advice, total updates). */
+    readonly limits: RunLimits = resolveDynamicConfig(),
   ) {
     this.clock = new Clock(timeSkipping, () => [...this.openRuns].every((r) => !r.busy));
     this.registerNamespace('default', 'Default namespace');

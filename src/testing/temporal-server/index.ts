@@ -10,10 +10,13 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Cluster, WorkflowTaskDispatch } from './cluster';
+import { type DynamicConfig, resolveDynamicConfig } from './dynamic-config';
 import { addService } from './grpc-server';
 import { healthService, operatorService, testService, workflowService } from './workflow-service';
 
 export type { WorkflowTaskDispatch } from './cluster';
+export { DYNAMIC_CONFIG_DEFAULTS, DynamicConfigError } from './dynamic-config';
+export type { DynamicConfig, DynamicConfigKey } from './dynamic-config';
 
 export interface TestServerOptions {
   /** Port on 127.0.0.1; 0 or absent picks a free one. */
@@ -27,6 +30,14 @@ export interface TestServerOptions {
    * events it carried (e.g. to see that sticky tasks carry only new events).
    */
   onWorkflowTask?: (task: WorkflowTaskDispatch) => void;
+  /**
+   * The real server's dynamic config keys the test server honours, as `temporal server start-dev
+   * --dynamic-config-value KEY=VALUE` takes them: `limit.historyCount.suggestContinueAsNew` (4096 events),
+   * `limit.historySize.suggestContinueAsNew` (4 MiB), `history.maxTotalUpdates` (2000) and
+   * `history.maxTotalUpdates.suggestContinueAsNewThreshold` (0.9). Any other key, or a value out of range, is a
+   * DynamicConfigError naming the key.
+   */
+  dynamicConfig?: DynamicConfig;
 }
 
 export interface TestServer {
@@ -37,7 +48,9 @@ export interface TestServer {
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const log = options.log ?? ((m: string) => process.stderr.write(`temporal test server: ${m}\n`));
-  const cluster = new Cluster(options.timeSkipping ?? false, { onWorkflowTask: options.onWorkflowTask });
+  // Checked before anything listens: a bad key fails the start, not some workflow task later.
+  const limits = resolveDynamicConfig(options.dynamicConfig);
+  const cluster = new Cluster(options.timeSkipping ?? false, { onWorkflowTask: options.onWorkflowTask }, limits);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 128 * 1024 * 1024,
     'grpc.max_send_message_length': 128 * 1024 * 1024,

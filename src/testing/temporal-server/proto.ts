@@ -80,6 +80,31 @@ const HISTORY_FIELD = (ws.PollWorkflowTaskQueueResponse as unknown as { fields: 
 // Events never change once they are in a run's history, so their bytes can be kept beside them.
 const encodedEvents = new WeakMap<HistoryEvent, Uint8Array>();
 
+function encodeEvent(e: HistoryEvent): Uint8Array {
+  const Event = temporal.api.history.v1.HistoryEvent;
+  return Event.encode(Event.fromObject(e)).finish();
+}
+
+/**
+ * The encoded bytes of an event in a run's history, encoded on the first call and kept: tasks for workers reuse
+ * them. Only for committed events.
+ */
+function committedEventBytes(e: HistoryEvent): Uint8Array {
+  let bytes = encodedEvents.get(e);
+  if (!bytes) encodedEvents.set(e, (bytes = encodeEvent(e)));
+  return bytes;
+}
+
+/**
+ * What a committed event adds to the encoded `History` message (its bytes and their field header), so the sum
+ * over a run's events is the size of its history as a client fetches and encodes it. Encodes the event once, for
+ * the tasks that carry it later.
+ */
+export function committedEventSize(e: HistoryEvent): number {
+  const length = committedEventBytes(e).length;
+  return 1 + varintLength(length) + length;
+}
+
 /**
  * PollWorkflowTaskQueueResponse.history as encoded bytes: `committed` events (those in a run's history) from index
  * `from` on, then `uncommitted` ones (transient task events, restamped when committed). Committed events' bytes
@@ -90,21 +115,14 @@ export function encodeTaskHistory(
   uncommitted: readonly HistoryEvent[] = [],
   from = 0,
 ): Uint8Array {
-  const Event = temporal.api.history.v1.HistoryEvent;
-  const encode = (e: HistoryEvent) => Event.encode(Event.fromObject(e)).finish();
   const parts: Uint8Array[] = [];
   let size = 0;
   const add = (bytes: Uint8Array) => {
     parts.push(bytes);
     size += 1 + varintLength(bytes.length) + bytes.length;
   };
-  for (let i = from; i < committed.length; i++) {
-    const e = committed[i];
-    let bytes = encodedEvents.get(e);
-    if (!bytes) encodedEvents.set(e, (bytes = encode(e)));
-    add(bytes);
-  }
-  for (const e of uncommitted) add(encode(e));
+  for (let i = from; i < committed.length; i++) add(committedEventBytes(committed[i]));
+  for (const e of uncommitted) add(encodeEvent(e));
   const tag = (HISTORY_FIELD << 3) | 2;
   const out = Buffer.allocUnsafe(varintLength(tag) + varintLength(size) + size);
   let pos = writeVarint(out, 0, tag);

@@ -17,12 +17,14 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Activity, ActivitySpec } from './activity';
 import type { Cluster, StartParams, WorkflowTaskDispatch } from './cluster';
 import type { ClockTimer } from './clock';
-import { invalidArgument, notFound, RpcError } from './errors';
+import { continueAsNewAdvice } from './dynamic-config';
+import { failedPrecondition, invalidArgument, notFound, RpcError } from './errors';
 import type { Namespace } from './namespace';
 import {
   attributesKey,
   Command,
   CommandType,
+  committedEventSize,
   duration,
   encodeTaskHistory,
   enums,
@@ -90,6 +92,8 @@ export interface Update {
   stage: number;
   acceptedEventId: number;
   outcome?: UpdateOutcome;
+  /** Rejected by the workflow's validator: as on the real server, it leaves no trace and does not count. */
+  rejected?: boolean;
   error?: RpcError;
   /** Delivered to a worker and not yet answered. */
   delivered: boolean;
@@ -125,6 +129,11 @@ interface Child {
 
 export class WorkflowRun {
   readonly history: HistoryEvent[] = [];
+  /**
+   * The encoded size of `history`, kept as events are written: what WorkflowTaskStarted reports as
+   * historySizeBytes and weighs against limit.historySize.suggestContinueAsNew.
+   */
+  historySizeBytes = 0;
   status: number = Status.WORKFLOW_EXECUTION_STATUS_RUNNING;
   readonly startTime: number;
   executionTime: number;
@@ -289,6 +298,10 @@ export class WorkflowRun {
       if (inFlight.length >= 10) {
         throw new RpcError(GrpcStatus.RESOURCE_EXHAUSTED, 'limit on number of concurrent in-flight updates has been reached (10)');
       }
+      // history.maxTotalUpdates: a run that has had this many updates takes no new ones (it should continue as
+      // new, which WorkflowTaskStarted suggested from 90% on); retries of the ones it has are still answered.
+      const max = this.cluster.limits.maxTotalUpdates;
+      if (this.updateCount >= max) throw failedPrecondition(`limit on number of total updates has been reached (${max})`);
       update = {
         id,
         request,
@@ -450,21 +463,14 @@ export class WorkflowRun {
         attempt: wft.attempt,
       },
     };
-    const started: HistoryEvent = {
-      eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-      workflowTaskStartedEventAttributes: {
-        scheduledEventId: this.history.length + 1,
-        identity,
-        requestId: `${this.runId}-${this.history.length + 1}`,
-        historySizeBytes: 0,
-      },
-    };
-    if (wft.attempt === 1 && !wft.speculative) {
-      this.push(scheduled);
-      this.push(started);
-    } else {
-      wft.transient = [this.stamp(scheduled, this.history.length + 1), this.stamp(started, this.history.length + 2)];
-    }
+    const scheduledEventId = this.history.length + 1;
+    // A retried or speculative task's events stay out of history until it completes or first fails (the real
+    // server does not persist them either), so its size is that of history without them.
+    const transient = wft.attempt !== 1 || wft.speculative;
+    if (!transient) this.push(scheduled);
+    const started = this.startedEvent(scheduledEventId, identity);
+    if (!transient) this.push(started);
+    else wft.transient = [this.stamp(scheduled, scheduledEventId), this.stamp(started, scheduledEventId + 1)];
     wft.scheduledEventId = this.history.length + (wft.transient ? 1 : -1);
     wft.startedEventId = wft.scheduledEventId + 1;
     wft.state = 'started';
@@ -511,6 +517,37 @@ export class WorkflowRun {
       startedTime: timestamp(wft.startedTime),
       messages,
     };
+  }
+
+  /**
+   * WorkflowTaskStarted with what the real server reports in it: the history's size so far and whether (and why)
+   * the workflow should continue as new, which the SDK hands to workflow code as workflowInfo().historySize,
+   * continueAsNewSuggested and suggestedContinueAsNewReasons.
+   */
+  private startedEvent(scheduledEventId: number, identity: string): HistoryEvent {
+    const advice = continueAsNewAdvice(this.cluster.limits, {
+      startedEventId: scheduledEventId + 1,
+      historySizeBytes: this.historySizeBytes,
+      updateCount: this.updateCount,
+    });
+    return {
+      eventType: EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      workflowTaskStartedEventAttributes: {
+        scheduledEventId,
+        identity,
+        requestId: `${this.runId}-${scheduledEventId}`,
+        historySizeBytes: this.historySizeBytes,
+        suggestContinueAsNew: advice.suggest,
+        suggestContinueAsNewReasons: advice.reasons,
+      },
+    };
+  }
+
+  /** The run's updates for history.maxTotalUpdates: completed and in flight; rejected ones do not count. */
+  private get updateCount(): number {
+    let count = 0;
+    for (const u of this.updates.values()) if (!u.rejected && !u.error) count++;
+    return count;
   }
 
   /** Returns the id the worker must roll its history back to when a speculative task is discarded. */
@@ -1264,6 +1301,7 @@ export class WorkflowRun {
     if (!update) return;
     update.delivered = false;
     if (answer.kind === 'rejection') {
+      update.rejected = true;
       update.outcome = { failure: answer.failure };
       update.stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
     } else if (answer.kind === 'acceptance') {
@@ -1459,6 +1497,7 @@ export class WorkflowRun {
   private push(e: HistoryEvent): HistoryEvent {
     const event = this.stamp(e, this.history.length + 1);
     this.history.push(event);
+    this.historySizeBytes += committedEventSize(event);
     return event;
   }
 

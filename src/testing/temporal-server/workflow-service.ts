@@ -110,7 +110,7 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     searchAttributes: { indexedFields: run.searchAttributes },
     taskQueue: run.taskQueue,
     firstRunId: run.params.firstRunId ?? run.runId,
-    historySizeBytes: 0,
+    historySizeBytes: run.historySizeBytes,
   });
 
   const matching = (req: Req) => {
