@@ -59,13 +59,16 @@ const CHECKPOINTS: { at: number; from: number }[] = (() => {
 })();
 
 const AGENT = 'history-bench';
-/** A window that holds the whole transcript (N turns of ~100 tokens fit in 200,000) and no continue-as-new. */
+/**
+ * A window that holds the whole transcript (N turns of ~100 tokens fit in 200,000) and no continue-as-new: the
+ * highest limits an agent may set, and Temporal's suggestion ignored.
+ */
 const agent = defineAgent({
   name: AGENT,
   instructions: 'Be brief.',
   model: 'bench-model',
   memory: { maxContextTokens: 200_000 },
-  limits: { continueAsNewAfterEvents: 10_000_000 },
+  limits: { continueAsNewAfterEvents: 50_000, continueAsNewAfterBytes: 48 * 1024 * 1024, continueAsNewWhenSuggested: false },
 });
 
 /** Temporal's default limits on a run's history (a real server warns at the first, terminates at the second). */

@@ -62,7 +62,10 @@ const Limits = z
     modelTimeoutMs: positiveInt,
     modelRetry: Retry,
     approvalTimeoutMs: positiveInt.optional(),
-    continueAsNewAfterEvents: z.number().int().min(100).optional(),
+    // Temporal terminates a run at 51,200 events and 50 MB: a limit at or past that would never be reached.
+    continueAsNewAfterEvents: z.number().int().min(100).max(50_000).optional(),
+    continueAsNewAfterBytes: z.number().int().min(64 * 1024).max(48 * 1024 * 1024).optional(),
+    continueAsNewWhenSuggested: z.boolean().optional(),
     deliveryRetry: Retry,
   })
   .partial()

@@ -37,9 +37,17 @@ export interface AgentLimits {
   deliveryRetry: RetrySpec;
   /**
    * The conversation continues as new at its next idle moment once its run's history has this many events
-   * (default 10,000), or when Temporal suggests it. Lower it to test; it changes nothing a user can see.
+   * (default 10,000) or this many bytes (default 8 MiB), or when Temporal suggests it (its own thresholds, and
+   * before the 2,000 updates a run may take). Lower them to test; a continue-as-new changes nothing a user can
+   * see. Temporal ends a run at 51,200 events or 50 MB, so both stay below.
    */
   continueAsNewAfterEvents?: number;
+  continueAsNewAfterBytes?: number;
+  /**
+   * Whether Temporal's suggestion counts (default true). False leaves only the two limits above: for a run
+   * kept whole on purpose (a reference in a test). A run then meets the 2,000-update limit unwarned.
+   */
+  continueAsNewWhenSuggested?: boolean;
 }
 
 /** Spending limits, in tokens (input + output) and in micro-USD (1 USD = 1,000,000). */

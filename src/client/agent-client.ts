@@ -354,8 +354,20 @@ export function toVigilError(error: unknown, operation: string, address: Address
       { cause: error },
     );
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new SystemError(`${operation} failed: ${message}`, { cause: error });
+  return new SystemError(`${operation} failed: ${describeChain(error)}`, { cause: error });
+}
+
+/**
+ * The error's message and those of the errors it wraps: the SDK's "Update-With-Start failed" says what failed,
+ * the gRPC error inside it why ("limit on number of total updates has been reached (2000)").
+ */
+function describeChain(error: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    const text = isGrpcServiceError(current) && current.details ? current.details : current.message;
+    if (text && !parts.some((part) => part.includes(text))) parts.push(text);
+  }
+  return parts.length > 0 ? parts.join(': ') : String(error);
 }
 
 /** Whether the error, or one it wraps, is a gRPC error with this status. */

@@ -181,10 +181,16 @@ export async function conversation(input: StartConversation): Promise<Conversati
 
 /** Runs longer than this many history events continue as new at their next idle moment. */
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
+/** ... or this many bytes of history: under the 10 MB at which Temporal starts warning. */
+export const DEFAULT_CONTINUE_AS_NEW_AFTER_BYTES = 8 * 1024 * 1024;
 
 function runIsLong(agent: AgentSpec | undefined): boolean {
   const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength >= (agent?.limits.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS);
+  const limits = agent?.limits;
+  if (info.continueAsNewSuggested && limits?.continueAsNewWhenSuggested !== false) return true;
+  if (info.historyLength >= (limits?.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS)) return true;
+  // The size is asked last, and the patch only when it decides, so runs recorded before it replay unchanged.
+  return info.historySize >= (limits?.continueAsNewAfterBytes ?? DEFAULT_CONTINUE_AS_NEW_AFTER_BYTES) && patched('vigil-continue-as-new-bytes-1');
 }
 
 /**

@@ -47,6 +47,22 @@ test('every problem of a bad definition is reported at once', () => {
   expect(problems).toMatch(/maxSteps/);
 });
 
+test('continue-as-new limits Temporal would never let a run reach are refused', () => {
+  const problems = (limits: object) => {
+    try {
+      defineAgent({ name: 'long', instructions: 'x', model: 'm', limits });
+    } catch (e) {
+      return (e as ConfigError).problems.join('\n');
+    }
+    return '';
+  };
+  // A run ends at 51,200 events or 50 MB.
+  expect(problems({ continueAsNewAfterEvents: 60_000 })).toMatch(/continueAsNewAfterEvents/);
+  expect(problems({ continueAsNewAfterBytes: 50 * 1024 * 1024 })).toMatch(/continueAsNewAfterBytes/);
+  expect(problems({ continueAsNewAfterBytes: 1024 })).toMatch(/continueAsNewAfterBytes/);
+  expect(problems({ continueAsNewAfterEvents: 50_000, continueAsNewAfterBytes: 65_536, continueAsNewWhenSuggested: false })).toBe('');
+});
+
 test('the registry refuses two agents with one name', () => {
   const a = defineAgent({ name: 'a', instructions: 'x', model: 'm' });
   const registry = new AgentRegistry([a]);

@@ -22,8 +22,17 @@ const TURNS = Number(process.env.VIGIL_LONG_TURNS ?? 2_000);
 const tools = [calculator, lookup];
 /** Continues as new every few dozen turns. */
 const marathon = defineAgent({ name: 'marathon', instructions: 'Be brief.', model: 'test-model', tools, limits: { continueAsNewAfterEvents: 400 } });
-/** The same agent in one run: the reference that nothing observable may differ from. */
-const reference = defineAgent({ name: 'reference', instructions: 'Be brief.', model: 'test-model', tools, limits: { continueAsNewAfterEvents: 10_000_000 } });
+/**
+ * The same agent in one run: the reference that nothing observable may differ from. The highest limits an agent
+ * may set, and Temporal's suggestion ignored (a real server suggests it at 4,096 events).
+ */
+const reference = defineAgent({
+  name: 'reference',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  tools,
+  limits: { continueAsNewAfterEvents: 50_000, continueAsNewAfterBytes: 48 * 1024 * 1024, continueAsNewWhenSuggested: false },
+});
 /** A small context window, so summaries come early and often. */
 const forgetful = defineAgent({
   name: 'forgetful',

@@ -13,7 +13,7 @@ import { AgentClient } from '../../src/client';
 import { FileContentStore } from '../../src/store';
 import { vigilDataConverter } from '../../src/store/data-converter';
 import { HEARTBEAT_THROTTLE } from '../../src/workers/worker';
-import { createTemporalTestEnv, TemporalTestEnv } from '../../src/testing/temporal-env';
+import { createTemporalTestEnv, TemporalTestEnv, type TemporalTestEnvOptions } from '../../src/testing/temporal-env';
 import { ScriptedModel, startScriptedModel } from './scripted-model';
 import { startWebhookReceiver } from './webhook-receiver';
 import { uniqueTaskQueue } from './worker';
@@ -37,6 +37,8 @@ export interface ConversationFixture {
 export interface ConversationHarnessOptions extends Pick<ActivityDeps, 'prices' | 'paymentVerifiers'> {
   /** Payloads this large or larger go to the content store; default the deployment default (64 KiB). */
   payloadThresholdBytes?: number;
+  /** Server settings (limits, continue-as-new advice): the harness then always gets its own in-process server. */
+  dynamicConfig?: TemporalTestEnvOptions['dynamicConfig'];
 }
 
 /**
@@ -83,7 +85,7 @@ export async function startConversationHarness(
     await running;
   };
 
-  fx.env = await createTemporalTestEnv({ dataConverter });
+  fx.env = await createTemporalTestEnv({ dataConverter, ...(options.dynamicConfig ? { dynamicConfig: options.dynamicConfig } : {}) });
   fx.model = await startScriptedModel();
   fx.hook = await startWebhookReceiver(WEBHOOK_SECRET);
   fx.taskQueue = uniqueTaskQueue('conversation');
