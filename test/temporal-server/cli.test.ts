@@ -3,6 +3,7 @@
  * the process's own output and exit as the only signals (no sleeps).
  */
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, connect, Server } from 'node:net';
@@ -136,6 +137,50 @@ test('SIGINT (Ctrl-C) also shuts down cleanly, and --time-skipping is reported',
   expect(await cli.exited).toEqual({ code: 0, signal: null });
 });
 
+test('--dynamic-config-value KEY=VALUE (repeatable) sets the server\'s limits, as on `temporal server start-dev`', async () => {
+  const cli = runCli([
+    '--port',
+    '0',
+    '--dynamic-config-value',
+    'limit.historyCount.suggestContinueAsNew=3',
+    '--dynamic-config-value',
+    'history.maxTotalUpdates=5',
+  ]);
+  const [, address] = await cli.line(
+    /^Temporal test server listening on (127\.0\.0\.1:\d+) \(in memory; time skipping off; limit\.historyCount\.suggestContinueAsNew=3; history\.maxTotalUpdates=5\)$/,
+  );
+  const connection = await Connection.connect({ address });
+  try {
+    // Acting as the worker: the first workflow task's Started event is the 3rd, which the threshold suggests at.
+    const client = new Client({ connection, namespace: 'default' });
+    const taskQueue = `cli-${randomUUID()}`;
+    await client.workflow.start('counter', { taskQueue, workflowId: `cli-${randomUUID()}` });
+    const task = await connection.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, identity: 'cli-test' });
+    const started = task.history!.events!.at(-1)!;
+    expect(Number(started.eventId)).toBe(3);
+    expect(started.workflowTaskStartedEventAttributes).toMatchObject({
+      suggestContinueAsNew: true,
+      suggestContinueAsNewReasons: [temporal.api.enums.v1.SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS],
+    });
+  } finally {
+    await connection.close();
+  }
+  cli.child.kill('SIGTERM');
+  expect(await cli.exited).toEqual({ code: 0, signal: null });
+});
+
+test.each([
+  [['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNeww=3'], /unknown dynamic config key 'limit\.historyCount\.suggestContinueAsNeww'/],
+  [['--dynamic-config-value', 'history.maxTotalUpdates=lots'], /dynamic config history\.maxTotalUpdates must be a whole number of updates, at least 1, got 'lots'/],
+  [['--dynamic-config-value', 'history.maxTotalUpdates.suggestContinueAsNewThreshold=0'], /history\.maxTotalUpdates\.suggestContinueAsNewThreshold must be a fraction/],
+  [['--dynamic-config-value', 'history.maxTotalUpdates'], /--dynamic-config-value takes KEY=VALUE, got 'history\.maxTotalUpdates'/],
+])('a bad --dynamic-config-value %j is a usage error naming it: exit 2, nothing served', async (args, message) => {
+  const cli = runCli(['--port', '0', ...args]);
+  expect(await cli.exited).toEqual({ code: 2, signal: null });
+  expect(cli.stderr()).toMatch(message);
+  expect(cli.stdout()).toBe('');
+});
+
 test('--port abc is a usage error: exit 2 with a message naming the flag', async () => {
   const cli = runCli(['--port', 'abc']);
   expect(await cli.exited).toEqual({ code: 2, signal: null });
@@ -161,6 +206,8 @@ test('--help prints the usage and exits 0', async () => {
   expect(await cli.exited).toEqual({ code: 0, signal: null });
   expect(cli.stdout()).toMatch(/--port <port>/);
   expect(cli.stdout()).toMatch(/--time-skipping/);
+  expect(cli.stdout()).toMatch(/--dynamic-config-value KEY=VALUE/);
+  expect(cli.stdout()).toMatch(/limit\.historyCount\.suggestContinueAsNew=4096/);
 });
 
 test('a port in use is reported clearly, exit 1', async () => {

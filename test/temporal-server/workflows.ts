@@ -260,3 +260,50 @@ export async function queueThenContinue(received: number[], expected: number, ru
     received.push(...queue.splice(0));
   }
 }
+
+/** What workflowInfo() told the workflow about its history and continuing as new, in the task that asked. */
+export interface HistoryAdvice {
+  runId: string;
+  historyLength: number;
+  historySize: number;
+  continueAsNewSuggested: boolean;
+  reasons: string[];
+}
+
+/** Its argument is only weight: it is recorded in history with the update. "reject" is refused by the validator. */
+export const adviceUpdate = defineUpdate<HistoryAdvice, [weight: string]>('advice');
+/** The advice the run's first workflow task carried. */
+export const firstAdviceQuery = defineQuery<HistoryAdvice>('firstAdvice');
+export const continueSignal = defineSignal('continue');
+
+function historyAdvice(): HistoryAdvice {
+  const i = workflowInfo();
+  return {
+    runId: i.runId,
+    historyLength: i.historyLength,
+    historySize: i.historySize,
+    continueAsNewSuggested: i.continueAsNewSuggested,
+    reasons: [...(i.suggestedContinueAsNewReasons ?? [])],
+  };
+}
+
+/**
+ * Answers each `advice` update with what workflowInfo() says about the history and continuing as new. Continues
+ * as new on `continue` (the next run does the same), returns on `finish`. `timers` long timers started in the first
+ * task make a long history at once (one TimerStarted event each).
+ */
+export async function adviceReporter(timers = 0): Promise<void> {
+  const first = historyAdvice();
+  for (let i = 0; i < timers; i++) void sleep('1 day');
+  let next: 'continue' | 'finish' | undefined;
+  setHandler(firstAdviceQuery, () => first);
+  setHandler(adviceUpdate, historyAdvice, {
+    validator: (weight) => {
+      if (weight === 'reject') throw new Error('rejected by the validator');
+    },
+  });
+  setHandler(continueSignal, () => void (next = 'continue'));
+  setHandler(finishSignal, () => void (next = 'finish'));
+  await condition(() => next !== undefined);
+  if (next === 'continue') await continueAsNew<typeof adviceReporter>();
+}
