@@ -1,8 +1,10 @@
 /**
  * Re-captures the stored histories that the replay test runs against the current workflow code:
- *   npm run capture-histories
+ *   npm run capture-histories                     # every scenario
+ *   npm run capture-histories -- continue-as-new  # only these (a new scenario, leaving the others as they are)
  * Each scenario runs a real conversation (offline Temporal, real worker, scripted model) and writes its
- * history to test/replay/histories/<scenario>.json. Histories captured by earlier versions of the workflow are
+ * history to test/replay/histories/<scenario>.json; a conversation that continued as new writes each later run
+ * to <scenario>-run-<n>.json. Histories captured by earlier versions of the workflow are
  * kept beside them under a prefix (before-visibility-*.json, before-memory-*.json): they are what patched() must
  * keep working. Before re-capturing, rename the current ones to such a prefix. Re-capture only when a change is meant to be
  * incompatible (and is shipped with patching); otherwise the old histories are exactly what must keep working.
@@ -12,12 +14,24 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defineAgent } from '../../src/agents/define-agent';
 import { conversationWorkflowId } from '../../src/protocol';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/workers/workflow-bundle';
 import { startConversationHarness } from '../helpers/conversation';
 import { replayAgent } from '../helpers/test-agents';
 
 type Harness = Awaited<ReturnType<typeof startConversationHarness>>;
+
+/** Continues as new after 64 KiB of history: about ten short turns, with a carried state small enough to inline. */
+const sizedAgent = defineAgent({
+  name: 'replayed-sized',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  limits: { continueAsNewAfterBytes: 64 * 1024 },
+});
+
+/** Each scenario talks to one conversation of this agent (default: replayed). */
+const agentOf: Record<string, string> = { 'continue-as-new': sizedAgent.name };
 
 const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
   'multi-turn': async (h, id) => {
@@ -58,7 +72,27 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
     await h.client.end('replayed', id);
     await h.env.client.workflow.getHandle(conversationWorkflowId('replayed', id)).result();
   },
+  'continue-as-new': async (h, id) => {
+    // Until the first run has continued as new (its size), then two turns in the next run.
+    let sent = 0;
+    const runs = async () => (await runsOf(h, conversationWorkflowId(sizedAgent.name, id))).length;
+    while ((await runs()) < 2) {
+      sent++;
+      await h.client.send(sizedAgent.name, id, { id: `m${sent}`, content: `message ${sent}` });
+      if (sent > 100) throw new Error('the conversation did not continue as new');
+    }
+    for (const last of [sent + 1, sent + 2]) await h.client.send(sizedAgent.name, id, { id: `m${last}`, content: `message ${last}` });
+  },
 };
+
+/** The runs of a workflow id, oldest first. */
+async function runsOf(h: Harness, workflowId: string): Promise<{ runId: string; started: number }[]> {
+  const runs: { runId: string; started: number }[] = [];
+  for await (const run of h.env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    runs.push({ runId: run.runId, started: run.startTime.getTime() });
+  }
+  return runs.sort((a, b) => a.started - b.started);
+}
 
 async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...WORKFLOW_BUNDLER_OPTIONS });
@@ -66,23 +100,31 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   process.env.VIGIL_WORKFLOW_BUNDLE = join(dir, 'workflows.js');
   writeFileSync(process.env.VIGIL_WORKFLOW_BUNDLE, code);
-  const harness = await startConversationHarness([replayAgent]);
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((name) => !(name in scenarios));
+  if (unknown.length > 0) throw new Error(`no scenario ${unknown.join(', ')}; the scenarios: ${Object.keys(scenarios).join(', ')}`);
+  const harness = await startConversationHarness([replayAgent, sizedAgent]);
   try {
     for (const [name, run] of Object.entries(scenarios)) {
+      if (asked.length > 0 && !asked.includes(name)) continue;
       const id = `replay-${name}`;
+      const workflowId = conversationWorkflowId(agentOf[name] ?? replayAgent.name, id);
       harness.model.reset();
       await run(harness, id);
-      const history = await harness.env.client.workflow.getHandle(conversationWorkflowId('replayed', id)).fetchHistory();
-      const file = join(__dirname, 'histories', `${name}.json`);
-      // protobufjs's own object form (enum names, int64 as strings, bytes as base64): readable, and read back by
-      // the same library without loss.
-      const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), {
-        longs: String,
-        enums: String,
-        bytes: String,
-      });
-      writeFileSync(file, `${JSON.stringify(json, null, 1)}\n`);
-      console.log(`captured ${name}: ${history.events?.length} events -> ${file}`);
+      const runs = await runsOf(harness, workflowId);
+      for (const [index, { runId }] of runs.entries()) {
+        const history = await harness.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+        const file = join(__dirname, 'histories', index === 0 ? `${name}.json` : `${name}-run-${index + 1}.json`);
+        // protobufjs's own object form (enum names, int64 as strings, bytes as base64): readable, and read back
+        // by the same library without loss.
+        const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), {
+          longs: String,
+          enums: String,
+          bytes: String,
+        });
+        writeFileSync(file, `${JSON.stringify(json, null, 1)}\n`);
+        console.log(`captured ${name} (run ${index + 1}): ${history.events?.length} events -> ${file}`);
+      }
     }
   } finally {
     await harness.close();

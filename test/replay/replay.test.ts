@@ -17,8 +17,10 @@ const histories = readdirSync(dir)
 
 test('there are stored histories to replay: from before the visibility patch, from before memory, and current', () => {
   const scenarios = ['approval', 'cancelled-turn', 'error-reply-and-end', 'multi-turn', 'tool-call'];
+  // A run that continued as new at its size limit, and the run it continued as.
+  const continued = ['continue-as-new', 'continue-as-new-run-2'];
   expect(histories.map((h) => h.workflowId).sort()).toEqual(
-    [...scenarios.map((s) => `before-visibility-${s}`), ...scenarios.map((s) => `before-memory-${s}`), ...scenarios].sort(),
+    [...scenarios.map((s) => `before-visibility-${s}`), ...scenarios.map((s) => `before-memory-${s}`), ...scenarios, ...continued].sort(),
   );
 });
 
