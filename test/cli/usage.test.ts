@@ -1,5 +1,5 @@
 /** The command line itself: help, usage errors and their exit codes, run as the real `vigil` process. */
-import { runCli, unusedPort } from './cli-process';
+import { runCli, startCli, unusedPort } from './cli-process';
 
 const COMMANDS = ['dev', 'worker', 'send', 'inspect', 'replay', 'test-server'];
 
@@ -84,4 +84,18 @@ test('an invalid conversation id is a usage error, found before connecting', asy
   const { code, stderr } = await runCli(['send', 'no spaces allowed', 'hi']);
   expect(code).toBe(2);
   expect(stderr).toContain('invalid conversation id "no spaces allowed": use letters, digits and . _ : @ - only');
+});
+
+test('vigil test-server takes server limits as the real dev server does, and refuses a bad one naming it', async () => {
+  const server = startCli(['test-server', '--port', '0', '--dynamic-config-value', 'history.maxTotalUpdates=50']);
+  try {
+    await server.waitFor(/listening on 127\.0\.0\.1:\d+ \(.*history\.maxTotalUpdates=50/, 'stdout');
+  } finally {
+    server.child.kill('SIGINT');
+  }
+  expect((await server.exited).code).toBe(0);
+
+  const bad = await runCli(['test-server', '--port', '0', '--dynamic-config-value', 'history.maxTotalUpdate=50']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('history.maxTotalUpdate');
 });
