@@ -37,6 +37,8 @@ import { createOpenAIClient } from '../src/activities/model';
 import { defineAgent } from '../src/agents/define-agent';
 import { AgentRegistry } from '../src/agents/registry';
 import { createLogChannel } from '../src/channels';
+import { FileContentStore } from '../src/store';
+import { vigilDataConverter } from '../src/store/data-converter';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/workers/workflow-bundle';
 import * as benchActivities from './activities';
 import { intEnv, machineLine, mb, percentile, pool, printTable, Row, timeEach, runBench } from './report';
@@ -129,6 +131,8 @@ async function workerChild(): Promise<void> {
   const collector = createCollector();
   const connection = await NativeConnection.connect({ address: env('BENCH_CONV_ADDRESS') });
   const bare = env('BENCH_CONV_WORKER') === 'bare';
+  // Conversations keep their transcripts in a content store; a worker without one answers every turn with an error.
+  const store = new FileContentStore({ dataDir: env('BENCH_CONV_DATA_DIR') });
   const worker = await Worker.create({
     connection,
     namespace: env('BENCH_CONV_NAMESPACE'),
@@ -140,7 +144,9 @@ async function workerChild(): Promise<void> {
           agents: new AgentRegistry([benchAgent]),
           openai: createOpenAIClient({ baseURL: env('BENCH_CONV_MODEL_URL'), apiKey: API_KEY }),
           channels: [createLogChannel({ info() {} })],
+          store,
         }),
+    dataConverter: vigilDataConverter(store),
     maxCachedWorkflows: Number(env('BENCH_CONV_CACHE')),
   });
   const running = worker.run();
@@ -156,6 +162,7 @@ async function workerChild(): Promise<void> {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       void running
         .then(() => connection.close())
+        .then(() => store.close())
         .then(() => {
           send({ type: 'stopped' });
           process.disconnect();
@@ -388,6 +395,7 @@ async function main(): Promise<void> {
         BENCH_CONV_TASK_QUEUE: memQueue,
         BENCH_CONV_MODEL_URL: model.baseURL,
         BENCH_CONV_CACHE: String(CACHE),
+        BENCH_CONV_DATA_DIR: join(bundleDir, 'child-store'),
       });
       const idle = new AgentClient({ client: env.client, taskQueue: memQueue });
       const idleId = (i: number) => `${prefix}-idle-${i}`;
@@ -482,6 +490,7 @@ async function main(): Promise<void> {
           BENCH_CONV_TASK_QUEUE: bareIdleQueue,
           BENCH_CONV_MODEL_URL: model.baseURL,
           BENCH_CONV_CACHE: String(CACHE),
+          BENCH_CONV_DATA_DIR: join(bundleDir, 'child-store'),
         });
         const bare0 = await child.measure();
         await pool(bareCount, IDLE_CONCURRENCY, async (i) => {

@@ -3,8 +3,11 @@
  * event stream (see src/workflows/conversation-events.ts), through @temporalio/workflow-streams.
  *
  * Text is coalesced into one `model.delta` event per interval, and each interval's batch is one signal: the
- * history cost of streaming follows the reply's duration, not its token count. Publishing is a preview and
- * best effort: a failure to publish is logged and never fails the model call, whose result is what counts.
+ * history cost of streaming follows the reply's duration, not its token count. A completion that ends within
+ * its first interval publishes nothing: the reply event brings its whole text as soon as a delta would have,
+ * and the signal would cost the conversation a workflow task for a preview nobody had time to see. Publishing
+ * is a preview and best effort: a failure to publish is logged and never fails the model call, whose result is
+ * what counts.
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
@@ -31,11 +34,13 @@ export const publishToConversation: DeltaSinkFactory = ({ turn, step }) => {
   const client = WorkflowStreamClient.fromWithinActivity({ batchInterval: DELTA_INTERVAL_MS, maxRetryDuration: PUBLISH_RETRY_MS });
   const tokens = client.topic<ConversationEvent>(EVENT_TOPICS.tokens);
   let pending = '';
+  let published = false;
   let timer: NodeJS.Timeout | undefined;
   const publishPending = () => {
     timer = undefined;
     if (pending === '') return;
     tokens.publish({ type: 'model.delta', turn, step, attempt, text: pending });
+    published = true;
     pending = '';
   };
   return {
@@ -45,7 +50,8 @@ export const publishToConversation: DeltaSinkFactory = ({ turn, step }) => {
     },
     async close() {
       clearTimeout(timer);
-      publishPending();
+      // The rest of a preview already under way; nothing at all for a completion faster than one interval.
+      if (published) publishPending();
       try {
         await client[Symbol.asyncDispose]();
       } catch (error) {

@@ -43,6 +43,15 @@ async function userMessages(fx: ConversationFixture, agent: string, id: string):
 
 const ids = (count: number) => Array.from({ length: count }, (_, i) => `m${i + 1}`);
 
+/** The same agent twice: one follows Temporal's suggestion (the default), one ignores it. */
+const advised = defineAgent({ name: 'advised', instructions: 'Be brief.', model: 'test-model' });
+const unadvised = defineAgent({
+  name: 'unadvised',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  limits: { continueAsNewWhenSuggested: false },
+});
+
 describe('on any Temporal', () => {
   const sized = defineAgent({
     name: 'sized',
@@ -71,13 +80,6 @@ describe('on any Temporal', () => {
 });
 
 describe('when Temporal suggests continue-as-new (here after 60 events)', () => {
-  const advised = defineAgent({ name: 'advised', instructions: 'Be brief.', model: 'test-model' });
-  const unadvised = defineAgent({
-    name: 'unadvised',
-    instructions: 'Be brief.',
-    model: 'test-model',
-    limits: { continueAsNewWhenSuggested: false },
-  });
   const fx = useConversations([advised, unadvised], { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 } });
 
   it('the conversation follows the suggestion, unless its agent sets continueAsNewWhenSuggested: false', async () => {
@@ -96,13 +98,6 @@ describe('when Temporal suggests continue-as-new (here after 60 events)', () => 
 });
 
 describe('when a run may take only 30 updates (a real server allows 2,000 and suggests continue-as-new at 90%)', () => {
-  const advised = defineAgent({ name: 'advised', instructions: 'Be brief.', model: 'test-model' });
-  const unadvised = defineAgent({
-    name: 'unadvised',
-    instructions: 'Be brief.',
-    model: 'test-model',
-    limits: { continueAsNewWhenSuggested: false },
-  });
   const fx = useConversations([advised, unadvised], { dynamicConfig: { 'history.maxTotalUpdates': 30 } });
 
   it('the conversation continues as new before the limit and takes every message; ignoring the advice, the 31st is refused', async () => {

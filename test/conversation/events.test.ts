@@ -43,7 +43,8 @@ it('tells a watcher the turn as it happens: start, tool call and result, streame
   const id = newId();
   fx.model.script(
     { toolCalls: [{ id: 'call_1', name: 'calculator', arguments: '{"expression":"17*23"}' }] },
-    { content: 'The calculator says 391, which is the product.' },
+    // Written a word every 60 ms: long enough to be previewed (a reply faster than one interval is not).
+    { content: 'The calculator says 391, which is the product.', chunkDelayMs: 60 },
   );
   await fx.client.open('watched', id);
   const watching = collect(id, isReply);
@@ -68,6 +69,20 @@ it('tells a watcher the turn as it happens: start, tool call and result, streame
 
   // Offsets are positions: strictly increasing by one.
   expect(events.map((e) => e.offset)).toEqual(events.map((_, i) => i));
+});
+
+it('a reply written faster than one preview interval comes whole in the reply event, and costs the history no signal', async () => {
+  const id = newId();
+  fx.model.script({ content: 'Quick answer.' });
+  await fx.client.open('watched', id);
+  const watching = collect(id, isReply);
+  const reply = await fx.client.send('watched', id, { id: 'm1', content: 'quick' });
+  const events = await watching;
+
+  expect(types(events)).toEqual(['turn.started', 'reply']);
+  expect(events.at(-1)!.event).toEqual({ type: 'reply', reply });
+  expect(reply.content).toBe('Quick answer.');
+  expect(await eventTypes(fx.client.handle('watched', id))).not.toContain('WORKFLOW_EXECUTION_SIGNALED');
 });
 
 it('resumes after the last offset seen with nothing missed and nothing twice', async () => {

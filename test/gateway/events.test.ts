@@ -72,7 +72,7 @@ it('streams a turn as it happens: start, tool call and result, model text, reply
   const id = newId();
   fx.model.script(
     { toolCalls: [{ id: 'call_1', name: 'calculator', arguments: '{"expression":"6*7"}' }] },
-    { content: 'Six times seven is 42, the answer.' },
+    { content: 'Six times seven is 42, the answer.', chunkDelayMs: 60 },
   );
   expect((await post(id, 'what is 6*7', 'm1')).status).toBe(202);
   const watcher = watch(id);
