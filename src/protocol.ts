@@ -185,6 +185,29 @@ export const TranscriptPage = z.object({
 });
 export type TranscriptPage = z.infer<typeof TranscriptPage>;
 
+/**
+ * An entry a long conversation keeps only in the content store: what the workflow still needs to plan context
+ * windows (its role, turn and token count) and the reference to the stored record. A conversation carries its
+ * older entries this way across continue-as-new, so its memory and the state it carries stay small.
+ */
+export const StoredTranscriptEntry = z.object({
+  role: z.enum(['user', 'assistant', 'tool', 'notice']),
+  turn: z.number().int(),
+  at: z.string(),
+  /** The entry's content tokens (the model's output tokens for an answer), as the window planner counts them. */
+  tokens: z.number().int().nonnegative(),
+  /** The transcript record in the content store (src/activities/transcript-chain.ts). */
+  stored: z.string(),
+});
+export type StoredTranscriptEntry = z.infer<typeof StoredTranscriptEntry>;
+
+/**
+ * What the `transcript` query answers: entries as the conversation holds them, older ones possibly as stored
+ * references. `AgentClient.transcript` reads those from the content store and returns a TranscriptPage.
+ */
+export const HeldTranscriptPage = TranscriptPage.extend({ entries: z.array(z.union([TranscriptEntry, StoredTranscriptEntry])) });
+export type HeldTranscriptPage = z.infer<typeof HeldTranscriptPage>;
+
 export const CancelTurnRequest = z.object({ reason: z.string().max(2000).optional() }).strict();
 export type CancelTurnRequest = z.infer<typeof CancelTurnRequest>;
 
@@ -287,7 +310,7 @@ export const cancelTurnUpdate = defineUpdate<CancelTurnResult, [CancelTurnReques
 /** Closes the conversation after the current turn and any queued messages. */
 export const endSignal = defineSignal('end');
 export const stateQuery = defineQuery<ConversationView>('state');
-export const transcriptQuery = defineQuery<TranscriptPage, [TranscriptPageRequest?]>('transcript');
+export const transcriptQuery = defineQuery<HeldTranscriptPage, [TranscriptPageRequest?]>('transcript');
 
 /** zod error -> one readable line, for validators, the client and the gateway. */
 export function describeZodError(error: z.ZodError): string {

@@ -67,6 +67,15 @@ async function readRecord(store: ContentStore, ref: string): Promise<TranscriptR
 }
 
 /**
+ * Stored entries by their references, for a reader outside an activity (`AgentClient.transcript`): the store's
+ * own errors (ContentMissingError, ContentCorruptError) reach the caller as they are.
+ */
+export async function readStoredEntries(store: ContentStore, refs: readonly string[]): Promise<TranscriptEntry[]> {
+  const records = await store.getMany(refs);
+  return records.map((text) => (JSON.parse(text) as TranscriptRecord).entry);
+}
+
+/**
  * A missing or corrupt record can only get worse with retries: it fails the call for good, with the store's
  * words (the reference and the store, no contents), so the turn ends with a clear error instead of a model
  * that silently sees less.

@@ -67,7 +67,7 @@ export async function withTemporalClient<T>(
       store,
       payloadThresholdBytes: storeConfig.payloadThresholdBytes,
     });
-    return await use({ client, agents: new AgentClient({ client, taskQueue: settings.taskQueue }), store });
+    return await use({ client, agents: new AgentClient({ client, taskQueue: settings.taskQueue, store }), store });
   } finally {
     await connection.close();
     await store.close();

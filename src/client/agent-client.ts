@@ -38,17 +38,21 @@ import {
   decideUpdate,
   DEFAULT_TASK_QUEUE,
   endSignal,
+  type HeldTranscriptPage,
   InboundMessage,
   messageSignal,
   Reply,
   sendUpdate,
   StartConversation,
   stateQuery,
+  type TranscriptEntry,
   TranscriptPage,
   TranscriptPageRequest,
   transcriptQuery,
   WORKFLOW_TYPE,
 } from '../protocol';
+import { readStoredEntries } from '../activities/transcript-chain';
+import type { ContentStore } from '../store';
 // Types only: the client never loads workflow code, which belongs to the worker's sandbox.
 import type { conversation } from '../workflows';
 
@@ -56,6 +60,12 @@ export interface AgentClientOptions {
   client: Client;
   /** Where new conversations are started; the workers' VIGIL_TASK_QUEUE. Default `vigil`. */
   taskQueue?: string;
+  /**
+   * The workers' content store (the one `createVigilClient` takes). A conversation that has continued as new
+   * holds its older entries there only, so `transcript` needs it to show them; without it, asking for such
+   * entries is a ConfigError.
+   */
+  store?: ContentStore;
 }
 
 export interface SendOptions {
@@ -109,9 +119,11 @@ const FailureIssues = z.array(z.object({ path: z.string(), message: z.string() }
 export class AgentClient {
   private readonly client: Client;
   private readonly taskQueue: string;
+  private readonly store: ContentStore | undefined;
 
   constructor(options: AgentClientOptions) {
     this.client = options.client;
+    this.store = options.store;
     this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     if (this.taskQueue.trim() === '') throw new ConfigError(['AgentClient taskQueue must not be empty']);
   }
@@ -178,7 +190,22 @@ export class AgentClient {
       conversationId,
       page,
     });
-    return this.mapped('transcript', input, () => this.workflowHandle(input).query(transcriptQuery, input.page));
+    const held = await this.mapped('transcript', input, () => this.workflowHandle(input).query(transcriptQuery, input.page));
+    return { ...held, entries: await this.wholeEntries(held.entries) };
+  }
+
+  /** Entries the conversation holds as stored references, read from the content store; the rest as they are. */
+  private async wholeEntries(entries: HeldTranscriptPage['entries']): Promise<TranscriptEntry[]> {
+    const refs = entries.flatMap((e) => ('stored' in e ? [e.stored] : []));
+    if (refs.length === 0) return entries as TranscriptEntry[];
+    if (!this.store) {
+      throw new ConfigError([
+        'this part of the transcript is kept in the content store only (the conversation continued as new): give AgentClient the workers\' store ({ store })',
+      ]);
+    }
+    const stored = await readStoredEntries(this.store, refs);
+    let next = 0;
+    return entries.map((e) => ('stored' in e ? stored[next++] : e));
   }
 
   /** Approves or rejects a pending tool call. */

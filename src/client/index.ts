@@ -12,7 +12,7 @@
  * // The workers' store: the same settings as theirs, e.g. loadConfig().store (src/config.ts).
  * const store = createContentStore({ kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 });
  * const client = createVigilClient({ connection: await Connection.connect(), store });
- * const agents = new AgentClient({ client });
+ * const agents = new AgentClient({ client, store });
  * const reply = await agents.send('assistant', 'user-42', { id: 'msg-1', content: 'Hello!' });
  */
 export { AgentClient } from './agent-client';

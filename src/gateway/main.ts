@@ -49,7 +49,7 @@ async function run(): Promise<number> {
       store,
       payloadThresholdBytes: config.store.payloadThresholdBytes,
     });
-    const agents = new AgentClient({ client, taskQueue: config.temporal.taskQueue });
+    const agents = new AgentClient({ client, taskQueue: config.temporal.taskQueue, store });
     const app = createGateway({
       agents,
       schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue }),

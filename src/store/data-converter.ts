@@ -46,7 +46,7 @@ export interface VigilClientOptions {
  *   const client = createVigilClient({
  *     connection, namespace: config.temporal.namespace, store, payloadThresholdBytes: config.store.payloadThresholdBytes,
  *   });
- *   const agents = new AgentClient({ client, taskQueue: config.temporal.taskQueue });
+ *   const agents = new AgentClient({ client, taskQueue: config.temporal.taskQueue, store });
  */
 export function createVigilClient(options: VigilClientOptions): Client {
   return new Client({

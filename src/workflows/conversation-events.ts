@@ -9,7 +9,7 @@
  */
 import { WorkflowStream, type WorkflowStreamState } from '@temporalio/workflow-streams/workflow';
 import { type ConversationEvent, EVENT_TOPICS, type TranscriptEntry } from '../protocol';
-import type { ConversationState } from './conversation-state';
+import { type ConversationState, isStored } from './conversation-state';
 
 /** Events of this many recent turns stay in the log for reconnecting watchers; older ones are dropped. */
 export const RETAINED_TURNS = 20;
@@ -55,6 +55,8 @@ export class ConversationEvents {
   /** Announces what the transcript gained since the last call: turns begun, tool calls, results, notices. */
   syncTranscript(state: ConversationState): void {
     for (const entry of state.transcript.slice(this.transcriptCursor)) {
+      // New entries are whole; stored ones come only from an earlier run, before the cursor.
+      if (isStored(entry)) continue;
       for (const event of eventsOfEntry(entry)) this.emit(event);
     }
     this.transcriptCursor = state.transcript.length;

@@ -6,7 +6,7 @@
  */
 import type { AgentSpec } from '../agents/spec';
 import type { ChainUpdate, ModelCallInput, ModelCallResult, SummarizeInput, SummarizeResult, ToolRunResult } from '../activities/types';
-import { estimateFixedTokens, planContext, type WindowEntry } from '../memory/context-window';
+import { estimateEntryTokens, estimateFixedTokens, planContext, type WindowEntry } from '../memory/context-window';
 import { memoryPolicy } from '../memory/policy';
 import type { PaymentCheckInput, PaymentOutcome } from '../pricing/types';
 import { paymentRefusedReply, paymentRequiredReply } from '../pricing/types';
@@ -17,17 +17,36 @@ import type {
   Decision,
   InboundMessage,
   PendingApproval,
+  HeldTranscriptPage,
   Reply,
   ReplyStatus,
+  StoredTranscriptEntry,
   TokenUsage,
   ToolCall,
   TranscriptEntry,
-  TranscriptPage,
   TranscriptPageRequest,
 } from '../protocol';
 
-/** 2: usage with cost, per model and per author; the rolling summary; the dedupe window's order. */
-export const STATE_SCHEMA_VERSION = 2;
+/**
+ * 2: usage with cost, per model and per author; the rolling summary; the dedupe window's order.
+ * 3: older transcript entries may be carried as stored references (StoredTranscriptEntry).
+ */
+export const STATE_SCHEMA_VERSION = 3;
+
+/**
+ * The newest transcript entries a continue-as-new carries whole; older ones that are in the content store go
+ * as references with their token counts, which is all the rules need of them (the activities read entries from
+ * the store, and `AgentClient.transcript` reads them there for people). So a conversation's state stays a few
+ * hundred entries of text however long it runs.
+ */
+export const CARRIED_ENTRIES = 200;
+
+/** A transcript entry as the conversation holds it: whole, or (older ones, after a continue-as-new) stored. */
+export type HeldEntry = TranscriptEntry | StoredTranscriptEntry;
+
+export function isStored(entry: HeldEntry): entry is StoredTranscriptEntry {
+  return 'stored' in entry;
+}
 
 /** How many past replies are kept for `send` retries with a seen message id. */
 export const REMEMBERED_REPLIES = 500;
@@ -72,7 +91,8 @@ export interface ConversationState {
   schemaVersion: typeof STATE_SCHEMA_VERSION;
   agent: string;
   conversationId: string;
-  transcript: TranscriptEntry[];
+  /** Every entry, in order: whole, or stored (older entries carried over from an earlier run). */
+  transcript: HeldEntry[];
   /** Accepted messages waiting for their turn, in arrival order. */
   queue: InboundMessage[];
   /** The last DEDUPE_WINDOW message ids taken, with the turn each got and, once done, its reply. */
@@ -118,7 +138,7 @@ export function initialState(agent: string, conversationId: string): Conversatio
 export function restoreState(value: unknown, agent: string, conversationId: string): ConversationState {
   const state = value as (Omit<Partial<ConversationState>, 'schemaVersion'> & { schemaVersion?: number }) | null;
   if (!state || typeof state !== 'object') throw new Error('initial state must be an object');
-  if (state.schemaVersion !== 1 && state.schemaVersion !== STATE_SCHEMA_VERSION) {
+  if (state.schemaVersion !== 1 && state.schemaVersion !== 2 && state.schemaVersion !== STATE_SCHEMA_VERSION) {
     throw new Error(`unsupported state schema version ${String(state.schemaVersion)}; this code reads 1 to ${STATE_SCHEMA_VERSION}`);
   }
   if (state.agent !== agent || state.conversationId !== conversationId) {
@@ -239,7 +259,9 @@ export function nextStep(state: ConversationState, agent: AgentSpec, options: St
       content: `I reached this agent's limit of ${agent.limits.maxSteps} model calls for one message before finishing. Send another message to let me continue.`,
     };
   }
-  return options.memory ? memoryStep(state, turn, agent, options.summaries !== false) : { kind: 'call_model', input: modelInput(state, turn, agent) };
+  if (options.memory) return memoryStep(state, turn, agent, options.summaries !== false);
+  // Runs recorded before short-term memory send the whole transcript; they never carried stored entries.
+  return { kind: 'call_model', input: modelInput(state, turn, agent, state.transcript.map(whole)) };
 }
 
 function paymentStep(state: ConversationState, turn: TurnState, agent: AgentSpec): Step | undefined {
@@ -276,7 +298,7 @@ function memoryStep(state: ConversationState, turn: TurnState, agent: AgentSpec,
   const agentPolicy = memoryPolicy(agent);
   const policy = summaries ? agentPolicy : { ...agentPolicy, summary: false };
   const tools = modelTools(agent);
-  const entries: WindowEntry[] = state.transcript.map((e) => (e.role === 'assistant' ? { ...e, tokens: e.usage.outputTokens } : e));
+  const entries: WindowEntry[] = state.transcript.map(windowEntry);
   const plan = planContext({
     entries,
     summary: state.summary ?? undefined,
@@ -312,8 +334,7 @@ function memoryStep(state: ConversationState, turn: TurnState, agent: AgentSpec,
   return {
     kind: 'call_model',
     input: {
-      ...modelInput(state, turn, agent),
-      transcript: [],
+      ...modelInput(state, turn, agent, []),
       window: {
         ranges: toRanges(plan.entries, state.transcript),
         pinned: plan.pinned,
@@ -331,7 +352,7 @@ function memoryStep(state: ConversationState, turn: TurnState, agent: AgentSpec,
 }
 
 /** Indices as runs `[first, last]`; a gap of notices only (never shown to the model) does not break a run. */
-function toRanges(indices: number[], transcript: TranscriptEntry[]): [number, number][] {
+function toRanges(indices: number[], transcript: HeldEntry[]): [number, number][] {
   const ranges: [number, number][] = [];
   for (const index of indices) {
     const last = ranges.at(-1);
@@ -343,7 +364,35 @@ function toRanges(indices: number[], transcript: TranscriptEntry[]): [number, nu
 
 /** The stored transcript and what it lacks: the entries since the last activity that stored some. */
 function chainInput(state: ConversationState) {
-  return { head: state.chain.head, length: state.chain.length, append: state.transcript.slice(state.chain.length) };
+  return { head: state.chain.head, length: state.chain.length, append: state.transcript.slice(state.chain.length).map(whole) };
+}
+
+/** What the window rules read of an entry: its content tokens as recorded (answers) or estimated. */
+function windowEntry(entry: HeldEntry): WindowEntry {
+  if (isStored(entry)) return { role: entry.role, turn: entry.turn, tokens: entry.tokens };
+  return entry.role === 'assistant' ? { ...entry, tokens: entry.usage.outputTokens } : entry;
+}
+
+/** An entry the rules need whole: only ever a recent one, which a conversation never holds as stored. */
+function whole(entry: HeldEntry): TranscriptEntry {
+  if (isStored(entry)) throw new Error(`transcript entry of turn ${entry.turn} is held as stored where its content is needed`);
+  return entry;
+}
+
+/**
+ * The state a continue-as-new carries: the newest CARRIED_ENTRIES entries whole, and the older ones that are in
+ * the content store as references with the token count the window rules would give them, so the next run plans
+ * exactly the windows this one would have.
+ */
+export function carriedState(state: ConversationState): ConversationState {
+  const storedBefore = Math.min(state.chain.length, state.transcript.length - CARRIED_ENTRIES);
+  if (storedBefore <= 0) return state;
+  const transcript = state.transcript.map((entry, index): HeldEntry => {
+    if (index >= storedBefore || isStored(entry)) return entry;
+    const tokens = windowEntry(entry).tokens ?? estimateEntryTokens(entry);
+    return { role: entry.role, turn: entry.turn, at: entry.at, tokens: entry.role === 'notice' ? 0 : tokens, stored: state.entryRefs[index] };
+  });
+  return { ...state, transcript };
 }
 
 /** An activity stored the transcript's newest entries: it now ends at `update.head`. */
@@ -397,7 +446,7 @@ function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): 
   return { kind: 'run_tools', calls, settled };
 }
 
-function modelInput(state: ConversationState, turn: TurnState, agent: AgentSpec): ModelCallInput {
+function modelInput(state: ConversationState, turn: TurnState, agent: AgentSpec, transcript: TranscriptEntry[]): ModelCallInput {
   return {
     agent: state.agent,
     conversationId: state.conversationId,
@@ -405,7 +454,7 @@ function modelInput(state: ConversationState, turn: TurnState, agent: AgentSpec)
     step: turn.step + 1,
     model: agent.model,
     instructions: agent.instructions,
-    transcript: state.transcript,
+    transcript,
     tools: modelTools(agent),
   };
 }
@@ -551,7 +600,7 @@ export function view(state: ConversationState): ConversationView {
   };
 }
 
-export function transcriptPage(state: ConversationState, request: TranscriptPageRequest = {}): TranscriptPage {
+export function transcriptPage(state: ConversationState, request: TranscriptPageRequest = {}): HeldTranscriptPage {
   const offset = request.offset ?? 0;
   const limit = request.limit ?? 100;
   const entries = state.transcript.slice(offset, offset + limit);

@@ -48,6 +48,7 @@ import {
   awaitingApproval,
   beginTurn,
   cancelTurn,
+  carriedState,
   ConversationState,
   decisionRefusal,
   expireApprovals,
@@ -208,7 +209,8 @@ async function continueAsNewWhenIdle(state: ConversationState, events: Conversat
   await continueAsNew<typeof conversation>({
     agent: state.agent,
     conversationId: state.conversationId,
-    state,
+    // Older entries go as stored references: the next run's state is a few hundred entries of text, not all.
+    state: carriedState(state),
     events: events.snapshot(),
   });
 }

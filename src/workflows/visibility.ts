@@ -7,7 +7,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { patched, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ConversationStatus } from '../protocol';
 import type { VigilSearchAttributeName } from '../search-attributes';
-import type { ConversationState } from './conversation-state';
+import { type ConversationState, isStored } from './conversation-state';
 
 const key = {
   VigilAgent: defineSearchAttributeKey('VigilAgent', SearchAttributeType.KEYWORD),
@@ -36,9 +36,18 @@ export function publishVisibility(state: ConversationState, status: Conversation
   ]);
   // The memo changes only when a turn ends; 'running' and 'awaiting_approval' leave it as it was.
   if (status === 'running' || status === 'awaiting_approval') return;
-  const last = [...state.transcript].reverse().find((e) => e.role === 'user');
   upsertMemo({
     summary: `${state.agent} · ${state.turns} turn${state.turns === 1 ? '' : 's'} · ${status}`,
-    lastMessage: last?.role === 'user' ? last.content.slice(0, 200) : null,
+    lastMessage: lastUserMessage(state)?.slice(0, 200) ?? null,
   });
+}
+
+/** The newest user message's text: from the end, without copying the transcript. */
+function lastUserMessage(state: ConversationState): string | undefined {
+  for (let i = state.transcript.length - 1; i >= 0; i--) {
+    const entry = state.transcript[i];
+    if (entry.role !== 'user') continue;
+    return isStored(entry) ? undefined : entry.content;
+  }
+  return undefined;
 }

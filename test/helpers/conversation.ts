@@ -89,7 +89,7 @@ export async function startConversationHarness(
   fx.model = await startScriptedModel();
   fx.hook = await startWebhookReceiver(WEBHOOK_SECRET);
   fx.taskQueue = uniqueTaskQueue('conversation');
-  fx.client = new AgentClient({ client: fx.env.client, taskQueue: fx.taskQueue });
+  fx.client = new AgentClient({ client: fx.env.client, taskQueue: fx.taskQueue, store: fx.store });
   fx.restartWorker = async () => {
     await stopWorker();
     await startWorker();

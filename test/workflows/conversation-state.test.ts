@@ -125,7 +125,7 @@ test('tool results are recorded in the order the model asked, then the model is 
     ],
     now,
   );
-  expect(state.transcript.filter((e) => e.role === 'tool').map((e) => e.role === 'tool' && e.content)).toEqual(['one', 'two']);
+  expect(state.transcript.filter((e) => e.role === 'tool').map((e) => e.role === 'tool' && 'content' in e && e.content)).toEqual(['one', 'two']);
   const step = nextStep(state, agent);
   expect(step.kind).toBe('call_model');
   if (step.kind === 'call_model') expect(step.input.step).toBe(2);

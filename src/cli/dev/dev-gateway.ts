@@ -31,7 +31,7 @@ export async function startDevGateway(config: Config, logger: Logger): Promise<D
     payloadThresholdBytes: config.store.payloadThresholdBytes,
   });
   const app = createGateway({
-    agents: new AgentClient({ client, taskQueue: config.temporal.taskQueue }),
+    agents: new AgentClient({ client, taskQueue: config.temporal.taskQueue, store }),
     schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue }),
     token: config.gateway.token,
     bodyLimitBytes: config.gateway.bodyLimitBytes,
