@@ -7,7 +7,9 @@ import {
   applyModelAnswer,
   applyToolResults,
   beginTurn,
+  CARRIED_ENTRIES,
   cancelTurn,
+  carriedState,
   decisionRefusal,
   expireApprovals,
   finishTurn,
@@ -228,4 +230,33 @@ test('a state from another schema version or conversation is refused', () => {
   expect(restoreState(JSON.parse(JSON.stringify(state)), 'a', 'c1')).toEqual(state);
   expect(() => restoreState({ ...state, schemaVersion: 99 }, 'a', 'c1')).toThrow(/schema version 99/);
   expect(() => restoreState(state, 'a', 'other')).toThrow(/another conversation/);
+});
+
+test('continue-as-new carries the newest entries whole and older stored ones as references with their token counts', () => {
+  const state = initialState('a', 'c1');
+  const turns = CARRIED_ENTRIES; // two entries each: twice as many entries as are carried whole
+  for (let i = 1; i <= turns; i++) {
+    admit(state, { id: `m${i}`, content: `question ${i}` });
+    beginTurn(state, now);
+    applyModelAnswer(state, answer(`answer ${i}`), now);
+    finishTurn(state, 'completed', `answer ${i}`, now);
+  }
+  // The store holds all but the last ten entries (the next activity would store those).
+  const stored = state.transcript.length - 10;
+  state.chain = { head: 'ref-head', length: stored };
+  state.entryRefs = state.transcript.slice(0, stored).map((_, i) => `ref-${i}`);
+
+  const carried = carriedState(state);
+  const cut = state.transcript.length - CARRIED_ENTRIES;
+  expect(carried.transcript.slice(cut)).toEqual(state.transcript.slice(cut));
+  expect(carried.transcript[0]).toEqual({ role: 'user', turn: 1, at: now, tokens: expect.any(Number), stored: 'ref-0' });
+  // An answer counts the model's output tokens, as the window rules do.
+  expect(carried.transcript[1]).toMatchObject({ role: 'assistant', stored: 'ref-1', tokens: answer('answer 1').usage.outputTokens });
+  expect(carried.transcript.slice(0, cut).every((e) => 'stored' in e)).toBe(true);
+  // The state it came from is left as it was; the carried one reads back as the next run's.
+  expect(state.transcript.every((e) => !('stored' in e))).toBe(true);
+  expect(restoreState(JSON.parse(JSON.stringify(carried)), 'a', 'c1')).toEqual(carried);
+  // A short conversation, or one whose old entries are not stored yet, goes as it is.
+  expect(carriedState(initialState('a', 'c2')).transcript).toEqual([]);
+  expect(carriedState({ ...state, chain: { head: null, length: 0 } }).transcript).toEqual(state.transcript);
 });
