@@ -312,6 +312,12 @@ export const endSignal = defineSignal('end');
 export const stateQuery = defineQuery<ConversationView>('state');
 export const transcriptQuery = defineQuery<HeldTranscriptPage, [TranscriptPageRequest?]>('transcript');
 
+/**
+ * The failure type a `send` is refused with while a busy conversation moves to its next run: nothing of it was
+ * recorded, and the same send made again a moment later reaches the new run. AgentClient does that by itself.
+ */
+export const SWITCHING_RUNS = 'ConversationSwitchingRuns';
+
 /** zod error -> one readable line, for validators, the client and the gateway. */
 export function describeZodError(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'value'}: ${i.message}`).join('; ');

@@ -44,6 +44,7 @@ import {
   Reply,
   sendUpdate,
   StartConversation,
+  SWITCHING_RUNS,
   stateQuery,
   type TranscriptEntry,
   TranscriptPage,
@@ -140,20 +141,31 @@ export class AgentClient {
       message: toMessage(message),
       timeoutMs: options.timeoutMs,
     });
-    const start = new WithStartWorkflowOperation<typeof conversation>(WORKFLOW_TYPE, {
-      workflowId: conversationWorkflowId(input.agent, input.conversationId),
-      taskQueue: this.taskQueue,
-      args: [{ agent: input.agent, conversationId: input.conversationId }],
-      // A running conversation takes the message; only a missing one is started.
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
-    const call = () =>
-      this.client.workflow.executeUpdateWithStart(sendUpdate, {
-        args: [input.message],
-        // The server then answers a repeated send of the same message with the same update, not a new one.
-        updateId: `send:${input.message.id}`,
-        startWorkflowOperation: start,
+    // One operation per attempt: the SDK runs each only once.
+    const start = () =>
+      new WithStartWorkflowOperation<typeof conversation>(WORKFLOW_TYPE, {
+        workflowId: conversationWorkflowId(input.agent, input.conversationId),
+        taskQueue: this.taskQueue,
+        args: [{ agent: input.agent, conversationId: input.conversationId }],
+        // A running conversation takes the message; only a missing one is started.
+        workflowIdConflictPolicy: 'USE_EXISTING',
       });
+    const call = async (): Promise<Reply> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.client.workflow.executeUpdateWithStart(sendUpdate, {
+            args: [input.message],
+            // The server then answers a repeated send of the same message with the same update, not a new one.
+            updateId: `send:${input.message.id}`,
+            startWorkflowOperation: start(),
+          });
+        } catch (error) {
+          // A busy conversation refuses new sends while it moves to its next run; the next run takes them.
+          if (!isSwitchingRuns(error)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(SWITCH_RETRY_FIRST_MS * 2 ** attempt, SWITCH_RETRY_MAX_MS)));
+        }
+      }
+    };
     return this.mapped('send', input, () =>
       input.timeoutMs === undefined ? call() : this.client.withDeadline(Date.now() + input.timeoutMs, call),
     );
@@ -395,6 +407,14 @@ function describeChain(error: unknown): string {
     if (text && !parts.some((part) => part.includes(text))) parts.push(text);
   }
   return parts.length > 0 ? parts.join(': ') : String(error);
+}
+
+/** How soon a send refused during a switch of runs is made again: doubling from the first, up to the max. */
+const SWITCH_RETRY_FIRST_MS = 50;
+const SWITCH_RETRY_MAX_MS = 2_000;
+
+function isSwitchingRuns(error: unknown): boolean {
+  return error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === SWITCHING_RUNS;
 }
 
 /** Whether the error, or one it wraps, is a gRPC error with this status. */

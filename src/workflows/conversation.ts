@@ -36,6 +36,7 @@ import {
   stateQuery,
   ToolCall,
   TranscriptPageRequest,
+  SWITCHING_RUNS,
   transcriptQuery,
 } from '../protocol';
 import {
@@ -79,13 +80,26 @@ export async function conversation(input: StartConversation): Promise<Conversati
     start.state === undefined ? initialState(start.agent, start.conversationId) : restoreState(start.state, start.agent, start.conversationId);
   let turnScope: CancellationScope | undefined;
   const agentCache: AgentCache = {};
+  /** Messages whose `send` waits in this run for its reply. */
+  const awaitingReply = new Set<string>();
+  /**
+   * Set when a long run must switch while messages are queued: new sends are refused (their client sends them
+   * again to the next run) until the sends already waiting here are answered; then the run continues as new
+   * with the rest of the queue.
+   */
+  let draining = false;
   const events = new ConversationEvents(state, start.events as ConversationEventsState | undefined);
 
   setHandler(
     sendUpdate,
     async (message) => {
       if (admit(state, message) === 'duplicate') log.info('message seen before; answering with its reply', { messageId: message.id });
-      await condition(() => state.seen[message.id]?.reply != null);
+      awaitingReply.add(message.id);
+      try {
+        await condition(() => state.seen[message.id]?.reply != null);
+      } finally {
+        awaitingReply.delete(message.id);
+      }
       return state.seen[message.id].reply!;
     },
     {
@@ -95,6 +109,10 @@ export async function conversation(input: StartConversation): Promise<Conversati
         const reason = refusal(state, parsed.data);
         if (reason) throw invalid(reason);
         const seen = state.seen[parsed.data.id];
+        // While draining, only a send whose reply is here already is taken: anything else would wait in this run.
+        if (draining && seen?.reply == null) {
+          throw ApplicationFailure.retryable('the conversation is moving to its next run; send the message again', SWITCHING_RUNS);
+        }
         if (seen && seen.turn !== null && seen.reply === null && state.turn?.message.id !== parsed.data.id) {
           throw invalid(`message ${parsed.data.id} was answered too long ago for its reply to be kept`);
         }
@@ -159,6 +177,11 @@ export async function conversation(input: StartConversation): Promise<Conversati
   for (;;) {
     if (state.queue.length === 0 && !state.ending && runIsLong(agentCache.spec) && patched('vigil-continue-as-new-1')) {
       await continueAsNewWhenIdle(state, events);
+    } else if (state.queue.length > 0 && !state.ending && runIsLong(agentCache.spec) && patched('vigil-continue-as-new-busy-1')) {
+      // Busy: a conversation that is never idle must switch too. Once no queued message has a send waiting for
+      // its reply here, the queue goes with the state; until then, turns go on and new sends wait for the next run.
+      draining = true;
+      if (!state.queue.some((m) => awaitingReply.has(m.id))) await continueAsNewWhenIdle(state, events, { carryQueue: true });
     }
     // 'idle' is only worth a command when the conversation will actually wait: a message that came with the
     // start, or was queued during the last turn, goes straight to 'running'.
@@ -196,15 +219,20 @@ function runIsLong(agent: AgentSpec | undefined): boolean {
 
 /**
  * Continues the conversation as a new run with its whole state: transcript, summary, usage, remembered
- * approvals, the dedupe window and stored replies, and the event stream (so watchers follow without a gap).
- * Only when idle, so no turn or `send` is in flight; every handler finishes first. A message that arrives
- * meanwhile is taken here and answered first: this run continues as new at its next idle moment instead.
+ * approvals, the dedupe window and stored replies, queued messages, and the event stream (so watchers follow
+ * without a gap). Only between turns, when no `send` waits for a reply here; every handler finishes first.
+ * When idle, a message that arrives meanwhile is taken here and answered first: this run continues as new at
+ * its next idle moment instead. When busy (`carryQueue`), queued messages go to the next run.
  */
-async function continueAsNewWhenIdle(state: ConversationState, events: ConversationEvents): Promise<void> {
+async function continueAsNewWhenIdle(
+  state: ConversationState,
+  events: ConversationEvents,
+  options: { carryQueue?: boolean } = {},
+): Promise<void> {
   events.detach();
   await condition(allHandlersFinished);
   // Watchers stay detached (they retry) until the switch happens at the end of this extra turn.
-  if (state.queue.length > 0 || state.ending) return;
+  if ((state.queue.length > 0 && !options.carryQueue) || state.ending) return;
   log.info('continuing as new', { turns: state.turns, historyLength: workflowInfo().historyLength });
   await continueAsNew<typeof conversation>({
     agent: state.agent,

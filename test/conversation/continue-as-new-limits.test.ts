@@ -8,6 +8,7 @@ import { defineAgent } from '../../src/agents/define-agent';
 import { conversationWorkflowId } from '../../src/protocol';
 import type { ConversationFixture } from '../helpers/conversation';
 import { newId, useConversations } from '../helpers/conversation';
+import { eventually } from '../helpers/conformance';
 
 const KIB = 1024;
 /** A message of about 3 KB: with its echoed reply, a turn adds some 8 KB to history. */
@@ -65,7 +66,15 @@ describe('on any Temporal', () => {
     memory: { maxContextTokens: 200_000 },
     limits: { continueAsNewAfterBytes: 64 * KIB, continueAsNewWhenSuggested: false },
   });
-  const fx = useConversations([sized]);
+  /** Continues as new every ten turns or so, busy or not. */
+  const busy = defineAgent({
+    name: 'busy',
+    instructions: 'Be brief.',
+    model: 'test-model',
+    limits: { continueAsNewAfterEvents: 100, continueAsNewWhenSuggested: false },
+  });
+  const fx = useConversations([sized, busy]);
+  const logged = (id: string) => fx.logged.filter((line) => line.conversationId === id);
 
   it('a run continues as new once its history passes continueAsNewAfterBytes, and nothing is lost', async () => {
     const id = newId('sized');
@@ -83,6 +92,50 @@ describe('on any Temporal', () => {
     expect(runs.at(-1)!.status).toBe('RUNNING');
     expect(await userMessages(fx, 'sized', id)).toEqual(ids(24));
     expect((await fx.client.state('sized', id)).turns).toBe(24);
+  });
+
+  it('a conversation that is never idle continues as new between turns, carrying its queue', async () => {
+    const id = newId('busy');
+    // The first answer takes a while, so the other 39 messages are queued before any turn ends.
+    fx.model.script({ content: 'echo: m1', delayMs: 500 });
+    for (let i = 1; i <= 40; i++) await fx.client.post('busy', id, { id: `m${i}`, content: i === 1 ? 'm1' : `m${i}`, channel: { type: 'log' } });
+    await eventually(async () => ((await fx.client.state('busy', id)).turns === 40 ? true : undefined), 60_000);
+
+    // Idle only once, at the end: switching only when idle would have made one or two runs.
+    expect((await runsOf(fx, 'busy', id)).length).toBeGreaterThanOrEqual(3);
+    expect(await userMessages(fx, 'busy', id)).toEqual(ids(40));
+    // Every message answered once, to its channel.
+    expect(logged(id).map((line) => line.messageId as string).sort()).toEqual(ids(40).sort());
+  });
+
+  it('sends that arrive while a busy conversation switches runs are taken by the next run, each answered once', async () => {
+    const id = newId('switching');
+    const posted = Array.from({ length: 15 }, (_, i) => `p${i + 1}`);
+    const sent = Array.from({ length: 6 }, (_, i) => `s${i + 1}`);
+    // Slow answers for the first message (so the rest queue up) and for the sends (so the switch takes a while).
+    fx.model.respondWith((request) => {
+      const last = request.body.messages.at(-1)!.content;
+      const text = typeof last === 'string' ? last : JSON.stringify(last);
+      return { content: `echo: ${text}`, delayMs: text === 'p1' || text.startsWith('s') ? 300 : 0 };
+    });
+    try {
+      for (const m of posted) await fx.client.post('busy', id, { id: m, content: m, channel: { type: 'log' } });
+      // Three sends queue behind the posts: when the run grows long, it must wait for their replies to switch.
+      const early = sent.slice(0, 3).map((m) => fx.client.send('busy', id, { id: m, content: m }));
+      await eventually(async () => ((await fx.client.state('busy', id)).turns >= posted.length ? true : undefined), 60_000);
+      // Three more while it waits: refused there, and sent again by AgentClient to the next run.
+      const late = sent.slice(3).map((m) => fx.client.send('busy', id, { id: m, content: m }));
+      const replies = await Promise.all([...early, ...late]);
+      expect(replies.map((r) => [r.messageId, r.content])).toEqual(sent.map((m) => [m, `echo: ${m}`]));
+    } finally {
+      fx.model.reset();
+    }
+
+    // The posted messages first, in order; then the sends, each once (sent together, they race each other).
+    const users = await userMessages(fx, 'busy', id);
+    expect(users.slice(0, posted.length)).toEqual(posted);
+    expect(users.slice(posted.length).sort()).toEqual(sent);
+    expect((await runsOf(fx, 'busy', id)).length).toBeGreaterThanOrEqual(2);
   });
 });
 

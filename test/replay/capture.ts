@@ -30,8 +30,16 @@ const sizedAgent = defineAgent({
   limits: { continueAsNewAfterBytes: 64 * 1024 },
 });
 
+/** Continues as new after 100 events, with Temporal's suggestion ignored: busy runs switch with a queue. */
+const busyAgent = defineAgent({
+  name: 'replayed-busy',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  limits: { continueAsNewAfterEvents: 100, continueAsNewWhenSuggested: false },
+});
+
 /** Each scenario talks to one conversation of this agent (default: replayed). */
-const agentOf: Record<string, string> = { 'continue-as-new': sizedAgent.name };
+const agentOf: Record<string, string> = { 'continue-as-new': sizedAgent.name, 'continue-as-new-busy': busyAgent.name };
 
 const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
   'multi-turn': async (h, id) => {
@@ -83,6 +91,16 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
     }
     for (const last of [sent + 1, sent + 2]) await h.client.send(sizedAgent.name, id, { id: `m${last}`, content: `message ${last}` });
   },
+  'continue-as-new-busy': async (h, id) => {
+    // Fifteen messages queued behind a slow first answer: the runs switch between turns, carrying the queue.
+    h.model.script({ content: 'first', delayMs: 500 });
+    for (let i = 1; i <= 15; i++) await h.client.post(busyAgent.name, id, { id: `m${i}`, content: `message ${i}`, channel: { type: 'log' } });
+    for (;;) {
+      if ((await h.client.state(busyAgent.name, id)).turns === 15) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if ((await runsOf(h, conversationWorkflowId(busyAgent.name, id))).length < 2) throw new Error('the busy conversation did not switch runs');
+  },
 };
 
 /** The runs of a workflow id, oldest first. */
@@ -103,7 +121,7 @@ async function main(): Promise<void> {
   const asked = process.argv.slice(2);
   const unknown = asked.filter((name) => !(name in scenarios));
   if (unknown.length > 0) throw new Error(`no scenario ${unknown.join(', ')}; the scenarios: ${Object.keys(scenarios).join(', ')}`);
-  const harness = await startConversationHarness([replayAgent, sizedAgent]);
+  const harness = await startConversationHarness([replayAgent, sizedAgent, busyAgent]);
   try {
     for (const [name, run] of Object.entries(scenarios)) {
       if (asked.length > 0 && !asked.includes(name)) continue;

@@ -17,8 +17,9 @@ const histories = readdirSync(dir)
 
 test('there are stored histories to replay: from before the visibility patch, from before memory, and current', () => {
   const scenarios = ['approval', 'cancelled-turn', 'error-reply-and-end', 'multi-turn', 'tool-call'];
-  // A run that continued as new at its size limit, and the run it continued as.
-  const continued = ['continue-as-new', 'continue-as-new-run-2'];
+  // A run that continued as new at its size limit, and the run it continued as; a busy conversation that
+  // switched runs between turns, carrying its queue.
+  const continued = ['continue-as-new', 'continue-as-new-run-2', 'continue-as-new-busy', 'continue-as-new-busy-run-2', 'continue-as-new-busy-run-3'];
   expect(histories.map((h) => h.workflowId).sort()).toEqual(
     [...scenarios.map((s) => `before-visibility-${s}`), ...scenarios.map((s) => `before-memory-${s}`), ...scenarios, ...continued].sort(),
   );
