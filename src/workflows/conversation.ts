@@ -176,12 +176,12 @@ export async function conversation(input: StartConversation): Promise<Conversati
 
   for (;;) {
     if (state.queue.length === 0 && !state.ending && runIsLong(agentCache.spec) && patched('vigil-continue-as-new-1')) {
-      await continueAsNewWhenIdle(state, events);
+      await continueAsNewBetweenTurns(state, events);
     } else if (state.queue.length > 0 && !state.ending && runIsLong(agentCache.spec) && patched('vigil-continue-as-new-busy-1')) {
       // Busy: a conversation that is never idle must switch too. Once no queued message has a send waiting for
       // its reply here, the queue goes with the state; until then, turns go on and new sends wait for the next run.
       draining = true;
-      if (!state.queue.some((m) => awaitingReply.has(m.id))) await continueAsNewWhenIdle(state, events, { carryQueue: true });
+      if (!state.queue.some((m) => awaitingReply.has(m.id))) await continueAsNewBetweenTurns(state, events, { carryQueue: true });
     }
     // 'idle' is only worth a command when the conversation will actually wait: a message that came with the
     // start, or was queued during the last turn, goes straight to 'running'.
@@ -224,7 +224,7 @@ function runIsLong(agent: AgentSpec | undefined): boolean {
  * When idle, a message that arrives meanwhile is taken here and answered first: this run continues as new at
  * its next idle moment instead. When busy (`carryQueue`), queued messages go to the next run.
  */
-async function continueAsNewWhenIdle(
+async function continueAsNewBetweenTurns(
   state: ConversationState,
   events: ConversationEvents,
   options: { carryQueue?: boolean } = {},
