@@ -8,7 +8,7 @@
 import { WorkflowContinuedAsNewError, WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
-import { useWorker } from '../helpers/conformance';
+import { eventTypes, eventually, useWorker } from '../helpers/conformance';
 import { DynamicConfigError, startTestServer } from '../../src/testing/temporal-server';
 import { resolveDynamicConfig } from '../../src/testing/temporal-server/dynamic-config';
 import type { HistoryAdvice } from './workflows';
@@ -18,6 +18,21 @@ const id = (prefix: string) => `${prefix}-${randomUUID()}`;
 const FAILED_PRECONDITION = 9;
 
 type Reporter = WorkflowHandle<typeof wf.adviceReporter>;
+
+/**
+ * Starts the reporter and waits for its first workflow task to complete, so the first update comes in a task of
+ * its own (an update that reached the server before the worker took the first task would be in that task), and
+ * the history's layout is the same in every run.
+ */
+async function startReporter(fx: ReturnType<typeof useWorker>, workflowId: string, timers?: number) {
+  const handle = await fx.env.client.workflow.start(wf.adviceReporter, {
+    taskQueue: fx.taskQueue,
+    workflowId,
+    ...(timers !== undefined ? { args: [timers] } : {}),
+  });
+  await eventually(async () => ((await eventTypes(handle)).includes('WORKFLOW_TASK_COMPLETED') ? true : undefined));
+  return handle;
+}
 
 /** Asks the workflow for its advice `times` times, each update carrying `weight` into history. */
 async function askRepeatedly(handle: Reporter, times: number, weight = ''): Promise<HistoryAdvice[]> {
@@ -48,7 +63,7 @@ describe('defaults (the real server v1.31 dynamic config)', () => {
   test('continue-as-new is suggested once the WorkflowTaskStarted event is the 4096th, not before', async () => {
     // `timers` timers in the first task are events 5 to timers + 4; the first update's task starts at timers + 6.
     const firstUpdate = async (timers: number) => {
-      const handle = await fx.env.client.workflow.start(wf.adviceReporter, { taskQueue: fx.taskQueue, workflowId: id('default-count'), args: [timers] });
+      const handle = await startReporter(fx, id('default-count'), timers);
       try {
         return await handle.executeUpdate(wf.adviceUpdate, { args: [''] });
       } finally {
@@ -66,7 +81,7 @@ describe('limit.historyCount.suggestContinueAsNew', () => {
   const fx = useWorker({}, { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': threshold } });
 
   test('continueAsNewSuggested turns true once the history reaches the threshold, false before', async () => {
-    const handle = await fx.env.client.workflow.start(wf.adviceReporter, { taskQueue: fx.taskQueue, workflowId: id('count') });
+    const handle = await startReporter(fx, id('count'));
     const answers = await askRepeatedly(handle, 10);
     for (const a of answers) {
       expect(a).toMatchObject(
@@ -84,7 +99,7 @@ describe('limit.historyCount.suggestContinueAsNew', () => {
   });
 
   test('historySize grows with the history and is the size of the history the client fetches', async () => {
-    const handle = await fx.env.client.workflow.start(wf.adviceReporter, { taskQueue: fx.taskQueue, workflowId: id('size') });
+    const handle = await startReporter(fx, id('size'));
     const answers = [...(await askRepeatedly(handle, 3)), ...(await askRepeatedly(handle, 3, 'x'.repeat(1000)))];
     // The first task is an ordinary one: everything before its WorkflowTaskStarted event counts.
     const first = await handle.query(wf.firstAdviceQuery);
@@ -115,7 +130,7 @@ describe('limit.historySize.suggestContinueAsNew', () => {
   const fx = useWorker({}, { dynamicConfig: { 'limit.historySize.suggestContinueAsNew': threshold } });
 
   test('a history that reaches the size brings the suggestion (HISTORY_SIZE_TOO_LARGE)', async () => {
-    const handle = await fx.env.client.workflow.start(wf.adviceReporter, { taskQueue: fx.taskQueue, workflowId: id('bytes') });
+    const handle = await startReporter(fx, id('bytes'));
     const answers = await askRepeatedly(handle, 8, 'x'.repeat(1000));
     for (const a of answers) {
       expect(a).toMatchObject(
@@ -139,7 +154,7 @@ describe('history.maxTotalUpdates', () => {
 
   test('suggested from 90% of the limit; a new update past it is refused, a retry of one the run has is not; continue-as-new starts the count again', async () => {
     const workflowId = id('updates');
-    const handle = await fx.env.client.workflow.start(wf.adviceReporter, { taskQueue: fx.taskQueue, workflowId });
+    const handle = await startReporter(fx, workflowId);
 
     // Rejected updates leave no trace and do not count.
     for (let i = 0; i < 3; i++) {
