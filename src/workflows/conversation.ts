@@ -203,7 +203,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
   return { turns: state.turns };
 }
 
-/** Runs longer than this many history events continue as new at their next idle moment. */
+/** Runs longer than this many history events continue as new between two turns. */
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
 /** ... or this many bytes of history: under the 10 MB at which Temporal starts warning. */
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_BYTES = 8 * 1024 * 1024;
