@@ -36,7 +36,7 @@ export interface AgentLimits {
   approvalTimeoutMs?: number;
   deliveryRetry: RetrySpec;
   /**
-   * The conversation continues as new at its next idle moment once its run's history has this many events
+   * The conversation continues as new between two turns once its run's history has this many events
    * (default 10,000) or this many bytes (default 8 MiB), or when Temporal suggests it (its own thresholds, and
    * before the 2,000 updates a run may take). Lower them to test; a continue-as-new changes nothing a user can
    * see. Temporal ends a run at 51,200 events or 50 MB, so both stay below.

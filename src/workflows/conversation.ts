@@ -222,7 +222,7 @@ function runIsLong(agent: AgentSpec | undefined): boolean {
  * approvals, the dedupe window and stored replies, queued messages, and the event stream (so watchers follow
  * without a gap). Only between turns, when no `send` waits for a reply here; every handler finishes first.
  * When idle, a message that arrives meanwhile is taken here and answered first: this run continues as new at
- * its next idle moment instead. When busy (`carryQueue`), queued messages go to the next run.
+ * the next turn boundary instead. When busy (`carryQueue`), queued messages go to the next run.
  */
 async function continueAsNewBetweenTurns(
   state: ConversationState,
