@@ -15,6 +15,7 @@ import type { Cluster } from './cluster';
 import type { ClockTimer } from './clock';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, required, RpcError } from './errors';
 import type { Namespace } from './namespace';
+import { pageToken, readPageToken } from './page-token';
 import { duration, enums, Loose, Memo, SearchAttributes, temporal, timestamp, toMillis } from './proto';
 import { parseQuery, type AttributeType, type Value } from './visibility';
 
@@ -653,13 +654,13 @@ export class Schedules {
         const matching = [...this.all.values()]
           .filter((s) => s.ns === ns && predicate((name) => this.attributeValue(s, name)))
           .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-        const offset = readOffset(req.nextPageToken);
+        const offset = readPageToken(req.nextPageToken);
         const size = req.maximumPageSize > 0 ? req.maximumPageSize : 1000;
         const page = matching.slice(offset, offset + size);
         const next = offset + page.length;
         return {
           schedules: page.map((s) => s.listEntry()),
-          nextPageToken: next < matching.length ? Buffer.from(JSON.stringify({ offset: next })) : undefined,
+          nextPageToken: next < matching.length ? pageToken(next) : undefined,
         };
       },
       ListScheduleMatchingTimes: (req) => {
@@ -698,13 +699,3 @@ export class Schedules {
   }
 }
 
-function readOffset(token: Uint8Array | undefined): number {
-  if (!token || token.length === 0) return 0;
-  try {
-    const offset = Number(JSON.parse(Buffer.from(token).toString()).offset);
-    if (!Number.isInteger(offset) || offset < 0) throw new Error();
-    return offset;
-  } catch {
-    throw invalidArgument('Invalid NextPageToken.');
-  }
-}

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, StartParams } from './cluster';
 import { failedPrecondition, invalidArgument, notFound, required, RpcError } from './errors';
 import { ATTRIBUTE_TYPES, SYSTEM_ATTRIBUTES } from './namespace';
+import { pageToken, readPageToken } from './page-token';
 import { duration, enums, HistoryEvent, timestamp, toMillis } from './proto';
 import { parseQuery } from './visibility';
 import type { WorkflowRun } from './workflow-run';
@@ -120,18 +121,6 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
       .allRuns(namespace.name)
       .filter((run) => predicate((name) => cluster.attributeValue(run, name)))
       .sort((a, b) => b.startTime - a.startTime);
-  };
-
-  const pageToken = (offset: number) => Buffer.from(JSON.stringify({ offset }));
-  const readPageToken = (token: Uint8Array | undefined): number => {
-    if (!token || token.length === 0) return 0;
-    try {
-      const offset = Number(JSON.parse(Buffer.from(token).toString()).offset);
-      if (!Number.isInteger(offset) || offset < 0) throw new Error();
-      return offset;
-    } catch {
-      throw invalidArgument('Invalid NextPageToken.');
-    }
   };
 
   return {
