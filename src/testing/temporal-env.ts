@@ -1,7 +1,8 @@
 /**
  * The one way tests get a Temporal: a real server when TEMPORAL_TEST_ADDRESS is set (host:port, with
  * TEMPORAL_TEST_NAMESPACE, default "default"), otherwise the in-process test server. Tests written against it
- * run unchanged on both.
+ * run unchanged on both. A test that needs its own dynamic config gets its own server: a real Temporal CLI dev
+ * server when VIGIL_TEMPORAL_CLI names the CLI (as `npm run test:temporal` does), else an in-process one.
  */
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -9,7 +10,9 @@ import type { DataConverter } from '@temporalio/common';
 import { InternalConnectionOptions, InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
 import { NativeConnection } from '@temporalio/worker';
 import { registerVigilSearchAttributes } from '../search-attributes-setup';
+import { startTemporalCliServer, type TemporalCliServer } from './temporal-cli';
 import { type DynamicConfig, startTestServer, TestServer } from './temporal-server';
+import { resolveDynamicConfig } from './temporal-server/dynamic-config';
 
 export interface TemporalTestEnv {
   /** A connected client for the test's namespace. */
@@ -20,7 +23,7 @@ export interface TemporalTestEnv {
   nativeConnection: NativeConnection;
   namespace: string;
   address: string;
-  /** 'external' when TEMPORAL_TEST_ADDRESS chose a real server. */
+  /** 'external' when TEMPORAL_TEST_ADDRESS chose a real server, or VIGIL_TEMPORAL_CLI started one for this test. */
   backend: 'in-process' | 'external';
   teardown(): Promise<void>;
 }
@@ -32,10 +35,10 @@ export interface TemporalTestEnvOptions {
    */
   timeSkipping?: boolean;
   /**
-   * The in-process server's dynamic config, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 100 }` to have
-   * continue-as-new suggested after 100 events (see TestServerOptions.dynamicConfig for the keys). Always
-   * in-process, like `timeSkipping`: a real server's dynamic config is set where it is started, not by a test,
-   * so a test that needs other limits says so and gets its own server even when TEMPORAL_TEST_ADDRESS is set.
+   * The server's dynamic config, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 100 }` to have continue-as-new
+   * suggested after 100 events (see TestServerOptions.dynamicConfig for the keys). A server's dynamic config is set
+   * where it is started, not by a test, so such a test always gets a server of its own: a real dev server started
+   * from VIGIL_TEMPORAL_CLI (`--dynamic-config-value`) when that is set, an in-process one otherwise.
    */
   dynamicConfig?: DynamicConfig;
   /**
@@ -47,12 +50,19 @@ export interface TemporalTestEnvOptions {
 
 export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}): Promise<TemporalTestEnv> {
   const ownServer = options.timeSkipping || options.dynamicConfig !== undefined;
-  const external = ownServer ? undefined : process.env.TEMPORAL_TEST_ADDRESS;
-  let server: TestServer | undefined;
+  let external = ownServer ? undefined : process.env.TEMPORAL_TEST_ADDRESS;
+  let server: TestServer | TemporalCliServer | undefined;
+  const cli = process.env.VIGIL_TEMPORAL_CLI;
+  if (options.dynamicConfig !== undefined && !options.timeSkipping && cli) {
+    // Checked as the in-process server checks it, so a mistyped key fails the same way on both.
+    resolveDynamicConfig(options.dynamicConfig);
+    server = await startTemporalCliServer({ executable: cli, ui: false, dynamicConfig: options.dynamicConfig });
+    external = server.address;
+  }
   const address =
     external ??
     (server = await startTestServer({ timeSkipping: options.timeSkipping, dynamicConfig: options.dynamicConfig })).address;
-  const namespace = (external && process.env.TEMPORAL_TEST_NAMESPACE) || 'default';
+  const namespace = (external && !server && process.env.TEMPORAL_TEST_NAMESPACE) || 'default';
   const connectionOptions: InternalConnectionOptions = {
     address,
     [InternalConnectionOptionsSymbol]: { supportsTestService: true },

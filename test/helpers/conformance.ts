@@ -1,4 +1,5 @@
 import './quiet-runtime';
+import type { ConnectionLike } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { createTemporalTestEnv, TemporalTestEnv, TemporalTestEnvOptions } from '../../src/testing/temporal-env';
@@ -58,4 +59,12 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Runs a raw long poll (PollWorkflowTaskQueue, PollActivityTaskQueue) with a deadline, as the SDK's workers always
+ * do: the real server refuses a poll without one ("Context timeout is not set."), and so does the test server.
+ */
+export function longPoll<T>(connection: ConnectionLike, call: () => Promise<T>, timeoutMs = 70_000): Promise<T> {
+  return connection.withDeadline(Date.now() + timeoutMs, call);
 }

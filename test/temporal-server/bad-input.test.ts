@@ -25,6 +25,7 @@ import { temporal } from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { createTemporalTestEnv, TemporalTestEnv } from '../../src/testing/temporal-env';
+import { longPoll } from '../helpers/conformance';
 import { createWorker, uniqueTaskQueue } from '../helpers/worker';
 
 const IDENTITY = 'bad-input-test';
@@ -154,8 +155,8 @@ describe('starting a workflow', () => {
     for (const [broken, message] of [
       [{ workflowType: undefined }, /WorkflowType is not set/],
       [{ workflowType: { name: '' } }, /WorkflowType is not set/],
-      [{ taskQueue: undefined }, /TaskQueue is not set/],
-      [{ taskQueue: { name: '', kind: NORMAL } }, /TaskQueue is not set/],
+      [{ taskQueue: undefined }, /^taskQueue is not set$/],
+      [{ taskQueue: { name: '', kind: NORMAL } }, /^missing task queue name$/],
       // The real server's default limit on ids is 1000 characters.
       [{ workflowId: 'x'.repeat(1001) }, /WorkflowId length exceeds limit/],
       [{ workflowExecutionTimeout: msNumberToTs(-5_000) }, /timeout/i],
@@ -356,10 +357,25 @@ async function takeWorkflowTask() {
 }
 
 const pollWorkflowTask = (queue: string) =>
-  service().pollWorkflowTaskQueue({ namespace: env.namespace, taskQueue: { name: queue, kind: NORMAL }, identity: IDENTITY });
+  longPoll(env.connection, () =>
+    service().pollWorkflowTaskQueue({ namespace: env.namespace, taskQueue: { name: queue, kind: NORMAL }, identity: IDENTITY }),
+  );
 
 const complete = (taskToken: Uint8Array, commands: temporal.api.command.v1.ICommand[] = []) =>
   service().respondWorkflowTaskCompleted({ namespace: env.namespace, taskToken, commands, identity: IDENTITY });
+
+describe('task polls', () => {
+  test('a poll without a deadline is INVALID_ARGUMENT, one under a second FAILED_PRECONDITION, as workers always set one', async () => {
+    const request = { namespace: env.namespace, taskQueue: { name: uniqueTaskQueue('no-deadline'), kind: NORMAL }, identity: IDENTITY };
+    await expectStatus(service().pollWorkflowTaskQueue(request), status.INVALID_ARGUMENT, /^Context timeout is not set\.$/);
+    await expectStatus(service().pollActivityTaskQueue(request), status.INVALID_ARGUMENT, /^Context timeout is not set\.$/);
+    await expectStatus(
+      env.connection.withDeadline(Date.now() + 500, () => service().pollWorkflowTaskQueue(request)),
+      status.FAILED_PRECONDITION,
+      /^Context timeout is too short\.$/,
+    );
+  });
+});
 
 describe('task tokens', () => {
 

@@ -4,6 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { longPoll } from '../helpers/conformance';
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, connect, Server } from 'node:net';
@@ -155,7 +156,7 @@ test('--dynamic-config-value KEY=VALUE (repeatable) sets the server\'s limits, a
     const client = new Client({ connection, namespace: 'default' });
     const taskQueue = `cli-${randomUUID()}`;
     await client.workflow.start('counter', { taskQueue, workflowId: `cli-${randomUUID()}` });
-    const task = await connection.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, identity: 'cli-test' });
+    const task = await longPoll(connection, () => connection.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, identity: 'cli-test' }));
     const started = task.history!.events!.at(-1)!;
     expect(Number(started.eventId)).toBe(3);
     expect(started.workflowTaskStartedEventAttributes).toMatchObject({

@@ -10,6 +10,7 @@ import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
+import { longPoll } from '../helpers/conformance';
 import * as wf from './workflows';
 import { useWatchedServer } from './watched-server';
 
@@ -71,7 +72,7 @@ test('a completion refused for new events is answered INVALID_ARGUMENT "Unhandle
   const taskQueue = id('raw-unhandled');
   const sticky = `${taskQueue}-sticky`;
   const handle = await watched.client.workflow.start(wf.counter, { taskQueue, workflowId: id('raw') });
-  const first = await svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+  const first = await longPoll(watched.client.connection, () => svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
   await handle.signal(wf.addSignal, 1);
   const err = await svc
     .respondWorkflowTaskCompleted({
@@ -91,7 +92,7 @@ test('a completion refused for new events is answered INVALID_ARGUMENT "Unhandle
   expect(err).toMatchObject({ code: 3, details: 'UnhandledCommand' });
 
   // The refused completion named a sticky queue; the server keeps none of it: the retry is on the normal queue.
-  const second = await svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+  const second = await longPoll(watched.client.connection, () => svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
   expect(second.attempt).toBe(1);
   expect(Number(second.previousStartedEventId)).toBe(0);
   expect(second.history!.events!.map((e) => e.eventType)).toEqual([

@@ -14,7 +14,7 @@ import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@tempor
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { eventTypes, eventually, useWorker } from '../helpers/conformance';
+import { eventTypes, eventually, longPoll, useWorker } from '../helpers/conformance';
 import * as wf from './workflows';
 
 const late = { block: async (): Promise<void> => undefined };
@@ -108,11 +108,11 @@ describe('starting', () => {
       taskQueue: fx.taskQueue,
       workflowId: id('memo'),
       memo: { owner: 'ada' },
-      searchAttributes: { CustomKeywordField: ['blue'] },
+      searchAttributes: { VigilAgent: ['blue'] },
     });
     const d = await handle.describe();
     expect(d.memo).toEqual({ owner: 'ada' });
-    expect(d.searchAttributes.CustomKeywordField).toEqual(['blue']);
+    expect(d.searchAttributes.VigilAgent).toEqual(['blue']);
     expect(d.type).toBe('waitForever');
     expect(d.taskQueue).toBe(fx.taskQueue);
     expect(d.status.name).toBe('RUNNING');
@@ -173,7 +173,7 @@ describe('signals, queries and updates', () => {
     const taskQueue = `raw-${randomUUID()}`;
     const svc = fx.env.client.workflowService;
     const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue, workflowId: id('redeliver') });
-    const poll = () => svc.pollWorkflowTaskQueue({ namespace: fx.env.namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+    const poll = () => longPoll(fx.env.connection, () => svc.pollWorkflowTaskQueue({ namespace: fx.env.namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
     const first = await poll();
     await svc.respondWorkflowTaskCompleted({ namespace: fx.env.namespace, taskToken: first.taskToken, commands: [] });
     const update = handle.executeUpdate(wf.addAndGetUpdate, { args: [1], updateId: 'u-1' }).catch((e: Error) => e);
@@ -318,7 +318,8 @@ describe('ending', () => {
       taskQueue: fx.taskQueue,
       workflowId: id('exec-timeout'),
       args: [200],
-      workflowExecutionTimeout: '1s',
+      // Long enough for the first run to continue as new on a loaded machine and a real server.
+      workflowExecutionTimeout: '3s',
     });
     await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
     const first = fx.env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);

@@ -124,9 +124,19 @@ test('overlap SKIP: a fire time while the last run still runs is skipped', async
   await fx.env.client.workflow.getHandle(d.info.runningActions[0].workflow.workflowId).terminate();
 });
 
-test('overlap BUFFER_ONE: a trigger waits for the running one, then starts', async () => {
+test('a trigger under ALLOW_ALL (the default) starts a run that is not tracked as running', async () => {
   const handle = await create({ workflowType: wf.waitForever, args: [] });
   await handle.trigger();
+  const d = await describeUntil(handle, (x) => x.info.recentActions.length === 1);
+  expect(d.info.numActionsTaken).toBe(1);
+  expect(d.info.runningActions).toEqual([]);
+  await fx.env.client.workflow.getHandle(d.info.recentActions[0].action.workflow.workflowId).terminate();
+});
+
+test('overlap BUFFER_ONE: a trigger waits for the running one, then starts', async () => {
+  const handle = await create({ workflowType: wf.waitForever, args: [] });
+  // SKIP, not the default ALLOW_ALL, so that the run is tracked as running.
+  await handle.trigger(ScheduleOverlapPolicy.SKIP);
   const first = await describeUntil(handle, (x) => x.info.runningActions.length === 1);
   await handle.trigger(ScheduleOverlapPolicy.BUFFER_ONE);
   expect((await handle.describe()).info.numActionsTaken).toBe(1);

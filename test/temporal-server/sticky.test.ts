@@ -9,7 +9,7 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { createTemporalTestEnv } from '../../src/testing/temporal-env';
-import { eventTypes, eventually } from '../helpers/conformance';
+import { eventTypes, eventually, longPoll } from '../helpers/conformance';
 import * as wf from './workflows';
 import { useWatchedServer } from './watched-server';
 
@@ -156,11 +156,11 @@ describe('a raw worker', () => {
     const taskQueue = id('raw-sticky');
     const sticky = `${taskQueue}-sticky`;
     const handle = await watched.client.workflow.start(wf.counter, { taskQueue, workflowId: id('vanish') });
-    const first = await svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+    const first = await longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
     await svc().respondWorkflowTaskCompleted({ namespace, taskToken: first.taskToken, commands: [], stickyAttributes: stickyAttributes(sticky) });
 
     // The raw worker polls its sticky queue once: the signal's task comes there, with only the new events.
-    const poll = svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: taskQueue }, identity: 'raw' });
+    const poll = longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: taskQueue }, identity: 'raw' }));
     await handle.signal(wf.addSignal, 1);
     const second = await poll;
     expect(Number(second.previousStartedEventId)).toBe(Number(first.startedEventId));
@@ -200,9 +200,9 @@ describe('a raw worker', () => {
     const taskQueue = id('raw-fail');
     const sticky = `${taskQueue}-sticky`;
     const handle = await watched.client.workflow.start(wf.counter, { taskQueue, workflowId: id('fail') });
-    const first = await svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+    const first = await longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
     await svc().respondWorkflowTaskCompleted({ namespace, taskToken: first.taskToken, commands: [], stickyAttributes: stickyAttributes(sticky) });
-    const poll = svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY }, identity: 'raw' });
+    const poll = longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY }, identity: 'raw' }));
     await handle.signal(wf.addSignal, 1);
     const second = await poll;
     expect(second.attempt).toBe(1);
@@ -212,14 +212,14 @@ describe('a raw worker', () => {
       cause: WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
       failure: { message: 'cache lost' },
     });
-    const third = await svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+    const third = await longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
     expect(third.attempt).toBe(1);
     expect(Number(third.history!.events![0].eventId)).toBe(1);
     expect(third.history!.events!.at(-1)!.eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
     await svc().respondWorkflowTaskCompleted({ namespace, taskToken: third.taskToken, commands: [] });
     // Completed without stickyAttributes: the next task is on the normal queue too.
     await handle.signal(wf.addSignal, 2);
-    const fourth = await svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+    const fourth = await longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
     expect(Number(fourth.history!.events![0].eventId)).toBe(1);
     await handle.terminate();
   });
@@ -236,7 +236,7 @@ describe('a raw worker', () => {
       await testService.lockTimeSkipping({});
       const startedAt = Number((await testService.getCurrentTime({})).time!.seconds);
       const handle = await env.client.workflow.start(wf.waitOrTimeout, { taskQueue, workflowId: id('skip'), args: [hour * 1000] });
-      const first = await raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+      const first = await longPoll(env.client.connection, () => raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
       await raw.respondWorkflowTaskCompleted({
         namespace,
         taskToken: first.taskToken,
@@ -245,7 +245,7 @@ describe('a raw worker', () => {
         ],
         stickyAttributes: stickyAttributes(sticky),
       });
-      const poll = raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY }, identity: 'raw' });
+      const poll = longPoll(env.client.connection, () => raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY }, identity: 'raw' }));
       await handle.signal(wf.noteSignal, 'one');
       const second = await poll;
       await raw.respondWorkflowTaskCompleted({ namespace, taskToken: second.taskToken, commands: [], stickyAttributes: stickyAttributes(sticky) });
@@ -263,7 +263,7 @@ describe('a raw worker', () => {
       expect(await eventTypes(handle)).not.toContain('TIMER_FIRED');
 
       // A worker takes it from the normal queue, with the full history; once it is done, time jumps to the timer.
-      const third = await raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' });
+      const third = await longPoll(env.client.connection, () => raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
       expect(Number(third.history!.events![0].eventId)).toBe(1);
       await raw.respondWorkflowTaskCompleted({ namespace, taskToken: third.taskToken, commands: [] });
       await eventually(async () => ((await eventTypes(handle)).includes('TIMER_FIRED') ? true : undefined));

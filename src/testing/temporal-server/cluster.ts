@@ -406,7 +406,7 @@ export class Cluster {
     if (!params.workflowId) throw invalidArgument('WorkflowId is not set on request.');
     if (params.workflowId.length > 1000) throw invalidArgument('WorkflowId length exceeds limit.');
     if (!params.workflowType) throw invalidArgument('WorkflowType is not set on request.');
-    if (!params.taskQueue) throw invalidArgument('TaskQueue is not set on request.');
+    if (!params.taskQueue) throw invalidArgument('missing task queue name');
     for (const name of Object.keys(params.searchAttributes?.indexedFields ?? {})) {
       if (ns.attributeType(name) === undefined) {
         throw invalidArgument(`search attribute ${name} is not defined`);

@@ -93,12 +93,12 @@ export interface ContinueAsNewAdvice {
 /** What a WorkflowTaskStarted event says about continuing as new, from the run's size at that point. */
 export function continueAsNewAdvice(
   limits: RunLimits,
-  at: { startedEventId: number; historySizeBytes: number; updateCount: number },
+  at: { historyCount: number; historySizeBytes: number; updateCount: number },
 ): ContinueAsNewAdvice {
   const Reason = enums.SuggestContinueAsNewReason;
   const reasons: number[] = [];
   if (at.historySizeBytes >= limits.historySizeSuggest) reasons.push(Reason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE);
-  if (at.startedEventId >= limits.historyCountSuggest) reasons.push(Reason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS);
+  if (at.historyCount >= limits.historyCountSuggest) reasons.push(Reason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS);
   if (at.updateCount >= limits.updatesSuggest) reasons.push(Reason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_UPDATES);
   return { suggest: reasons.length > 0, reasons };
 }

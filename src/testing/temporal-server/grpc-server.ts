@@ -72,6 +72,11 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
         isCancelled: () => call.cancelled,
         onCancel: (listener) => call.on('cancelled', listener),
       };
+      const tooSoon = LONG_POLLS.has(method.name) ? longPollDeadlineProblem(ctx.remainingMs()) : undefined;
+      if (tooSoon) {
+        fail(tooSoon);
+        return;
+      }
       Promise.resolve()
         .then(() => handler(request, ctx))
         .then(
@@ -92,4 +97,14 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
     };
   }
   server.addService(definition, implementation);
+}
+
+/** The task polls, which the real server refuses without a deadline it can hold them to. */
+const LONG_POLLS = new Set(['PollWorkflowTaskQueue', 'PollActivityTaskQueue', 'PollNexusTaskQueue']);
+
+/** The real server's answers (common.ValidateLongPollContextTimeout) to a poll with no deadline or one under 1 s. */
+function longPollDeadlineProblem(remainingMs: number): RpcError | undefined {
+  if (remainingMs === Infinity) return new RpcError(grpc.status.INVALID_ARGUMENT, 'Context timeout is not set.');
+  if (remainingMs < 1_000) return new RpcError(grpc.status.FAILED_PRECONDITION, 'Context timeout is too short.');
+  return undefined;
 }

@@ -31,19 +31,10 @@ export const SYSTEM_ATTRIBUTES: Record<string, number> = {
   TemporalScheduledStartTime: IVT.INDEXED_VALUE_TYPE_DATETIME,
 };
 
-/** The custom attributes the Temporal CLI's dev server predefines, so scripts written for it work here too. */
-const DEV_SERVER_ATTRIBUTES: Record<string, number> = {
-  CustomKeywordField: IVT.INDEXED_VALUE_TYPE_KEYWORD,
-  CustomStringField: IVT.INDEXED_VALUE_TYPE_TEXT,
-  CustomTextField: IVT.INDEXED_VALUE_TYPE_TEXT,
-  CustomIntField: IVT.INDEXED_VALUE_TYPE_INT,
-  CustomDatetimeField: IVT.INDEXED_VALUE_TYPE_DATETIME,
-  CustomDoubleField: IVT.INDEXED_VALUE_TYPE_DOUBLE,
-  CustomBoolField: IVT.INDEXED_VALUE_TYPE_BOOL,
-};
-
 export class Namespace {
-  readonly customAttributes = new Map<string, number>(Object.entries(DEV_SERVER_ATTRIBUTES));
+  // None predefined: the Temporal CLI's dev server (v1.5.1) predefines none either; they come from
+  // `--search-attribute` or OperatorService.AddSearchAttributes.
+  readonly customAttributes = new Map<string, number>();
 
   constructor(
     readonly name: string,

@@ -423,7 +423,7 @@ class Schedule {
   onRunClosed(): void {
     if (this.deleted || this.buffer.length === 0 || this.runningWorkflows().length > 0) return;
     const next = this.buffer.shift()!;
-    this.start(next.nominal);
+    this.start(next.nominal, next.overlap);
   }
 
   private exhausted(): boolean {
@@ -474,10 +474,10 @@ class Schedule {
           return;
       }
     }
-    this.start(nominal);
+    this.start(nominal, overlap);
   }
 
-  private start(nominal: number): void {
+  private start(nominal: number, overlap: number): void {
     const a = this.action;
     const workflowId = scheduledWorkflowId(a.workflowId!, nominal);
     const nominalSecond = Math.floor(nominal / 1000) * 1000;
@@ -506,7 +506,9 @@ class Schedule {
         { conflict: enums.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL },
       );
       this.actionCount++;
-      this.running.push(workflowId);
+      // As on the real server (scheduler version DontTrackOverlapping), a run started under ALLOW_ALL is not
+      // tracked as running: it never holds back a later action, and describe does not list it.
+      if (overlap !== Overlap.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL) this.running.push(workflowId);
       this.recent.push({ scheduleTime: nominalSecond, actualTime: this.cluster.clock.now(), workflowId, runId: run.runId });
       if (this.recent.length > RECENT_ACTIONS) this.recent.shift();
     } catch (err) {

@@ -2,7 +2,7 @@
  * A small visibility query language: the subset of Temporal's SQL-like list filter that tests and tools use.
  *
  *   WorkflowType = 'conversation' AND ExecutionStatus = 'Running' AND StartTime > '2026-01-01T00:00:00Z'
- *   VigilAgent IN ('a', 'b') OR (WorkflowId STARTS_WITH 'conversation:' AND CustomIntField >= 3)
+ *   VigilAgent IN ('a', 'b') OR (WorkflowId STARTS_WITH 'conversation:' AND VigilTokensUsed >= 3)
  *
  * Supported: = != < > <= >=, IN / NOT IN, STARTS_WITH, IS NULL / IS NOT NULL, BETWEEN .. AND .., AND, OR,
  * parentheses, backquoted names. ORDER BY and GROUP BY are answered with UNIMPLEMENTED.

@@ -468,7 +468,7 @@ export class WorkflowRun {
     // server does not persist them either), so its size is that of history without them.
     const transient = wft.attempt !== 1 || wft.speculative;
     if (!transient) this.push(scheduled);
-    const started = this.startedEvent(scheduledEventId, identity);
+    const started = this.startedEvent(scheduledEventId, identity, transient);
     if (!transient) this.push(started);
     else wft.transient = [this.stamp(scheduled, scheduledEventId), this.stamp(started, scheduledEventId + 1)];
     wft.scheduledEventId = this.history.length + (wft.transient ? 1 : -1);
@@ -524,9 +524,12 @@ export class WorkflowRun {
    * the workflow should continue as new, which the SDK hands to workflow code as workflowInfo().historySize,
    * continueAsNewSuggested and suggestedContinueAsNewReasons.
    */
-  private startedEvent(scheduledEventId: number, identity: string): HistoryEvent {
+  private startedEvent(scheduledEventId: number, identity: string, transient: boolean): HistoryEvent {
     const advice = continueAsNewAdvice(this.cluster.limits, {
-      startedEventId: scheduledEventId + 1,
+      // The real server counts the history's next event id before it writes the started event (v1.29
+      // getHistorySizeInfo): the started event's id, except for a speculative or retried task, whose scheduled
+      // event is not written either, so its count is one less.
+      historyCount: transient ? scheduledEventId : scheduledEventId + 1,
       historySizeBytes: this.historySizeBytes,
       updateCount: this.updateCount,
     });

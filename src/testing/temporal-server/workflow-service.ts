@@ -52,7 +52,7 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     return {
       workflowId: required(req.workflowId, 'WorkflowId'),
       workflowType: required(req.workflowType?.name, 'WorkflowType'),
-      taskQueue: required(req.taskQueue?.name, 'TaskQueue'),
+      taskQueue: startTaskQueue(req.taskQueue),
       input: req.input,
       header: req.header,
       memo: req.memo,
@@ -503,3 +503,9 @@ export function healthService(): Record<string, Handler> {
   return { Check: () => ({ status: 1 /* SERVING */ }) };
 }
 
+/** The task queue of a start, refused in the real server's words (tqid.NormalizeAndValidate). */
+function startTaskQueue(taskQueue: { name?: string | null } | null | undefined): string {
+  if (!taskQueue) throw invalidArgument('taskQueue is not set');
+  if (!taskQueue.name) throw invalidArgument('missing task queue name');
+  return taskQueue.name;
+}

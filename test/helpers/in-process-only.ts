@@ -1,0 +1,26 @@
+/**
+ * The one list of test files that use an in-process server of their own even under `npm run test:temporal`, each
+ * with the reason. Every other test runs on the in-process server under `npm test` and on the real Temporal CLI dev
+ * server under `npm run test:temporal`; tests with dynamic config get a real dev server of their own there
+ * (createTemporalTestEnv). test/in-process-only.test.ts keeps this list and the test files in step.
+ */
+export const IN_PROCESS_ONLY: Readonly<Record<string, string>> = {
+  'test/temporal-server/time-skipping.test.ts': 'time skipping: a real server cannot skip time',
+  'test/temporal-server/schedules.test.ts':
+    'one test (a schedule firing on a skipped clock) needs time skipping; the others run on the shared server, real under test:temporal',
+  'test/temporal-server/sticky.test.ts':
+    "the test server's onWorkflowTask hook (which events each task carried, to which queue) and time skipping; a real server has neither",
+  'test/temporal-server/continue-as-new-signals.test.ts':
+    "the test server's onWorkflowTask hook, to complete a task by hand at the moment a signal is in flight",
+  'test/temporal-server/continue-as-new-advice.test.ts':
+    "one test checks the in-process server's refusal of bad dynamic config; the others get a real dev server of their own under test:temporal",
+  'test/temporal-server/cli.test.ts': 'it tests `npm run test-server`, the in-process server as a command',
+  'test/cli/usage.test.ts': 'one test runs `vigil test-server`, the in-process server as a command',
+  'test/cli/dev.test.ts':
+    '`vigil dev` with nothing installed runs the in-process server; its CLI path is tested with a stand-in CLI (test/cli/fake-temporal.ts)',
+  'test/workers/worker-command.test.ts':
+    "it needs a namespace without Vigil's search attributes, which the shared real server always has",
+};
+
+/** What marks a test file as starting an in-process server of its own. */
+export const IN_PROCESS_MARKERS = [/timeSkipping: true/, /useWatchedServer\(/, /startTestServer\(/, /fake-temporal/, /test-server/];
