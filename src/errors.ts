@@ -37,6 +37,20 @@ export class ConversationNotFoundError extends VigilError {
   }
 }
 
+/**
+ * The conversation has ended: its run closed after `end`, and an ended conversation takes no more messages. Its id
+ * is not reused (until Temporal's retention removes the closed run), so a message meant for it never starts a new,
+ * empty conversation by accident, even one sent while it was closing.
+ */
+export class ConversationEndedError extends VigilError {
+  constructor(
+    readonly agent: string,
+    readonly conversationId: string,
+  ) {
+    super(`conversation ${conversationId} of agent ${agent} has ended and takes no more messages; use a new conversation id`);
+  }
+}
+
 /** The caller's wait ran out; the request may still complete in the conversation. */
 export class TimeoutError extends VigilError {}
 

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { IN_PROCESS_MARKERS, IN_PROCESS_ONLY } from './helpers/in-process-only';
+import { CLI_MARKER, IN_PROCESS_MARKERS, IN_PROCESS_ONLY, NEEDS_TEMPORAL_CLI } from './helpers/in-process-only';
 
 const REPO = join(__dirname, '..');
 
@@ -28,6 +28,11 @@ test('the in-process-only list names exactly the test files that start an in-pro
   expect(marked).toEqual(Object.keys(IN_PROCESS_ONLY).sort());
 });
 
+test('the Temporal CLI list names exactly the test files that run the CLI', () => {
+  const marked = testFiles(join(REPO, 'test')).filter((file) => CLI_MARKER.test(readFileSync(join(REPO, file), 'utf8')));
+  expect(marked.sort()).toEqual(Object.keys(NEEDS_TEMPORAL_CLI).sort());
+});
+
 test('every entry says why', () => {
-  for (const [file, reason] of Object.entries(IN_PROCESS_ONLY)) expect({ file, reason: reason.length > 20 }).toEqual({ file, reason: true });
+  for (const [file, reason] of Object.entries({ ...IN_PROCESS_ONLY, ...NEEDS_TEMPORAL_CLI })) expect({ file, reason: reason.length > 20 }).toEqual({ file, reason: true });
 });

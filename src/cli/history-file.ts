@@ -10,6 +10,7 @@
  */
 import { temporal } from '@temporalio/proto';
 import { readFile } from 'node:fs/promises';
+import { text as readAll } from 'node:stream/consumers';
 import { historyFromProto3Json } from './proto3-json-history';
 
 type History = temporal.api.history.v1.IHistory;
@@ -19,10 +20,11 @@ export type HistoryFormat = 'protobufjs-object' | 'proto3-json';
 /** A file that holds no history we can read; the message says why. */
 export class HistoryFileError extends Error {}
 
+/** `-` reads standard input, so `temporal workflow show --output json | vigil replay -` works. */
 export async function readHistoryFile(path: string): Promise<{ history: History; format: HistoryFormat }> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = path === '-' ? await readAll(process.stdin) : await readFile(path, 'utf8');
   } catch (error) {
     throw new HistoryFileError(`cannot read it: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -14,12 +14,19 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { ApplicationFailure, type Payload, type UpdateDefinition, WorkflowNotFoundError } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  type Payload,
+  type UpdateDefinition,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   ConfigError,
+  ConversationEndedError,
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
@@ -149,6 +156,7 @@ export class AgentClient {
         args: [{ agent: input.agent, conversationId: input.conversationId }],
         // A running conversation takes the message; only a missing one is started.
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: ENDED_STAYS_ENDED,
       });
     const call = async (): Promise<Reply> => {
       for (let attempt = 0; ; attempt++) {
@@ -185,6 +193,7 @@ export class AgentClient {
         args: [{ agent: input.agent, conversationId: input.conversationId }],
         signal: messageSignal,
         signalArgs: [input.message],
+        workflowIdReusePolicy: ENDED_STAYS_ENDED,
       }),
     );
   }
@@ -258,6 +267,7 @@ export class AgentClient {
         taskQueue: this.taskQueue,
         args: [{ agent: address.agent, conversationId: address.conversationId }],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: ENDED_STAYS_ENDED,
       }),
     );
   }
@@ -373,6 +383,7 @@ function check<T extends z.ZodType>(operation: string, schema: T, value: unknown
  */
 export function toVigilError(error: unknown, operation: string, address: Address): Error {
   if (error instanceof VigilError) return error;
+  if (isAlreadyStarted(error)) return new ConversationEndedError(address.agent, address.conversationId);
   if (error instanceof WorkflowNotFoundError || hasGrpcCode(error, status.NOT_FOUND)) {
     return new ConversationNotFoundError(address.agent, address.conversationId);
   }
@@ -398,7 +409,7 @@ export function toVigilError(error: unknown, operation: string, address: Address
 
 /**
  * The error's message and those of the errors it wraps: the SDK's "Update-With-Start failed" says what failed,
- * the gRPC error inside it why ("limit on number of total updates has been reached (2000)").
+ * the gRPC error inside it why ("The limit on the total number of distinct updates in this workflow has been reached (2000)").
  */
 function describeChain(error: unknown): string {
   const parts: string[] = [];
@@ -407,6 +418,22 @@ function describeChain(error: unknown): string {
     if (text && !parts.some((part) => part.includes(text))) parts.push(text);
   }
   return parts.length > 0 ? parts.join(': ') : String(error);
+}
+
+/**
+ * Which closed conversations a send, post or open may start again: those that failed, timed out or were terminated
+ * (a new run recovers them), never one that ended. On a real server a send that races `end` (it reached the run
+ * while its closing task was in flight) is retried by the server as a start (update-with-start does that once);
+ * with this policy the start is refused and the sender told, rather than given a new, empty conversation.
+ */
+const ENDED_STAYS_ENDED = 'ALLOW_DUPLICATE_FAILED_ONLY' as const;
+
+/** The start was refused because a closed run of that id exists that the reuse policy keeps: it ended. */
+function isAlreadyStarted(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (current instanceof WorkflowExecutionAlreadyStartedError) return true;
+  }
+  return hasGrpcCode(error, status.ALREADY_EXISTS);
 }
 
 /** How soon a send refused during a switch of runs is made again: doubling from the first, up to the max. */

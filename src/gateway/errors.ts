@@ -11,6 +11,7 @@
 import { isGrpcServiceError } from '@temporalio/client';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import {
+  ConversationEndedError,
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
@@ -23,6 +24,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'not_found'
   | 'conflict'
+  | 'conversation_ended'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'timeout'
@@ -79,6 +81,7 @@ export function toErrorResponse(error: unknown, context: ErrorContext): ErrorRes
     return { status: 400, code: 'invalid_request', message: error.message, issues: error.issues };
   }
   if (error instanceof ConversationNotFoundError) return { status: 404, code: 'not_found', message: error.message };
+  if (error instanceof ConversationEndedError) return { status: 409, code: 'conversation_ended', message: error.message };
   if (error instanceof TimeoutError) return { status: 504, code: 'timeout', message: error.message };
   if (error instanceof SystemError) {
     return isUnavailable(error)
@@ -110,6 +113,7 @@ const OPENAI_ERROR_TYPES: Record<ErrorCode, string> = {
   unauthorized: 'authentication_error',
   not_found: 'not_found_error',
   conflict: 'invalid_request_error',
+  conversation_ended: 'invalid_request_error',
   payload_too_large: 'invalid_request_error',
   unsupported_media_type: 'invalid_request_error',
   timeout: 'timeout_error',

@@ -41,6 +41,8 @@ export interface TemporalTestEnvOptions {
    * from VIGIL_TEMPORAL_CLI (`--dynamic-config-value`) when that is set, an in-process one otherwise.
    */
   dynamicConfig?: DynamicConfig;
+  /** A running server to use instead (host:port), e.g. a Temporal CLI dev server with its Web UI that the test started. */
+  address?: string;
   /**
    * The `client`'s data converter, e.g. `vigilDataConverter(store)` (src/store/data-converter.ts) so it reads
    * large payloads as the test's worker writes them. Default: Temporal's.
@@ -50,7 +52,7 @@ export interface TemporalTestEnvOptions {
 
 export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}): Promise<TemporalTestEnv> {
   const ownServer = options.timeSkipping || options.dynamicConfig !== undefined;
-  let external = ownServer ? undefined : process.env.TEMPORAL_TEST_ADDRESS;
+  let external = options.address ?? (ownServer ? undefined : process.env.TEMPORAL_TEST_ADDRESS);
   let server: TestServer | TemporalCliServer | undefined;
   const cli = process.env.VIGIL_TEMPORAL_CLI;
   if (options.dynamicConfig !== undefined && !options.timeSkipping && cli) {

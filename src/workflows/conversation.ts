@@ -17,7 +17,7 @@ import {
   setHandler,
   sleep,
   workflowInfo,
-  continueAsNew,
+  makeContinueAsNewFunc,
 } from '@temporalio/workflow';
 import type { AgentSpec, RetrySpec, ToolSpec } from '../agents/spec';
 import { ConversationActivities, FailureTypes, ToolRunResult } from '../activities/types';
@@ -234,7 +234,11 @@ async function continueAsNewBetweenTurns(
   // Watchers stay detached (they retry) until the switch happens at the end of this extra turn.
   if ((state.queue.length > 0 && !options.carryQueue) || state.ending) return;
   log.info('continuing as new', { turns: state.turns, historyLength: workflowInfo().historyLength });
-  await continueAsNew<typeof conversation>({
+  // The memo and search attributes go along: Temporal starts the next run with none unless the command carries
+  // them, and the Temporal UI and `temporal workflow list` would show a conversation without them until its
+  // next turn boundary.
+  const { memo, typedSearchAttributes } = workflowInfo();
+  await makeContinueAsNewFunc<typeof conversation>({ memo, typedSearchAttributes })({
     agent: state.agent,
     conversationId: state.conversationId,
     // Older entries go as stored references: the next run's state is a few hundred entries of text, not all.
@@ -262,8 +266,14 @@ async function runTurn(state: ConversationState, scope: CancellationScope, agent
   events.syncTranscript(state);
   publishVisibility(state, 'running');
   try {
+    // Decided before the agent loads, never after: loadAgent is a local activity, and the SDK (1.23) may complete
+    // the task that records its result before the workflow code after it runs. A patch first asked for there has
+    // its marker in the next task while replay asks in this one, where it is not found: such a history (captured on
+    // the real server under load) can never be replayed. Runs recorded with the marker after loadAgent replay as before.
+    // Runs recorded before short-term memory sent the whole transcript and never summarized.
+    const memory = patched('vigil-memory-1');
     const agent = await currentAgent(state, agentCache);
-    const outcome = await scope.run(() => runSteps(state, agent, agentCache, events)).catch((err: unknown) => {
+    const outcome = await scope.run(() => runSteps(state, agent, agentCache, events, memory)).catch((err: unknown) => {
       if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, agentCache.spec ?? agent);
       throw err;
     });
@@ -290,10 +300,9 @@ async function runSteps(
   initialAgent: AgentSpec,
   agentCache: AgentCache,
   events: ConversationEvents,
+  memory: boolean,
 ): Promise<ReturnType<typeof nextStep>> {
   let agent = initialAgent;
-  // Runs recorded before short-term memory sent the whole transcript and never summarized.
-  const memory = patched('vigil-memory-1');
   let summaries = true;
   for (;;) {
     const step = nextStep(state, agent, { memory, summaries });

@@ -3,6 +3,7 @@
  * suggests it (unless the agent says not to), and before the run's total-updates limit would refuse messages.
  * Each message is an update, so a conversation that ignored that limit would stop taking messages.
  */
+import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { defineAgent } from '../../src/agents/define-agent';
 import { conversationWorkflowId } from '../../src/protocol';
@@ -92,6 +93,16 @@ describe('on any Temporal', () => {
     expect(runs.at(-1)!.status).toBe('RUNNING');
     expect(await userMessages(fx, 'sized', id)).toEqual(ids(24));
     expect((await fx.client.state('sized', id)).turns).toBe(24);
+
+    // The memo and search attributes come with the switch: the next run starts with them, so the Temporal UI and
+    // `temporal workflow list` show the conversation as it was, not a blank one until its first turn boundary.
+    const current = fx.env.client.workflow.getHandle(conversationWorkflowId('sized', id));
+    const started = (await current.fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
+    expect(started.continuedExecutionRunId).toBeTruthy();
+    const memo = Object.fromEntries(Object.entries(started.memo?.fields ?? {}).map(([k, v]) => [k, defaultPayloadConverter.fromPayload(v)]));
+    expect(memo).toEqual({ summary: expect.stringMatching(/^sized · \d+ turns · idle$/), lastMessage: expect.stringMatching(/^message \d+: /) });
+    const agentAttribute = started.searchAttributes?.indexedFields?.VigilAgent;
+    expect(agentAttribute && defaultPayloadConverter.fromPayload(agentAttribute)).toEqual('sized');
   });
 
   it('a conversation that is never idle continues as new between turns, carrying its queue', async () => {
@@ -172,7 +183,7 @@ describe('when a run may take only 30 updates (a real server allows 2,000 and su
     // What the advice saves a conversation from: the run refuses message 31, and the client is told why.
     await converse(fx, 'unadvised', id, 30);
     await expect(fx.client.send('unadvised', id, { id: 'm31', content: message(31) })).rejects.toThrow(
-      /limit on number of total updates has been reached \(30\)/,
+      /total number of distinct updates in this workflow has been reached \(30\)/,
     );
     expect(await userMessages(fx, 'unadvised', id)).toEqual(ids(30));
   });

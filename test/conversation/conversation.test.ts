@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineAgent } from '../../src/agents/define-agent';
 import { calculator, defineTool } from '../../src/tools';
-import { ConversationNotFoundError, ValidationError } from '../../src/errors';
+import { ConversationEndedError, ConversationNotFoundError, ValidationError } from '../../src/errors';
 import { conversationWorkflowId, InboundMessage, sendUpdate } from '../../src/protocol';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
@@ -323,6 +323,74 @@ test('end closes the conversation after its turns; state stays readable', async 
   expect(await handle.result()).toEqual({ turns: 1 });
   expect((await handle.describe()).status.name).toBe('COMPLETED');
   expect((await fx.client.state('tester', id)).turns).toBe(1);
+});
+
+test('a turn asks for its patches before the agent loads, so a task the SDK splits after loadAgent still replays', async () => {
+  // On the real server under load, SDK 1.23 completed the first task with loadAgent's local-activity marker before
+  // the code after it ran; the memory patch asked for there landed in the next task, and that history could never
+  // be replayed (a worker restart left the conversation stuck). Patches asked for before loadAgent land before it.
+  const id = newId();
+  fx.model.script({ content: 'hi' });
+  await fx.client.send('tester', id, message('hi'));
+  const history = await fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id)).fetchHistory();
+  const markers = (history.events ?? []).flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (!marker) return [];
+    const patch = marker.details?.['patch-data']?.payloads?.[0]?.data;
+    return [marker.markerName === 'core_patch' && patch ? (JSON.parse(Buffer.from(patch).toString()) as { id: string }).id : marker.markerName];
+  });
+  const loaded = markers.indexOf('core_local_activity');
+  expect(loaded).toBeGreaterThan(-1);
+  expect(markers.slice(loaded + 1).filter((m) => m?.startsWith('vigil-'))).toEqual([]);
+  expect(markers.slice(0, loaded)).toContain('vigil-memory-1');
+});
+
+test('an ended conversation stays ended: send, post and open are refused, and no new run starts', async () => {
+  const id = newId();
+  fx.model.script({ content: 'bye' });
+  await fx.client.send('tester', id, message('last words'));
+  await fx.client.end('tester', id);
+  const handle = fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id));
+  await handle.result();
+  const { runId } = await handle.describe();
+  const modelCalls = fx.model.requests.length;
+  for (const attempt of [
+    () => fx.client.send('tester', id, message('anyone?')),
+    () => fx.client.post('tester', id, message('hello?')),
+    () => fx.client.open('tester', id),
+  ]) {
+    const error = await attempt().then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(ConversationEndedError);
+    expect((error as Error).message).toBe(`conversation ${id} of agent tester has ended and takes no more messages; use a new conversation id`);
+  }
+  const after = await handle.describe();
+  expect({ runId: after.runId, status: after.status.name }).toEqual({ runId, status: 'COMPLETED' });
+  expect(fx.model.requests.length).toBe(modelCalls);
+});
+
+test('sends racing `end` are answered or refused, never taken by a new conversation', async () => {
+  // Sends one after another across the close: while the run is ending they are refused by its validator, once it
+  // has closed the start is refused; one that reaches the run while its closing task is in flight is aborted there
+  // and (on a real server) retried as a start, which is refused too. Whatever the timing, the run stays the only one.
+  const id = newId();
+  fx.model.respondWith(() => ({ content: 'ok' }));
+  await fx.client.send('tester', id, message('first'));
+  const handle = fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id));
+  const { runId } = await handle.describe();
+  await fx.client.end('tester', id);
+  const outcomes: string[] = [];
+  for (;;) {
+    const outcome = await fx.client.send('tester', id, message('racing')).then(
+      () => 'answered',
+      (e: unknown) => (e instanceof ConversationEndedError ? 'ended' : e instanceof ValidationError ? 'refused while ending' : String(e)),
+    );
+    outcomes.push(outcome);
+    if (outcome === 'ended') break;
+  }
+  expect(new Set(outcomes)).toEqual(new Set(outcomes.filter((o) => ['answered', 'refused while ending', 'ended'].includes(o))));
+  const after = await handle.describe();
+  expect({ runId: after.runId, status: after.status.name }).toEqual({ runId, status: 'COMPLETED' });
+  expect((await handle.result()).turns).toBe(1 + outcomes.filter((o) => o === 'answered').length);
 });
 
 test('a conversation is findable by agent, status and tokens, with a readable memo', async () => {

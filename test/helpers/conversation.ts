@@ -39,6 +39,8 @@ export interface ConversationHarnessOptions extends Pick<ActivityDeps, 'prices' 
   payloadThresholdBytes?: number;
   /** Server settings (limits, continue-as-new advice): the harness then always gets its own in-process server. */
   dynamicConfig?: TemporalTestEnvOptions['dynamicConfig'];
+  /** A Temporal the test started itself (host:port), instead of the test run's. */
+  temporalAddress?: string;
 }
 
 /**
@@ -85,7 +87,11 @@ export async function startConversationHarness(
     await running;
   };
 
-  fx.env = await createTemporalTestEnv({ dataConverter, ...(options.dynamicConfig ? { dynamicConfig: options.dynamicConfig } : {}) });
+  fx.env = await createTemporalTestEnv({
+    dataConverter,
+    ...(options.dynamicConfig ? { dynamicConfig: options.dynamicConfig } : {}),
+    ...(options.temporalAddress ? { address: options.temporalAddress } : {}),
+  });
   fx.model = await startScriptedModel();
   fx.hook = await startWebhookReceiver(WEBHOOK_SECRET);
   fx.taskQueue = uniqueTaskQueue('conversation');

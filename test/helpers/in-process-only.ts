@@ -22,5 +22,19 @@ export const IN_PROCESS_ONLY: Readonly<Record<string, string>> = {
     "it needs a namespace without Vigil's search attributes, which the shared real server always has",
 };
 
+/**
+ * Test files that run the `temporal` CLI itself. `npm run test:temporal` requires the CLI, so there they always run;
+ * under `npm test` they run where scripts/install-temporal.sh (or a `temporal` on PATH) has put one, and are skipped
+ * on a machine without it.
+ */
+export const NEEDS_TEMPORAL_CLI: Readonly<Record<string, string>> = {
+  'test/cli/temporal-cli.test.ts': '`temporal workflow list`, `query` and `show | vigil replay -` on a conversation, as the README has users run them',
+  'test/cli/temporal-ui.test.ts':
+    "a browser (chromium, which .ci/run installs) on the CLI dev server's Web UI finds, opens and reads a conversation",
+};
+
+/** What marks a test file as needing the Temporal CLI. */
+export const CLI_MARKER = /describeWithCli\(/;
+
 /** What marks a test file as starting an in-process server of its own. */
 export const IN_PROCESS_MARKERS = [/timeSkipping: true/, /useWatchedServer\(/, /startTestServer\(/, /fake-temporal/, /test-server/];

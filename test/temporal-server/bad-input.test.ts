@@ -453,11 +453,19 @@ describe('workflow task completions', () => {
       /RequestCancelExternalWorkflowExecution/,
     ],
     ['FailWorkflowExecution without a failure', { commandType: CT.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION }, /FailWorkflowExecution/],
-  ])('%s is INVALID_ARGUMENT, and the task is offered again', async (_name, command, message) => {
+  ])('%s is INVALID_ARGUMENT, and the task is offered again', async (name, command, message) => {
     const { handle, queue, token } = await takeWorkflowTask();
     try {
-      // As on the real server: the command validator fails the workflow task and answers INVALID_ARGUMENT.
-      await expectStatus(complete(token, [command]), status.INVALID_ARGUMENT, message);
+      // As on the real server: the command validator fails the workflow task and answers INVALID_ARGUMENT. Except
+      // where server v1.29.1 fails itself on a StartChild command without attributes (INTERNAL, "something went
+      // wrong, please retry"); the in-process server answers that as the validator does the others (README: the
+      // remaining differences).
+      const internal = name === 'StartChild without attributes' && env.backend === 'external';
+      await expectStatus(
+        complete(token, [command]),
+        internal ? status.INTERNAL : status.INVALID_ARGUMENT,
+        internal ? /^something went wrong, please retry/ : message,
+      );
       // Nothing was half-applied: the run is still open, and its next attempt is handed out as usual.
       expect((await handle.describe()).status.name).toBe('RUNNING');
       const retry = await pollWorkflowTask(queue);

@@ -188,7 +188,7 @@ describe('history.maxTotalUpdates', () => {
     expect(refused).toBeInstanceOf(Error);
     expect((refused as Error & { cause?: { code?: number; details?: string } }).cause).toMatchObject({
       code: FAILED_PRECONDITION,
-      details: `limit on number of total updates has been reached (${max})`,
+      details: expect.stringMatching(new RegExp(`^The limit on the total number of distinct updates in this workflow has been reached \\(${max}\\)\\.`)),
     });
     // A retry joins the update the run has: answered with its outcome, not refused.
     expect(await handle.executeUpdate(wf.adviceUpdate, { args: [''], updateId: 'u3' })).toEqual(answers[2]);

@@ -32,7 +32,7 @@ export function registerReplay(program: Command): void {
   program
     .command('replay')
     .description('replay workflow histories against the current workflow code, to catch incompatible changes')
-    .argument('[files...]', 'history JSON files, or directories of them (*.json)')
+    .argument('[files...]', 'history JSON files, or directories of them (*.json); - reads one from standard input')
     .option('-q, --query <visibility query>', 'also replay the histories of the workflows this query lists')
     .addHelpText(
       'after',
@@ -51,7 +51,7 @@ fails (or cannot be read or fetched), 2 for a bad command line or setting.
 Examples:
   $ vigil replay test/replay/histories/*.json
   $ vigil replay test/replay/histories
-  $ temporal workflow show -w conversation:assistant:user-42 --output json > user-42.json && vigil replay user-42.json
+  $ temporal workflow show -w conversation:assistant:user-42 --output json | vigil replay -
   $ vigil replay --query "WorkflowType = 'conversation' AND ExecutionStatus = 'Running'"
   $ vigil replay --address temporal.internal:7233 --namespace prod --query "WorkflowType = 'conversation'"`,
     )
@@ -99,10 +99,11 @@ async function expandPaths(paths: string[]): Promise<string[]> {
 }
 
 async function fromFile(path: string): Promise<Source> {
+  const label = path === '-' ? 'standard input' : path;
   try {
-    return { label: path, history: (await readHistoryFile(path)).history };
+    return { label, history: (await readHistoryFile(path)).history };
   } catch (error) {
-    if (error instanceof HistoryFileError) return { label: path, problem: error.message };
+    if (error instanceof HistoryFileError) return { label, problem: error.message };
     throw error;
   }
 }

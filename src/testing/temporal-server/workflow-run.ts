@@ -18,7 +18,7 @@ import { Activity, ActivitySpec } from './activity';
 import type { Cluster, StartParams, WorkflowTaskDispatch } from './cluster';
 import type { ClockTimer } from './clock';
 import { continueAsNewAdvice } from './dynamic-config';
-import { failedPrecondition, invalidArgument, notFound, RpcError } from './errors';
+import { failedPrecondition, invalidArgument, notFound, resourceExhausted, RpcError, UPDATE_ABORTED_BY_CLOSING, WORKFLOW_CLOSING } from './errors';
 import type { Namespace } from './namespace';
 import {
   attributesKey,
@@ -301,7 +301,15 @@ export class WorkflowRun {
       // history.maxTotalUpdates: a run that has had this many updates takes no new ones (it should continue as
       // new, which WorkflowTaskStarted suggested from 90% on); retries of the ones it has are still answered.
       const max = this.cluster.limits.maxTotalUpdates;
-      if (this.updateCount >= max) throw failedPrecondition(`limit on number of total updates has been reached (${max})`);
+      if (this.updateCount >= max) {
+        // Server v1.29.1's words (update/registry.go), the server the Temporal CLI 1.5.1 carries.
+        throw failedPrecondition(
+          `The limit on the total number of distinct updates in this workflow has been reached (${max}). ` +
+            'Make sure any duplicate updates share an Update ID so the server can deduplicate them, and consider rejecting ' +
+            "updates that you aren't going to process. You can also Continue-as-New to avoid this; we recommend you check " +
+            'Continue-as-New Suggested in your Workflow.',
+        );
+      }
       update = {
         id,
         request,
@@ -566,17 +574,16 @@ export class WorkflowRun {
     }
 
     const closing = commands.find((c) => CLOSING_COMMANDS.has(c.commandType ?? 0));
-    const undeliveredUpdates = [...this.updates.values()].some(
-      (u) => u.stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED && !u.delivered && !u.error,
-    );
-    if (closing && (this.buffered.length > 0 || undeliveredUpdates)) {
-      // New work arrived while the worker decided to close the run: it must see that work first. As on the real
+    if (closing && this.buffered.length > 0) {
+      // New events arrived while the worker decided to close the run: it must see them first. As on the real
       // server, the task fails (nothing of this completion is kept, not even its stickyAttributes) and the worker
       // is answered INVALID_ARGUMENT "UnhandledCommand": Core matches exactly that to evict the run it cached,
       // whose code has already run past the decision, and rebuilds it from the full history of the retry, where the
       // new events come before the decision. Answered with success, Core keeps that run and applies the new events
       // after the decision it already made (a signal handler runs, the code does not look again): the retry sends
       // the same closing command and the events are lost.
+      // Updates that arrived meanwhile do not hold the close, as on the real server (v1.29 leaves its
+      // HasOutgoingMessages check out): close() aborts them, and the caller's retry goes where it belongs.
       this.failWftWith(
         wft,
         Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
@@ -1433,11 +1440,16 @@ export class WorkflowRun {
       if (update.stage >= Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED) continue;
       if (update.stage === Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED) {
         update.outcome = {
-          failure: { message: 'Workflow Update failed because the Workflow completed before the Update completed.', source: 'Server' },
+          failure: {
+            message: 'Workflow Update failed because the Workflow completed before the Update completed.',
+            source: 'Server',
+            applicationFailureInfo: { type: 'AcceptedUpdateCompletedWorkflow', nonRetryable: true },
+          },
         };
         update.stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
       } else {
-        update.error = notFound('workflow execution already completed');
+        // Never accepted: the run's next run takes the client's retry; after a real close there is none.
+        update.error = next ? resourceExhausted(WORKFLOW_CLOSING) : notFound(UPDATE_ABORTED_BY_CLOSING);
       }
       for (const w of [...update.waiters]) w();
     }

@@ -5,7 +5,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Cluster, StartParams } from './cluster';
-import { failedPrecondition, invalidArgument, notFound, required, RpcError } from './errors';
+import { aborted, failedPrecondition, invalidArgument, notFound, required, RpcError, UPDATE_ABORTED_BY_CLOSING } from './errors';
 import { ATTRIBUTE_TYPES, SYSTEM_ATTRIBUTES } from './namespace';
 import { pageToken, readPageToken } from './page-token';
 import { duration, enums, HistoryEvent, timestamp, toMillis } from './proto';
@@ -202,19 +202,36 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
       const namespace = ns(req);
       const params = startParams(start);
       const updateId = required(update.request?.meta?.updateId, 'Update ID');
-      // A retried request for an update that is already known joins it instead of starting anything.
-      const existing = cluster.findOpenRun(namespace.name, params.workflowId, '');
-      const known = existing?.updates.get(updateId);
-      const { run, started } = known
-        ? { run: existing!, started: false }
-        : cluster.start(namespace, params, { reuse: start.workflowIdReusePolicy, conflict: start.workflowIdConflictPolicy });
-      const updateResp = await updateWorkflow(run, update, ctx);
-      return {
-        responses: [
-          { startWorkflow: { runId: run.runId, started, status: run.status } },
-          { updateWorkflow: updateResp },
-        ],
+      const attempt = async () => {
+        // A retried request for an update that is already known joins it instead of starting anything.
+        const existing = cluster.findOpenRun(namespace.name, params.workflowId, '');
+        const known = existing?.updates.get(updateId);
+        const { run, started } = known
+          ? { run: existing!, started: false }
+          : cluster.start(namespace, params, { reuse: start.workflowIdReusePolicy, conflict: start.workflowIdConflictPolicy });
+        const updateResp = await updateWorkflow(run, update, ctx).catch((error: unknown) => {
+          throw started ? error : new AbortedByClosing(error);
+        });
+        return {
+          responses: [
+            { startWorkflow: { runId: run.runId, started, status: run.status } },
+            { updateWorkflow: updateResp },
+          ],
+        };
       };
+      // As the real server does (history/api/multioperation): an update that an existing run aborted by completing
+      // is tried once more as a whole, start included, since update-with-start can start the workflow anew (the
+      // reuse policy decides); aborted again, it is ABORTED, which clients retry.
+      for (let tries = 1; ; tries++) {
+        try {
+          return await attempt();
+        } catch (error) {
+          const cause = error instanceof AbortedByClosing ? error.cause : error;
+          const abortedByClosing = error instanceof AbortedByClosing && cause instanceof RpcError && cause.message === UPDATE_ABORTED_BY_CLOSING;
+          if (!abortedByClosing) throw cause;
+          if (tries === 2) throw aborted(UPDATE_ABORTED_BY_CLOSING);
+        }
+      }
     },
     RequestCancelWorkflowExecution: (req) => {
       openRunOf(req).requestCancel({ identity: req.identity, reason: req.reason });
@@ -508,4 +525,11 @@ function startTaskQueue(taskQueue: { name?: string | null } | null | undefined):
   if (!taskQueue) throw invalidArgument('taskQueue is not set');
   if (!taskQueue.name) throw invalidArgument('missing task queue name');
   return taskQueue.name;
+}
+
+/** An update error from a run this update-with-start did not start, which may be retried as a whole. */
+class AbortedByClosing extends Error {
+  constructor(readonly cause: unknown) {
+    super('update aborted by a closing run');
+  }
 }
