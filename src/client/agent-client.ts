@@ -21,6 +21,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
 } from '@temporalio/common';
+import { google, temporal } from '@temporalio/proto';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -414,10 +415,31 @@ export function toVigilError(error: unknown, operation: string, address: Address
 function describeChain(error: unknown): string {
   const parts: string[] = [];
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    const text = isGrpcServiceError(current) && current.details ? current.details : current.message;
-    if (text && !parts.some((part) => part.includes(text))) parts.push(text);
+    const texts = isGrpcServiceError(current) ? [current.details || current.message, ...operationFailures(current)] : [current.message];
+    for (const text of texts) if (text && !parts.some((part) => part.includes(text))) parts.push(text);
   }
   return parts.length > 0 ? parts.join(': ') : String(error);
+}
+
+/**
+ * Why a multi-operation (update-with-start) failed: a real server answers "Update-with-Start could not be
+ * executed." and puts each operation's own status in the error's details (MultiOperationExecutionFailure); the
+ * operation that was only aborted because the other failed says nothing worth repeating.
+ */
+function operationFailures(error: { metadata?: { get(key: string): unknown[] } }): string[] {
+  const raw = error.metadata?.get('grpc-status-details-bin')?.[0];
+  if (!(raw instanceof Uint8Array)) return [];
+  try {
+    const detailsOf = google.rpc.Status.decode(raw).details ?? [];
+    const failure = temporal.api.errordetails.v1.MultiOperationExecutionFailure;
+    return detailsOf
+      .filter((any) => any.type_url?.endsWith('MultiOperationExecutionFailure') && any.value)
+      .flatMap((any) => failure.decode(any.value!).statuses ?? [])
+      .map((status) => status.message ?? '')
+      .filter((message) => message !== '' && message !== 'Operation was aborted.');
+  } catch {
+    return [];
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * scripted model: messages (waiting and not), state, transcript, approvals, cancel, end, and their errors.
  */
 import { defineAgent } from '../../src/agents/define-agent';
-import type { ConversationView, Reply, TranscriptPage } from '../../src/protocol';
+import { conversationWorkflowId, type ConversationView, type Reply, type TranscriptPage } from '../../src/protocol';
 import { calculator } from '../../src/tools';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
@@ -251,5 +251,15 @@ describe('cancel and end', () => {
     await call('POST', path(id, `/approvals/${pending.toolCallId}`), { decision: 'reject' });
     expect((await first).body.reply).toMatchObject({ status: 'completed', content: 'Goodbye.' });
     expect(await eventually(async () => ((await state(id)).status === 'ended' ? state(id) : undefined))).toMatchObject({ turns: 1 });
+
+    // Once the run has closed, a message is 409 conversation_ended, and starts no new conversation.
+    await fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id)).result();
+    const after = await post(id, { id: 'after-1', content: 'hello again?' });
+    expect(after.status).toBe(409);
+    expect(after.body.error).toEqual({
+      code: 'conversation_ended',
+      message: `conversation ${id} of agent tester has ended and takes no more messages; use a new conversation id`,
+    });
+    expect(await state(id)).toMatchObject({ status: 'ended', turns: 1 });
   });
 });

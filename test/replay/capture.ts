@@ -3,7 +3,8 @@
  *   npm run capture-histories                     # every scenario
  *   npm run capture-histories -- continue-as-new  # only these (a new scenario, leaving the others as they are)
  * Each scenario runs a real conversation (offline Temporal, real worker, scripted model) and writes its
- * history to test/replay/histories/<scenario>.json; a conversation that continued as new writes each later run
+ * history to test/replay/histories/<scenario>.json (with TEMPORAL_TEST_ADDRESS set, on that real server, to
+ * real-server-<scenario>.json); a conversation that continued as new writes each later run
  * to <scenario>-run-<n>.json. Histories captured by earlier versions of the workflow are
  * kept beside them under a prefix (before-visibility-*.json, before-memory-*.json): they are what patched() must
  * keep working. Before re-capturing, rename the current ones to such a prefix. Re-capture only when a change is meant to be
@@ -104,13 +105,27 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
 };
 
 /** The runs of a workflow id, oldest first. */
-async function runsOf(h: Harness, workflowId: string): Promise<{ runId: string; started: number }[]> {
-  const runs: { runId: string; started: number }[] = [];
-  for await (const run of h.env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-    runs.push({ runId: run.runId, started: run.startTime.getTime() });
+/**
+ * The conversation's runs, oldest first: followed back from the newest through each run's continuedExecutionRunId,
+ * since a real server's visibility may not list the newest runs yet.
+ */
+async function runsOf(h: Harness, workflowId: string): Promise<{ runId: string }[]> {
+  const runs: { runId: string }[] = [];
+  let runId: string | undefined = (await h.env.client.workflow.getHandle(workflowId).describe()).runId;
+  while (runId) {
+    runs.unshift({ runId });
+    const history = await h.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
   }
-  return runs.sort((a, b) => a.started - b.started);
+  return runs;
 }
+
+/**
+ * On a real server (TEMPORAL_TEST_ADDRESS) the histories are written as real-server-<scenario>.json, beside those
+ * of the in-process server, and each conversation id gets a suffix: an ended conversation there keeps its id.
+ */
+const REAL = process.env.TEMPORAL_TEST_ADDRESS !== undefined;
+const PREFIX = REAL ? 'real-server-' : '';
 
 async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...WORKFLOW_BUNDLER_OPTIONS });
@@ -125,14 +140,14 @@ async function main(): Promise<void> {
   try {
     for (const [name, run] of Object.entries(scenarios)) {
       if (asked.length > 0 && !asked.includes(name)) continue;
-      const id = `replay-${name}`;
+      const id = REAL ? `replay-${name}-${Date.now()}` : `replay-${name}`;
       const workflowId = conversationWorkflowId(agentOf[name] ?? replayAgent.name, id);
       harness.model.reset();
       await run(harness, id);
       const runs = await runsOf(harness, workflowId);
       for (const [index, { runId }] of runs.entries()) {
         const history = await harness.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-        const file = join(__dirname, 'histories', index === 0 ? `${name}.json` : `${name}-run-${index + 1}.json`);
+        const file = join(__dirname, 'histories', `${PREFIX}${name}${index === 0 ? '' : `-run-${index + 1}`}.json`);
         // protobufjs's own object form (enum names, int64 as strings, bytes as base64): readable, and read back
         // by the same library without loss.
         const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), {

@@ -1,8 +1,8 @@
 /**
  * The Temporal that `vigil dev` starts when TEMPORAL_ADDRESS is not set: the Temporal CLI's dev server
- * (`temporal server start-dev`) when VIGIL_TEMPORAL_CLI names it or `temporal` is on PATH, since it has the Web UI and the real server's
- * behaviour; otherwise Vigil's in-process test server, which needs nothing installed but keeps its state in
- * memory only. Either way the namespace and Vigil's search attributes are ready before the worker starts.
+ * (`temporal server start-dev`, see src/testing/temporal-cli.ts) when VIGIL_TEMPORAL_CLI names it or `temporal` is
+ * on PATH, since it has the Web UI and the real server's behaviour; otherwise Vigil's in-process test server, which
+ * needs nothing installed but keeps its state in memory only. Either way the namespace and Vigil's search attributes are ready before the worker starts.
  */
 import { Connection } from '@temporalio/client';
 import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
