@@ -10,6 +10,7 @@
  * keep working. Before re-capturing, rename the current ones to such a prefix. Re-capture only when a change is meant to be
  * incompatible (and is shipped with patching); otherwise the old histories are exactly what must keep working.
  */
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -111,7 +112,14 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
  */
 async function runsOf(h: Harness, workflowId: string): Promise<{ runId: string }[]> {
   const runs: { runId: string }[] = [];
-  let runId: string | undefined = (await h.env.client.workflow.getHandle(workflowId).describe()).runId;
+  // None yet: the conversation has not started.
+  let runId: string | undefined = await h.env.client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then((d) => d.runId, (error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    });
   while (runId) {
     runs.unshift({ runId });
     const history = await h.env.client.workflow.getHandle(workflowId, runId).fetchHistory();

@@ -15,13 +15,21 @@ const histories = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
 
-test('there are stored histories to replay: from before the visibility patch, from before memory, and current', () => {
+test('there are stored histories to replay: from before the visibility patch, from before memory, current, and captured on the real server', () => {
   const scenarios = ['approval', 'cancelled-turn', 'error-reply-and-end', 'multi-turn', 'tool-call'];
   // A run that continued as new at its size limit, and the run it continued as; a busy conversation that
   // switched runs between turns, carrying its queue.
   const continued = ['continue-as-new', 'continue-as-new-run-2', 'continue-as-new-busy', 'continue-as-new-busy-run-2', 'continue-as-new-busy-run-3'];
   expect(histories.map((h) => h.workflowId).sort()).toEqual(
-    [...scenarios.map((s) => `before-visibility-${s}`), ...scenarios.map((s) => `before-memory-${s}`), ...scenarios, ...continued].sort(),
+    [
+      ...scenarios.map((s) => `before-visibility-${s}`),
+      ...scenarios.map((s) => `before-memory-${s}`),
+      ...scenarios,
+      ...continued,
+      // The same scenarios on the Temporal CLI's dev server (server 1.29.1): `npm run capture-histories` with
+      // TEMPORAL_TEST_ADDRESS set.
+      ...[...scenarios, ...continued].map((s) => `real-server-${s}`),
+    ].sort(),
   );
 });
 
