@@ -34,7 +34,7 @@ export interface ConversationFixture {
   restartWorker(): Promise<void>;
 }
 
-export interface ConversationHarnessOptions extends Pick<ActivityDeps, 'prices' | 'paymentVerifiers'> {
+export interface ConversationHarnessOptions extends Pick<ActivityDeps, 'prices' | 'paymentVerifiers' | 'streamDeltas'> {
   /** Payloads this large or larger go to the content store; default the deployment default (64 KiB). */
   payloadThresholdBytes?: number;
   /** Server settings (limits, continue-as-new advice): the harness then always gets its own in-process server. */
@@ -69,6 +69,7 @@ export async function startConversationHarness(
       ],
       prices: options.prices,
       paymentVerifiers: options.paymentVerifiers,
+      streamDeltas: options.streamDeltas,
       store: fx.store,
     });
     worker = await Worker.create({

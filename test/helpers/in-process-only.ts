@@ -18,6 +18,7 @@ export const IN_PROCESS_ONLY: Readonly<Record<string, string>> = {
   'test/cli/usage.test.ts': 'one test runs `vigil test-server`, the in-process server as a command',
   'test/cli/dev.test.ts':
     '`vigil dev` with nothing installed runs the in-process server; its CLI path is tested with a stand-in CLI (test/cli/fake-temporal.ts)',
+  'test/cli/server-conformance.test.ts': 'it starts an in-process server beside a real dev server, to compare the two',
   'test/workers/worker-command.test.ts':
     "it needs a namespace without Vigil's search attributes, which the shared real server always has",
 };
@@ -29,6 +30,8 @@ export const IN_PROCESS_ONLY: Readonly<Record<string, string>> = {
  */
 export const NEEDS_TEMPORAL_CLI: Readonly<Record<string, string>> = {
   'test/cli/temporal-cli.test.ts': '`temporal workflow list`, `query` and `show | vigil replay -` on a conversation, as the README has users run them',
+  'test/cli/server-conformance.test.ts':
+    'the same conversations on an in-process server and a real dev server it starts, compared as a user sees them',
   'test/cli/temporal-ui.test.ts':
     "a browser (chromium, which .ci/run installs) on the CLI dev server's Web UI finds, opens and reads a conversation",
 };
