@@ -30,6 +30,7 @@ export const IN_PROCESS_ONLY: Readonly<Record<string, string>> = {
  */
 export const NEEDS_TEMPORAL_CLI: Readonly<Record<string, string>> = {
   'test/cli/temporal-cli.test.ts': '`temporal workflow list`, `query` and `show | vigil replay -` on a conversation, as the README has users run them',
+  'test/cli/dev-real-temporal.test.ts': '`vigil dev` with the CLI installed: the real dev server, its Web UI, stopped on Ctrl-C',
   'test/cli/server-conformance.test.ts':
     'the same conversations on an in-process server and a real dev server it starts, compared as a user sees them',
   'test/cli/temporal-ui.test.ts':

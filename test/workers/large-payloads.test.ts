@@ -23,8 +23,8 @@ function bigText(seed: string, bytes: number): string {
 const report = defineTool({
   name: 'report',
   description: 'Prints a long report.',
-  parameters: z.object({ seed: z.string() }),
-  execute: ({ seed }) => bigText(seed, OUTPUT_BYTES),
+  parameters: z.object({ seed: z.string(), bytes: z.number().int().positive().optional() }),
+  execute: ({ seed, bytes }) => bigText(seed, bytes ?? OUTPUT_BYTES),
 });
 
 const fx = useConversations([defineAgent({ name: 'reporter', instructions: 'Be brief.', model: 'test-model', tools: [report] })], {
@@ -78,4 +78,26 @@ test('a 200 KB tool output is a claim in history, and the reply and transcript c
   expect(claim?.ref).toMatch(/^sha256:[0-9a-f]{64}$/);
   expect(result.data!.length).toBeLessThan(1024);
   expect(await fx.store.has(claim!.ref)).toBe(true);
+});
+
+test("a tool output and reply of 2.25 MiB each, over a real server's 2 MiB limit for one payload, pass; history's largest event stays small", async () => {
+  // Temporal refuses a command whose payload passes limit.blobSize.error (2 MiB) and fails the workflow task that
+  // sent it, for good. Through the content store nothing that large reaches history: this is the margin, measured.
+  const big = 2.25 * 1024 * 1024;
+  const id = newId();
+  const seed = `huge-${id}`;
+  const answer = bigText(`answer-${seed}`, big);
+  fx.model.script({ toolCalls: [{ name: 'report', arguments: JSON.stringify({ seed, bytes: big }) }] }, { content: answer });
+
+  const reply = await fx.client.send('reporter', id, { id: 'm1', content: 'print the whole archive' });
+  expect({ status: reply.status, length: reply.content.length, same: reply.content === answer }).toEqual({
+    status: 'completed',
+    length: big,
+    same: true,
+  });
+  const history = await fx.env.client.workflow.getHandle(`conversation:reporter:${id}`).fetchHistory();
+  const sizes = (history.events ?? []).map((event) => temporal.api.history.v1.HistoryEvent.encode(event).finish().length);
+  const largest = Math.max(...sizes);
+  process.stdout.write(`largest history event with a 2.25 MiB output and reply: ${largest} bytes (the real server's limit: 2 MiB)\n`);
+  expect(largest).toBeLessThan(64 * 1024);
 });

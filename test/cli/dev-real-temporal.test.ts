@@ -1,0 +1,52 @@
+/**
+ * `vigil dev` with the Temporal CLI installed, as a user with `VIGIL_TEMPORAL_CLI` (or `temporal` on PATH) runs it:
+ * it starts the real dev server with its Web UI, serves a message end to end, and stops that server on Ctrl-C.
+ * (test/cli/dev.test.ts covers the machine with nothing installed, and the CLI's failures with a stand-in.)
+ *
+ * Needs the Temporal CLI (test/helpers/in-process-only.ts, NEEDS_TEMPORAL_CLI).
+ */
+import { connect } from 'node:net';
+import { findTemporalCli } from '../../src/testing/temporal-cli';
+import { cleanEnv, runCli, startCli, unusedPort } from './cli-process';
+
+const temporalCli = findTemporalCli({ installed: true });
+// Under test:temporal a missing CLI is a failure (the runner found one); elsewhere the file waits for one.
+const describeWithCli = temporalCli || process.env.TEMPORAL_TEST_ADDRESS ? describe : describe.skip;
+
+/** Resolves when nothing accepts connections on the port any more. */
+async function portClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+describeWithCli('vigil dev with the Temporal CLI', () => {
+  test('runs the real dev server with its Web UI, answers a message, and stops the server on Ctrl-C', async () => {
+    const port = await unusedPort();
+    const dev = startCli(['dev', '--port', String(port), '--no-gateway'], cleanEnv({ VIGIL_TEMPORAL_CLI: temporalCli! }));
+    try {
+      await dev.waitFor(/^Ctrl-C stops\.$/m);
+      expect(dev.stderr()).toContain("starting the Temporal CLI's dev server");
+      expect(dev.stderr()).toMatch(new RegExp(`Temporal {2}127\\.0\\.0\\.1:${port} \\(Temporal CLI dev server`));
+      const ui = /Web UI {4}(http:\/\/127\.0\.0\.1:\d+)/.exec(dev.stderr())?.[1];
+      expect(ui).toBeDefined();
+      // The real server: its Web UI answers (the in-process server has none).
+      const page = await fetch(`${ui}/namespaces/default/workflows`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+
+      const { code, stdout } = await runCli(['send', '--address', `127.0.0.1:${port}`, 'real-dev', 'what is 6*7'], cleanEnv());
+      expect({ code, stdout }).toEqual({ code: 0, stdout: 'The calculator says 42.\n' });
+    } finally {
+      dev.child.kill('SIGINT');
+    }
+    expect(await dev.exited).toEqual({ code: 0, signal: null });
+    expect(dev.stderr()).toMatch(/vigil dev: stopped\n$/);
+    expect(await portClosed(port)).toBe(true);
+  }, 120_000);
+});
