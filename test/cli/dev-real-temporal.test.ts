@@ -3,15 +3,13 @@
  * it starts the real dev server with its Web UI, serves a message end to end, and stops that server on Ctrl-C.
  * (test/cli/dev.test.ts covers the machine with nothing installed, and the CLI's failures with a stand-in.)
  *
- * Needs the Temporal CLI (test/helpers/in-process-only.ts, NEEDS_TEMPORAL_CLI).
+ * Runs under `npm run test:temporal`, with its CLI (test/helpers/in-process-only.ts, NEEDS_TEMPORAL_CLI).
  */
 import { connect } from 'node:net';
-import { findTemporalCli } from '../../src/testing/temporal-cli';
 import { cleanEnv, runCli, startCli, unusedPort } from './cli-process';
+import { describeWithCli, TEMPORAL_CLI } from '../helpers/in-process-only';
 
-const temporalCli = findTemporalCli({ installed: true });
-// Under test:temporal a missing CLI is a failure (the runner found one); elsewhere the file waits for one.
-const describeWithCli = temporalCli || process.env.TEMPORAL_TEST_ADDRESS ? describe : describe.skip;
+const temporalCli = TEMPORAL_CLI;
 
 /** Resolves when nothing accepts connections on the port any more. */
 async function portClosed(port: number): Promise<boolean> {

@@ -4,19 +4,18 @@
  * state, and the sequence of history event types. Each scenario waits for every reply before the next step, so
  * its history has one possible shape, and any difference is a difference of the servers.
  *
- * Needs the Temporal CLI (test/helpers/in-process-only.ts, NEEDS_TEMPORAL_CLI).
+ * Runs under `npm run test:temporal`, with its CLI (test/helpers/in-process-only.ts, NEEDS_TEMPORAL_CLI).
  */
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { conversationWorkflowId } from '../../src/protocol';
-import { findTemporalCli, startTemporalCliServer, type TemporalCliServer } from '../../src/testing/temporal-cli';
+import { startTemporalCliServer, type TemporalCliServer } from '../../src/testing/temporal-cli';
 import { startTestServer, type TestServer } from '../../src/testing/temporal-server';
 import { startConversationHarness } from '../helpers/conversation';
 import { replayAgent } from '../helpers/test-agents';
+import { describeWithCli, TEMPORAL_CLI } from '../helpers/in-process-only';
 
-const temporalCli = findTemporalCli({ installed: true });
-// Under test:temporal a missing CLI is a failure (the runner found one); elsewhere the file waits for one.
-const describeWithCli = temporalCli || process.env.TEMPORAL_TEST_ADDRESS ? describe : describe.skip;
+const temporalCli = TEMPORAL_CLI;
 
 type Harness = Awaited<ReturnType<typeof startConversationHarness>>;
 const AGENT = replayAgent.name;

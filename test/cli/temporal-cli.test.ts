@@ -1,21 +1,18 @@
 /**
  * The Temporal CLI on Vigil's conversations, as the README tells users to run it: find a conversation by its
- * search attributes, query its state, and pipe its exported history into `vigil replay`. Runs against the test's
- * Temporal (the real dev server under `npm run test:temporal`, which guarantees the CLI; the in-process server
- * otherwise, when a CLI is installed: test/helpers/in-process-only.ts, NEEDS_TEMPORAL_CLI).
+ * search attributes, query its state, and pipe its exported history into `vigil replay`. Runs under
+ * `npm run test:temporal`, on its real dev server (test/helpers/in-process-only.ts, NEEDS_TEMPORAL_CLI).
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { defineAgent } from '../../src/agents/define-agent';
 import { conversationWorkflowId } from '../../src/protocol';
-import { findTemporalCli } from '../../src/testing/temporal-cli';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
 import { cleanEnv, REPO } from './cli-process';
+import { describeWithCli, TEMPORAL_CLI } from '../helpers/in-process-only';
 
-const temporalCli = findTemporalCli({ installed: true });
-// Under test:temporal a missing CLI is a failure (the runner found one); elsewhere the file waits for one.
-const describeWithCli = temporalCli || process.env.TEMPORAL_TEST_ADDRESS ? describe : describe.skip;
+const temporalCli = TEMPORAL_CLI;
 
 describeWithCli('the Temporal CLI on a conversation', () => {
   const agent = defineAgent({ name: 'cli-visible', instructions: 'Be brief.', model: 'test-model' });

@@ -3,22 +3,22 @@
  * playwright-core) on the Temporal CLI dev server's UI finds the conversation by its Vigil search attributes, opens
  * it, and sees its event history and memo. The screenshots are kept in test-output/temporal-ui/.
  *
- * Needs the Temporal CLI and chromium (test/helpers/in-process-only.ts, NEEDS_TEMPORAL_CLI); .ci/run installs both.
+ * Runs under `npm run test:temporal` (test/helpers/in-process-only.ts, NEEDS_TEMPORAL_CLI), where chromium must be
+ * there too (VIGIL_CHROMIUM, default /usr/bin/chromium); .ci/run installs both.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { defineAgent } from '../../src/agents/define-agent';
 import { conversationWorkflowId } from '../../src/protocol';
-import { findTemporalCli, startTemporalCliServer, type TemporalCliServer } from '../../src/testing/temporal-cli';
+import { startTemporalCliServer, type TemporalCliServer } from '../../src/testing/temporal-cli';
 import { startConversationHarness } from '../helpers/conversation';
 import { REPO } from './cli-process';
+import { describeWithCli, TEMPORAL_CLI } from '../helpers/in-process-only';
 
-const temporalCli = findTemporalCli({ installed: true });
+const temporalCli = TEMPORAL_CLI;
 const CHROMIUM = process.env.VIGIL_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(REPO, 'test-output', 'temporal-ui');
-// Under test:temporal (and so in CI) a missing CLI or browser is a failure; elsewhere the file waits for them.
-const describeWithCli = (temporalCli && existsSync(CHROMIUM)) || process.env.TEMPORAL_TEST_ADDRESS ? describe : describe.skip;
 
 describeWithCli('the Temporal Web UI', () => {
   let server: TemporalCliServer;

@@ -24,9 +24,8 @@ export const IN_PROCESS_ONLY: Readonly<Record<string, string>> = {
 };
 
 /**
- * Test files that run the `temporal` CLI itself. `npm run test:temporal` requires the CLI, so there they always run;
- * under `npm test` they run where scripts/install-temporal.sh (or a `temporal` on PATH) has put one, and are skipped
- * on a machine without it.
+ * Test files that run the `temporal` CLI itself (real servers of their own, the CLI's commands, its Web UI). They run
+ * under `npm run test:temporal`, which requires the CLI, and are skipped under `npm test` (see describeWithCli).
  */
 export const NEEDS_TEMPORAL_CLI: Readonly<Record<string, string>> = {
   'test/cli/temporal-cli.test.ts': '`temporal workflow list`, `query` and `show | vigil replay -` on a conversation, as the README has users run them',
@@ -42,3 +41,13 @@ export const CLI_MARKER = /describeWithCli\(/;
 
 /** What marks a test file as starting an in-process server of its own. */
 export const IN_PROCESS_MARKERS = [/timeSkipping: true/, /useWatchedServer\(/, /startTestServer\(/, /fake-temporal/, /test-server/];
+
+/**
+ * For the files in NEEDS_TEMPORAL_CLI: `describe` under `npm run test:temporal`, which passes the CLI it runs on as
+ * VIGIL_TEMPORAL_CLI (and so in CI), `describe.skip` under `npm test`, which stays on the in-process server and
+ * needs nothing installed. They start real servers, so running them in both passes would only cost time.
+ */
+export const describeWithCli = process.env.VIGIL_TEMPORAL_CLI ? describe : describe.skip;
+
+/** The CLI those files run: the one `npm run test:temporal` runs on. */
+export const TEMPORAL_CLI = process.env.VIGIL_TEMPORAL_CLI ?? '';
