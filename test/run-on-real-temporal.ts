@@ -5,8 +5,8 @@
  * VIGIL_TEMPORAL_CLI, `temporal` on PATH, or the one scripts/install-temporal.sh installed.
  *
  * Tests that need a server of their own with other dynamic config start one from the same CLI
- * (VIGIL_TEMPORAL_CLI is passed on); the tests that only the in-process server can run say so in
- * test/helpers/backends.ts.
+ * (VIGIL_TEMPORAL_CLI is passed on), and so do the tests that run the CLI itself. The tests that keep an in-process
+ * server of their own, and those that need the CLI, are listed with the reason in test/helpers/in-process-only.ts.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
