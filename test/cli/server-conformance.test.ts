@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { conversationWorkflowId } from '../../src/protocol';
 import { startTemporalCliServer, type TemporalCliServer } from '../../src/testing/temporal-cli';
 import { startTestServer, type TestServer } from '../../src/testing/temporal-server';
+import { eventually } from '../helpers/conformance';
 import { startConversationHarness } from '../helpers/conversation';
 import { replayAgent } from '../helpers/test-agents';
 import { describeWithCli, TEMPORAL_CLI } from '../helpers/in-process-only';
@@ -55,8 +56,7 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<Observed>> =
     );
     const first = await outcome(h.client.send(AGENT, id, { id: 'm1', content: 'what is 6*7?' }), reply);
     const second = h.client.send(AGENT, id, { id: 'm2', content: 'look up the secret' });
-    let pending;
-    while (!(pending = (await h.client.state(AGENT, id)).pendingApprovals[0])) await new Promise((r) => setTimeout(r, 25));
+    const pending = await eventually(async () => (await h.client.state(AGENT, id)).pendingApprovals[0]);
     // Refused by the workflow's validator: no trace in history.
     const refused = await outcome(h.client.decide(AGENT, id, { toolCallId: 'nope', decision: 'approve' }));
     await h.client.decide(AGENT, id, { toolCallId: pending.toolCallId, decision: 'reject', reason: 'not here' });

@@ -9,7 +9,6 @@ import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import { listMissingSearchAttributes, registerVigilSearchAttributes } from '../../search-attributes-setup';
 import {
   findTemporalCli,
-  freePort,
   startTemporalCliServer,
   TemporalCliError,
   TemporalCliStartCancelled,
@@ -115,13 +114,12 @@ export async function missingSearchAttributes(address: string, namespace: string
 }
 
 async function startCliDevServer(executable: string, options: DevTemporalOptions): Promise<DevTemporal> {
-  const port = options.port === 0 ? await freePort() : options.port;
-  options.say(`no TEMPORAL_ADDRESS: starting the Temporal CLI's dev server (${executable} server start-dev --port ${port})`);
+  options.say(`no TEMPORAL_ADDRESS: starting the Temporal CLI's dev server (${executable} server start-dev)`);
   let server;
   try {
     server = await startTemporalCliServer({
       executable,
-      port,
+      port: options.port, // 0: startTemporalCliServer picks a free one
       uiPort: options.uiPort,
       namespaces: options.namespace !== 'default' ? [options.namespace] : [],
       stop: options.stop,
