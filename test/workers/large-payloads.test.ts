@@ -100,4 +100,5 @@ test("a tool output and reply of 2.25 MiB each, over a real server's 2 MiB limit
   const largest = Math.max(...sizes);
   process.stdout.write(`largest history event with a 2.25 MiB output and reply: ${largest} bytes (the real server's limit: 2 MiB)\n`);
   expect(largest).toBeLessThan(64 * 1024);
-});
+  // About 20 s alone (the model activity counts the tokens of megabytes of text); more on a loaded machine.
+}, 240_000);
