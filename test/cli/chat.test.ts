@@ -154,7 +154,8 @@ test('Ctrl-C during a slow reply cancels the turn, and the chat goes on; Ctrl-D 
 
   // Coming back shows where the conversation was.
   const again = await chat(conversation);
-  expect(again.screen()).toMatch(/you> are you there\?\nchatty> Still here\./);
+  // Waited for, not read at once: the earlier turns are printed after the banner, and under load they came later.
+  await again.waitFor(/you> are you there\?\nchatty> Still here\./);
   again.type(CTRL_C);
   expect(await again.exitCode()).toBe(130);
 });
