@@ -8,6 +8,7 @@ import { ConfigError } from '../errors';
 import { memoryPolicy, MemoryPolicySchema, type MemoryPolicy } from '../memory/policy';
 import { StartConversation } from '../protocol';
 import { toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
+import { MAX_SWITCH_THRESHOLDS } from '../workflows/run-limits';
 import { DEFAULT_LIMITS, type AgentBudget, type AgentLimits, type AgentPricing, type AgentSpec, type ToolSpec } from './spec';
 
 /** A tool as an agent uses it: as defined, or with this agent's own approval, timeout or retry policy. */
@@ -62,9 +63,11 @@ const Limits = z
     modelTimeoutMs: positiveInt,
     modelRetry: Retry,
     approvalTimeoutMs: positiveInt.optional(),
-    // Temporal terminates a run at 51,200 events and 50 MB: a limit at or past that would never be reached.
-    continueAsNewAfterEvents: z.number().int().min(100).max(50_000).optional(),
-    continueAsNewAfterBytes: z.number().int().min(64 * 1024).max(48 * 1024 * 1024).optional(),
+    // Temporal terminates a run at 51,200 events or 50 MB and refuses its 10,001st signal: the caps leave a whole
+    // turn's room below the point where a turn stops (src/workflows/run-limits.ts).
+    continueAsNewAfterEvents: z.number().int().min(100).max(MAX_SWITCH_THRESHOLDS.events).optional(),
+    continueAsNewAfterBytes: z.number().int().min(64 * 1024).max(MAX_SWITCH_THRESHOLDS.bytes).optional(),
+    continueAsNewAfterSignals: z.number().int().min(10).max(MAX_SWITCH_THRESHOLDS.signals).optional(),
     continueAsNewWhenSuggested: z.boolean().optional(),
     deliveryRetry: Retry,
   })

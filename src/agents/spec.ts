@@ -37,12 +37,15 @@ export interface AgentLimits {
   deliveryRetry: RetrySpec;
   /**
    * The conversation continues as new between two turns once its run's history has this many events
-   * (default 10,000) or this many bytes (default 8 MiB), or when Temporal suggests it (its own thresholds, and
-   * before the 2,000 updates a run may take). Lower them to test; a continue-as-new changes nothing a user can
-   * see. Temporal ends a run at 51,200 events or 50 MB, so both stay below.
+   * (default 10,000, at most 40,000) or this many bytes (default 8 MiB, at most 32 MiB), or the run has received
+   * this many signals (`post`s and model text previews; default 5,000, at most 6,000), or when Temporal suggests
+   * it (its own thresholds, and before the 2,000 updates a run may take). Lower them to test; a continue-as-new
+   * changes nothing a user can see. Temporal ends a run at 51,200 events or 50 MB and refuses its 10,001st
+   * signal, so all stay well below (src/workflows/run-limits.ts).
    */
   continueAsNewAfterEvents?: number;
   continueAsNewAfterBytes?: number;
+  continueAsNewAfterSignals?: number;
   /**
    * Whether Temporal's suggestion counts (default true). False leaves only the two limits above: for a run
    * kept whole on purpose (a reference in a test). A run then meets the 2,000-update limit unwarned.

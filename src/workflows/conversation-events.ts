@@ -7,7 +7,8 @@
  * history. What reaches history is what watchers ask for (their poll updates) and the activity's batched delta
  * signals; the transcript itself holds only the final reply.
  */
-import { WorkflowStream, type WorkflowStreamState } from '@temporalio/workflow-streams/workflow';
+import { setHandler } from '@temporalio/workflow';
+import { type PublishInput, WorkflowStream, workflowStreamPublishSignal, type WorkflowStreamState } from '@temporalio/workflow-streams/workflow';
 import { type ConversationEvent, EVENT_TOPICS, type TranscriptEntry } from '../protocol';
 import { type ConversationState, isStored } from './conversation-state';
 
@@ -35,8 +36,10 @@ export class ConversationEvents {
   /** The log's end offset after each recent turn, oldest first: where to truncate when a turn falls out. */
   private readonly turnEnds: number[];
 
-  constructor(state: ConversationState, prior?: ConversationEventsState) {
+  /** `onSignal` hears of every publish signal (the model's text preview) before the stream takes it. */
+  constructor(state: ConversationState, prior: ConversationEventsState | undefined, onSignal: () => void) {
     this.stream = new WorkflowStream(prior?.stream);
+    countPublishSignals(this.stream, onSignal);
     this.lifecycle = this.stream.topic<ConversationEvent>(EVENT_TOPICS.lifecycle);
     this.turnEnds = [...(prior?.turnEnds ?? [])];
     // Entries from before this run (a carried-over state) were announced by the run that recorded them.
@@ -88,6 +91,19 @@ export class ConversationEvents {
   detach(): void {
     this.stream.detachPollers();
   }
+}
+
+/**
+ * The stream registers its own publish signal handler, with no hook to count what it receives; Temporal refuses a
+ * run's signals past a limit (see run-limits.ts), so the conversation must count them. This handler takes the
+ * stream's place and hands each signal on to the stream's own (a private method, in the version pinned here).
+ */
+function countPublishSignals(stream: WorkflowStream, onSignal: () => void): void {
+  const handle = (stream as unknown as { onPublish(input: PublishInput): void }).onPublish.bind(stream);
+  setHandler(workflowStreamPublishSignal, (input) => {
+    onSignal();
+    handle(input);
+  });
 }
 
 function eventsOfEntry(entry: TranscriptEntry): ConversationEvent[] {

@@ -19,7 +19,7 @@ import {
   workflowInfo,
   makeContinueAsNewFunc,
 } from '@temporalio/workflow';
-import type { AgentSpec, RetrySpec, ToolSpec } from '../agents/spec';
+import { type AgentSpec, DEFAULT_LIMITS, type RetrySpec, type ToolSpec } from '../agents/spec';
 import { ConversationActivities, FailureTypes, ToolRunResult } from '../activities/types';
 import {
   cancelTurnUpdate,
@@ -63,6 +63,7 @@ import {
   view,
 } from './conversation-state';
 import { ConversationEvents, type ConversationEventsState, EVENTS_GRACE_MS } from './conversation-events';
+import { DEFAULT_SWITCH_THRESHOLDS, pastSignalThreshold, type RunSize, turnStopReason } from './run-limits';
 import { publishVisibility } from './visibility';
 
 const { loadAgent } = proxyLocalActivities<ConversationActivities>({
@@ -80,6 +81,8 @@ export async function conversation(input: StartConversation): Promise<Conversati
     start.state === undefined ? initialState(start.agent, start.conversationId) : restoreState(start.state, start.agent, start.conversationId);
   let turnScope: CancellationScope | undefined;
   const agentCache: AgentCache = {};
+  /** Signals this run has received: Temporal refuses a run's 10,001st, and nothing else counts them for us. */
+  const signals: SignalCount = { received: 0 };
   /** Messages whose `send` waits in this run for its reply. */
   const awaitingReply = new Set<string>();
   /**
@@ -88,7 +91,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
    * with the rest of the queue.
    */
   let draining = false;
-  const events = new ConversationEvents(state, start.events as ConversationEventsState | undefined);
+  const events = new ConversationEvents(state, start.events as ConversationEventsState | undefined, () => signals.received++);
 
   setHandler(
     sendUpdate,
@@ -121,6 +124,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
   );
 
   setHandler(messageSignal, (message) => {
+    signals.received++;
     // Signals cannot be refused; the typed client and the gateway validate before sending. What still
     // arrives malformed is logged and dropped rather than failing the conversation.
     const parsed = InboundMessage.safeParse(message);
@@ -169,15 +173,16 @@ export async function conversation(input: StartConversation): Promise<Conversati
   );
 
   setHandler(endSignal, () => {
+    signals.received++;
     state.ending = true;
   });
   setHandler(stateQuery, () => view(state));
   setHandler(transcriptQuery, (request?: TranscriptPageRequest) => transcriptPage(state, TranscriptPageRequest.parse(request ?? {})));
 
   for (;;) {
-    if (state.queue.length === 0 && !state.ending && runIsLong(agentCache.spec) && patched('vigil-continue-as-new-1')) {
+    if (state.queue.length === 0 && !state.ending && runIsLong(agentCache.spec, signals) && patched('vigil-continue-as-new-1')) {
       await continueAsNewBetweenTurns(state, events);
-    } else if (state.queue.length > 0 && !state.ending && runIsLong(agentCache.spec) && patched('vigil-continue-as-new-busy-1')) {
+    } else if (state.queue.length > 0 && !state.ending && runIsLong(agentCache.spec, signals) && patched('vigil-continue-as-new-busy-1')) {
       // Busy: a conversation that is never idle must switch too. Once no queued message has a send waiting for
       // its reply here, the queue goes with the state; until then, turns go on and new sends wait for the next run.
       draining = true;
@@ -189,7 +194,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
     await condition(() => state.queue.length > 0 || state.ending);
     if (state.queue.length === 0) break;
     turnScope = new CancellationScope();
-    await runTurn(state, turnScope, agentCache, events);
+    await runTurn(state, turnScope, agentCache, events, signals);
     turnScope = undefined;
     events.turnFinished();
   }
@@ -203,18 +208,25 @@ export async function conversation(input: StartConversation): Promise<Conversati
   return { turns: state.turns };
 }
 
-/** Runs longer than this many history events continue as new between two turns. */
-export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
-/** ... or this many bytes of history: under the 10 MB at which Temporal starts warning. */
-export const DEFAULT_CONTINUE_AS_NEW_AFTER_BYTES = 8 * 1024 * 1024;
+interface SignalCount {
+  received: number;
+}
 
-function runIsLong(agent: AgentSpec | undefined): boolean {
+/** Whether the run should continue as new at this turn boundary (see run-limits.ts for the limits behind it). */
+function runIsLong(agent: AgentSpec | undefined, signals: SignalCount): boolean {
   const info = workflowInfo();
   const limits = agent?.limits;
   if (info.continueAsNewSuggested && limits?.continueAsNewWhenSuggested !== false) return true;
-  if (info.historyLength >= (limits?.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS)) return true;
-  // The size is asked last, and the patch only when it decides, so runs recorded before it replay unchanged.
-  return info.historySize >= (limits?.continueAsNewAfterBytes ?? DEFAULT_CONTINUE_AS_NEW_AFTER_BYTES) && patched('vigil-continue-as-new-bytes-1');
+  if (info.historyLength >= (limits?.continueAsNewAfterEvents ?? DEFAULT_SWITCH_THRESHOLDS.events)) return true;
+  // The size and the signals are asked last, and each patch only when it decides, so runs recorded before them
+  // replay unchanged.
+  if (info.historySize >= (limits?.continueAsNewAfterBytes ?? DEFAULT_SWITCH_THRESHOLDS.bytes) && patched('vigil-continue-as-new-bytes-1')) return true;
+  return pastSignalThreshold(signals.received, limits?.continueAsNewAfterSignals) && patched('vigil-continue-as-new-signals-1');
+}
+
+function runSize(signals: SignalCount): RunSize {
+  const info = workflowInfo();
+  return { events: info.historyLength, bytes: info.historySize, signals: signals.received };
 }
 
 /**
@@ -261,7 +273,13 @@ async function currentAgent(state: ConversationState, agentCache: AgentCache): P
   return (agentCache.spec = await loadAgent(state.agent));
 }
 
-async function runTurn(state: ConversationState, scope: CancellationScope, agentCache: AgentCache, events: ConversationEvents): Promise<void> {
+async function runTurn(
+  state: ConversationState,
+  scope: CancellationScope,
+  agentCache: AgentCache,
+  events: ConversationEvents,
+  signals: SignalCount,
+): Promise<void> {
   const turn = beginTurn(state, now());
   events.syncTranscript(state);
   publishVisibility(state, 'running');
@@ -273,19 +291,26 @@ async function runTurn(state: ConversationState, scope: CancellationScope, agent
     // Runs recorded before short-term memory sent the whole transcript and never summarized.
     const memory = patched('vigil-memory-1');
     const agent = await currentAgent(state, agentCache);
-    const outcome = await scope.run(() => runSteps(state, agent, agentCache, events, memory)).catch((err: unknown) => {
+    const outcome = await scope.run(() => runSteps(state, agent, agentCache, events, signals, memory)).catch((err: unknown) => {
       if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, agentCache.spec ?? agent);
       throw err;
     });
     if (outcome.kind !== 'finish') throw new Error(`turn ended on a ${outcome.kind} step`);
     const reply = finishTurn(state, outcome.status, outcome.content, now());
     announceReply(events, state, reply);
-    await deliver(state, turn.message, reply, agent);
+    await deliver(state, turn.message, reply, agent.limits.deliveryRetry);
     events.syncTranscript(state); // a delivery failure's notice
   } catch (err) {
     if (!state.turn) throw err; // a delivery failure after the reply was recorded is handled in deliver()
-    announceReply(events, state, finishTurn(state, 'error', errorReply(err), now()));
+    const reply = finishTurn(state, 'error', errorReply(err), now());
+    announceReply(events, state, reply);
     log.warn('turn ended with an error', { turn: turn.turn, error: String(err) });
+    // A posted message's channel is the only way its sender hears of the error. Runs recorded before this patch
+    // kept error replies to the transcript (asked only for a channel, so replies to `send` replay unchanged).
+    if (turn.message.channel && patched('vigil-deliver-error-replies-1')) {
+      await deliver(state, turn.message, reply, (agentCache.spec?.limits ?? DEFAULT_LIMITS).deliveryRetry);
+      events.syncTranscript(state);
+    }
   }
 }
 
@@ -300,15 +325,19 @@ async function runSteps(
   initialAgent: AgentSpec,
   agentCache: AgentCache,
   events: ConversationEvents,
+  signals: SignalCount,
   memory: boolean,
 ): Promise<ReturnType<typeof nextStep>> {
   let agent = initialAgent;
   let summaries = true;
   for (;;) {
     const step = nextStep(state, agent, { memory, summaries });
+    if (step.kind === 'finish') return step;
+    // A runaway turn stops before Temporal would terminate the whole conversation. Asked only when it decides,
+    // so runs recorded before it replay unchanged.
+    const stop = turnStopReason(runSize(signals));
+    if (stop && patched('vigil-turn-stops-near-run-limits-1')) throw ApplicationFailure.nonRetryable(stop, RUN_LIMIT_NEAR);
     switch (step.kind) {
-      case 'finish':
-        return step;
       case 'verify_payment': {
         // Not cancellable: a payment taken is always recorded, so the turn never loses what was paid.
         const outcome = await CancellationScope.nonCancellable(() => paymentActivity(step.input.reference).verifyPayment(step.input));
@@ -377,13 +406,13 @@ async function runTools(state: ConversationState, agent: AgentSpec, calls: ToolC
   return results;
 }
 
-async function deliver(state: ConversationState, message: InboundMessage, reply: Reply, agent: AgentSpec): Promise<void> {
+async function deliver(state: ConversationState, message: InboundMessage, reply: Reply, retry: RetrySpec): Promise<void> {
   if (!message.channel) return; // the caller of `send` receives the reply itself
   try {
     await proxyActivities<ConversationActivities>({
       summary: `reply to message ${message.id} via ${message.channel.type}`,
       startToCloseTimeout: '30s',
-      retry: { ...retryOptions(agent.limits.deliveryRetry), nonRetryableErrorTypes: [FailureTypes.DeliveryRejected] },
+      retry: { ...retryOptions(retry), nonRetryableErrorTypes: [FailureTypes.DeliveryRejected] },
     }).deliverReply({ agent: state.agent, conversationId: state.conversationId, channel: message.channel, reply });
   } catch (err) {
     // The reply is already recorded and returned to any waiting caller; a channel that cannot take it is
@@ -442,6 +471,7 @@ function errorReply(err: unknown): string {
   if (hasFailureType(err, FailureTypes.ModelRequestRejected)) return `The model provider rejected the request: ${message}`;
   if (hasFailureType(err, FailureTypes.ToolFatal)) return `A tool failed and the turn was stopped: ${message}`;
   if (hasFailureType(err, FailureTypes.UnknownAgent)) return `This agent is not available: ${message}`;
+  if (hasFailureType(err, RUN_LIMIT_NEAR)) return `This message could not be fully answered: ${message}`;
   if (hasFailureType(err, FailureTypes.PaymentVerifierMissing) || hasFailureType(err, FailureTypes.PaymentRequestInvalid)) {
     return `This message's payment could not be checked, and it was not answered: ${message}`;
   }
@@ -461,6 +491,9 @@ function hasFailureType(err: unknown, type: string): boolean {
   }
   return false;
 }
+
+/** The failure type of a turn stopped near Temporal's limits on one run. */
+const RUN_LIMIT_NEAR = 'RunLimitNear';
 
 function invalid(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, 'ValidationError');

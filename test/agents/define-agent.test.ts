@@ -57,10 +57,12 @@ test('continue-as-new limits Temporal would never let a run reach are refused', 
     return '';
   };
   // A run ends at 51,200 events or 50 MB.
-  expect(problems({ continueAsNewAfterEvents: 60_000 })).toMatch(/continueAsNewAfterEvents/);
-  expect(problems({ continueAsNewAfterBytes: 50 * 1024 * 1024 })).toMatch(/continueAsNewAfterBytes/);
+  expect(problems({ continueAsNewAfterEvents: 40_001 })).toMatch(/continueAsNewAfterEvents/);
+  expect(problems({ continueAsNewAfterSignals: 6_001 })).toMatch(/continueAsNewAfterSignals/);
+  expect(problems({ continueAsNewAfterSignals: 9 })).toMatch(/continueAsNewAfterSignals/);
+  expect(problems({ continueAsNewAfterBytes: 32 * 1024 * 1024 + 1 })).toMatch(/continueAsNewAfterBytes/);
   expect(problems({ continueAsNewAfterBytes: 1024 })).toMatch(/continueAsNewAfterBytes/);
-  expect(problems({ continueAsNewAfterEvents: 50_000, continueAsNewAfterBytes: 65_536, continueAsNewWhenSuggested: false })).toBe('');
+  expect(problems({ continueAsNewAfterEvents: 40_000, continueAsNewAfterBytes: 65_536, continueAsNewAfterSignals: 6_000, continueAsNewWhenSuggested: false })).toBe('');
 });
 
 test('the registry refuses two agents with one name', () => {

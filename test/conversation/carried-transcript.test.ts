@@ -23,7 +23,7 @@ const single = (name: string, memory?: Memory) =>
     instructions: 'Be brief.',
     model: 'test-model',
     ...(memory ? { memory } : {}),
-    limits: { continueAsNewAfterEvents: 50_000, continueAsNewWhenSuggested: false },
+    limits: { continueAsNewAfterEvents: 40_000, continueAsNewWhenSuggested: false },
   });
 /** A window that holds the whole transcript: every model call reads the oldest entries too. */
 const WIDE = { maxContextTokens: 200_000 };

@@ -1,12 +1,15 @@
 /**
  * When a conversation continues as new: once its run's history passes the agent's byte limit, when Temporal
- * suggests it (unless the agent says not to), and before the run's total-updates limit would refuse messages.
- * Each message is an update, so a conversation that ignored that limit would stop taking messages.
+ * suggests it (unless the agent says not to), and before the run's total-updates or signals limit would refuse
+ * messages. Each `send` is an update and each `post` a signal, so a conversation that ignored those limits would
+ * stop taking messages. A runaway turn stops before its run reaches Temporal's limits.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { defineAgent } from '../../src/agents/define-agent';
 import { conversationWorkflowId } from '../../src/protocol';
+import { calculator } from '../../src/tools';
+import { TURN_STOPS_AT } from '../../src/workflows/run-limits';
 import type { ConversationFixture } from '../helpers/conversation';
 import { newId, useConversations } from '../helpers/conversation';
 import { eventually } from '../helpers/conformance';
@@ -147,6 +150,87 @@ describe('on any Temporal', () => {
     expect(users.slice(0, posted.length)).toEqual(posted);
     expect(users.slice(posted.length).sort()).toEqual(sent);
     expect((await runsOf(fx, 'busy', id)).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('a runaway turn', () => {
+  const runaway = defineAgent({ name: 'runaway', instructions: 'Be brief.', model: 'test-model', tools: [calculator] });
+  const fx = useConversations([runaway]);
+
+  it('stops before its next step once the run nears Temporal\'s signal limit, and the conversation goes on in a new run', async () => {
+    const id = newId('runaway');
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    fx.model.respondWith(async (request) => {
+      const last = request.body.messages.at(-1)!;
+      if (last.role === 'user' && last.content === 'go') {
+        await released;
+        return { toolCalls: [{ name: 'calculator', arguments: '{"expression":"1+1"}' }] };
+      }
+      return { content: `echo: ${typeof last.content === 'string' ? last.content : ''}` };
+    });
+    try {
+      await fx.client.post('runaway', id, { id: 'm1', content: 'go', channel: { type: 'log' } });
+      await fx.model.nextRequest();
+      // While the model thinks, the run receives as many signals as a turn stops at: here empty batches of the
+      // event stream's publish signal, as a model's text preview sends them (one per batch).
+      const handle = fx.env.client.workflow.getHandle(conversationWorkflowId('runaway', id));
+      for (let sent = 0; sent < TURN_STOPS_AT.signals; sent += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, () => handle.signal('__temporal_workflow_stream_publish', { items: [], publisher_id: '', sequence: 0 })),
+        );
+      }
+      release();
+
+      // The model asked for a tool; the turn stopped instead of running it, with a reply that says why.
+      await eventually(async () => (fx.logged.some((line) => line.conversationId === id) ? true : undefined), 60_000);
+      const reply = fx.logged.find((line) => line.conversationId === id)!;
+      expect(reply.content).toMatch(/^This message could not be fully answered: this turn was stopped before its next step: .*8\d{3} signals/);
+      const { entries } = await fx.client.transcript('runaway', id, { limit: 50 });
+      expect(entries.filter((e) => e.role === 'tool')).toEqual([]);
+
+      // The next turn boundary switched runs: the next message is answered in a new run, as always.
+      expect((await fx.client.send('runaway', id, { id: 'm2', content: 'still there?' })).content).toBe('echo: still there?');
+      const runs = await runsOf(fx, 'runaway', id);
+      expect(runs.map((r) => r.status)).toEqual(['CONTINUED_AS_NEW', 'RUNNING']);
+      expect(runs[0].events).toBeLessThan(TURN_STOPS_AT.events);
+    } finally {
+      release();
+      fx.model.reset();
+    }
+  });
+});
+
+describe('when a run may take only 40 signals (a real server allows 10,000)', () => {
+  const posted = defineAgent({
+    name: 'posted',
+    instructions: 'Be brief.',
+    model: 'test-model',
+    limits: { continueAsNewAfterSignals: 10, continueAsNewWhenSuggested: false },
+  });
+  const unswitched = defineAgent({ name: 'unswitched', instructions: 'Be brief.', model: 'test-model', limits: { continueAsNewWhenSuggested: false } });
+  const fx = useConversations([posted, unswitched], { dynamicConfig: { 'history.maximumSignalsPerExecution': 40 } });
+  const answered = (id: string) => fx.logged.filter((line) => line.conversationId === id).map((line) => line.messageId as string);
+
+  it('the conversation continues as new past continueAsNewAfterSignals and takes every post; without it, the 41st is refused', async () => {
+    const id = newId('signals');
+    for (let i = 1; i <= 60; i++) {
+      await fx.client.post('posted', id, { id: `m${i}`, content: `m${i}`, channel: { type: 'log' } });
+      // One at a time, so each run takes some posts and then switches at a turn boundary.
+      await eventually(async () => (answered(id).includes(`m${i}`) ? true : undefined), 30_000);
+    }
+    expect(answered(id)).toEqual(ids(60));
+    expect(await userMessages(fx, 'posted', id)).toEqual(ids(60));
+    expect((await runsOf(fx, 'posted', id)).length).toBeGreaterThanOrEqual(4);
+
+    // What the switch saves a conversation from: the run refuses post 41, and the client is told why.
+    const stuck = newId('signals');
+    for (let i = 1; i <= 40; i++) await fx.client.post('unswitched', stuck, { id: `m${i}`, content: `m${i}`, channel: { type: 'log' } });
+    await expect(fx.client.post('unswitched', stuck, { id: 'm41', content: 'm41', channel: { type: 'log' } })).rejects.toThrow(
+      /exceeded workflow execution limit for signal events/,
+    );
+    await eventually(async () => (answered(stuck).length === 40 ? true : undefined), 60_000);
+    expect(await userMessages(fx, 'unswitched', stuck)).toEqual(ids(40));
   });
 });
 

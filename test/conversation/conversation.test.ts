@@ -265,6 +265,14 @@ describe('model faults', () => {
     fx.model.script({ content: 'fine now' });
     expect(await fx.client.send('tester', id, message('again'))).toMatchObject({ status: 'completed', content: 'fine now' });
   });
+
+  test('a posted message whose turn fails hears of it on its channel', async () => {
+    const id = newId();
+    fx.model.script({ status: 400, message: 'context length exceeded' });
+    await fx.client.post('tester', id, { id: 'p1', content: 'hi', channel: { type: 'log' } });
+    const delivered = await eventually(async () => fx.logged.find((line) => line.conversationId === id), 30_000);
+    expect(delivered).toMatchObject({ messageId: 'p1', status: 'error', content: expect.stringMatching(/rejected the request.*context length exceeded/) });
+  });
 });
 
 describe('invalid input', () => {

@@ -37,7 +37,7 @@ const reference = defineAgent({
   instructions: 'Be brief.',
   model: 'test-model',
   tools,
-  limits: { continueAsNewAfterEvents: 50_000, continueAsNewAfterBytes: 48 * 1024 * 1024, continueAsNewWhenSuggested: false },
+  limits: { continueAsNewAfterEvents: 40_000, continueAsNewAfterBytes: 32 * 1024 * 1024, continueAsNewWhenSuggested: false },
 });
 /** A small context window, so summaries come early and often. */
 const forgetful = defineAgent({

@@ -1,6 +1,6 @@
 /**
  * The few dynamic config keys of the real server that the test server honours, with the real server's (v1.31)
- * defaults: when WorkflowTaskStarted suggests continue-as-new, and how many updates a run may have in all.
+ * defaults: when WorkflowTaskStarted suggests continue-as-new, and how many updates and signals a run may have in all.
  * Taken the way `temporal server start-dev --dynamic-config-value KEY=VALUE` takes them, so a test or a user can
  * lower a limit to reach it quickly.
  */
@@ -15,6 +15,8 @@ export const DYNAMIC_CONFIG_DEFAULTS = {
   'history.maxTotalUpdates': 2000,
   /** Suggest continue-as-new once a run's updates reach this fraction of `history.maxTotalUpdates`. */
   'history.maxTotalUpdates.suggestContinueAsNewThreshold': 0.9,
+  /** A run refuses a signal once it has received this many (the real server's default; it was never changed). */
+  'history.maximumSignalsPerExecution': 10_000,
 } as const;
 
 export type DynamicConfigKey = keyof typeof DYNAMIC_CONFIG_DEFAULTS;
@@ -29,6 +31,7 @@ export interface RunLimits {
   maxTotalUpdates: number;
   /** ceil(maxTotalUpdates × threshold), as the real server rounds it. */
   updatesSuggest: number;
+  maxSignals: number;
 }
 
 /** A dynamic config key or value the server does not accept; the message names the key. */
@@ -45,6 +48,7 @@ const RULES: Record<DynamicConfigKey, { test(n: number): boolean; expected: stri
     test: (n) => Number.isFinite(n) && n > 0 && n <= 1,
     expected: 'a fraction greater than 0 and at most 1',
   },
+  'history.maximumSignalsPerExecution': { test: isPositiveInteger, expected: 'a whole number of signals, at least 1' },
 };
 
 function isPositiveInteger(n: number): boolean {
@@ -69,6 +73,7 @@ export function resolveDynamicConfig(config: Readonly<Record<string, unknown>> =
     historySizeSuggest: values['limit.historySize.suggestContinueAsNew'],
     maxTotalUpdates,
     updatesSuggest: Math.ceil(maxTotalUpdates * values['history.maxTotalUpdates.suggestContinueAsNewThreshold']),
+    maxSignals: values['history.maximumSignalsPerExecution'],
   };
 }
 

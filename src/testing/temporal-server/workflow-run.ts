@@ -157,6 +157,8 @@ export class WorkflowRun {
   private queries: PendingQuery[] = [];
   private readonly waiters = new Set<() => void>();
   private cancelRequested = false;
+  /** For history.maximumSignalsPerExecution. */
+  private signalCount = 0;
 
   constructor(
     readonly cluster: Cluster,
@@ -205,7 +207,10 @@ export class WorkflowRun {
     if (deadlines.length > 0) {
       this.runTimers.push(clock.at(Math.min(...deadlines), () => this.timeOut()));
     }
-    if (params.signal) this.push(this.signalEvent(params.signal));
+    if (params.signal) {
+      this.signalCount++;
+      this.push(this.signalEvent(params.signal));
+    }
     if (params.firstTaskDelayMs > 0) {
       this.runTimers.push(clock.after(params.firstTaskDelayMs, () => this.scheduleWft()));
     } else {
@@ -256,6 +261,10 @@ export class WorkflowRun {
   // ---- inputs from clients ---------------------------------------------------------------------------------
 
   signal(signal: NonNullable<StartParams['signal']>): void {
+    // history.maximumSignalsPerExecution, in the real server's words (consts.ErrSignalsLimitExceeded): the run goes
+    // on, and the sender is refused. Signals with a start count too.
+    if (this.signalCount >= this.cluster.limits.maxSignals) throw invalidArgument('exceeded workflow execution limit for signal events');
+    this.signalCount++;
     this.addEvents(() => [this.signalEvent(signal)]);
   }
 
@@ -1215,12 +1224,13 @@ export class WorkflowRun {
     after.push(() => {
       const target = this.cluster.findOpenRun(namespace, a.execution?.workflowId ?? '', a.execution?.runId ?? '');
       const execution = { workflowId: a.execution?.workflowId, runId: a.execution?.runId };
-      if (!target || (a.childWorkflowOnly && target.parent?.runId !== this.runId)) {
+      const Cause = enums.SignalExternalWorkflowExecutionFailedCause;
+      const failed = (cause: number) =>
         this.addEvents(() => [
           {
             eventType: EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
             signalExternalWorkflowExecutionFailedEventAttributes: {
-              cause: enums.SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+              cause,
               workflowTaskCompletedEventId: completedId,
               namespace,
               workflowExecution: execution,
@@ -1229,15 +1239,24 @@ export class WorkflowRun {
             },
           },
         ]);
+      if (!target || (a.childWorkflowOnly && target.parent?.runId !== this.runId)) {
+        failed(Cause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND);
         return;
       }
-      target.signal({
-        name: a.signalName ?? '',
-        input: a.input,
-        header: a.header,
-        identity: '',
-        external: { workflowId: this.workflowId, runId: this.runId },
-      });
+      try {
+        target.signal({
+          name: a.signalName ?? '',
+          input: a.input,
+          header: a.header,
+          identity: '',
+          external: { workflowId: this.workflowId, runId: this.runId },
+        });
+      } catch (err) {
+        // The target's signal limit: the real transfer executor turns its InvalidArgument into this cause.
+        if (!(err instanceof RpcError)) throw err;
+        failed(Cause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_SIGNAL_COUNT_LIMIT_EXCEEDED);
+        return;
+      }
       this.addEvents(() => [
         {
           eventType: EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
