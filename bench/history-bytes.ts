@@ -68,7 +68,7 @@ const agent = defineAgent({
   instructions: 'Be brief.',
   model: 'bench-model',
   memory: { maxContextTokens: 200_000 },
-  limits: { continueAsNewAfterEvents: 50_000, continueAsNewAfterBytes: 48 * 1024 * 1024, continueAsNewWhenSuggested: false },
+  limits: { continueAsNewAfterEvents: 40_000, continueAsNewAfterBytes: 32 * 1024 * 1024, continueAsNewWhenSuggested: false },
 });
 
 /** Temporal's default limits on a run's history (a real server warns at the first, terminates at the second). */
