@@ -11,16 +11,60 @@ import { z } from 'zod';
 export const WORKFLOW_TYPE = 'conversation';
 export const DEFAULT_TASK_QUEUE = 'vigil';
 
-/** `conversation:<agent>:<conversationId>`: one workflow per (agent, conversation id). */
+/**
+ * `conversation:<agent>:<conversationId>`: one workflow per (agent, conversation id). Unambiguous because an agent
+ * name has no `:` (AgentName): the agent is what comes before the first `:` after the prefix.
+ */
 export function conversationWorkflowId(agent: string, conversationId: string): string {
   return `conversation:${agent}:${conversationId}`;
 }
 
-const name = z
+// ---- The id grammar: checked at every boundary (client, gateway, webhooks, schedules, CLI) ------------------
+
+/** The longest agent name, conversation id or message id; the gateway takes ids this long in its paths too. */
+export const MAX_ID_LENGTH = 200;
+
+/**
+ * An agent's name (and a schedule's): no `:`, which separates the parts of workflow and schedule ids, so two
+ * different (agent, conversation) pairs can never share a workflow id.
+ */
+export const AgentName = z
   .string()
   .min(1)
-  .max(200)
+  .max(MAX_ID_LENGTH)
+  .regex(/^[A-Za-z0-9._@-]*$/, "use letters, digits and . _ @ - only (':' would make ids ambiguous)");
+
+/** A conversation's id: `:` is allowed (`acct:42`), since it comes last in the ids built from it. */
+export const ConversationId = z
+  .string()
+  .min(1)
+  .max(MAX_ID_LENGTH)
   .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only');
+
+/**
+ * A message's id: visible ASCII, since it travels in HTTP headers (`Idempotency-Key`, `x-vigil-message-id`, a
+ * delivery's `idempotency-key`), which cannot carry spaces at their ends, control characters or other text.
+ */
+export const MessageId = z
+  .string()
+  .min(1)
+  .max(MAX_ID_LENGTH)
+  .regex(/^[\x21-\x7E]*$/, 'use visible ASCII characters only (no spaces, control characters or other text): message ids travel in HTTP headers');
+
+/**
+ * Names as conversations recorded before the grammar above were started with (an agent name could hold `:`):
+ * what the workflow itself accepts, so that their runs still replay and continue. New ones are checked at the
+ * boundaries with AgentName and ConversationId.
+ */
+const RecordedName = z
+  .string()
+  .min(1)
+  .max(MAX_ID_LENGTH)
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only');
+
+/** An agent and one of its conversations, as every boundary takes them. */
+export const ConversationAddress = z.object({ agent: AgentName, conversationId: ConversationId }).strict();
+export type ConversationAddress = z.infer<typeof ConversationAddress>;
 
 /** Where a reply goes besides the caller that waits for it. Secrets (signing keys) stay in worker config. */
 export const ChannelRef = z.discriminatedUnion('type', [
@@ -29,19 +73,58 @@ export const ChannelRef = z.discriminatedUnion('type', [
 ]);
 export type ChannelRef = z.infer<typeof ChannelRef>;
 
-/** An inbound message, for the `send` update and the `message` signal. */
+/**
+ * Metadata travels with the message into history and to tools: plain JSON, at most this deep and this large, so
+ * a hostile body cannot exhaust a parser or a stack on the way (src/gateway, the workflow, deliveries).
+ */
+export const MAX_METADATA_DEPTH = 16;
+export const MAX_METADATA_BYTES = 16 * 1024;
+
+const Metadata = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const problem = metadataProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Why metadata is refused, or undefined: deeper than MAX_METADATA_DEPTH, or larger than MAX_METADATA_BYTES as JSON. */
+function metadataProblem(value: unknown): string | undefined {
+  // Iterative, so the check itself cannot overflow the stack on the input it exists to refuse.
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > MAX_METADATA_DEPTH) return `nested deeper than ${MAX_METADATA_DEPTH} levels`;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(value)).length;
+  return bytes > MAX_METADATA_BYTES ? `${bytes} bytes as JSON, more than ${MAX_METADATA_BYTES}` : undefined;
+}
+
+/**
+ * An inbound message, for the `send` update and the `message` signal: what every boundary takes, and what the
+ * `send` validator checks.
+ */
 export const InboundMessage = z
   .object({
-    id: z.string().min(1).max(200),
+    id: MessageId,
     content: z.string().min(1).max(100_000),
     author: z.string().min(1).max(200).optional(),
     channel: ChannelRef.optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    metadata: Metadata.optional(),
     /** Pays for the message when the agent sets a price: a reference the agent's payment verifier knows. */
     payment: z.object({ reference: z.string().min(1).max(200) }).strict().optional(),
   })
   .strict();
 export type InboundMessage = z.infer<typeof InboundMessage>;
+
+/**
+ * A message as the workflow's `message` signal handler accepts it: as before the id grammar and metadata limits,
+ * since a signal is recorded before it is checked, and one admitted in a recorded history must be admitted again
+ * when that history replays. Boundaries check InboundMessage before they signal.
+ */
+export const RecordedInboundMessage = InboundMessage.extend({
+  id: z.string().min(1).max(MAX_ID_LENGTH),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
 
 export const TokenUsage = z.object({
   inputTokens: z.number().int().nonnegative(),
@@ -152,6 +235,8 @@ export const ConversationView = z.object({
     .object({ turn: z.number().int(), messageId: z.string(), step: z.number().int(), startedAt: z.string() })
     .nullable(),
   queued: z.array(z.object({ id: z.string(), author: z.string().optional() })),
+  /** The message whose reply is being delivered to its channel (retried while the channel is down), between turns. */
+  delivering: z.string().nullable().optional(),
   pendingApprovals: z.array(PendingApproval),
   rememberedTools: z.array(z.string()),
   /** Totals, and per model and per message author (see ConversationUsage in src/usage/usage.ts). */
@@ -214,10 +299,11 @@ export type CancelTurnRequest = z.infer<typeof CancelTurnRequest>;
 export const CancelTurnResult = z.object({ cancelled: z.boolean(), turn: z.number().int().nullable() });
 export type CancelTurnResult = z.infer<typeof CancelTurnResult>;
 
+/** The workflow's input. Its names are checked as recorded ones (RecordedName); boundaries use ConversationAddress. */
 export const StartConversation = z
   .object({
-    agent: name,
-    conversationId: name,
+    agent: RecordedName,
+    conversationId: RecordedName,
     /** A state carried over from an earlier run (continue-as-new) or seeded by the app. */
     state: z.unknown().optional(),
     /** The event stream's state, carried over from the earlier run by continue-as-new. */
@@ -235,8 +321,8 @@ export const SCHEDULED_MESSAGE_WORKFLOW_TYPE = 'scheduledMessage';
  */
 export const ScheduledMessageInput = z
   .object({
-    agent: name,
-    conversationId: name,
+    agent: RecordedName,
+    conversationId: RecordedName,
     content: InboundMessage.shape.content,
     author: InboundMessage.shape.author,
     channel: ChannelRef.optional(),

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { memoryPolicy, MemoryPolicySchema, type MemoryPolicy } from '../memory/policy';
-import { StartConversation } from '../protocol';
+import { AgentName } from '../protocol';
 import { toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
 import { MAX_SWITCH_THRESHOLDS } from '../workflows/run-limits';
 import { DEFAULT_LIMITS, type AgentBudget, type AgentLimits, type AgentPricing, type AgentSpec, type ToolSpec } from './spec';
@@ -88,7 +88,7 @@ const Pricing = z
   .strict();
 
 const Definition = z.object({
-  name: StartConversation.shape.agent,
+  name: AgentName,
   instructions: z.string().trim().min(1, 'must not be empty'),
   model: z.string().trim().min(1, 'must not be empty').max(200),
   tools: z.array(z.unknown()).optional(),

@@ -51,7 +51,7 @@ import {
   messageSignal,
   Reply,
   sendUpdate,
-  StartConversation,
+  ConversationAddress,
   SWITCHING_RUNS,
   stateQuery,
   type TranscriptEntry,
@@ -98,7 +98,7 @@ export type MessageInput = InboundMessage | string;
 type ConversationHandle = WorkflowHandle<typeof conversation>;
 
 /** What each call takes, checked as a whole so every problem is reported together. */
-const Address = StartConversation.pick({ agent: true, conversationId: true });
+const Address = ConversationAddress;
 type Address = z.infer<typeof Address>;
 const SendInput = Address.extend({
   message: InboundMessage,

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_GATEWAY_BODY_LIMIT_BYTES } from '../config';
 import type { AgentClient } from '../client';
 import type { Logger } from '../logger';
+import { requestLogSerializer } from './request-log';
 import type { ScheduleClient } from '../schedules';
 import { bearerAuth } from './auth';
 import { HttpError, openAIErrorBody, toErrorResponse, vigilErrorBody } from './errors';
@@ -65,12 +66,19 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     schedules: options.schedules,
   };
   // Widened to fastify's logger interface, so the instance has fastify's default type.
-  const loggerInstance: FastifyBaseLogger | undefined = options.logger;
+  const loggerInstance: FastifyBaseLogger | undefined = options.logger?.child({}, { serializers: { req: requestLogSerializer } });
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: false }),
     bodyLimit: bodyLimitBytes,
     genReqId: () => randomUUID(),
+    // fastify's default (100 characters a path parameter) answered 414 to valid ids of 101-200 characters. Room for
+    // the longest id percent-encoded (3 characters each), so an id too long is told so (400), not a bare 414.
+    routerOptions: { maxParamLength: 2048 },
   });
+
+  // Every body the gateway takes is JSON; fastify's built-in text/plain parser would hand a route a string, which
+  // then failed validation as a 400 instead of the documented 415.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);

@@ -13,7 +13,7 @@ import {
   Decision,
   describeZodError,
   InboundMessage,
-  StartConversation,
+  ConversationAddress,
   TranscriptPageRequest,
 } from '../protocol';
 
@@ -30,7 +30,7 @@ export function checkRequest<T extends z.ZodType>(schema: T, request: FastifyReq
 }
 
 /** `/v1/agents/:agent/conversations/:conversationId`: the names a conversation is started with. */
-export const ConversationParams = StartConversation.pick({ agent: true, conversationId: true });
+export const ConversationParams = ConversationAddress;
 
 /**
  * Query strings carry only text: whole numbers are turned into numbers, so the protocol's schema judges the

@@ -19,12 +19,13 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { ConfigError, ScheduleConflictError, ScheduleNotFoundError, SystemError, ValidationError } from '../errors';
 import {
+  AgentName,
   ChannelRef,
+  ConversationId,
   DEFAULT_TASK_QUEUE,
   describeZodError,
   SCHEDULED_MESSAGE_WORKFLOW_TYPE,
   ScheduledMessageInput,
-  StartConversation,
 } from '../protocol';
 
 export const SCHEDULE_ID_PREFIX = 'vigil-schedule';
@@ -35,7 +36,8 @@ export function scheduleIdFor(agent: string, conversationId: string, name: strin
   return `${SCHEDULE_ID_PREFIX}:${agent}:${conversationId}:${name}`;
 }
 
-const Name = StartConversation.shape.agent;
+/** Schedule names follow the agent-name grammar: no `:`, so a schedule id names its agent, conversation and name unambiguously. */
+const Name = AgentName;
 
 /** `every`: a duration such as `30s`, `15m`, `1h`, `2 days` (at least one second, whole seconds). */
 function checkEvery(every: string, ctx: z.RefinementCtx): void {
@@ -70,8 +72,8 @@ function checkCron(cron: string, ctx: z.RefinementCtx): void {
 
 export const CreateScheduleRequest = z
   .object({
-    agent: Name,
-    conversationId: Name,
+    agent: AgentName,
+    conversationId: ConversationId,
     content: ScheduledMessageInput.shape.content,
     author: ScheduledMessageInput.shape.author,
     every: z.string().min(1).max(100).optional(),
@@ -95,7 +97,7 @@ export const CreateScheduleRequest = z
   });
 export type CreateScheduleRequest = z.input<typeof CreateScheduleRequest>;
 
-export const ListSchedulesRequest = z.object({ agent: Name.optional(), conversationId: Name.optional() }).strict();
+export const ListSchedulesRequest = z.object({ agent: AgentName.optional(), conversationId: ConversationId.optional() }).strict();
 export type ListSchedulesRequest = z.infer<typeof ListSchedulesRequest>;
 
 /** What the memo of a Vigil schedule holds: enough to list it without describing each one. */

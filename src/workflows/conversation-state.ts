@@ -583,12 +583,18 @@ function forgetOldReplies(state: ConversationState): void {
 
 // ---- views -------------------------------------------------------------------------------------------------
 
-export function view(state: ConversationState): ConversationView {
+/**
+ * What the `state` query answers. Between turns the conversation is still `running` while messages wait or a
+ * reply is being delivered (`delivering`, from the run): `idle` means nothing is left to do.
+ */
+export function view(state: ConversationState, run: { delivering: string | null } = { delivering: null }): ConversationView {
   const turn = state.turn;
+  const busy = state.queue.length > 0 || run.delivering !== null;
   return {
     agent: state.agent,
     conversationId: state.conversationId,
-    status: turn ? (turn.approvals.length > 0 ? 'awaiting_approval' : 'running') : state.ending && state.queue.length === 0 ? 'ended' : 'idle',
+    status: turn ? (turn.approvals.length > 0 ? 'awaiting_approval' : 'running') : busy ? 'running' : state.ending ? 'ended' : 'idle',
+    delivering: run.delivering,
     currentTurn: turn ? { turn: turn.turn, messageId: turn.message.id, step: turn.step, startedAt: turn.startedAt } : null,
     queued: state.queue.map((m) => ({ id: m.id, ...(m.author ? { author: m.author } : {}) })),
     pendingApprovals: turn?.approvals ?? [],

@@ -30,6 +30,7 @@ import {
   endSignal,
   InboundMessage,
   messageSignal,
+  RecordedInboundMessage,
   Reply,
   sendUpdate,
   StartConversation,
@@ -81,8 +82,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
     start.state === undefined ? initialState(start.agent, start.conversationId) : restoreState(start.state, start.agent, start.conversationId);
   let turnScope: CancellationScope | undefined;
   const agentCache: AgentCache = {};
-  /** Signals this run has received: Temporal refuses a run's 10,001st, and nothing else counts them for us. */
-  const signals: SignalCount = { received: 0 };
+  const run: RunLocal = { signals: 0, delivering: null };
   /** Messages whose `send` waits in this run for its reply. */
   const awaitingReply = new Set<string>();
   /**
@@ -91,7 +91,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
    * with the rest of the queue.
    */
   let draining = false;
-  const events = new ConversationEvents(state, start.events as ConversationEventsState | undefined, () => signals.received++);
+  const events = new ConversationEvents(state, start.events as ConversationEventsState | undefined, () => run.signals++);
 
   setHandler(
     sendUpdate,
@@ -106,7 +106,10 @@ export async function conversation(input: StartConversation): Promise<Conversati
       return state.seen[message.id].reply!;
     },
     {
-      validator: (message) => {
+      // A function, not an arrow, to see every argument: `send` takes one message, and a raw update with more
+      // would otherwise be accepted with the rest silently ignored.
+      validator: function (message) {
+        if (arguments.length !== 1) throw invalid(`send takes exactly one message, got ${arguments.length} arguments`);
         const parsed = InboundMessage.safeParse(message);
         if (!parsed.success) throw invalid(`invalid message: ${describeZodError(parsed.error)}`);
         const reason = refusal(state, parsed.data);
@@ -124,10 +127,10 @@ export async function conversation(input: StartConversation): Promise<Conversati
   );
 
   setHandler(messageSignal, (message) => {
-    signals.received++;
+    run.signals++;
     // Signals cannot be refused; the typed client and the gateway validate before sending. What still
     // arrives malformed is logged and dropped rather than failing the conversation.
-    const parsed = InboundMessage.safeParse(message);
+    const parsed = RecordedInboundMessage.safeParse(message);
     if (!parsed.success) {
       log.warn('dropped an invalid message signal', { problem: describeZodError(parsed.error) });
       return;
@@ -173,16 +176,16 @@ export async function conversation(input: StartConversation): Promise<Conversati
   );
 
   setHandler(endSignal, () => {
-    signals.received++;
+    run.signals++;
     state.ending = true;
   });
-  setHandler(stateQuery, () => view(state));
+  setHandler(stateQuery, () => view(state, { delivering: run.delivering }));
   setHandler(transcriptQuery, (request?: TranscriptPageRequest) => transcriptPage(state, TranscriptPageRequest.parse(request ?? {})));
 
   for (;;) {
-    if (state.queue.length === 0 && !state.ending && runIsLong(agentCache.spec, signals) && patched('vigil-continue-as-new-1')) {
+    if (state.queue.length === 0 && !state.ending && runIsLong(agentCache.spec, run) && patched('vigil-continue-as-new-1')) {
       await continueAsNewBetweenTurns(state, events);
-    } else if (state.queue.length > 0 && !state.ending && runIsLong(agentCache.spec, signals) && patched('vigil-continue-as-new-busy-1')) {
+    } else if (state.queue.length > 0 && !state.ending && runIsLong(agentCache.spec, run) && patched('vigil-continue-as-new-busy-1')) {
       // Busy: a conversation that is never idle must switch too. Once no queued message has a send waiting for
       // its reply here, the queue goes with the state; until then, turns go on and new sends wait for the next run.
       draining = true;
@@ -194,7 +197,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
     await condition(() => state.queue.length > 0 || state.ending);
     if (state.queue.length === 0) break;
     turnScope = new CancellationScope();
-    await runTurn(state, turnScope, agentCache, events, signals);
+    await runTurn(state, turnScope, agentCache, events, run);
     turnScope = undefined;
     events.turnFinished();
   }
@@ -208,12 +211,16 @@ export async function conversation(input: StartConversation): Promise<Conversati
   return { turns: state.turns };
 }
 
-interface SignalCount {
-  received: number;
+/** What this run knows beyond the conversation's state; none of it is carried to the next run. */
+interface RunLocal {
+  /** Signals this run has received: Temporal refuses a run's 10,001st, and nothing else counts them for us. */
+  signals: number;
+  /** The message whose reply is being delivered to its channel (retried while the channel is down). */
+  delivering: string | null;
 }
 
 /** Whether the run should continue as new at this turn boundary (see run-limits.ts for the limits behind it). */
-function runIsLong(agent: AgentSpec | undefined, signals: SignalCount): boolean {
+function runIsLong(agent: AgentSpec | undefined, run: RunLocal): boolean {
   const info = workflowInfo();
   const limits = agent?.limits;
   if (info.continueAsNewSuggested && limits?.continueAsNewWhenSuggested !== false) return true;
@@ -221,12 +228,12 @@ function runIsLong(agent: AgentSpec | undefined, signals: SignalCount): boolean 
   // The size and the signals are asked last, and each patch only when it decides, so runs recorded before them
   // replay unchanged.
   if (info.historySize >= (limits?.continueAsNewAfterBytes ?? DEFAULT_SWITCH_THRESHOLDS.bytes) && patched('vigil-continue-as-new-bytes-1')) return true;
-  return pastSignalThreshold(signals.received, limits?.continueAsNewAfterSignals) && patched('vigil-continue-as-new-signals-1');
+  return pastSignalThreshold(run.signals, limits?.continueAsNewAfterSignals) && patched('vigil-continue-as-new-signals-1');
 }
 
-function runSize(signals: SignalCount): RunSize {
+function runSize(run: RunLocal): RunSize {
   const info = workflowInfo();
-  return { events: info.historyLength, bytes: info.historySize, signals: signals.received };
+  return { events: info.historyLength, bytes: info.historySize, signals: run.signals };
 }
 
 /**
@@ -278,7 +285,7 @@ async function runTurn(
   scope: CancellationScope,
   agentCache: AgentCache,
   events: ConversationEvents,
-  signals: SignalCount,
+  run: RunLocal,
 ): Promise<void> {
   const turn = beginTurn(state, now());
   events.syncTranscript(state);
@@ -291,14 +298,14 @@ async function runTurn(
     // Runs recorded before short-term memory sent the whole transcript and never summarized.
     const memory = patched('vigil-memory-1');
     const agent = await currentAgent(state, agentCache);
-    const outcome = await scope.run(() => runSteps(state, agent, agentCache, events, signals, memory)).catch((err: unknown) => {
+    const outcome = await scope.run(() => runSteps(state, agent, agentCache, events, run, memory)).catch((err: unknown) => {
       if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, agentCache.spec ?? agent);
       throw err;
     });
     if (outcome.kind !== 'finish') throw new Error(`turn ended on a ${outcome.kind} step`);
     const reply = finishTurn(state, outcome.status, outcome.content, now());
     announceReply(events, state, reply);
-    await deliver(state, turn.message, reply, agent.limits.deliveryRetry);
+    await deliver(state, run, turn.message, reply, agent.limits.deliveryRetry);
     events.syncTranscript(state); // a delivery failure's notice
   } catch (err) {
     if (!state.turn) throw err; // a delivery failure after the reply was recorded is handled in deliver()
@@ -308,7 +315,7 @@ async function runTurn(
     // A posted message's channel is the only way its sender hears of the error. Runs recorded before this patch
     // kept error replies to the transcript (asked only for a channel, so replies to `send` replay unchanged).
     if (turn.message.channel && patched('vigil-deliver-error-replies-1')) {
-      await deliver(state, turn.message, reply, (agentCache.spec?.limits ?? DEFAULT_LIMITS).deliveryRetry);
+      await deliver(state, run, turn.message, reply, (agentCache.spec?.limits ?? DEFAULT_LIMITS).deliveryRetry);
       events.syncTranscript(state);
     }
   }
@@ -325,7 +332,7 @@ async function runSteps(
   initialAgent: AgentSpec,
   agentCache: AgentCache,
   events: ConversationEvents,
-  signals: SignalCount,
+  run: RunLocal,
   memory: boolean,
 ): Promise<ReturnType<typeof nextStep>> {
   let agent = initialAgent;
@@ -335,7 +342,7 @@ async function runSteps(
     if (step.kind === 'finish') return step;
     // A runaway turn stops before Temporal would terminate the whole conversation. Asked only when it decides,
     // so runs recorded before it replay unchanged.
-    const stop = turnStopReason(runSize(signals));
+    const stop = turnStopReason(runSize(run));
     if (stop && patched('vigil-turn-stops-near-run-limits-1')) throw ApplicationFailure.nonRetryable(stop, RUN_LIMIT_NEAR);
     switch (step.kind) {
       case 'verify_payment': {
@@ -406,8 +413,9 @@ async function runTools(state: ConversationState, agent: AgentSpec, calls: ToolC
   return results;
 }
 
-async function deliver(state: ConversationState, message: InboundMessage, reply: Reply, retry: RetrySpec): Promise<void> {
+async function deliver(state: ConversationState, run: RunLocal, message: InboundMessage, reply: Reply, retry: RetrySpec): Promise<void> {
   if (!message.channel) return; // the caller of `send` receives the reply itself
+  run.delivering = message.id;
   try {
     await proxyActivities<ConversationActivities>({
       summary: `reply to message ${message.id} via ${message.channel.type}`,
@@ -419,6 +427,8 @@ async function deliver(state: ConversationState, message: InboundMessage, reply:
     // noted in the transcript rather than failing the conversation.
     log.warn('reply could not be delivered', { messageId: message.id, error: String(err) });
     state.transcript.push({ role: 'notice', turn: reply.turn, content: `The reply could not be delivered to its ${message.channel.type} channel: ${failureMessage(err)}`, at: now() });
+  } finally {
+    run.delivering = null;
   }
 }
 

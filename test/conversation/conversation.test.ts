@@ -312,6 +312,25 @@ test('a reply is delivered once even when the worker dies between sending and re
   expect((await fx.client.state('tester', id)).turns).toBe(1);
 });
 
+test('while a reply is being delivered, and while messages wait, the state says running, not idle', async () => {
+  const id = newId();
+  const m = message('deliver me', { channel: { type: 'webhook', url: fx.hook.url } });
+  fx.model.script({ content: 'on its way' });
+  const stalled = fx.hook.stallNext();
+  await fx.client.post('tester', id, m);
+  await stalled.arrived;
+  await fx.client.post('tester', id, message('next one'));
+  const during = await fx.client.state('tester', id);
+  expect(during).toMatchObject({ status: 'running', currentTurn: null, delivering: m.id, queued: [{ id: expect.any(String) }] });
+  stalled.release();
+  await fx.hook.delivery(m.id);
+  const after = await eventually(async () => {
+    const view = await fx.client.state('tester', id);
+    return view.turns === 2 && view.status === 'idle' ? view : undefined;
+  });
+  expect(after).toMatchObject({ delivering: null, queued: [] });
+});
+
 test('a worker stopped mid-turn: the next worker finishes the turn', async () => {
   const id = newId();
   fx.model.script({ hang: true }, { content: 'finished by the next worker' });

@@ -81,6 +81,25 @@ describe('with a token configured', () => {
     expect(log).not.toContain(TOKEN);
     expect(log).not.toContain('guessed-token-do-not-log-me');
   });
+
+  test('a secret put in the query string is censored in the request log; the gateway\'s own parameters are kept', async () => {
+    const before = logLines.length;
+    await request(secured.url, 'GET', `${path(newId(), '/messages')}?access_token=query-secret-do-not-log&limit=5&api_key=another-secret`, {
+      token: TOKEN,
+    });
+    const lines = logLines.slice(before).map((line) => JSON.parse(line) as { req?: { url: string } });
+    const logged = lines.find((line) => line.req)?.req?.url;
+    expect(logged).toMatch(/\/messages\?access_token=\[redacted\]&limit=5&api_key=\[redacted\]$/);
+    expect(logLines.slice(before).join('')).not.toMatch(/query-secret-do-not-log|another-secret/);
+  });
+});
+
+test('a body that is not JSON is 415, as documented, and starts nothing', async () => {
+  const id = newId();
+  const answer = await request<ErrorBody>(open.url, 'POST', path(id, '/messages'), { rawBody: 'hello', headers: { 'content-type': 'text/plain' } });
+  expect(answer.status).toBe(415);
+  expect(answer.body.error.code).toBe('unsupported_media_type');
+  expect((await request(open.url, 'GET', path(id))).status).toBe(404);
 });
 
 test('without a token configured, /v1 asks for none', async () => {
