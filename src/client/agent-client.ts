@@ -289,7 +289,10 @@ export class AgentClient {
     const { signal } = options;
     // A missing conversation is reported as such, before any waiting.
     await this.mapped('events', input, () => this.workflowHandle(input).describe());
-    const stream = WorkflowStreamClient.create(this.client, conversationWorkflowId(input.agent, input.conversationId));
+    const stream = WorkflowStreamClient.create(
+      signal ? pollsUntil(this.client, signal) : this.client,
+      conversationWorkflowId(input.agent, input.conversationId),
+    );
     const items = stream.subscribe(undefined, input.fromOffset ?? 0, { pollCooldown: EVENT_POLL_COOLDOWN_MS });
     let expected = input.fromOffset ?? 0;
     const left = new Promise<IteratorReturnResult<undefined>>((resolve) => {
@@ -298,6 +301,10 @@ export class AgentClient {
     });
     try {
       for (;;) {
+        // A caller that left between two events (it aborted in its loop, then asked for the next) gets no new poll:
+        // the SDK cancels only calls under way when a signal aborts, so that poll would wait in the conversation
+        // for its next event, for nobody.
+        if (signal?.aborted) return;
         // Each poll gets its own abort signal, linked to the caller's: the SDK hangs a listener on the signal of
         // every call, and one long-lived signal would collect them for as long as the watcher stays.
         const poll = new AbortController();
@@ -464,6 +471,25 @@ const SWITCH_RETRY_MAX_MS = 2_000;
 
 function isSwitchingRuns(error: unknown): boolean {
   return error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === SWITCHING_RUNS;
+}
+
+/**
+ * The client as an event stream's subscription sees it: once `signal` has aborted, it starts no more polls (it
+ * throws instead, which ends the subscription). The caller's abort cancels the call under way, but the SDK hangs
+ * its cancel listener on a signal at each call, and an aborted signal fires no more: a poll the subscription starts
+ * after the abort (at the end of its cool-down between polls, after a StreamDraining back-off, following a
+ * continue-as-new) would go out and wait in the conversation for its next event, with nobody reading.
+ */
+function pollsUntil(client: Client, signal: AbortSignal): Client {
+  const getHandle: Client['workflow']['getHandle'] = (workflowId, runId, options) => {
+    const handle = client.workflow.getHandle(workflowId, runId, options);
+    const startUpdate = ((...args: Parameters<typeof handle.startUpdate>) =>
+      signal.aborted ? Promise.reject(new Error('the watcher left the event stream')) : handle.startUpdate(...args)) as typeof handle.startUpdate;
+    // Prototypes, not copies: everything else (options, the data converter, the handle's other calls) is the client's.
+    return Object.assign(Object.create(handle) as typeof handle, { startUpdate });
+  };
+  const workflow = Object.assign(Object.create(client.workflow) as Client['workflow'], { getHandle });
+  return Object.assign(Object.create(client) as Client, { workflow });
 }
 
 /** Whether the error, or one it wraps, is a gRPC error with this status. */

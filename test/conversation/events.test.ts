@@ -151,6 +151,45 @@ it('leaves at once when the watcher aborts on an idle conversation', async () =>
   await expect(iteration).resolves.toEqual([]);
 });
 
+/** The event stream's polls the conversation has accepted: each poll of a watcher is an update of the run. */
+async function pollsAccepted(conversationId: string): Promise<number> {
+  const { events } = await fx.client.handle('watched', conversationId).fetchHistory();
+  return (events ?? []).filter(
+    (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === '__temporal_workflow_stream_poll',
+  ).length;
+}
+
+// A poll started after its watcher left would wait in the conversation for its next event, and be retried through
+// rejections and run switches meanwhile: work for nobody, in the gateway for every SSE client that went away.
+describe('a watcher that leaves starts no poll after it', () => {
+  /** Watches one turn, leaving by `leave` at its reply; then ends the conversation: how many polls came after? */
+  async function pollsAfterLeaving(leave: (abort: AbortController) => void): Promise<number> {
+    const id = newId();
+    fx.model.script({ content: 'hello' });
+    await fx.client.open('watched', id);
+    const abort = new AbortController();
+    const watching = (async () => {
+      for await (const { event } of fx.client.events('watched', id, { signal: abort.signal })) if (isReply(event)) leave(abort);
+    })();
+    await fx.client.send('watched', id, { id: 'm1', content: 'hi' });
+    await watching;
+    const before = await pollsAccepted(id);
+    // The run stays open a second after the end (EVENTS_GRACE_MS): a late poll would be accepted by the close.
+    await fx.client.end('watched', id);
+    await fx.client.handle('watched', id).result();
+    return (await pollsAccepted(id)) - before;
+  }
+
+  it('when it leaves from its loop, between two events', async () => {
+    expect(await pollsAfterLeaving((abort) => abort.abort())).toBe(0);
+  });
+
+  it('when it leaves while the stream waits to poll again', async () => {
+    // Aborted just after the loop asked for the next event: the stream is in its cool-down between two polls then.
+    expect(await pollsAfterLeaving((abort) => setImmediate(() => abort.abort()))).toBe(0);
+  });
+});
+
 it('refuses a conversation that does not exist', async () => {
   await expect(collect(newId(), () => true)).rejects.toBeInstanceOf(ConversationNotFoundError);
 });

@@ -151,6 +151,17 @@ describe('signals, queries and updates', () => {
     expect(await handle.result()).toBe(3);
   });
 
+  test('a rejected update is forgotten: the same id sent again is a new update, and its validator runs again', async () => {
+    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('reject-again') });
+    const updateId = randomUUID();
+    const err = await handle.executeUpdate(wf.addAndGetUpdate, { args: [-1], updateId }).catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    // The real server's registry drops a rejected update; a retry with the same id is judged afresh.
+    expect(await handle.executeUpdate(wf.addAndGetUpdate, { args: [4], updateId })).toBe(4);
+    expect(await handle.executeUpdate(wf.addAndGetUpdate, { args: [-1], updateId })).toBe(4);
+    await handle.terminate();
+  });
+
   test('an update with a known id returns the first outcome instead of running again', async () => {
     const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('upd-dedupe') });
     const updateId = randomUUID();

@@ -1359,6 +1359,9 @@ export class WorkflowRun {
       update.stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
     }
     for (const w of [...update.waiters]) w();
+    // As the real server's registry does (update/registry.go, its remover): a rejected update is forgotten once its
+    // callers have the rejection, so a request with the same id later is a new update, and the validator runs again.
+    if (update.rejected) this.updates.delete(update.id);
   }
 
   /**
