@@ -66,12 +66,31 @@ const RecordedName = z
 export const ConversationAddress = z.object({ agent: AgentName, conversationId: ConversationId }).strict();
 export type ConversationAddress = z.infer<typeof ConversationAddress>;
 
+/**
+ * A webhook's URL: absolute http(s), without credentials. A URL is recorded in history with the message, so
+ * `user:password@` would put a secret there; receivers authenticate deliveries by their signature instead.
+ */
+const WebhookUrl = z
+  .string()
+  .url()
+  .max(2000)
+  .refine((text) => {
+    const url = URL.canParse(text) ? new URL(text) : undefined;
+    return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
+  }, 'use an http or https URL without credentials (user:password@)');
+
 /** Where a reply goes besides the caller that waits for it. Secrets (signing keys) stay in worker config. */
 export const ChannelRef = z.discriminatedUnion('type', [
   z.object({ type: z.literal('log') }).strict(),
-  z.object({ type: z.literal('webhook'), url: z.string().url().max(2000) }).strict(),
+  z.object({ type: z.literal('webhook'), url: WebhookUrl }).strict(),
 ]);
 export type ChannelRef = z.infer<typeof ChannelRef>;
+
+/** A channel as recorded before WebhookUrl (see RecordedInboundMessage); the delivery refuses what it cannot send. */
+const RecordedChannelRef = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('log') }).strict(),
+  z.object({ type: z.literal('webhook'), url: z.string().url().max(2000) }).strict(),
+]);
 
 /**
  * Metadata travels with the message into history and to tools: plain JSON, at most this deep and this large, so
@@ -123,6 +142,7 @@ export type InboundMessage = z.infer<typeof InboundMessage>;
  */
 export const RecordedInboundMessage = InboundMessage.extend({
   id: z.string().min(1).max(MAX_ID_LENGTH),
+  channel: RecordedChannelRef.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 

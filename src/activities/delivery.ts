@@ -1,7 +1,8 @@
 /** The `deliverReply` activity: hands a reply to the channel its message named (webhook, log). */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { OutputChannel } from '../channels/output-channel';
+import { redactWebhookUrl } from '../channels/url-redaction';
 import { ConfigError } from '../errors';
 import { FailureTypes, type DeliveryInput, type DeliveryResult } from './types';
 
@@ -26,6 +27,45 @@ export function createDeliveryActivity(deps: DeliveryActivityDeps): (input: Deli
       );
     }
     const context = Context.current();
-    return channel.deliver(input, { signal: context.cancellationSignal, attempt: context.info.attempt });
+    try {
+      return await channel.deliver(input, { signal: context.cancellationSignal, attempt: context.info.attempt });
+    } catch (error) {
+      throw withoutUrlSecrets(error, input);
+    }
   };
+}
+
+/** How deep a failure's cause chain is searched for the URL. */
+const MAX_CAUSES = 8;
+
+/**
+ * The activity's failure goes into workflow history (message, stack trace, causes), the transcript's notice
+ * and the worker's log: it may name a webhook's origin but never its credentials, path or query (see
+ * src/channels/url-redaction.ts). The webhook channel's own messages already keep to that; this is the net
+ * for any channel, or error, that does not. A failure that quotes the URL anywhere in its chain is replaced
+ * by one with the same type and retry semantics, its message redacted, its causes and details dropped.
+ */
+function withoutUrlSecrets(error: unknown, input: DeliveryInput): unknown {
+  if (input.channel.type !== 'webhook' || error instanceof CancelledFailure) return error;
+  const url = input.channel.url;
+  const chain: { message?: unknown; stack?: unknown; cause?: unknown }[] = [];
+  for (let e = error; e !== null && typeof e === 'object' && chain.length < MAX_CAUSES; e = (e as { cause?: unknown }).cause) {
+    chain.push(e as (typeof chain)[number]);
+  }
+  const quotes = (text: unknown) => typeof text === 'string' && redactWebhookUrl(text, url) !== text;
+  if (!chain.some((e) => quotes(e.message) || quotes(e.stack))) return error;
+
+  const first = chain[0] ?? {};
+  const message = redactWebhookUrl(typeof first.message === 'string' ? first.message : String(error), url);
+  if (error instanceof ApplicationFailure) {
+    return ApplicationFailure.create({
+      message,
+      type: error.type ?? undefined,
+      nonRetryable: error.nonRetryable ?? undefined,
+      nextRetryDelay: error.nextRetryDelay ?? undefined,
+      category: error.category ?? undefined,
+    });
+  }
+  const name = error instanceof Error ? error.name : 'Error';
+  return ApplicationFailure.create({ message, type: name });
 }

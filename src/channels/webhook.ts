@@ -2,23 +2,36 @@
  * The `webhook` channel: POSTs each reply as JSON to the URL in the message's `ChannelRef`.
  *
  * Request: `{ agent, conversationId, reply }` with headers
- * - `idempotency-key: <conversationId>:<reply.messageId>`: the same on every attempt. A worker can die after the
+ * - `idempotency-key: <agent>:<conversationId>:<messageId>`, each part percent-encoded so that any ids give a
+ *   sendable, unambiguous key (see `delivery-key.ts`): the same on every attempt. A worker can die after the
  *   receiver got the reply but before Temporal recorded the delivery; the retry then repeats the POST, and the
- *   receiver, deduplicating on this key, still acts on the reply once.
+ *   receiver, deduplicating on this key, still acts on the reply once. The ids themselves, as they are, are in
+ *   the JSON body.
  * - `vigil-signature`: see `webhook-signature.ts`.
  * - `vigil-attempt: <n>`: 1 on the first try, for the receiver's logs.
  *
  * Outcome: 2xx delivers. 408, 429, 5xx, network errors and timeouts are retried by Temporal with backoff
- * (sooner or later as a `retry-after` asks). Other statuses, redirects included, are a refusal: the failure is
- * non-retryable with type `DeliveryRejected`. Error messages name the URL's origin only, since webhook paths
- * often carry tokens.
+ * (sooner or later as a `retry-after` asks). Everything that no retry can change fails at once, non-retryable
+ * with type `DeliveryRejected`: other statuses (redirects included), a URL that is not a valid absolute http(s)
+ * URL, a URL with credentials (`user:password@`, which fetch refuses to send), a port fetch blocks, a host off
+ * the allow-list, a request fetch cannot build (see `fetch-errors.ts`).
+ *
+ * Error messages name the URL's origin (`scheme://host:port`) only, since webhook paths and queries often carry
+ * tokens and a URL may carry credentials; text Vigil does not write (a receiver's answer, a network error) is
+ * redacted of the URL's other parts (`url-redaction.ts`). These messages become the transcript's notice, the
+ * activity's failure in history and the worker's log lines.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureTypes, type DeliveryInput } from '../activities/types';
+import { FailureTypes } from '../activities/types';
 import { compileHostAllowList, type HostAllowList } from '../tools/builtin/http-fetch/host-allow-list';
 import { ConfigError } from '../errors';
 import type { OutputChannel } from './output-channel';
+import { deliveryIdempotencyKey } from './delivery-key';
+import { classifyFetchError } from './fetch-errors';
+import { redactWebhookUrl, webhookOrigin } from './url-redaction';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature';
+
+export { deliveryIdempotencyKey } from './delivery-key';
 
 export interface WebhookChannelOptions {
   /** The HMAC key shared with receivers; from worker config, never from a message. */
@@ -37,14 +50,13 @@ export interface WebhookChannelOptions {
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 const RETRYABLE_STATUSES = new Set([408, 429]);
 const RESPONSE_EXCERPT_BYTES = 300;
-
 /**
- * The `idempotency-key` of a delivery: stable across attempts of the same reply, and unique across agents
- * (two agents may share a conversation id and message ids).
+ * How much of an error response is read to find the URL's path in it before the excerpt is cut: a path echoed
+ * across the cut is still found whole (webhook URLs are at most 2,000 characters, see `ChannelRef`).
  */
-export function deliveryIdempotencyKey(input: Pick<DeliveryInput, 'agent' | 'conversationId' | 'reply'>): string {
-  return `${input.agent}:${input.conversationId}:${input.reply.messageId}`;
-}
+const RESPONSE_SCAN_BYTES = 16 * 1024;
+/** What an HTTP header value may hold as Vigil sends them: visible ASCII, inner spaces, no space at either end. */
+const SENDABLE_HEADER_VALUE = /^[\x21-\x7E](?:[\x20-\x7E]*[\x21-\x7E])?$/;
 
 /** @throws ConfigError for an empty secret or a bad timeout (the message never contains the secret). */
 export function createWebhookChannel(options: WebhookChannelOptions): OutputChannel {
@@ -73,21 +85,29 @@ export function createWebhookChannel(options: WebhookChannelOptions): OutputChan
         throw rejected(`the webhook channel cannot deliver to ${input.channel.type}`);
       }
       const url = parseWebhookUrl(input.channel.url);
+      const origin = webhookOrigin(url);
       if (allowed && !allowed(url.hostname)) {
         throw rejected(`webhook host ${url.hostname} is not in the worker's allow-list (VIGIL_WEBHOOK_ALLOW_HOSTS)`);
       }
       const body = JSON.stringify({ agent: input.agent, conversationId: input.conversationId, reply: input.reply });
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'idempotency-key': deliveryIdempotencyKey(input),
+        [SIGNATURE_HEADER]: signWebhookBody(secret, body),
+        'vigil-attempt': String(ctx.attempt),
+      };
+      for (const [name, value] of Object.entries(headers)) {
+        // Cannot happen with the encodings above; if it ever did, every attempt would fail the same way.
+        if (!SENDABLE_HEADER_VALUE.test(value)) {
+          throw rejected(`webhook ${origin}: the ${name} header cannot carry its value (not visible ASCII)`);
+        }
+      }
       const deadline = AbortSignal.timeout(timeoutMs);
       let response: Response;
       try {
         response = await fetch(url, {
           method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'idempotency-key': deliveryIdempotencyKey(input),
-            [SIGNATURE_HEADER]: signWebhookBody(secret, body),
-            'vigil-attempt': String(ctx.attempt),
-          },
+          headers,
           body,
           // A redirected POST would carry the signed reply to a host nobody configured.
           redirect: 'manual',
@@ -95,8 +115,11 @@ export function createWebhookChannel(options: WebhookChannelOptions): OutputChan
         });
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
-        if (deadline.aborted) throw retryable(`webhook ${url.origin} did not answer within ${timeoutMs} ms`);
-        throw retryable(`webhook ${url.origin} could not be reached: ${networkReason(error)}`);
+        if (deadline.aborted) throw retryable(`webhook ${origin} did not answer within ${timeoutMs} ms`);
+        const verdict = classifyFetchError(error);
+        const reason = verdict.quoted ? redactWebhookUrl(verdict.reason, input.channel.url, { pieces: true }) : verdict.reason;
+        if (verdict.retryable) throw retryable(`webhook ${origin} could not be reached: ${reason}`);
+        throw rejected(`webhook ${origin}: the request cannot be sent, and no retry would change that: ${reason}`);
       }
 
       const status = response.status;
@@ -104,8 +127,8 @@ export function createWebhookChannel(options: WebhookChannelOptions): OutputChan
         await response.body?.cancel();
         return { detail: `HTTP ${status}` };
       }
-      const excerpt = await readExcerpt(response);
-      const said = `webhook ${url.origin} answered HTTP ${status}${excerpt ? `: ${excerpt}` : ''}`;
+      const excerpt = await readExcerpt(response, input.channel.url);
+      const said = `webhook ${origin} answered HTTP ${status}${excerpt ? `: ${excerpt}` : ''}`;
       if (RETRYABLE_STATUSES.has(status) || status >= 500) {
         throw retryable(said, retryAfterMs(response.headers.get('retry-after')));
       }
@@ -123,6 +146,13 @@ function parseWebhookUrl(raw: string): URL {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw rejected(`webhook URLs must be http or https, not ${url.protocol}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    // fetch refuses such URLs (and its error quotes the whole URL). The credentials are not shown here.
+    throw rejected(
+      `webhook ${url.origin}: the URL carries credentials (user:password@), which webhook deliveries do not send; ` +
+        'remove them (receivers authenticate deliveries by their vigil-signature)',
+    );
   }
   return url;
 }
@@ -145,24 +175,17 @@ function rejected(message: string): ApplicationFailure {
 }
 
 /**
- * undici reports `fetch failed` with the reason (ECONNREFUSED, a TLS error, ...) in `cause`. Read by shape, not
- * `instanceof`: the error may come from another realm (jest, vm contexts).
+ * The start of an error response's body, for the failure message, with the webhook URL's path, query and
+ * credentials redacted (receivers' error pages often echo the path: `Cannot POST /hooks/<token>`). Only the
+ * first RESPONSE_SCAN_BYTES are read.
  */
-function networkReason(error: unknown): string {
-  const { cause, message } = (error ?? {}) as { cause?: { code?: unknown; message?: unknown }; message?: unknown };
-  if (typeof cause?.code === 'string') return cause.code;
-  if (typeof cause?.message === 'string') return cause.message;
-  return typeof message === 'string' ? message : 'unknown error';
-}
-
-/** The start of an error response's body, for the failure message; the rest is not read. */
-async function readExcerpt(response: Response): Promise<string> {
+async function readExcerpt(response: Response, rawUrl: string): Promise<string> {
   if (!response.body) return '';
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
-    while (size < RESPONSE_EXCERPT_BYTES) {
+    while (size < RESPONSE_SCAN_BYTES) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
@@ -173,6 +196,13 @@ async function readExcerpt(response: Response): Promise<string> {
   } finally {
     await reader.cancel().catch(() => undefined);
   }
-  const text = Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8');
-  return text.replace(/\s+/g, ' ').trim();
+  const text = Buffer.concat(chunks).subarray(0, RESPONSE_SCAN_BYTES).toString('utf8');
+  const redacted = redactWebhookUrl(text.replace(/\s+/g, ' '), rawUrl, { pieces: true });
+  return cutAtBytes(redacted, RESPONSE_EXCERPT_BYTES).trim();
+}
+
+/** The longest start of `text` that is at most `bytes` bytes of UTF-8, cut between characters. */
+function cutAtBytes(text: string, bytes: number): string {
+  const cut = Buffer.from(text, 'utf8').subarray(0, bytes).toString('utf8');
+  return cut.endsWith('\uFFFD') && !text.startsWith(cut) ? cut.slice(0, -1) : cut;
 }

@@ -9,6 +9,7 @@ import { createWebhookChannel } from '../../src/channels/webhook';
 import { verifyWebhookSignature } from '../../src/channels/webhook-signature';
 import { ConfigError } from '../../src/errors';
 import { startWebhookReceiver } from '../channels/webhook-receiver';
+import { startWebhookReceiver as startDedupingReceiver } from '../helpers/webhook-receiver';
 
 const reply: DeliveryInput['reply'] = {
   messageId: 'm1',
@@ -91,5 +92,98 @@ describe('deliverReply activity', () => {
   it('refuses two channels of the same type', () => {
     const log = createLogChannel({ info: () => undefined });
     expect(() => createDeliveryActivity({ channels: [log, log] })).toThrow(ConfigError);
+  });
+
+  describe('issue 16: deliveries that no retry can fix, and URLs that must not be quoted', () => {
+    const secret = 'an-integration-test-secret';
+
+    it.each([
+      ['an emoji', 'ok-👍'],
+      ['CR/LF', 'a\r\nb'],
+      ['a lone surrogate', 'a\ud800'],
+      ['NUL', 'a\u0000b'],
+    ])('delivers the reply to a message id with %s to a real receiver, signed, at the first attempt', async (_, messageId) => {
+      const receiver = await startDedupingReceiver(secret);
+      try {
+        const deliver = createDeliveryActivity({ channels: [createWebhookChannel({ secret })] });
+        const input: DeliveryInput = {
+          agent: 'assistant',
+          conversationId: 'c1',
+          channel: { type: 'webhook', url: receiver.url },
+          reply: { ...reply, messageId },
+        };
+        await expect(activityEnv().run(deliver, input)).resolves.toEqual({ detail: 'HTTP 200' });
+        const delivered = await receiver.delivery(messageId);
+        expect(delivered.body.reply.messageId).toBe(messageId);
+        expect(delivered.idempotencyKey).toMatch(/^assistant:c1:[\x21-\x7E]+$/);
+        expect(receiver.requests).toEqual([{ idempotencyKey: delivered.idempotencyKey, signatureValid: true }]);
+      } finally {
+        await receiver.close();
+      }
+    });
+
+    it('fails at once on a URL with credentials, naming the origin only', async () => {
+      const deliver = createDeliveryActivity({ channels: [createWebhookChannel({ secret })] });
+      const input: DeliveryInput = {
+        agent: 'assistant',
+        conversationId: 'c1',
+        channel: { type: 'webhook', url: 'https://bob:hunter2-s3cret@hooks.example.com/T01/tok-s3cret?q=s3cret' },
+        reply,
+      };
+      const error = await activityEnv().run(deliver, input).catch((e: unknown) => e);
+      expect(error).toMatchObject({ nonRetryable: true, type: FailureTypes.DeliveryRejected });
+      const { message, stack } = error as ApplicationFailure;
+      expect(message).toMatch(/^webhook https:\/\/hooks\.example\.com: the URL carries credentials/);
+      expect(`${message}\n${stack}`).not.toMatch(/bob|hunter2|s3cret|T01/);
+    });
+
+    it("redacts the URL from a channel's failure that quotes it, keeping its type and retry semantics", async () => {
+      const url = 'https://bob:hunter2-s3cret@hooks.example.com/T01/tok-s3cret?q=s3cret';
+      const thrown = [
+        new Error(`POST ${url} failed`),
+        ApplicationFailure.nonRetryable(`refused ${url}`, FailureTypes.DeliveryRejected),
+        ApplicationFailure.create({ message: 'wrapped', type: 'DeliveryFailed', cause: new Error(`at ${url}`) }),
+      ];
+      const seen: unknown[] = [];
+      for (const error of thrown) {
+        const leaky: OutputChannel = {
+          type: 'webhook',
+          deliver: async () => {
+            throw error;
+          },
+        };
+        const deliver = createDeliveryActivity({ channels: [leaky] });
+        const input: DeliveryInput = { agent: 'assistant', conversationId: 'c1', channel: { type: 'webhook', url }, reply };
+        seen.push(await activityEnv().run(deliver, input).catch((e: unknown) => e));
+      }
+      expect(seen).toMatchObject([
+        { message: 'POST https://hooks.example.com failed', type: 'Error', nonRetryable: false },
+        { message: 'refused https://hooks.example.com', type: FailureTypes.DeliveryRejected, nonRetryable: true },
+        { message: 'wrapped', type: 'DeliveryFailed', nonRetryable: false, cause: undefined },
+      ]);
+      for (const error of seen) {
+        expect(error).toBeInstanceOf(ApplicationFailure);
+        const { message, stack } = error as ApplicationFailure;
+        expect(`${message}\n${stack}`).not.toMatch(/bob|hunter2|s3cret|T01/);
+      }
+    });
+
+    it('passes failures that do not quote the URL through unchanged', async () => {
+      const failure = ApplicationFailure.create({ message: 'webhook https://hooks.example.com answered HTTP 503', type: 'DeliveryFailed' });
+      const channel: OutputChannel = {
+        type: 'webhook',
+        deliver: async () => {
+          throw failure;
+        },
+      };
+      const deliver = createDeliveryActivity({ channels: [channel] });
+      const input: DeliveryInput = {
+        agent: 'assistant',
+        conversationId: 'c1',
+        channel: { type: 'webhook', url: 'https://hooks.example.com/webhook/tok-s3cret' },
+        reply,
+      };
+      await expect(activityEnv().run(deliver, input)).rejects.toBe(failure);
+    });
   });
 });
