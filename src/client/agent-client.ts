@@ -140,7 +140,8 @@ export class AgentClient {
   /**
    * Sends a message and waits for the turn's reply, starting the conversation if it is not running. Sending a
    * message id again returns the first reply instead of running a second turn, so a retry after a timeout or a
-   * lost connection is safe.
+   * lost connection is safe. An id whose reply is no longer kept (after 500 newer ones) is refused with a
+   * ValidationError that says so, never answered twice.
    */
   async send(agent: string, conversationId: string, message: MessageInput, options: SendOptions = {}): Promise<Reply> {
     const input = check('send', SendInput, {

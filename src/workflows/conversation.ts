@@ -57,6 +57,7 @@ import {
   finishTurn,
   initialState,
   nextStep,
+  olderIdRefusal,
   refusal,
   requestApprovals,
   restoreState,
@@ -114,6 +115,9 @@ export async function conversation(input: StartConversation): Promise<Conversati
         if (!parsed.success) throw invalid(`invalid message: ${describeZodError(parsed.error)}`);
         const reason = refusal(state, parsed.data);
         if (reason) throw invalid(reason);
+        // An id that left the dedupe window never starts a turn again. Validators do not run on replay: no patch.
+        const reused = olderIdRefusal(state, parsed.data);
+        if (reused) throw invalid(reused);
         const seen = state.seen[parsed.data.id];
         // While draining, only a send whose reply is here already is taken: anything else would wait in this run.
         if (draining && seen?.reply == null) {
@@ -139,7 +143,15 @@ export async function conversation(input: StartConversation): Promise<Conversati
       log.warn('dropped a message sent after the conversation began ending', { messageId: parsed.data.id });
       return;
     }
-    admit(state, { channel: { type: 'log' }, ...parsed.data });
+    const posted: InboundMessage = { channel: { type: 'log' }, ...parsed.data };
+    // An id that left the dedupe window never starts a turn again; the sender of a post hears of it only on its
+    // channel. Runs recorded before this patch took such an id as new.
+    const reused = olderIdRefusal(state, posted);
+    if (reused && patched('vigil-older-ids-1')) {
+      log.warn('dropped a message whose id was used before', { messageId: posted.id });
+      return deliverRefusal(state, posted, reused, agentCache);
+    }
+    admit(state, posted);
   });
 
   setHandler(
@@ -238,8 +250,9 @@ function runSize(run: RunLocal): RunSize {
 
 /**
  * Continues the conversation as a new run with its whole state: transcript, summary, usage, remembered
- * approvals, the dedupe window and stored replies, queued messages, and the event stream (so watchers follow
- * without a gap). Only between turns, when no `send` waits for a reply here; every handler finishes first.
+ * approvals, the dedupe window and stored replies, the older message ids, queued messages, and the event stream
+ * (so watchers follow without a gap). Only between turns, when no `send` waits for a reply here; every handler
+ * finishes first.
  * When idle, a message that arrives meanwhile is taken here and answered first: this run continues as new at
  * the next turn boundary instead. When busy (`carryQueue`), queued messages go to the next run.
  */
@@ -417,11 +430,7 @@ async function deliver(state: ConversationState, run: RunLocal, message: Inbound
   if (!message.channel) return; // the caller of `send` receives the reply itself
   run.delivering = message.id;
   try {
-    await proxyActivities<ConversationActivities>({
-      summary: `reply to message ${message.id} via ${message.channel.type}`,
-      startToCloseTimeout: '30s',
-      retry: { ...retryOptions(retry), nonRetryableErrorTypes: [FailureTypes.DeliveryRejected] },
-    }).deliverReply({ agent: state.agent, conversationId: state.conversationId, channel: message.channel, reply });
+    await delivery(message.id, message.channel.type, retry).deliverReply({ agent: state.agent, conversationId: state.conversationId, channel: message.channel, reply });
   } catch (err) {
     // The reply is already recorded and returned to any waiting caller; a channel that cannot take it is
     // noted in the transcript rather than failing the conversation.
@@ -432,7 +441,31 @@ async function deliver(state: ConversationState, run: RunLocal, message: Inbound
   }
 }
 
+/**
+ * Tells a posted message's channel that its id was used before, so it is not answered. Such a message gets no
+ * turn: the reply names the conversation's latest one. A resent id's refusal carries the same idempotency key as
+ * its first reply, so a receiver that dedupes keeps the first; a new id taken for a used one (rare) is heard.
+ */
+async function deliverRefusal(state: ConversationState, message: InboundMessage, content: string, agentCache: AgentCache): Promise<void> {
+  const channel = message.channel ?? { type: 'log' as const };
+  const reply: Reply = { messageId: message.id, turn: Math.max(1, state.turns), status: 'error', content, models: [], usage: { inputTokens: 0, outputTokens: 0 } };
+  try {
+    const retry = (agentCache.spec?.limits ?? DEFAULT_LIMITS).deliveryRetry;
+    await delivery(message.id, channel.type, retry).deliverReply({ agent: state.agent, conversationId: state.conversationId, channel, reply });
+  } catch (err) {
+    log.warn('the refusal of a reused message id could not be delivered', { messageId: message.id, error: String(err) });
+  }
+}
+
 // Summaries name what each activity did, for the Temporal UI and CLI.
+function delivery(messageId: string, channelType: string, retry: RetrySpec) {
+  return proxyActivities<ConversationActivities>({
+    summary: `reply to message ${messageId} via ${channelType}`,
+    startToCloseTimeout: '30s',
+    retry: { ...retryOptions(retry), nonRetryableErrorTypes: [FailureTypes.DeliveryRejected] },
+  });
+}
+
 function modelActivity(agent: AgentSpec, summary: string) {
   return proxyActivities<ConversationActivities>({
     summary,

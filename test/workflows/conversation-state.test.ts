@@ -10,11 +10,13 @@ import {
   CARRIED_ENTRIES,
   cancelTurn,
   carriedState,
+  DEDUPE_WINDOW,
   decisionRefusal,
   expireApprovals,
   finishTurn,
   initialState,
   nextStep,
+  olderIdRefusal,
   refusal,
   requestApprovals,
   restoreState,
@@ -259,4 +261,78 @@ test('continue-as-new carries the newest entries whole and older stored ones as 
   // A short conversation, or one whose old entries are not stored yet, goes as it is.
   expect(carriedState(initialState('a', 'c2')).transcript).toEqual([]);
   expect(carriedState({ ...state, chain: { head: null, length: 0 } }).transcript).toEqual(state.transcript);
+});
+
+describe('a message id is answered once for the life of the conversation', () => {
+  /** Ids of one length, so that the window weighs the same whichever ids it holds. */
+  const idOf = (i: number) => `m-${String(i).padStart(6, '0')}`;
+  /** Answers messages `from` to `to` (their ids idOf(i)), one turn each. */
+  function converse(state: ReturnType<typeof initialState>, from: number, to: number): void {
+    for (let i = from; i <= to; i++) {
+      if (admit(state, { id: idOf(i), content: `q${i}` }) !== 'new') throw new Error(`${idOf(i)} was not taken as new`);
+      beginTurn(state, now);
+      finishTurn(state, 'completed', `a${i}`, now);
+    }
+  }
+  /** The carried state as JSON, less the transcript (whose older entries go as stored references). */
+  const carriedSize = (state: ReturnType<typeof initialState>) => {
+    const carried = carriedState(state);
+    return JSON.stringify(carried).length - JSON.stringify(carried.transcript).length;
+  };
+
+  test('an id that left the dedupe window is refused with a reason; ids in it and new ids are not', () => {
+    const state = initialState('a', 'c1');
+    converse(state, 1, DEDUPE_WINDOW + 50);
+    // The oldest 50 left the exact window...
+    expect(state.seenOrder).toHaveLength(DEDUPE_WINDOW);
+    expect(state.seen[idOf(50)]).toBeUndefined();
+    // ...and never start a turn again: the validator and the message signal ask this first.
+    for (let i = 1; i <= 50; i++) expect(olderIdRefusal(state, { id: idOf(i) })).toBeDefined();
+    expect(olderIdRefusal(state, { id: idOf(1) })).toBe(
+      'message id m-000001 was used in this conversation before, and its reply is no longer kept: a message id is answered ' +
+        'once. If this is a new message, send it again under a new id (rarely, a new id cannot be told from one used long ago)',
+    );
+    // Ids in the window are the window's to answer (a retry gets its reply); a new id is taken.
+    expect(olderIdRefusal(state, { id: idOf(51) })).toBeUndefined();
+    expect(admit(state, { id: idOf(51), content: 'again' })).toBe('duplicate');
+    expect(olderIdRefusal(state, { id: 'a-new-id' })).toBeUndefined();
+  });
+
+  test('older ids go with continue-as-new, and the carried state stops growing once the window is full', () => {
+    const state = initialState('a', 'c1');
+    const twice = 2 * (DEDUPE_WINDOW + 2_000);
+    converse(state, 1, twice / 2);
+    const size = carriedSize(state);
+    const next = restoreState(JSON.parse(JSON.stringify(carriedState(state))), 'a', 'c1');
+    // (Compared as carried: jest compares 2 MiB of bits one by one, for seconds.)
+    expect(carriedState(next).olderIds).toEqual(carriedState(state).olderIds);
+    expect(olderIdRefusal(next, { id: idOf(1) })).toBeDefined();
+    expect(olderIdRefusal(next, { id: idOf(twice / 2 + 1) })).toBeUndefined();
+
+    // Twice as many messages: the same size but for the window's turn numbers, which have grown a digit
+    // (2,001 to 9,999 before): some 8,000 characters of 3.3 MB.
+    converse(next, twice / 2 + 1, twice);
+    expect(Math.abs(carriedSize(next) - size)).toBeLessThan(size / 200);
+    expect(Array.from({ length: twice - DEDUPE_WINDOW }, (_, i) => idOf(i + 1)).filter((id) => !olderIdRefusal(next, { id }))).toEqual([]);
+  });
+
+  test('a state carried by schema 3 keeps its window, and its ids are refused once they leave it', () => {
+    // As a run of schema 3 carried it: the window full of answered ids, and no older ids.
+    const seenOrder = Array.from({ length: DEDUPE_WINDOW }, (_, i) => idOf(i + 1));
+    const v3 = {
+      ...JSON.parse(JSON.stringify(initialState('a', 'c1'))),
+      schemaVersion: 3,
+      seen: Object.fromEntries(seenOrder.map((id, i) => [id, { turn: i + 1, reply: null }])),
+      seenOrder,
+      turns: DEDUPE_WINDOW,
+    };
+    delete v3.olderIds;
+    const state = restoreState(v3, 'a', 'c1');
+    expect(state).toMatchObject({ schemaVersion: 4, olderIds: null, turns: DEDUPE_WINDOW });
+    expect(admit(state, { id: idOf(1), content: 'resent' })).toBe('duplicate');
+    converse(state, DEDUPE_WINDOW + 1, DEDUPE_WINDOW + 1);
+    expect(state.seen[idOf(1)]).toBeUndefined();
+    expect(olderIdRefusal(state, { id: idOf(1) })).toBeDefined();
+    expect(olderIdRefusal(state, { id: idOf(2) })).toBeUndefined(); // still in the window
+  });
 });
