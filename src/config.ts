@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors';
-import { DEFAULT_TASK_QUEUE } from './protocol';
+import { AgentName, DEFAULT_TASK_QUEUE } from './protocol';
 import { compileHostAllowList } from './tools/builtin/http-fetch/host-allow-list';
 import { parsePriceSetting, type PriceTable } from './usage/price-table';
 
@@ -46,7 +46,7 @@ export interface GatewaySettings {
   /** Larger request bodies are refused with 413. */
   bodyLimitBytes: number;
   /** Signed inbound webhooks; unset, their route answers 404. */
-  webhookIn?: { secrets: string[]; toleranceSeconds: number };
+  webhookIn?: { secrets: string[]; toleranceSeconds: number; agents?: string[] };
 }
 
 /** The content store (src/store): where message and tool-result contents and large payloads live. */
@@ -228,6 +228,13 @@ const EnvSchema = z.object({
       .transform(Number),
     DEFAULT_WEBHOOK_IN_TOLERANCE_SECONDS,
   ),
+  // The agents whose signed webhooks the gateway takes; unset: the shipped worker's (see src/gateway/routes/webhooks.ts).
+  VIGIL_WEBHOOK_IN_AGENTS: optional(
+    z
+      .string()
+      .transform((value) => value.split(',').map((name) => name.trim()).filter((name) => name !== ''))
+      .pipe(z.array(AgentName).min(1, must('a comma-separated list of agent names'))),
+  ),
   // A JSON price table, or @path to one; never quoted back whole (it may be long).
   VIGIL_PRICES: optional(
     z.string().transform((value, ctx) => {
@@ -369,7 +376,13 @@ function gatewaySettings(values: z.output<typeof GatewayEnvSchema>): GatewaySett
     bodyLimitBytes: values.VIGIL_GATEWAY_BODY_LIMIT,
     ...(values.VIGIL_WEBHOOK_IN_SECRET === undefined
       ? {}
-      : { webhookIn: { secrets: values.VIGIL_WEBHOOK_IN_SECRET, toleranceSeconds: values.VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS } }),
+      : {
+          webhookIn: {
+            secrets: values.VIGIL_WEBHOOK_IN_SECRET,
+            toleranceSeconds: values.VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS,
+            ...(values.VIGIL_WEBHOOK_IN_AGENTS ? { agents: values.VIGIL_WEBHOOK_IN_AGENTS } : {}),
+          },
+        }),
   };
 }
 
@@ -388,6 +401,7 @@ const GatewayEnvSchema = EnvSchema.pick({
   VIGIL_GATEWAY_BODY_LIMIT: true,
   VIGIL_WEBHOOK_IN_SECRET: true,
   VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: true,
+  VIGIL_WEBHOOK_IN_AGENTS: true,
   VIGIL_STORE: true,
   VIGIL_DATA_DIR: true,
   VIGIL_STORE_POSTGRES_URL: true,
@@ -447,7 +461,9 @@ export function describeGateway(gateway: GatewaySettings): Record<string, unknow
     port: gateway.port,
     tokenSet: gateway.token !== undefined,
     bodyLimitBytes: gateway.bodyLimitBytes,
-    webhookIn: gateway.webhookIn ? { secrets: gateway.webhookIn.secrets.length, toleranceSeconds: gateway.webhookIn.toleranceSeconds } : 'off',
+    webhookIn: gateway.webhookIn
+      ? { secrets: gateway.webhookIn.secrets.length, toleranceSeconds: gateway.webhookIn.toleranceSeconds, agents: gateway.webhookIn.agents ?? 'default' }
+      : 'off',
   };
 }
 

@@ -75,8 +75,10 @@ const WebhookUrl = z
   .url()
   .max(2000)
   .refine((text) => {
-    const url = URL.canParse(text) ? new URL(text) : undefined;
-    return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
+    // What is no URL at all, `.url()` reports already.
+    if (!URL.canParse(text)) return true;
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
   }, 'use an http or https URL without credentials (user:password@)');
 
 /** Where a reply goes besides the caller that waits for it. Secrets (signing keys) stay in worker config. */

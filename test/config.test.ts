@@ -165,6 +165,16 @@ test('describeConfig, for logs, says whether secrets are set and never what they
   expect(describeConfig(config)).toMatchObject({ openai: { apiKeySet: true }, webhookSecretSet: true });
 });
 
+test('VIGIL_WEBHOOK_IN_AGENTS lists the agents that take signed webhooks, each a valid agent name', () => {
+  const secret = 'inbound-secret-0123456789';
+  expect(loadGatewayConfig({ VIGIL_WEBHOOK_IN_SECRET: secret, VIGIL_WEBHOOK_IN_AGENTS: 'assistant, support' }).gateway.webhookIn?.agents).toEqual([
+    'assistant',
+    'support',
+  ]);
+  expect(loadGatewayConfig({ VIGIL_WEBHOOK_IN_SECRET: secret }).gateway.webhookIn?.agents).toBeUndefined();
+  expect(() => loadGatewayConfig({ VIGIL_WEBHOOK_IN_SECRET: secret, VIGIL_WEBHOOK_IN_AGENTS: 'assistant:x' })).toThrow(/VIGIL_WEBHOOK_IN_AGENTS/);
+});
+
 test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
   expect([...CONFIG_VARIABLES].sort()).toEqual(
     [
@@ -178,6 +188,7 @@ test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
       'VIGIL_MODEL',
       'VIGIL_TASK_QUEUE',
       'VIGIL_WEBHOOK_ALLOW_HOSTS',
+      'VIGIL_WEBHOOK_IN_AGENTS',
       'VIGIL_WEBHOOK_IN_SECRET',
       'VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS',
       'VIGIL_WEBHOOK_SECRET',

@@ -1,13 +1,14 @@
 /**
  * The model activity: one chat completion from an OpenAI-compatible provider per call, streamed, so watchers of
  * the conversation see the text as it comes (see model-deltas.ts). It heartbeats while it waits, so a cancelled
- * turn reaches it and aborts the HTTP request, and it classifies failures so Temporal retries what can be
- * retried, and only that.
+ * turn reaches it and aborts the HTTP request; it gives up on a provider that has sent nothing for the agent's
+ * idle timeout (see idle-watch.ts); and it classifies failures so Temporal retries what can be retried, and only
+ * that.
  */
 import { Context } from '@temporalio/activity';
 import OpenAI from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { DEFAULT_LIMITS } from '../agents/spec';
+import { DEFAULT_LIMITS, DEFAULT_MODEL_IDLE_TIMEOUT_MS } from '../agents/spec';
 import type { ToolCall } from '../protocol';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildContext, fitToBudget } from '../memory/context-messages';
@@ -16,6 +17,7 @@ import type { ContentStore } from '../store';
 import { appendToChain, readChain, readEntry, readSummary } from './transcript-chain';
 import type { DeltaSinkFactory } from './model-deltas';
 import { startHeartbeats } from './heartbeats';
+import { watchIdle } from './idle-watch';
 import { toModelFailure } from './model-failure';
 import { toChatMessages, toChatTools } from './model-messages';
 import type { ChainUpdate, ModelCallInput, ModelCallResult, ModelWindow } from './types';
@@ -25,8 +27,9 @@ export interface OpenAIClientOptions {
   baseURL: string;
   apiKey: string;
   /**
-   * One request's limit. A backstop: Temporal's start-to-close timeout cancels the attempt first when it is
-   * shorter. Default: the default model timeout of an agent.
+   * The SDK's `timeout`: in openai 6.x it covers only the wait for the response headers (cleared once they
+   * arrive, streamed or not), never a body in progress. A backstop: the agent's idle timeout gives up on a silent
+   * provider first. Default: the default model timeout of an agent.
    */
   timeoutMs?: number;
 }
@@ -63,26 +66,37 @@ export function createModelActivity(deps: ModelActivityDeps): (input: ModelCallI
     const signal = context.cancellationSignal;
     const stopHeartbeats = startHeartbeats(context);
     const deltas = deps.deltas?.({ turn: input.turn, step: input.step });
+    let idle: ReturnType<typeof watchIdle> | undefined;
     try {
       const tools = toChatTools(input.tools);
       // Before the call, so the call's input is durable in the store whatever happens to the call.
       const window = input.window?.chain ? await readWindow(requireStore(deps.store), input.window) : undefined;
+      const messages = modelMessages(input, tools, window);
+      // From the moment the request goes out: its headers, then each chunk, must come within the idle timeout.
+      idle = watchIdle(input.idleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS, signal);
       const stream = deps.openai.chat.completions.stream(
         {
           model: input.model,
-          messages: modelMessages(input, tools, window),
+          messages,
           ...(tools ? { tools } : {}),
           stream_options: { include_usage: true },
         },
-        { signal },
+        // No retries inside the attempt, whatever client the worker was given: Temporal retries, visibly.
+        { signal: idle.signal, maxRetries: 0 },
       );
+      stream.on('connect', idle.touch);
+      stream.on('chunk', idle.touch);
       if (deltas) stream.on('content.delta', ({ delta }) => deltas.push(delta));
       const result = toResult(await stream.finalChatCompletion());
       return window ? { ...result, chain: window.chain } : result;
     } catch (error) {
       if (error instanceof ApplicationFailure) throw error;
+      // The SDK reports the abort as its own; say what happened instead.
+      const silence = idle?.failure();
+      if (silence) throw silence;
       throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '' });
     } finally {
+      idle?.stop();
       stopHeartbeats();
       await deltas?.close();
     }

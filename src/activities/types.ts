@@ -22,6 +22,11 @@ export interface ModelCallInput {
   tools: Pick<ToolSpec, 'name' | 'description' | 'parameters'>[];
   /** The context window the workflow chose (src/memory/context-window.ts). */
   window?: ModelWindow;
+  /**
+   * The agent's `limits.modelIdleTimeoutMs`: the attempt gives up on a provider that sends nothing for this long.
+   * Absent in calls recorded before it existed: DEFAULT_MODEL_IDLE_TIMEOUT_MS.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface ModelWindow {

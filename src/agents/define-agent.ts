@@ -61,6 +61,9 @@ const Limits = z
     maxSteps: positiveInt,
     maxParallelTools: positiveInt,
     modelTimeoutMs: positiveInt,
+    // At least a second: a limit written in seconds by mistake would fail every model call.
+    modelIdleTimeoutMs: z.number().int().min(1_000, 'must be at least 1000 (milliseconds)'),
+    modelTotalTimeoutMs: z.number().int().min(1_000, 'must be at least 1000 (milliseconds)'),
     modelRetry: Retry,
     approvalTimeoutMs: positiveInt.optional(),
     // Temporal terminates a run at 51,200 events or 50 MB and refuses its 10,001st signal: the caps leave a whole
@@ -148,6 +151,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
       problems.push(...error.problems.map((problem) => `${label}: ${problem}`));
     }
   }
+  if (parsed.success) problems.push(...modelTimeoutProblems(label, parsed.data.limits ?? {}));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
   const { name, instructions, model, limits, budget, pricing, memory } = parsed.data;
@@ -156,7 +160,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
     instructions,
     model,
     tools: toolSpecs,
-    limits: { ...DEFAULT_LIMITS, ...limits },
+    limits: withModelTotal({ ...DEFAULT_LIMITS, ...limits }, limits?.modelTotalTimeoutMs),
     memory: memory ?? memoryPolicy({}),
     ...(budget ? { budget } : {}),
     ...(pricing ? { pricing } : {}),
@@ -166,6 +170,27 @@ export function defineAgent(definition: AgentDefinition): Agent {
     spec: () => structuredClone(spec),
     findTool: (toolName) => tools.get(toolName),
   };
+}
+
+/**
+ * An agent that raised `modelTimeoutMs` past the default total, and set no total, gets a total of one attempt: it
+ * keeps working as it did before the total existed, instead of failing at startup.
+ */
+function withModelTotal(limits: AgentLimits, chosen: number | undefined): AgentLimits {
+  return chosen === undefined ? { ...limits, modelTotalTimeoutMs: Math.max(limits.modelTotalTimeoutMs ?? 0, limits.modelTimeoutMs) } : limits;
+}
+
+/**
+ * A total bound chosen for a model call must leave room for one whole attempt, or no attempt could run its course.
+ */
+function modelTimeoutProblems(label: string, limits: Partial<AgentLimits>): string[] {
+  const { modelTimeoutMs } = { ...DEFAULT_LIMITS, ...limits };
+  const total = limits.modelTotalTimeoutMs;
+  if (total === undefined || total >= modelTimeoutMs) return [];
+  return [
+    `${label}: limits.modelTotalTimeoutMs (${total}) must be at least limits.modelTimeoutMs (${modelTimeoutMs}): ` +
+      'it bounds all attempts of a model call together, so one attempt could never run its course',
+  ];
 }
 
 function isTool(value: unknown): value is Tool {

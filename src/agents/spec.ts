@@ -29,8 +29,26 @@ export interface AgentLimits {
   maxSteps: number;
   /** Tool calls of one model answer that run at once. */
   maxParallelTools: number;
-  /** One model call's start-to-close timeout. */
+  /**
+   * One attempt of a model call (its start-to-close timeout, default 2 minutes): a stream whose chunks keep
+   * coming runs this long before it is cut and retried.
+   */
   modelTimeoutMs: number;
+  /**
+   * A provider that sends nothing for this long (no response headers, or no stream chunk since the last one) is
+   * given up on: the attempt fails with "the model provider sent nothing for …" and Temporal retries it by
+   * `modelRetry` (default 60 s, at least 1 s). A stream that keeps sending is never cut by it. SSE keep-alive comments do not
+   * count as something sent: raise it for models that think silently before their first token. At or above
+   * `modelTimeoutMs` it never fires first. Absent in specs recorded before it existed (the default applies).
+   */
+  modelIdleTimeoutMs?: number;
+  /**
+   * One model call with all its attempts and the waits between them (Temporal's schedule-to-close timeout; default
+   * 5 minutes, at least `modelTimeoutMs`): past it the turn ends with an error reply that names this limit, and the
+   * conversation takes its next message. Absent in specs recorded before it existed (the default applies).
+   */
+  modelTotalTimeoutMs?: number;
+  /** Attempts of one model call and the waits between them; `modelTotalTimeoutMs` bounds them all. */
   modelRetry: RetrySpec;
   /** Unanswered approvals are rejected after this long; undefined waits for ever. */
   approvalTimeoutMs?: number;
@@ -90,10 +108,17 @@ export interface AgentSpec {
   pricing?: AgentPricing;
 }
 
+/** A hung provider is given up on this soon: about a minute to the next attempt. */
+export const DEFAULT_MODEL_IDLE_TIMEOUT_MS = 60_000;
+/** No model call (all attempts together) keeps a conversation waiting longer than this. */
+export const DEFAULT_MODEL_TOTAL_TIMEOUT_MS = 300_000;
+
 export const DEFAULT_LIMITS: AgentLimits = {
   maxSteps: 8,
   maxParallelTools: 4,
   modelTimeoutMs: 120_000,
+  modelIdleTimeoutMs: DEFAULT_MODEL_IDLE_TIMEOUT_MS,
+  modelTotalTimeoutMs: DEFAULT_MODEL_TOTAL_TIMEOUT_MS,
   modelRetry: { maximumAttempts: 6, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 30_000 },
   deliveryRetry: { maximumAttempts: 10, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
 };

@@ -5,6 +5,7 @@
  */
 import {
   ActivityCancellationType,
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -16,10 +17,20 @@ import {
   proxyLocalActivities,
   setHandler,
   sleep,
+  TimeoutFailure,
   workflowInfo,
   makeContinueAsNewFunc,
 } from '@temporalio/workflow';
-import { type AgentSpec, DEFAULT_LIMITS, type RetrySpec, type ToolSpec } from '../agents/spec';
+import { RetryState } from '@temporalio/common';
+import { describeDuration } from '../agents/duration-text';
+import {
+  type AgentSpec,
+  DEFAULT_LIMITS,
+  DEFAULT_MODEL_IDLE_TIMEOUT_MS,
+  DEFAULT_MODEL_TOTAL_TIMEOUT_MS,
+  type RetrySpec,
+  type ToolSpec,
+} from '../agents/spec';
 import { ConversationActivities, FailureTypes, ToolRunResult } from '../activities/types';
 import {
   cancelTurnUpdate,
@@ -377,7 +388,12 @@ async function runSteps(
         break;
       }
       case 'call_model': {
-        const answer = await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`).callModel(step.input);
+        // The activity gives up on a silent provider after the idle timeout; past the total bound the turn ends.
+        const answer = await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`)
+          .callModel({ ...step.input, idleTimeoutMs: agent.limits.modelIdleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS })
+          .catch((err: unknown) => {
+            throw modelCallOverdue(err, agent) ?? err;
+          });
         if (answer.agent) agent = agentCache.spec = answer.agent;
         applyModelAnswer(state, answer, now());
         events.syncTranscript(state);
@@ -466,10 +482,16 @@ function delivery(messageId: string, channelType: string, retry: RetrySpec) {
   });
 }
 
+/**
+ * A model call's (or summary's) activity: each attempt within `modelTimeoutMs`, all attempts together within
+ * `modelTotalTimeoutMs`. Timeouts are not compared on replay (Core 1.23 checks an activity's type and id only), so
+ * runs recorded without the total bound replay unchanged and get it from their next call on.
+ */
 function modelActivity(agent: AgentSpec, summary: string) {
   return proxyActivities<ConversationActivities>({
     summary,
     startToCloseTimeout: agent.limits.modelTimeoutMs,
+    scheduleToCloseTimeout: modelTotalTimeoutMs(agent),
     heartbeatTimeout: Math.min(30_000, agent.limits.modelTimeoutMs),
     retry: { ...retryOptions(agent.limits.modelRetry), nonRetryableErrorTypes: [FailureTypes.ModelRequestRejected] },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -509,8 +531,43 @@ function retryOptions(r: RetrySpec) {
   };
 }
 
+function modelTotalTimeoutMs(agent: AgentSpec): number {
+  return agent.limits.modelTotalTimeoutMs ?? DEFAULT_MODEL_TOTAL_TIMEOUT_MS;
+}
+
+/**
+ * A model call that ran out of its total bound, as the failure that ends the turn with a reply naming the bound
+ * and, when Temporal says, the last thing that went wrong; undefined for any other failure (a cancel, a refusal,
+ * the last of `modelRetry.maximumAttempts`). SDK 1.23 drops the cause of a TimeoutFailure: when the bound ends a
+ * call during an attempt or its wait, the reply names only the bound.
+ */
+function modelCallOverdue(err: unknown, agent: AgentSpec): ApplicationFailure | undefined {
+  if (!(err instanceof ActivityFailure) || err.retryState !== RetryState.TIMEOUT || isCancellation(err)) return undefined;
+  let last: Error | undefined = err.cause;
+  while (last?.cause && typeof last.cause === 'object') last = last.cause as Error;
+  let why = last?.message;
+  if (last instanceof TimeoutFailure) {
+    why =
+      last.timeoutType === 'START_TO_CLOSE'
+        ? `an attempt ran past ${describeDuration(agent.limits.modelTimeoutMs)} (limits.modelTimeoutMs)`
+        : last.timeoutType === 'HEARTBEAT'
+          ? 'the worker running an attempt stopped responding'
+          : undefined;
+  }
+  // Temporal gives up at the bound, or sooner when the next attempt could not start before it: "in time".
+  return ApplicationFailure.nonRetryable(
+    `The model provider did not answer in time: ${describeDuration(modelTotalTimeoutMs(agent))} is this agent's limit for a ` +
+      `model call, retries included (limits.modelTotalTimeoutMs)${why ? `; the last problem: ${why}` : ''}.`,
+    MODEL_CALL_OVERDUE,
+  );
+}
+
+/** The failure type of a turn whose model call ran out of its total bound. */
+const MODEL_CALL_OVERDUE = 'ModelCallOverdue';
+
 function errorReply(err: unknown): string {
   const message = failureMessage(err);
+  if (hasFailureType(err, MODEL_CALL_OVERDUE)) return message;
   if (hasFailureType(err, FailureTypes.ModelRequestRejected)) return `The model provider rejected the request: ${message}`;
   if (hasFailureType(err, FailureTypes.ToolFatal)) return `A tool failed and the turn was stopped: ${message}`;
   if (hasFailureType(err, FailureTypes.UnknownAgent)) return `This agent is not available: ${message}`;

@@ -4,6 +4,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
 import { createModelActivity, createOpenAIClient } from '../../src/activities/model';
 import { MODEL_UNAVAILABLE } from '../../src/activities/model-failure';
 import { MISSING_TOOL_RESULT } from '../../src/activities/model-messages';
@@ -346,5 +347,69 @@ describe('while waiting', () => {
     env.cancel();
 
     await expect(call).rejects.toBeInstanceOf(CancelledFailure);
+  });
+});
+
+describe('a provider that sends nothing', () => {
+  it('is given up on when no response headers come within the idle timeout: a retryable failure that says so', async () => {
+    model.script({ hang: true });
+    const started = Date.now();
+
+    const failure = await failureOf(callModel(input({ idleTimeoutMs: 300 })));
+
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.type).toBe(MODEL_UNAVAILABLE);
+    expect(failure.message).toBe('the model provider sent nothing for 300 ms');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The request is aborted, not left open on the provider.
+    await expect((await model.nextRequest()).ended).resolves.toBe('aborted');
+  });
+
+  it('is given up on when its stream stops between two chunks', async () => {
+    model.script({ content: 'one two three four', stallAfterChunks: 2 });
+    const seen: string[] = [];
+    const deltas = () => ({ push: (text: string) => void seen.push(text), close: async () => {} });
+    const activity = createModelActivity({ openai: createOpenAIClient({ baseURL: model.baseURL, apiKey: API_KEY }), deltas });
+
+    const failure = await failureOf(environment().run(activity, input({ idleTimeoutMs: 300 })));
+
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toBe('the model provider sent nothing for 300 ms');
+    // It had started answering: the first word came, then nothing.
+    expect(seen.join('')).toBe('one ');
+    await expect((await model.nextRequest()).ended).resolves.toBe('aborted');
+  });
+
+  it('is not what a slow stream is: chunks that keep coming are never cut, however long they take together', async () => {
+    // Six words 200 ms apart: over a second in all, five times the gap the idle timeout allows.
+    model.script({ content: 'slow but steady and complete', chunkDelayMs: 200 });
+    const started = Date.now();
+
+    const result = await callModel(input({ idleTimeoutMs: 1_000 }));
+
+    expect(result.content).toBe('slow but steady and complete');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('a cancel while waiting is still a cancel, not silence', async () => {
+    model.script({ hang: true });
+    const env = environment();
+
+    const call = callModel(input({ idleTimeoutMs: 60_000 }), env);
+    await model.nextRequest();
+    env.cancel();
+
+    await expect(call).rejects.toBeInstanceOf(CancelledFailure);
+  });
+
+  it('never retries inside the attempt, even with a client built to retry: Temporal retries, visibly', async () => {
+    model.script({ status: 503 }, { content: 'the SDK retried' });
+    const activity = createModelActivity({ openai: new OpenAI({ baseURL: model.baseURL, apiKey: API_KEY, maxRetries: 3 }) });
+
+    const failure = await failureOf(environment().run(activity, input()));
+
+    expect(failure.details).toEqual([{ status: 503, requestId: null }]);
+    expect(model.requests).toHaveLength(1);
   });
 });

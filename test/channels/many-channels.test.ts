@@ -23,7 +23,7 @@ const gateway = { url: '' } as { url: string; app: FastifyInstance };
 beforeAll(async () => {
   gateway.app = createGateway({
     agents: fx.client,
-    webhookIn: { secrets: [INBOUND_SECRET] },
+    webhookIn: { secrets: [INBOUND_SECRET], agents: [AGENT] },
     schedules: new ScheduleClient({ client: fx.env.client, taskQueue: fx.taskQueue }),
   });
   gateway.url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
@@ -54,7 +54,7 @@ it('runs every channel at once, and answers each message where it came from', as
 
   const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   const signed = (conversationId: string, content: string, replyTo: string) => {
-    const body = JSON.stringify({ id: newId('delivery'), conversationId, content, replyTo });
+    const body = JSON.stringify({ id: newId('delivery'), agent: AGENT, conversationId, content, replyTo });
     return fetch(`${gateway.url}/v1/agents/${AGENT}/webhook`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'vigil-signature': signWebhookBody(INBOUND_SECRET, body) },

@@ -22,7 +22,7 @@ const fx = useConversations([agent]);
 const logLines: string[] = [];
 const gateway = useGateway(fx, {
   token: TOKEN,
-  webhookIn: { secrets: [SECRET, NEXT_SECRET] },
+  webhookIn: { secrets: [SECRET, NEXT_SECRET], agents: ['tester'] },
   logger: createLogger({ level: 'trace', destination: { write: (line: string) => void logLines.push(line) } }),
 });
 const disabled = useGateway(fx, { token: TOKEN });
@@ -33,9 +33,9 @@ interface ErrorBody {
   error: { code: string; message: string; issues?: { path: string; message: string }[] };
 }
 
-/** A delivery body as a sender serializes it: the exact bytes that get signed. */
+/** A delivery body as a sender serializes it: the exact bytes that get signed, naming the agent they are for. */
 function deliveryBody(fields: Record<string, unknown>): string {
-  return JSON.stringify({ id: newId('delivery'), conversationId: newId(), content: 'build 42 failed', ...fields });
+  return JSON.stringify({ id: newId('delivery'), agent: 'tester', conversationId: newId(), content: 'build 42 failed', ...fields });
 }
 
 /** POSTs `body` as is, with `signature` (none when undefined) and no bearer token. */
@@ -154,7 +154,7 @@ test('a delivery replayed after the worker and the gateway restart is still igno
 
   // A new worker has no cached state, and a new gateway no memory: only the conversation's history knows the id.
   await fx.restartWorker();
-  const fresh = createGateway({ agents: fx.client, webhookIn: { secrets: [SECRET] } });
+  const fresh = createGateway({ agents: fx.client, webhookIn: { secrets: [SECRET], agents: ['tester'] } });
   const url = await fresh.listen({ host: '127.0.0.1', port: 0 });
   try {
     expect((await deliver(body, signature, url)).status).toBe(202);
@@ -230,7 +230,8 @@ test('either of two rotated secrets signs, and one matching v1 entry among sever
 
 describe('a signed but invalid delivery is 400 and leaves nothing in any history', () => {
   const cases: [string, (conversationId: string) => string, string][] = [
-    ['without an id', (c) => JSON.stringify({ conversationId: c, content: 'x' }), 'body.id'],
+    ['without an id', (c) => JSON.stringify({ agent: 'tester', conversationId: c, content: 'x' }), 'body.id'],
+    ['with an agent that is not text', (c) => deliveryBody({ conversationId: c, agent: 5 }), 'body.agent'],
     ['with an unknown field', (c) => deliveryBody({ conversationId: c, channel: { type: 'log' } }), 'body'],
     ['with empty content', (c) => deliveryBody({ conversationId: c, content: '' }), 'body.content'],
     ['with a replyTo that is not http(s)', (c) => deliveryBody({ conversationId: c, replyTo: 'ftp://example.com/x' }), 'body.replyTo'],
@@ -334,7 +335,7 @@ describe('configuration', () => {
     const config = loadGatewayConfig(env({ VIGIL_WEBHOOK_IN_SECRET: SECRET, VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: '60' }));
     expect(config.gateway.webhookIn?.toleranceSeconds).toBe(60);
     const described = JSON.stringify(describeGateway(config.gateway));
-    expect(described).toContain('"webhookIn":{"secrets":1,"toleranceSeconds":60}');
+    expect(described).toContain('"webhookIn":{"secrets":1,"toleranceSeconds":60,"agents":"default"}');
     expect(described).not.toContain(SECRET);
   });
 

@@ -33,6 +33,11 @@ interface AnswerOptions {
   delayMs?: number;
   /** For a `stream: true` request: wait this long before each chunk after the first, so the text trickles in. */
   chunkDelayMs?: number;
+  /**
+   * For a `stream: true` request: send this many chunks (the first carries the role, the next ones the text), then
+   * nothing more, leaving the connection open: a provider that hangs mid-stream.
+   */
+  stallAfterChunks?: number;
 }
 
 export interface TextStep extends AnswerOptions {
@@ -166,7 +171,7 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
       return;
     }
     const completion = buildCompletion(step, body, ++counter);
-    if (body.stream) await sendStream(res, completion, body.stream_options?.include_usage === true, step.chunkDelayMs);
+    if (body.stream) await sendStream(res, completion, body.stream_options?.include_usage === true, step.chunkDelayMs, step.stallAfterChunks);
     else sendJson(res, 200, completion);
   }
 
@@ -313,6 +318,7 @@ async function sendStream(
   completion: Completion,
   includeUsage: boolean,
   chunkDelayMs = 0,
+  stallAfterChunks = Infinity,
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const choice = completion.choices[0];
@@ -324,7 +330,10 @@ async function sendStream(
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     ...(includeUsage ? { usage: null } : {}),
   });
-  const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
+  let sent = 0;
+  const send = (data: unknown) => {
+    if (sent++ < stallAfterChunks) res.write(`data: ${JSON.stringify(data)}\n\n`);
+  };
   /** Between chunks; false once the client has gone (say, the model call was cancelled). */
   const paced = async () => {
     if (chunkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, chunkDelayMs));
@@ -348,7 +357,8 @@ async function sendStream(
     // OpenAI's usage chunk: no choices, after the finish reason.
     send({ ...chunk({}), choices: [], usage: completion.usage });
   }
-  res.end('data: [DONE]\n\n');
+  // A stalled stream stays open until the client gives up on it.
+  if (sent <= stallAfterChunks) res.end('data: [DONE]\n\n');
 }
 
 /** Splits text after each run of whitespace, so pieces join back to the exact text. */
