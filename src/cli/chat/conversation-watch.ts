@@ -56,9 +56,9 @@ export class ConversationWatch {
   }
 
   /**
-   * Stops reading. Not waited for: the abort reaches the stream's gRPC poll only when the poll was started
-   * inside the call that is waiting on it, and a poll already under way would hold the exit until the next
-   * event. Nothing is lost: the chat is leaving, and events read after this are not shown.
+   * Stops reading. Not waited for: the abort cancels the client's poll under way and starts no new one
+   * (AgentClient.events), but a poll the conversation already took waits there for its next event. Nothing is
+   * lost: the chat is leaving, and events read after this are not shown.
    */
   close(): void {
     this.stop.abort();

@@ -2,8 +2,9 @@
  * Messages of a conversation: post one (and by default wait for its reply), and read the transcript.
  *
  * Retries are safe when the message has an id: in the body, or in the `Idempotency-Key` header. The
- * conversation answers a seen id with its original reply instead of a second turn. Without either, the gateway
- * generates an id, and a client's retry is a new message.
+ * conversation answers a seen id with its original reply instead of a second turn, or, once that reply is no
+ * longer kept, refuses it (409): a seen id never starts a second turn. Without either, the gateway generates an
+ * id, and a client's retry is a new message.
  */
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
