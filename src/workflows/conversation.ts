@@ -542,8 +542,15 @@ function modelTotalTimeoutMs(agent: AgentSpec): number {
  * call during an attempt or its wait, the reply names only the bound.
  */
 function modelCallOverdue(err: unknown, agent: AgentSpec): ApplicationFailure | undefined {
-  if (!(err instanceof ActivityFailure) || err.retryState !== RetryState.TIMEOUT || isCancellation(err)) return undefined;
+  if (!(err instanceof ActivityFailure) || isCancellation(err)) return undefined;
   let last: Error | undefined = err.cause;
+  let scheduleToClose = false;
+  for (let e: Error | undefined = last; e; e = e.cause as Error | undefined) {
+    if (e instanceof TimeoutFailure && e.timeoutType === 'SCHEDULE_TO_CLOSE') scheduleToClose = true;
+  }
+  // The in-process server says so in the retry state; the real one (1.29.1), when the bound cuts an attempt under
+  // way, in a SCHEDULE_TO_CLOSE timeout with another retry state.
+  if (err.retryState !== RetryState.TIMEOUT && !scheduleToClose) return undefined;
   while (last?.cause && typeof last.cause === 'object') last = last.cause as Error;
   let why = last?.message;
   if (last instanceof TimeoutFailure) {
