@@ -70,7 +70,7 @@ export type ConversationAddress = z.infer<typeof ConversationAddress>;
  * A webhook's URL: absolute http(s), without credentials. A URL is recorded in history with the message, so
  * `user:password@` would put a secret there; receivers authenticate deliveries by their signature instead.
  */
-const WebhookUrl = z
+export const WebhookUrl = z
   .string()
   .url()
   .max(2000)

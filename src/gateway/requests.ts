@@ -12,9 +12,10 @@ import {
   CancelTurnRequest,
   Decision,
   describeZodError,
-  InboundMessage,
   ConversationAddress,
+  InboundMessage,
   TranscriptPageRequest,
+  WebhookUrl,
 } from '../protocol';
 
 /** How long a request may wait for a reply at most; the turn itself goes on regardless. */
@@ -104,22 +105,19 @@ export const CancelRequest = z.object({
 });
 
 /**
- * A signed inbound webhook delivery (`POST /v1/agents/:agent/webhook`). The sender's delivery id is the
- * message id, so a replayed delivery is a seen id to the conversation and never starts a second turn.
+ * A signed inbound webhook delivery (`POST /v1/agents/:agent/webhook`). The signature covers the body only, so
+ * the body names the agent it is for, which must be the route's (see routes/webhooks.ts). The sender's delivery
+ * id is the message id, so a replayed delivery is a seen id to the conversation and never starts a second turn.
  * `replyTo` is where the reply is posted, signed, as a webhook; without it the reply goes to the log channel.
  */
 export const WebhookDelivery = z
   .object({
     id: InboundMessage.shape.id,
+    agent: ConversationParams.shape.agent,
     conversationId: ConversationParams.shape.conversationId,
     content: InboundMessage.shape.content,
     author: InboundMessage.shape.author,
-    replyTo: z
-      .string()
-      .url()
-      .max(2000)
-      .refine((url) => /^https?:\/\//i.test(url), 'must be an http or https URL')
-      .optional(),
+    replyTo: WebhookUrl.optional(),
   })
   .strict();
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;

@@ -5,7 +5,6 @@
  */
 import {
   ActivityCancellationType,
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -17,17 +16,13 @@ import {
   proxyLocalActivities,
   setHandler,
   sleep,
-  TimeoutFailure,
   workflowInfo,
   makeContinueAsNewFunc,
 } from '@temporalio/workflow';
-import { RetryState } from '@temporalio/common';
-import { describeDuration } from '../agents/duration-text';
 import {
   type AgentSpec,
   DEFAULT_LIMITS,
   DEFAULT_MODEL_IDLE_TIMEOUT_MS,
-  DEFAULT_MODEL_TOTAL_TIMEOUT_MS,
   type RetrySpec,
   type ToolSpec,
 } from '../agents/spec';
@@ -77,6 +72,7 @@ import {
 } from './conversation-state';
 import { ConversationEvents, type ConversationEventsState, EVENTS_GRACE_MS } from './conversation-events';
 import { DEFAULT_SWITCH_THRESHOLDS, pastSignalThreshold, type RunSize, turnStopReason } from './run-limits';
+import { errorReply, failureMessage, modelCallOverdue, modelTotalTimeoutMs, runLimitNear } from './turn-failures';
 import { publishVisibility } from './visibility';
 
 const { loadAgent } = proxyLocalActivities<ConversationActivities>({
@@ -367,7 +363,7 @@ async function runSteps(
     // A runaway turn stops before Temporal would terminate the whole conversation. Asked only when it decides,
     // so runs recorded before it replay unchanged.
     const stop = turnStopReason(runSize(run));
-    if (stop && patched('vigil-turn-stops-near-run-limits-1')) throw ApplicationFailure.nonRetryable(stop, RUN_LIMIT_NEAR);
+    if (stop && patched('vigil-turn-stops-near-run-limits-1')) throw runLimitNear(stop);
     switch (step.kind) {
       case 'verify_payment': {
         // Not cancellable: a payment taken is always recorded, so the turn never loses what was paid.
@@ -530,77 +526,6 @@ function retryOptions(r: RetrySpec) {
     maximumInterval: r.maximumIntervalMs,
   };
 }
-
-function modelTotalTimeoutMs(agent: AgentSpec): number {
-  return agent.limits.modelTotalTimeoutMs ?? DEFAULT_MODEL_TOTAL_TIMEOUT_MS;
-}
-
-/**
- * A model call that ran out of its total bound, as the failure that ends the turn with a reply naming the bound
- * and, when Temporal says, the last thing that went wrong; undefined for any other failure (a cancel, a refusal,
- * the last of `modelRetry.maximumAttempts`). SDK 1.23 drops the cause of a TimeoutFailure: when the bound ends a
- * call during an attempt or its wait, the reply names only the bound.
- */
-function modelCallOverdue(err: unknown, agent: AgentSpec): ApplicationFailure | undefined {
-  if (!(err instanceof ActivityFailure) || isCancellation(err)) return undefined;
-  let last: Error | undefined = err.cause;
-  let scheduleToClose = false;
-  for (let e: Error | undefined = last; e; e = e.cause as Error | undefined) {
-    if (e instanceof TimeoutFailure && e.timeoutType === 'SCHEDULE_TO_CLOSE') scheduleToClose = true;
-  }
-  // The in-process server says so in the retry state; the real one (1.29.1), when the bound cuts an attempt under
-  // way, in a SCHEDULE_TO_CLOSE timeout with another retry state.
-  if (err.retryState !== RetryState.TIMEOUT && !scheduleToClose) return undefined;
-  while (last?.cause && typeof last.cause === 'object') last = last.cause as Error;
-  let why = last?.message;
-  if (last instanceof TimeoutFailure) {
-    why =
-      last.timeoutType === 'START_TO_CLOSE'
-        ? `an attempt ran past ${describeDuration(agent.limits.modelTimeoutMs)} (limits.modelTimeoutMs)`
-        : last.timeoutType === 'HEARTBEAT'
-          ? 'the worker running an attempt stopped responding'
-          : undefined;
-  }
-  // Temporal gives up at the bound, or sooner when the next attempt could not start before it: "in time".
-  return ApplicationFailure.nonRetryable(
-    `The model provider did not answer in time: ${describeDuration(modelTotalTimeoutMs(agent))} is this agent's limit for a ` +
-      `model call, retries included (limits.modelTotalTimeoutMs)${why ? `; the last problem: ${why}` : ''}.`,
-    MODEL_CALL_OVERDUE,
-  );
-}
-
-/** The failure type of a turn whose model call ran out of its total bound. */
-const MODEL_CALL_OVERDUE = 'ModelCallOverdue';
-
-function errorReply(err: unknown): string {
-  const message = failureMessage(err);
-  if (hasFailureType(err, MODEL_CALL_OVERDUE)) return message;
-  if (hasFailureType(err, FailureTypes.ModelRequestRejected)) return `The model provider rejected the request: ${message}`;
-  if (hasFailureType(err, FailureTypes.ToolFatal)) return `A tool failed and the turn was stopped: ${message}`;
-  if (hasFailureType(err, FailureTypes.UnknownAgent)) return `This agent is not available: ${message}`;
-  if (hasFailureType(err, RUN_LIMIT_NEAR)) return `This message could not be fully answered: ${message}`;
-  if (hasFailureType(err, FailureTypes.PaymentVerifierMissing) || hasFailureType(err, FailureTypes.PaymentRequestInvalid)) {
-    return `This message's payment could not be checked, and it was not answered: ${message}`;
-  }
-  return `Something went wrong and this message could not be answered: ${message}`;
-}
-
-/** The innermost failure's message: the activity's own words, not the wrapper's. */
-function failureMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
-}
-
-function hasFailureType(err: unknown, type: string): boolean {
-  for (let e = err as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e instanceof ApplicationFailure && e.type === type) return true;
-  }
-  return false;
-}
-
-/** The failure type of a turn stopped near Temporal's limits on one run. */
-const RUN_LIMIT_NEAR = 'RunLimitNear';
 
 function invalid(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, 'ValidationError');

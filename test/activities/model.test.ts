@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { once } from 'node:events';
@@ -11,6 +11,7 @@ import { MISSING_TOOL_RESULT } from '../../src/activities/model-messages';
 import { FailureTypes, type ModelCallInput, type ModelCallResult } from '../../src/activities/types';
 import type { TranscriptEntry } from '../../src/protocol';
 import { startScriptedModel, type ScriptedModel } from '../helpers/scripted-model';
+import { failureOf } from '../helpers/failure';
 
 const API_KEY = 'sk-test-0123456789abcdef';
 const at = '2025-01-01T00:00:00.000Z';
@@ -49,16 +50,6 @@ function callModel(modelInput: ModelCallInput, env = environment(), baseURL = mo
   return env.run(activity, modelInput);
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected the model call to fail');
-    },
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(ApplicationFailure);
-  return error as ApplicationFailure;
-}
 
 describe('the request', () => {
   it('puts instructions, transcript and tools to the model as chat messages', async () => {

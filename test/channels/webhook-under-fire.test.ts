@@ -3,7 +3,7 @@
  * idempotency keys collided. A delivery either succeeds or fails at once (non-retryable, with a clear message);
  * no message names more of a webhook URL than its origin.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { failureOf } from '../helpers/failure';
 import { FailureTypes, type DeliveryInput } from '../../src/activities/types';
 import { createWebhookChannel, deliveryIdempotencyKey, verifyWebhookSignature } from '../../src/channels';
 import { classifyFetchError } from '../../src/channels/fetch-errors';
@@ -36,16 +36,6 @@ function delivery(url: string, ids: { agent?: string; conversationId?: string; m
   };
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected the delivery to fail');
-    },
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(ApplicationFailure);
-  return error as ApplicationFailure;
-}
 
 /** Splits a key at its first and last `:` and decodes each part (percent-encoded WTF-8), as a receiver may. */
 function decodeKey(key: string): [string, string, string] {

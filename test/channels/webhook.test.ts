@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { failureOf as rejectionOf } from '../helpers/failure';
 import { FailureTypes, type DeliveryInput } from '../../src/activities/types';
 import { createWebhookChannel, MAX_RETRY_AFTER_MS, retryAfterMs } from '../../src/channels/webhook';
 import { signWebhookBody, verifyWebhookSignature } from '../../src/channels/webhook-signature';
@@ -35,15 +36,9 @@ const firstAttempt = () => ({ signal: new AbortController().signal, attempt: 1 }
 /** Every failure message the tests saw; none may contain the secret. */
 const messages: string[] = [];
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected the delivery to fail');
-    },
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(ApplicationFailure);
-  messages.push((error as ApplicationFailure).message);
-  return error as ApplicationFailure;
+  const failure = await rejectionOf(promise);
+  messages.push(failure.message);
+  return failure;
 }
 
 afterAll(() => {

@@ -9,42 +9,25 @@ import { defineAgent } from '../../src/agents/define-agent';
 import type { InboundMessage } from '../../src/protocol';
 import { newId, useConversations } from '../helpers/conversation';
 
-/** Retries quickly (200 ms apart), gives up on 2 s of silence, and lets one attempt stream for 10 s. */
-const retrying = defineAgent({
-  name: 'retrying',
-  instructions: 'Be brief.',
-  model: 'test-model',
-  limits: {
-    modelIdleTimeoutMs: 2_000,
-    modelTimeoutMs: 10_000,
-    modelTotalTimeoutMs: 30_000,
-    modelRetry: { maximumAttempts: 6, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 200 },
-  },
-});
+/** An agent that gives up on 2 s of silence, with the given attempt length, total bound and wait between retries. */
+const hangAware = (name: string, modelTimeoutMs: number, modelTotalTimeoutMs: number, retryWaitMs: number) =>
+  defineAgent({
+    name,
+    instructions: 'Be brief.',
+    model: 'test-model',
+    limits: {
+      modelIdleTimeoutMs: 2_000,
+      modelTimeoutMs,
+      modelTotalTimeoutMs,
+      modelRetry: { maximumAttempts: 6, initialIntervalMs: retryWaitMs, backoffCoefficient: 1, maximumIntervalMs: retryWaitMs },
+    },
+  });
+/** Retries quickly (200 ms apart), and lets one attempt stream for 10 s. */
+const retrying = hangAware('retrying', 10_000, 30_000, 200);
 /** The same, bounded at 5 s for a whole model call. */
-const bounded = defineAgent({
-  name: 'bounded',
-  instructions: 'Be brief.',
-  model: 'test-model',
-  limits: {
-    modelIdleTimeoutMs: 2_000,
-    modelTimeoutMs: 5_000,
-    modelTotalTimeoutMs: 5_000,
-    modelRetry: { maximumAttempts: 6, initialIntervalMs: 200, backoffCoefficient: 1, maximumIntervalMs: 200 },
-  },
-});
+const bounded = hangAware('bounded', 5_000, 5_000, 200);
 /** Bounded at 5 s too, but waits 4 s before a retry: after the first 2 s of silence no retry fits in the bound. */
-const impatient = defineAgent({
-  name: 'impatient',
-  instructions: 'Be brief.',
-  model: 'test-model',
-  limits: {
-    modelIdleTimeoutMs: 2_000,
-    modelTimeoutMs: 5_000,
-    modelTotalTimeoutMs: 5_000,
-    modelRetry: { maximumAttempts: 6, initialIntervalMs: 4_000, backoffCoefficient: 1, maximumIntervalMs: 4_000 },
-  },
-});
+const impatient = hangAware('impatient', 5_000, 5_000, 4_000);
 const fx = useConversations([retrying, bounded, impatient]);
 
 const message = (content: string): InboundMessage => ({ id: newId('m'), content });

@@ -13,7 +13,12 @@ const agent = defineAgent({ name: 'tester', instructions: 'Be brief.', model: 't
 const fx = useConversations([agent]);
 const logLines: string[] = [];
 const gateway = useGateway(fx, { logger: createLogger({ level: 'warn', destination: { write: (line: string) => void logLines.push(line) } }) });
-const withSchedules = useGateway(fx, { get schedules() { return new ScheduleClient({ client: fx.env.client, taskQueue: fx.taskQueue }); } });
+// A getter: useGateway reads its options once the harness is up, and the schedule client needs the harness's client.
+const withSchedules = useGateway(fx, {
+  get schedules() {
+    return new ScheduleClient({ client: fx.env.client, taskQueue: fx.taskQueue });
+  },
+});
 
 /** 5,000 levels of arrays, written as text: JSON.stringify itself would run out of stack on it. */
 const nested = `${'['.repeat(5_000)}"leaf"${']'.repeat(5_000)}`;

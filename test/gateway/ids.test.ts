@@ -8,7 +8,7 @@ import { defineAgent } from '../../src/agents/define-agent';
 import { ConfigError, ValidationError } from '../../src/errors';
 import { conversationWorkflowId, sendUpdate } from '../../src/protocol';
 import { ScheduleClient } from '../../src/schedules';
-import { newId, useConversations } from '../helpers/conversation';
+import { conversationStarted, newId, useConversations } from '../helpers/conversation';
 import { conversationPath, request, useGateway } from './gateway-fixture';
 
 const agent = defineAgent({ name: 'assistant', instructions: 'Be brief.', model: 'test-model' });
@@ -21,15 +21,7 @@ interface ErrorBody {
 const post = (conversationId: string, body: unknown, agentName = 'assistant') =>
   request<ErrorBody & { reply?: { content: string } }>(gateway.url, 'POST', `${conversationPath(agentName, conversationId)}/messages`, { body });
 
-/** Whether a conversation's workflow was ever started: a refused message must leave no trace. */
-async function exists(agentName: string, conversationId: string): Promise<boolean> {
-  try {
-    await fx.env.client.workflow.getHandle(conversationWorkflowId(agentName, conversationId)).describe();
-    return true;
-  } catch {
-    return false;
-  }
-}
+const exists = (agentName: string, conversationId: string) => conversationStarted(fx, agentName, conversationId);
 
 beforeEach(() => fx.model.reset());
 

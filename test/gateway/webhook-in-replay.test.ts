@@ -5,14 +5,12 @@
  * deliveries (404 before Temporal for any other), and a delivery id runs one turn per (agent, conversation),
  * however often and through however many gateways it arrives. Over real HTTP, the real worker and a scripted model.
  */
-import { WorkflowNotFoundError } from '@temporalio/common';
 import { defineAgent } from '../../src/agents/define-agent';
 import { signWebhookBody } from '../../src/channels';
 import { ConfigError } from '../../src/errors';
 import { createGateway } from '../../src/gateway';
 import { checkDeliveryAgent } from '../../src/gateway/routes/webhooks';
-import { conversationWorkflowId } from '../../src/protocol';
-import { newId, useConversations } from '../helpers/conversation';
+import { conversationStarted, newId, useConversations } from '../helpers/conversation';
 import { useGateway } from './gateway-fixture';
 
 const SECRET = 'inbound-secret-0123456789';
@@ -55,16 +53,7 @@ function signedDelivery(fields: { agent?: string; id?: string; conversationId?: 
   return { body, signature: signWebhookBody(SECRET, body) };
 }
 
-/** Whether Temporal has any run of the conversation's workflow: describe, not the gateway, so nothing is started. */
-async function workflowExists(agent: string, conversationId: string): Promise<boolean> {
-  try {
-    await fx.env.client.workflow.getHandle(conversationWorkflowId(agent, conversationId)).describe();
-    return true;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return false;
-    throw error;
-  }
-}
+const workflowExists = (agent: string, conversationId: string) => conversationStarted(fx, agent, conversationId);
 
 const keyOf = (conversationId: string, messageId: string) => `tester:${conversationId}:${messageId}`;
 

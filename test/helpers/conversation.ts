@@ -1,5 +1,6 @@
 import './quiet-runtime';
 import { Worker } from '@temporalio/worker';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { FileContentStore } from '../../src/store';
 import { vigilDataConverter } from '../../src/store/data-converter';
 import { HEARTBEAT_THROTTLE } from '../../src/workers/worker';
 import { createTemporalTestEnv, TemporalTestEnv, type TemporalTestEnvOptions } from '../../src/testing/temporal-env';
+import { conversationWorkflowId } from '../../src/protocol';
 import { ScriptedModel, startScriptedModel } from './scripted-model';
 import { startWebhookReceiver } from './webhook-receiver';
 import { uniqueTaskQueue } from './worker';
@@ -129,3 +131,17 @@ export function useConversations(agents: Agent[], options: ConversationHarnessOp
 }
 
 export const newId = (prefix = 'c') => `${prefix}-${randomUUID()}`;
+
+/**
+ * Whether Temporal has any run of the conversation's workflow, asked with describe (consistent, unlike listing,
+ * and it starts nothing): a refused message must leave no trace.
+ */
+export async function conversationStarted(fx: ConversationFixture, agent: string, conversationId: string): Promise<boolean> {
+  try {
+    await fx.env.client.workflow.getHandle(conversationWorkflowId(agent, conversationId)).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}

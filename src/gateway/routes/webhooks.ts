@@ -34,7 +34,7 @@ import { ConfigError, ValidationError } from '../../errors';
 import { AgentName, type InboundMessage } from '../../protocol';
 import { HttpError } from '../errors';
 import { MESSAGE_ID_HEADER } from '../headers';
-import { checkRequest, WebhookDelivery, WebhookDeliveryRequest } from '../requests';
+import { checkRequest, WebhookDeliveryRequest } from '../requests';
 import type { RouteDeps } from './deps';
 
 export interface WebhookInOptions {
@@ -55,9 +55,6 @@ export const DEFAULT_WEBHOOK_IN_AGENTS: readonly string[] = [ASSISTANT_NAME];
 
 const SIGNATURE_FORMAT = `${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`;
 
-/** A delivery as signed: the protocol's delivery, naming the agent it is for. */
-const SignedDelivery = WebhookDelivery.extend({ agent: AgentName });
-const SignedDeliveryRequest = WebhookDeliveryRequest.extend({ body: SignedDelivery });
 
 /**
  * Registers the route on `app`, which must be a plugin of its own: the route replaces JSON parsing with raw
@@ -87,7 +84,7 @@ export function webhookRoutes(app: FastifyInstance, { agents }: RouteDeps, optio
     checkDeliveryAgent(parsed, request.params.agent);
 
     request.body = parsed;
-    const { params, body } = checkRequest(SignedDeliveryRequest, request);
+    const { params, body } = checkRequest(WebhookDeliveryRequest, request);
     // Before anything reaches Temporal: a delivery for an agent no worker serves must not start a workflow.
     if (!known.has(params.agent)) {
       throw new HttpError(
