@@ -123,7 +123,7 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
         : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }),
       activities,
       dataConverter: vigilDataConverter(store, config.store),
-      ...HEARTBEAT_THROTTLE,
+      ...WORKER_TUNING,
       ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
     });
     if (ownConnection) owned.splice(owned.indexOf(ownConnection), 1);
@@ -148,10 +148,25 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
 }
 
 /**
- * The worker forwards heartbeats at most this often. Cancelling a turn reaches its running model or tool
- * activity only in a heartbeat's answer, so the SDK's default (up to 30 s) would let a cancelled call run on.
+ * How long one workflow activation may run, for workers and replay alike. A real server hands a worker every
+ * signal buffered since the last workflow task in one activation (2,001 in one, under a burst, in our tests;
+ * replay takes 4,500 in one), and each costs about 0.5 ms of sandbox time, mostly the SDK's promise stack
+ * tracking. Past this bound Node's vm timeout does not fail the task: it crashes the whole worker process ("async
+ * hook stack has become corrupted": nodejs/node#38503, sdk-typescript#939). The SDK's default of 5 s was reached
+ * on a loaded 2-core machine. A run takes at most 10,000 signals (the server's limit), about 5 s on an idle 2-core machine; 60 s
+ * leaves room for a slow machine. The workflow code is Vigil's own, so the bound's other use, catching a user's
+ * infinite loop, does not apply.
  */
-export const HEARTBEAT_THROTTLE = { maxHeartbeatThrottleInterval: '1s', defaultHeartbeatThrottleInterval: '1s' } as const;
+export const ACTIVATION_TIMEOUT = { isolateExecutionTimeout: '60s' } as const;
+
+/** Worker options every Vigil worker sets, tests' workers included. */
+export const WORKER_TUNING = {
+  // The worker forwards heartbeats at most this often. Cancelling a turn reaches its running model or tool
+  // activity only in a heartbeat's answer, so the SDK's default (up to 30 s) would let a cancelled call run on.
+  maxHeartbeatThrottleInterval: '1s',
+  defaultHeartbeatThrottleInterval: '1s',
+  ...ACTIVATION_TIMEOUT,
+} as const;
 
 function modelClient(config: Config) {
   return createOpenAIClient({

@@ -92,9 +92,12 @@ test('a provider that always hangs ends the turn with an error reply naming the 
   const { reply, waitedMs } = await timedSend('bounded', id, 'anyone there?');
 
   expect(reply.status).toBe('error');
-  // The bound ends the third attempt (from 4.4 s) in progress: Temporal's timeout carries the last problem, but
-  // SDK 1.23 drops a TimeoutFailure's cause, so the reply names the bound only.
-  expect(reply.content).toBe("The model provider did not answer in time: 5 s is this agent's limit for a model call, retries included (limits.modelTotalTimeoutMs).");
+  // The reply names the bound. Whether it also names the last problem depends on timing, on both servers: when the
+  // bound cuts an attempt in progress, SDK 1.23 drops the TimeoutFailure's cause; when it falls between attempts
+  // (a loaded machine starts the next one late), the cause is the last attempt's failure.
+  expect(reply.content).toMatch(
+    /^The model provider did not answer in time: 5 s is this agent's limit for a model call, retries included \(limits\.modelTotalTimeoutMs\)(; the last problem: the model provider sent nothing for 2 s)?\.$/,
+  );
   // Given up on more than once, each time after 2 s of silence, and answered at the bound, not minutes later.
   expect(fx.model.requests.length - before).toBeGreaterThanOrEqual(2);
   expect(waitedMs).toBeGreaterThanOrEqual(5_000);

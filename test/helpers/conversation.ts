@@ -13,7 +13,7 @@ import { createLogChannel, createWebhookChannel } from '../../src/channels';
 import { AgentClient } from '../../src/client';
 import { FileContentStore } from '../../src/store';
 import { vigilDataConverter } from '../../src/store/data-converter';
-import { HEARTBEAT_THROTTLE } from '../../src/workers/worker';
+import { WORKER_TUNING } from '../../src/workers/worker';
 import { createTemporalTestEnv, TemporalTestEnv, type TemporalTestEnvOptions } from '../../src/testing/temporal-env';
 import { conversationWorkflowId } from '../../src/protocol';
 import { ScriptedModel, startScriptedModel } from './scripted-model';
@@ -81,7 +81,7 @@ export async function startConversationHarness(
       workflowBundle: { codePath: process.env.VIGIL_WORKFLOW_BUNDLE! },
       activities,
       dataConverter,
-      ...HEARTBEAT_THROTTLE,
+      ...WORKER_TUNING,
     });
     running = worker.run();
   };

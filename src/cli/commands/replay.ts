@@ -15,7 +15,7 @@ import { createLogger } from '../../logger';
 import type { StoreSettings } from '../../config';
 import { createContentStore } from '../../store/create-content-store';
 import { vigilDataConverter } from '../../store/data-converter';
-import { installRuntimeLogger } from '../../workers/worker';
+import { ACTIVATION_TIMEOUT, installRuntimeLogger } from '../../workers/worker';
 import { CommandFailed, UsageError } from '../exit-codes';
 import { HistoryFileError, readHistoryFile } from '../history-file';
 import { globalOptions, temporalSettings } from '../settings';
@@ -159,7 +159,7 @@ async function replayAll(sources: Source[], storeConfig: StoreSettings): Promise
     const store = createContentStore(storeConfig);
     try {
       const dataConverter = vigilDataConverter(store, storeConfig);
-      for await (const result of Worker.runReplayHistories({ workflowBundle: { code }, dataConverter }, histories)) {
+      for await (const result of Worker.runReplayHistories({ workflowBundle: { code }, dataConverter, ...ACTIVATION_TIMEOUT }, histories)) {
         const index = Number(result.workflowId);
         reportUnreadableBefore(index);
         report(sources[index].label, result.error ? describeReplayError(result.error) : undefined);
