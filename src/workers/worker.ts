@@ -153,9 +153,9 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
  * replay takes 4,500 in one), and each costs about 0.5 ms of sandbox time, mostly the SDK's promise stack
  * tracking. Past this bound Node's vm timeout does not fail the task: it crashes the whole worker process ("async
  * hook stack has become corrupted": nodejs/node#38503, sdk-typescript#939). The SDK's default of 5 s was reached
- * on a loaded 2-core machine. A run takes at most 10,000 signals (the server's limit), about 5 s on an idle 2-core machine; 60 s
- * leaves room for a slow machine. The workflow code is Vigil's own, so the bound's other use, catching a user's
- * infinite loop, does not apply.
+ * on a loaded 2-core machine. A run takes at most 10,000 signals (the server's limit), about 5 s on an idle 2-core
+ * machine; 60 s leaves room for a slow one. The workflow code is Vigil's own, so the bound's other use, catching a
+ * user's infinite loop, does not apply.
  */
 export const ACTIVATION_TIMEOUT = { isolateExecutionTimeout: '60s' } as const;
 
