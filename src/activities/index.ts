@@ -69,11 +69,11 @@ export function createActivities(deps: ActivityDeps): WorkerActivities {
     // tool policy for its next step without a separate lookup per turn. Its cost is priced here, with the
     // worker's table, so the workflow only adds integers that history records.
     callModel: async (input) => {
-      const answer = await callModel(input);
+      const agent = agents.get(input.agent);
+      const answer = await callModel(input, { stream: agent?.stream ?? true });
       const byAnswer = costOf(prices, answer.model, answer.usage);
       const cost = byAnswer.priced ? byAnswer : costOf(prices, input.model, answer.usage);
       const priced = { ...answer, costMicros: cost.costMicros, priced: cost.priced };
-      const agent = agents.get(input.agent);
       return agent ? { ...priced, agent: agent.spec() } : priced;
     },
     runTool: createToolActivity({ findTool: (agent, tool) => agents.get(agent)?.findTool(tool) }),

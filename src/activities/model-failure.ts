@@ -4,6 +4,8 @@
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import OpenAI from 'openai';
+import { ProviderResponseUnreadable } from './completion-assembly';
+import { ProviderReportedError } from './provider-response';
 import { FailureTypes } from './types';
 
 /** The type of the retryable failures: the provider is down, overloaded, rate limiting or unreachable. */
@@ -20,14 +22,28 @@ function isRetryableStatus(status: number): boolean {
  *
  * `apiKey` is scrubbed from every message: a provider may echo the key it refused.
  */
-export function toModelFailure(error: unknown, context: { signal: AbortSignal; apiKey: string }): unknown {
+export function toModelFailure(error: unknown, context: { signal: AbortSignal; apiKey: string; baseURL: string }): unknown {
   if (context.signal.aborted) {
     // The worker aborts with the CancelledFailure Temporal expects; rethrowing it records the activity cancelled.
     const reason: unknown = context.signal.reason;
     return reason instanceof CancelledFailure ? reason : new CancelledFailure('model call cancelled');
   }
-  if (!(error instanceof OpenAI.APIError)) return error;
   const scrub = (text: string) => redact(text, context.apiKey);
+  if (error instanceof ProviderResponseUnreadable) {
+    return ApplicationFailure.create({
+      message: scrub(`the provider at ${providerName(context.baseURL)} ${error.message}`),
+      type: FailureTypes.ModelResponseUnreadable,
+      nonRetryable: true,
+    });
+  }
+  if (error instanceof ProviderReportedError) {
+    const message = scrub(`the model provider reported an error in its answer: ${error.message}`);
+    const rejected = error.status !== undefined && !isRetryableStatus(error.status);
+    return rejected
+      ? ApplicationFailure.create({ message, type: FailureTypes.ModelRequestRejected, nonRetryable: true, details: [{ status: error.status }] })
+      : ApplicationFailure.create({ message, type: MODEL_UNAVAILABLE });
+  }
+  if (!(error instanceof OpenAI.APIError)) return error;
 
   if (error instanceof OpenAI.APIConnectionTimeoutError) {
     return ApplicationFailure.create({ message: 'model provider did not answer in time', type: MODEL_UNAVAILABLE });
@@ -83,6 +99,16 @@ function describeCause(error: Error): string {
     current = cause;
   }
   return parts.join(': ');
+}
+
+/** The provider as a user knows it: the base URL's host and path, never credentials or a query in it. */
+function providerName(baseURL: string): string {
+  try {
+    const url = new URL(baseURL);
+    return `${url.host}${url.pathname.replace(/\/$/, '')}`;
+  } catch {
+    return 'the configured base URL';
+  }
 }
 
 function redact(text: string, secret: string): string {

@@ -7,9 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import OpenAI from 'openai';
-import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { DEFAULT_LIMITS, DEFAULT_MODEL_IDLE_TIMEOUT_MS } from '../agents/spec';
-import type { ToolCall } from '../protocol';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildContext, fitToBudget } from '../memory/context-messages';
 import type { TranscriptEntry } from '../protocol';
@@ -18,7 +16,10 @@ import { appendToChain, readChain, readEntry, readSummary } from './transcript-c
 import type { DeltaSinkFactory } from './model-deltas';
 import { startHeartbeats } from './heartbeats';
 import { watchIdle } from './idle-watch';
-import { toModelFailure } from './model-failure';
+import { MODEL_UNAVAILABLE, toModelFailure } from './model-failure';
+import { type AssembledCompletion, CompletionAssembly } from './completion-assembly';
+import { readProviderResponse } from './provider-response';
+import { estimateUsage, type UsageEstimateInput } from './usage-estimate';
 import { toChatMessages, toChatTools } from './model-messages';
 import type { ChainUpdate, ModelCallInput, ModelCallResult, ModelWindow } from './types';
 
@@ -59,9 +60,17 @@ export interface ModelActivityDeps {
   deltas?: DeltaSinkFactory;
 }
 
+/** How the worker calls the provider for one agent (see AgentDefinition). */
+export interface ModelCallOptions {
+  /** False for a provider that cannot stream: the call asks for the whole answer at once. Default true. */
+  stream?: boolean;
+}
+
 /** The `callModel` activity. */
-export function createModelActivity(deps: ModelActivityDeps): (input: ModelCallInput) => Promise<ModelCallResult> {
-  return async function callModel(input) {
+export function createModelActivity(
+  deps: ModelActivityDeps,
+): (input: ModelCallInput, options?: ModelCallOptions) => Promise<ModelCallResult> {
+  return async function callModel(input, options = {}) {
     const context = Context.current();
     const signal = context.cancellationSignal;
     const stopHeartbeats = startHeartbeats(context);
@@ -74,27 +83,28 @@ export function createModelActivity(deps: ModelActivityDeps): (input: ModelCallI
       const messages = modelMessages(input, tools, window);
       // From the moment the request goes out: its headers, then each chunk, must come within the idle timeout.
       idle = watchIdle(input.idleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS, signal);
-      const stream = deps.openai.chat.completions.stream(
-        {
-          model: input.model,
-          messages,
-          ...(tools ? { tools } : {}),
-          stream_options: { include_usage: true },
-        },
-        // No retries inside the attempt, whatever client the worker was given: Temporal retries, visibly.
-        { signal: idle.signal, maxRetries: 0 },
-      );
-      stream.on('connect', idle.touch);
-      stream.on('chunk', idle.touch);
-      if (deltas) stream.on('content.delta', ({ delta }) => deltas.push(delta));
-      const result = toResult(await stream.finalChatCompletion());
+      const request = { model: input.model, messages, ...(tools ? { tools } : {}) };
+      const stream = options.stream !== false;
+      // The raw response, read by Vigil's own lenient assembly: the SDK's stream helper fails on the dialects real
+      // providers stream in (see completion-assembly.ts). Error statuses still come back as the SDK's errors.
+      const response = await deps.openai.chat.completions
+        .create(
+          stream ? { ...request, stream: true, stream_options: { include_usage: true } } : request,
+          // No retries inside the attempt, whatever client the worker was given: Temporal retries, visibly.
+          { signal: idle.signal, maxRetries: 0 },
+        )
+        .asResponse();
+      idle.touch();
+      const assembly = new CompletionAssembly({ fallbackIdPrefix: `call_t${input.turn}s${input.step}` });
+      await readProviderResponse(response, assembly, { onBytes: idle.touch, ...(deltas ? { onText: (text) => deltas.push(text) } : {}) });
+      const result = toResult(assembly.result(), { model: input.model, messages, tools });
       return window ? { ...result, chain: window.chain } : result;
     } catch (error) {
       if (error instanceof ApplicationFailure) throw error;
       // The SDK reports the abort as its own; say what happened instead.
       const silence = idle?.failure();
       if (silence) throw silence;
-      throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '' });
+      throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '', baseURL: deps.openai.baseURL });
     } finally {
       idle?.stop();
       stopHeartbeats();
@@ -150,25 +160,21 @@ export function requireStore(store: ContentStore | undefined): ContentStore {
 }
 
 
-function toResult(completion: ChatCompletion): ModelCallResult {
-  const choice = completion.choices.at(0);
-  if (!choice) {
+function toResult(completion: AssembledCompletion, request: UsageEstimateInput): ModelCallResult {
+  if (!completion.answered) {
     // Seen from overloaded compatible providers; a retry usually gets a real answer.
-    throw new Error(`model provider answered without a choice (completion ${completion.id})`);
+    throw ApplicationFailure.create({
+      message: `the model provider answered without a choice${completion.id ? ` (completion ${completion.id})` : ''}`,
+      type: MODEL_UNAVAILABLE,
+    });
   }
-  const toolCalls: ToolCall[] = (choice.message.tool_calls ?? []).map((call) =>
-    call.type === 'function'
-      ? { id: call.id, name: call.function.name, arguments: call.function.arguments }
-      : { id: call.id, name: call.custom.name, arguments: call.custom.input },
-  );
+  const reported = completion.usage;
   return {
-    content: choice.message.content ?? '',
-    toolCalls,
-    model: completion.model,
-    usage: {
-      inputTokens: completion.usage?.prompt_tokens ?? 0,
-      outputTokens: completion.usage?.completion_tokens ?? 0,
-    },
-    finishReason: choice.finish_reason ?? 'unknown',
+    content: completion.content,
+    toolCalls: completion.toolCalls,
+    model: completion.model || request.model,
+    usage: reported ? { inputTokens: reported.inputTokens, outputTokens: reported.outputTokens } : estimateUsage(request, completion),
+    ...(reported ? {} : { usageEstimated: true }),
+    finishReason: completion.finishReason,
   };
 }

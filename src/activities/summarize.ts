@@ -12,7 +12,10 @@ import type { TranscriptEntry } from '../protocol';
 import type { ContentStore } from '../store';
 import { requireStore } from './model';
 import { startHeartbeats } from './heartbeats';
-import { toModelFailure } from './model-failure';
+import { CompletionAssembly } from './completion-assembly';
+import { MODEL_UNAVAILABLE, toModelFailure } from './model-failure';
+import { readProviderResponse } from './provider-response';
+import { estimateUsage } from './usage-estimate';
 import { appendToChain, readChain, readSummary } from './transcript-chain';
 import type { SummarizeInput, SummarizeResult } from './types';
 
@@ -33,14 +36,19 @@ export function createSummarizeActivity(deps: SummarizeActivityDeps): (input: Su
     const stopHeartbeats = startHeartbeats(context);
     try {
       const stored = input.chain ? await readFolded(requireStore(deps.store), input) : undefined;
-      const completion = await deps.openai.chat.completions.create(
-        { model: input.model, messages: summaryRequest(stored ? { ...input, ...stored.input } : input) },
-        { signal },
-      );
-      const answer = completion.choices.at(0)?.message.content?.trim() ?? '';
+      const request = { model: input.model, messages: summaryRequest(stored ? { ...input, ...stored.input } : input) };
+      // Read by the same lenient assembly as the model call: compatible providers answer in many dialects.
+      const response = await deps.openai.chat.completions.create(request, { signal }).asResponse();
+      const assembly = new CompletionAssembly({ fallbackIdPrefix: 'summary' });
+      await readProviderResponse(response, assembly);
+      const completion = assembly.result();
+      const answer = completion.content.trim();
       if (answer === '') {
         // Retried: an empty summary would silently forget the folded turns.
-        throw new Error(`model provider answered the summary request without text (completion ${completion.id})`);
+        throw ApplicationFailure.create({
+          message: `the model provider answered the summary request without text${completion.id ? ` (completion ${completion.id})` : ''}`,
+          type: MODEL_UNAVAILABLE,
+        });
       }
       // A summary far over its target is cut rather than trusted: the window's budget counts on its size.
       const text = truncateToTokens(input.model, answer, input.targetTokens * 2);
@@ -50,15 +58,14 @@ export function createSummarizeActivity(deps: SummarizeActivityDeps): (input: Su
         text: ref ? '' : text,
         ...(ref && stored ? { ref, chain: stored.chain } : {}),
         tokens: countTokens(input.model, text),
-        model: completion.model,
-        usage: {
-          inputTokens: completion.usage?.prompt_tokens ?? 0,
-          outputTokens: completion.usage?.completion_tokens ?? 0,
-        },
+        model: completion.model || input.model,
+        usage: completion.usage
+          ? { inputTokens: completion.usage.inputTokens, outputTokens: completion.usage.outputTokens }
+          : estimateUsage(request, completion),
       };
     } catch (error) {
       if (error instanceof ApplicationFailure) throw error;
-      throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '' });
+      throw toModelFailure(error, { signal, apiKey: deps.openai.apiKey ?? '', baseURL: deps.openai.baseURL });
     } finally {
       stopHeartbeats();
     }

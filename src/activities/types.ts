@@ -72,6 +72,8 @@ export interface ModelCallResult {
   /** The model that answered, as the provider names it. */
   model: string;
   usage: TokenUsage;
+  /** True when the provider reported no usage and `usage` was counted by the worker (usage-estimate.ts). */
+  usageEstimated?: boolean;
   /** Whole micro-USD by the worker's price table (src/usage/price-table.ts); 0 when `priced` is false. */
   costMicros?: number;
   /** False when the price table has no entry for the model: the cost is unknown, not zero. */
@@ -186,6 +188,8 @@ export type WorkerActivities = ConversationActivities & ScheduledMessageActiviti
 export const FailureTypes = {
   /** The provider refused the request (a 4xx other than 408/409/429): retrying cannot help. */
   ModelRequestRejected: 'ModelRequestRejected',
+  /** The provider's answer could not be understood at all: the same provider would send the same again. */
+  ModelResponseUnreadable: 'ModelResponseUnreadable',
   /** A tool failed in a way that must end the turn, not go back to the model. */
   ToolFatal: 'ToolFatal',
   /** The agent is not defined on this worker. */

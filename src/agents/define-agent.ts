@@ -21,6 +21,11 @@ export interface AgentDefinition {
   instructions: string;
   /** The model name as the provider spells it, e.g. `gpt-4o-mini`. */
   model: string;
+  /**
+   * False for a provider that cannot stream: each model call asks for the whole answer at once, and watchers
+   * see no text preview. Default true. (A provider that ignores the request and answers whole is read either way.)
+   */
+  stream?: boolean;
   tools?: AgentTool[];
   /** Overrides of DEFAULT_LIMITS. */
   limits?: Partial<AgentLimits>;
@@ -34,6 +39,8 @@ export interface AgentDefinition {
 
 export interface Agent {
   readonly name: string;
+  /** Whether model calls stream (AgentDefinition.stream): the worker's concern, so not part of the spec. */
+  readonly stream: boolean;
   /** A fresh copy of the agent as the workflow sees it; callers may change it freely. */
   spec(): AgentSpec;
   findTool(name: string): Tool | undefined;
@@ -94,6 +101,7 @@ const Definition = z.object({
   name: AgentName,
   instructions: z.string().trim().min(1, 'must not be empty'),
   model: z.string().trim().min(1, 'must not be empty').max(200),
+  stream: z.boolean().optional(),
   tools: z.array(z.unknown()).optional(),
   limits: Limits.optional(),
   memory: MemoryPolicySchema.optional(),
@@ -154,7 +162,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
   if (parsed.success) problems.push(...modelTimeoutProblems(label, parsed.data.limits ?? {}));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
-  const { name, instructions, model, limits, budget, pricing, memory } = parsed.data;
+  const { name, instructions, model, stream, limits, budget, pricing, memory } = parsed.data;
   const spec: AgentSpec = {
     name,
     instructions,
@@ -167,6 +175,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
   };
   return {
     name,
+    stream: stream ?? true,
     spec: () => structuredClone(spec),
     findTool: (toolName) => tools.get(toolName),
   };

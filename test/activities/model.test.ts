@@ -215,10 +215,20 @@ describe('the result', () => {
     expect(closed).toBe(1);
   });
 
-  it('counts zero tokens when the provider reports no usage', async () => {
+  it('counts the tokens itself, and says so, when the provider reports no usage', async () => {
     model.script({ content: 'ok', usage: null });
     const result = await callModel(input());
-    expect(result.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
+    // Not zero, which would make the call free for budgets and prices; 'ok' is one token by the estimate.
+    expect(result.usageEstimated).toBe(true);
+    expect(result.usage.outputTokens).toBe(1);
+    expect(result.usage.inputTokens).toBeGreaterThan(10);
+  });
+
+  it('takes the usage the provider reports, and does not call it estimated', async () => {
+    model.script({ content: 'ok', usage: { prompt_tokens: 7, completion_tokens: 3 } });
+    const result = await callModel(input());
+    expect(result.usage).toEqual({ inputTokens: 7, outputTokens: 3 });
+    expect(result.usageEstimated).toBeUndefined();
   });
 });
 

@@ -1,6 +1,8 @@
 /**
  * A model provider for tests: a real HTTP server speaking OpenAI's chat completions protocol, answering from a
- * script. Tests point the real `openai` client at `baseURL` and script replies, tool calls and faults.
+ * script. Tests point the real `openai` client at `baseURL` and script replies, tool calls and faults. A step's
+ * `shape` sends the answer as another real provider would (Azure, Groq, DeepSeek, OpenRouter, ...), for testing a
+ * client that must read them all.
  *
  * @example
  * const model = await startScriptedModel();
@@ -38,6 +40,12 @@ interface AnswerOptions {
    * nothing more, leaving the connection open: a provider that hangs mid-stream.
    */
   stallAfterChunks?: number;
+  /**
+   * How the answer goes over the wire: as OpenAI sends it (the default), or as another real provider does; see
+   * `DIALECTS`. Shapes without a stream (`ignores-stream`, `html`) ignore `chunkDelayMs` and `stallAfterChunks`,
+   * `no-finish-reason` ignores `finishReason`, and `usage-in-final-choice` and `groq` send usage unasked.
+   */
+  shape?: ProviderShape;
 }
 
 export interface TextStep extends AnswerOptions {
@@ -76,7 +84,18 @@ export interface DisconnectStep {
   delayMs?: number;
 }
 
-export type ScriptStep = TextStep | ToolCallsStep | FaultStep | HangStep | DisconnectStep;
+/**
+ * A 200 that goes wrong: to a `stream: true` request, the role and `textBefore` as chunks, then an error chunk
+ * and the end of the stream, as OpenRouter reports an upstream failure mid-stream; otherwise a 200 whose JSON
+ * body is the error.
+ */
+export interface StreamErrorStep {
+  streamError: { message: string; code?: number | string };
+  textBefore?: string;
+  delayMs?: number;
+}
+
+export type ScriptStep = TextStep | ToolCallsStep | FaultStep | HangStep | DisconnectStep | StreamErrorStep;
 
 export type RequestOutcome = 'answered' | 'aborted';
 
@@ -170,9 +189,16 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
       sendFault(res, step);
       return;
     }
+    if ('streamError' in step) {
+      await writeAnswer(res, body.stream ? streamError(step, body, ++counter) : json({ error: step.streamError }), {});
+      return;
+    }
     const completion = buildCompletion(step, body, ++counter);
-    if (body.stream) await sendStream(res, completion, body.stream_options?.include_usage === true, step.chunkDelayMs, step.stallAfterChunks);
-    else sendJson(res, 200, completion);
+    const dialect: Dialect = DIALECTS[step.shape ?? 'openai'];
+    const answer = body.stream
+      ? (dialect.stream ?? openaiStream)(completion, body.stream_options?.include_usage === true)
+      : (dialect.json ?? json)(completion);
+    await writeAnswer(res, answer, step);
   }
 
   server.listen(0, '127.0.0.1');
@@ -267,7 +293,14 @@ interface Completion {
     logprobs: null;
     finish_reason: string;
   }[];
-  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  usage?: Usage;
+}
+
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  completion_tokens_details?: { reasoning_tokens: number };
 }
 
 function buildCompletion(step: TextStep | ToolCallsStep, body: ChatCompletionCreateParams, n: number): Completion {
@@ -310,19 +343,182 @@ function estimateTokens(text: string): number {
 }
 
 /**
- * The same completion as `chat.completion.chunk` events: the role first, the text in word-sized pieces, each
- * tool call's name and then its arguments in pieces, the finish reason, usage when asked for, then `[DONE]`.
+ * How each provider's answer differs from OpenAI's. `stream` answers a `stream: true` request, `json` any other;
+ * OpenAI's way when absent. Real OpenAI-compatible providers stream in many dialects, and a tolerant client must
+ * read all of them but the last three, which no client can understand at all.
  */
-async function sendStream(
-  res: http.ServerResponse,
-  completion: Completion,
-  includeUsage: boolean,
-  chunkDelayMs = 0,
-  stallAfterChunks = Infinity,
-): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  const choice = completion.choices[0];
-  const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) => ({
+interface Dialect {
+  stream?: (completion: Completion, includeUsage: boolean) => Answer;
+  json?: (completion: Completion) => Answer;
+}
+
+const DIALECTS = {
+  /** OpenAI itself: the role first, the text in word-sized pieces, the finish reason, usage when asked, `[DONE]`. */
+  openai: {},
+  /** No `role` anywhere (one-api and other proxies, some Anthropic and Gemini compat endpoints). */
+  'no-role': {
+    stream: (c, u) =>
+      sse(mapChoices(openaiEvents(c, u), ({ delta: { role: _role, ...delta }, ...choice }) => ({ ...choice, delta }))),
+    json: (c) =>
+      json(mapMessages(c, ({ message: { role: _role, ...message }, ...choice }) => ({ ...choice, message }))),
+  },
+  /** `finish_reason` is always null (DeepSeek on some hosts; openai-node#1292). */
+  'no-finish-reason': {
+    stream: (c, u) => sse(mapChoices(openaiEvents(c, u), (choice) => ({ ...choice, finish_reason: null }))),
+    json: (c) => json(mapMessages(c, (choice) => ({ ...choice, finish_reason: null }))),
+  },
+  /** Azure OpenAI: a prompt-filter chunk with no choices first, content filters on every choice, no `usage: null`. */
+  azure: {
+    stream: (c, u) =>
+      sse([
+        { chunk: AZURE_PROMPT_FILTER },
+        ...mapChunks(openaiEvents(c, u), ({ usage, ...chunk }) => ({
+          ...chunk,
+          choices: chunk.choices.map((choice) => ({ ...choice, content_filter_results: {} })),
+          ...(usage ? { usage } : {}),
+        })),
+      ]),
+  },
+  /** Usage on the chunk with the finish reason, asked for or not (vLLM, Mistral). */
+  'usage-in-final-choice': {
+    stream: (c) =>
+      sse(onFinish(openaiEvents(c, false), (chunk) => (c.usage ? { ...chunk, usage: c.usage } : chunk))),
+  },
+  /** Usage under `x_groq` on the chunk with the finish reason, never at the top level (Groq). */
+  groq: {
+    stream: (c) =>
+      sse(onFinish(openaiEvents(c, false), (chunk) => (c.usage ? { ...chunk, x_groq: { usage: c.usage } } : chunk))),
+  },
+  /** An SSE comment before every event, to keep the connection alive while the model works (OpenRouter). */
+  'keep-alive-comments': {
+    stream: (c, u) => sse(openaiEvents(c, u).flatMap((event) => [{ comment: 'OPENROUTER PROCESSING' }, event])),
+  },
+  /** Every line ends with `\r\n` (some proxies). */
+  crlf: { stream: (c, u) => sse(openaiEvents(c, u), '\r\n') },
+  /** The stream just ends, without `data: [DONE]` (some proxies and self-hosted servers). */
+  'no-done': { stream: (c, u) => sse(openaiEvents(c, u).filter((event) => event !== DONE)) },
+  /** Each tool call whole in one chunk, without `index` (Gemini's and Mistral's compat endpoints). */
+  'tool-calls-whole': { stream: (c, u) => sse(openaiEvents(c, u, { toolCall: (call) => [call] })) },
+  /** Text, tool names and arguments cut every 3 characters, even inside escapes; fragments repeat id and index. */
+  'tool-calls-split-anywhere': {
+    stream: (c, u) => sse(openaiEvents(c, u, { split: everyThree, toolCall: splitAnywhere })),
+  },
+  /** Thinking aloud in `reasoning_content` before the answer, counted in usage (DeepSeek-R1). */
+  'reasoning-content': { stream: (c, u) => sse(openaiEvents(c, u, { reasoning: 'reasoning_content' })) },
+  /** The same thinking in `reasoning` (OpenRouter, Ollama). */
+  reasoning: { stream: (c, u) => sse(openaiEvents(c, u, { reasoning: 'reasoning' })) },
+  /** `message` where OpenAI puts `delta` (some old proxies). */
+  'message-not-delta': {
+    stream: (c, u) => sse(mapChoices(openaiEvents(c, u), ({ delta, ...choice }) => ({ ...choice, message: delta }))),
+  },
+  /** Cannot stream: answers a streamed request with the whole completion as JSON (some self-hosted servers). */
+  'ignores-stream': { stream: (c) => json(c) },
+
+  /** Unreadable: an event stream whose data is not JSON (a broken proxy). Non-streamed, a body that is not JSON. */
+  'not-json': {
+    stream: () => sse([{ data: '{oops' }, DONE]),
+    json: () => ({ contentType: 'application/json', body: '{oops' }),
+  },
+  /** Unreadable: a 200 HTML page, streamed or not (a misconfigured proxy, a captive portal). */
+  html: { stream: () => HTML_PAGE, json: () => HTML_PAGE },
+  /** Unreadable: `choices` that is not a list: one choice as an object (streamed), or the list JSON-encoded again. */
+  'choices-not-array': {
+    stream: (c, u) =>
+      sse(mapChunks(openaiEvents(c, u), ({ choices, ...chunk }) => ({ ...chunk, choices: choices[0] ?? {} }))),
+    json: (c) => json({ ...c, choices: JSON.stringify(c.choices) }),
+  },
+} satisfies Record<string, Dialect>;
+
+/** Every way a provider may answer: `'openai'`, the dialects a tolerant client must read, the unreadable ones. */
+export type ProviderShape = keyof typeof DIALECTS;
+
+/** What no client can understand at all: a call answered so should fail, since a retry gets the same again. */
+export const UNREADABLE_SHAPES: readonly ProviderShape[] = ['not-json', 'html', 'choices-not-array'];
+
+/** Every shape a tolerant client must understand, `'openai'` first. */
+export const PROVIDER_SHAPES: readonly ProviderShape[] = (Object.keys(DIALECTS) as ProviderShape[]).filter(
+  (shape) => !UNREADABLE_SHAPES.includes(shape),
+);
+
+/** A response body as is, or a stream of server-sent events. */
+type Answer = { contentType: string; body: string } | { events: SseEvent[]; eol: string };
+
+/**
+ * One server-sent event: a chunk (sent as JSON; `paced` ones carry text, and wait `chunkDelayMs` first), data as is
+ * (`[DONE]`, or something that is not JSON), or a comment line.
+ */
+type SseEvent<C = object> = { chunk: C; paced?: boolean } | { data: string } | { comment: string };
+
+const DONE: { data: string } = { data: '[DONE]' };
+
+const AZURE_PROMPT_FILTER = {
+  choices: [],
+  created: 0,
+  id: '',
+  model: '',
+  object: '',
+  prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }],
+};
+
+const HTML_PAGE: Answer = {
+  contentType: 'text/html; charset=utf-8',
+  body:
+    '<!DOCTYPE html>\n<html><head><title>Sign in to continue</title></head>\n' +
+    '<body><h1>Sign in to continue</h1><p>Please log in to use this network.</p></body></html>\n',
+};
+
+/** What a reasoning model thinks aloud before it answers. */
+const REASONING = 'Let me think about this.';
+
+function json(body: unknown): Answer {
+  return { contentType: 'application/json', body: JSON.stringify(body) };
+}
+
+function sse(events: SseEvent[], eol = '\n'): Answer {
+  return { events, eol };
+}
+
+function openaiStream(completion: Completion, includeUsage: boolean): Answer {
+  return sse(openaiEvents(completion, includeUsage));
+}
+
+interface Chunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: ChunkChoice[];
+  usage?: Usage | null;
+}
+
+interface ChunkChoice {
+  index: number;
+  delta: Record<string, unknown>;
+  logprobs: null;
+  finish_reason: string | null;
+}
+
+type ToolCall = NonNullable<Completion['choices'][number]['message']['tool_calls']>[number];
+
+/** How the answer is cut into chunks; OpenAI's way unless a shape says otherwise. */
+interface Cut {
+  /** The pieces of text that successive chunks carry. */
+  split: (text: string) => string[];
+  /** The `tool_calls` entries that carry one call, a chunk each. */
+  toolCall: (call: ToolCall, index: number) => object[];
+  /** Where a reasoning model streams its thinking, before the answer. */
+  reasoning?: 'reasoning_content' | 'reasoning';
+}
+
+/**
+ * The completion as OpenAI streams it: the role first, the text in word-sized pieces, each tool call's name and
+ * then its arguments in pieces, the finish reason, usage when asked for (a chunk with no choices), then `[DONE]`.
+ */
+function openaiEvents(completion: Completion, includeUsage: boolean, cut: Partial<Cut> = {}): SseEvent<Chunk>[] {
+  const { split = pieces, toolCall = openaiToolCall, reasoning } = cut;
+  const { message, finish_reason } = completion.choices[0];
+  const usage = reasoning && completion.usage ? withReasoning(completion.usage) : completion.usage;
+  const chunk = (delta: Record<string, unknown>, finishReason: string | null = null): Chunk => ({
     id: completion.id,
     object: 'chat.completion.chunk',
     created: completion.created,
@@ -330,40 +526,129 @@ async function sendStream(
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     ...(includeUsage ? { usage: null } : {}),
   });
-  let sent = 0;
-  const send = (data: unknown) => {
-    if (sent++ < stallAfterChunks) res.write(`data: ${JSON.stringify(data)}\n\n`);
-  };
-  /** Between chunks; false once the client has gone (say, the model call was cancelled). */
-  const paced = async () => {
-    if (chunkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, chunkDelayMs));
-    return !res.destroyed;
-  };
+  const text = (delta: Record<string, unknown>) => ({ chunk: chunk(delta), paced: true });
+  return [
+    { chunk: chunk({ role: 'assistant', content: '', refusal: null }) },
+    ...(reasoning ? pieces(REASONING).map((piece) => text({ [reasoning]: piece, content: null })) : []),
+    ...split(message.content ?? '').map((piece) => text({ content: piece })),
+    ...(message.tool_calls ?? []).flatMap((call, index) =>
+      toolCall(call, index).map((entry) => ({ chunk: chunk({ tool_calls: [entry] }) })),
+    ),
+    { chunk: chunk({}, finish_reason) },
+    ...(includeUsage && usage ? [{ chunk: { ...chunk({}), choices: [], usage } }] : []),
+    DONE,
+  ];
+}
 
-  send(chunk({ role: 'assistant', content: '', refusal: null }));
-  for (const piece of pieces(choice.message.content ?? '')) {
-    if (!(await paced())) return;
-    send(chunk({ content: piece }));
-  }
-  (choice.message.tool_calls ?? []).forEach((call, index) => {
-    const { name } = call.function;
-    send(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name, arguments: '' } }] }));
-    for (const piece of pieces(call.function.arguments)) {
-      send(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
-    }
-  });
-  send(chunk({}, choice.finish_reason));
-  if (includeUsage && completion.usage) {
-    // OpenAI's usage chunk: no choices, after the finish reason.
-    send({ ...chunk({}), choices: [], usage: completion.usage });
-  }
-  // A stalled stream stays open until the client gives up on it.
-  if (sent <= stallAfterChunks) res.end('data: [DONE]\n\n');
+/** OpenAI's: the id, type and name with empty arguments, then the arguments in pieces. */
+function openaiToolCall(call: ToolCall, index: number): object[] {
+  const { id, type, function: fn } = call;
+  return [
+    { index, id, type, function: { name: fn.name, arguments: '' } },
+    ...pieces(fn.arguments).map((piece) => ({ index, function: { arguments: piece } })),
+  ];
+}
+
+/** The name's fragments, then the arguments', each repeating the call's id and index. */
+function splitAnywhere(call: ToolCall, index: number): object[] {
+  const { id, type, function: fn } = call;
+  return [
+    ...everyThree(fn.name).map((name) => ({ index, id, type, function: { name } })),
+    ...everyThree(fn.arguments).map((piece) => ({ index, id, function: { arguments: piece } })),
+  ];
+}
+
+/** A reasoning model's usage: the thinking's tokens are added to the scripted answer's, and named as reasoning. */
+function withReasoning(usage: Usage): Usage {
+  const reasoningTokens = estimateTokens(REASONING);
+  return {
+    ...usage,
+    completion_tokens: usage.completion_tokens + reasoningTokens,
+    total_tokens: usage.total_tokens + reasoningTokens,
+    completion_tokens_details: { reasoning_tokens: reasoningTokens },
+  };
+}
+
+/** Rewrites each chunk: once per stream, since the result is no longer OpenAI's shape. */
+function mapChunks(events: SseEvent<Chunk>[], fn: (chunk: Chunk) => object): SseEvent[] {
+  return events.map((event) => ('chunk' in event ? { ...event, chunk: fn(event.chunk) } : event));
+}
+
+function mapChoices(events: SseEvent<Chunk>[], fn: (choice: ChunkChoice) => object): SseEvent[] {
+  return mapChunks(events, (chunk) => ({ ...chunk, choices: chunk.choices.map(fn) }));
+}
+
+/** Rewrites the chunk that carries the finish reason. */
+function onFinish(events: SseEvent<Chunk>[], fn: (chunk: Chunk) => object): SseEvent[] {
+  return mapChunks(events, (chunk) => (typeof chunk.choices[0]?.finish_reason === 'string' ? fn(chunk) : chunk));
+}
+
+function mapMessages(completion: Completion, fn: (choice: Completion['choices'][number]) => object): object {
+  return { ...completion, choices: completion.choices.map(fn) };
 }
 
 /** Splits text after each run of whitespace, so pieces join back to the exact text. */
 function pieces(text: string): string[] {
   return text.match(/\S*\s*/g)?.filter((p) => p !== '') ?? [];
+}
+
+/** Every 3 UTF-16 units: across words, JSON strings and escapes. */
+function everyThree(text: string): string[] {
+  return text.match(/[\s\S]{1,3}/g) ?? [];
+}
+
+/**
+ * Writes the answer. A stream goes out event by event: text chunks wait `chunkDelayMs` first, so the text
+ * trickles in, and after `stallAfterChunks` chunks nothing more is sent and the connection stays open.
+ */
+async function writeAnswer(
+  res: http.ServerResponse,
+  answer: Answer,
+  { chunkDelayMs = 0, stallAfterChunks = Infinity }: AnswerOptions,
+): Promise<void> {
+  if ('body' in answer) {
+    res.writeHead(200, { 'content-type': answer.contentType, 'content-length': Buffer.byteLength(answer.body) });
+    res.end(answer.body);
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const { eol } = answer;
+  let chunks = 0;
+  for (const event of answer.events) {
+    if ('chunk' in event) {
+      // A stalled stream stays open until the client gives up on it.
+      if (chunks++ === stallAfterChunks) return;
+      if (event.paced && chunkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, chunkDelayMs));
+    }
+    // The client has gone (say, the model call was cancelled).
+    if (res.destroyed) return;
+    res.write(sseLine(event) + eol + eol);
+  }
+  res.end();
+}
+
+/** OpenRouter's mid-stream error: a chunk with `error` beside a choice that finishes with `error`, then nothing. */
+function streamError(step: StreamErrorStep, body: ChatCompletionCreateParams, n: number): Answer {
+  const chunk = (choice: object, extra: object = {}) => ({
+    chunk: {
+      id: `chatcmpl-scripted-${n}`,
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      ...extra,
+      choices: [{ index: 0, ...choice }],
+    },
+  });
+  return sse([
+    chunk({ delta: { role: 'assistant', content: step.textBefore ?? '' }, finish_reason: null }),
+    chunk({ delta: { content: '' }, finish_reason: 'error' }, { error: step.streamError }),
+  ]);
+}
+
+function sseLine(event: SseEvent): string {
+  if ('chunk' in event) return `data: ${JSON.stringify(event.chunk)}`;
+  if ('data' in event) return `data: ${event.data}`;
+  return `: ${event.comment}`;
 }
 
 function sendFault(res: http.ServerResponse, step: FaultStep): void {
