@@ -22,7 +22,8 @@
  *
  * Knobs (environment): BENCH_HISTORY_TURNS (messages per conversation, 1000), BENCH_HISTORY_AT (checkpoints,
  * comma-separated, "10,100,500"; N is always one: its window is the last W turns), BENCH_HISTORY_WINDOW (W,
- * turns per measurement, 10).
+ * turns per measurement, 10), BENCH_HISTORY_MESSAGE_CHARS (each message's length, 200; e.g. 20 for one-line
+ * chat, 2048 for pasted documents).
  */
 import '../test/helpers/quiet-runtime';
 import { Client, Connection } from '@temporalio/client';
@@ -75,9 +76,12 @@ const agent = defineAgent({
 const HISTORY_WARN_BYTES = 10 * 1024 * 1024;
 const HISTORY_LIMIT_BYTES = 50 * 1024 * 1024;
 
+const MESSAGE_CHARS = Math.max(8, intEnv('BENCH_HISTORY_MESSAGE_CHARS', 200));
 const FILLER = ' the quick brown fox jumps over the lazy dog, and the dog does not seem to mind it at all;';
-/** The i-th message (1-based), 200 characters, different every turn. */
-const message = (i: number) => `message ${i}:${FILLER.repeat(3)}`.slice(0, 200);
+/** The i-th message (1-based), MESSAGE_CHARS characters, different every turn. */
+const message = (i: number) => `m${i}:${FILLER.repeat(Math.ceil(MESSAGE_CHARS / FILLER.length))}`.slice(0, MESSAGE_CHARS);
+/** What a turn adds to history beyond its message and its reply. */
+const overheadOf = (bytesPerTurn: number) => bytesPerTurn - MESSAGE_CHARS - BENCH_ANSWER.length;
 
 const quietBundler = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
 
@@ -318,7 +322,11 @@ async function main(): Promise<void> {
         `baseline (bench/workflows.ts transcriptAsInput: the whole transcript as the model activity's input), ` +
         `the same ${N} messages of ${message(1).length} characters, answers of ${BENCH_ANSWER.length} characters`,
     );
-    console.log(`sizes:    BENCH_HISTORY_TURNS=${N} BENCH_HISTORY_AT=${CHECKPOINTS.map((c) => c.at).join(',')} BENCH_HISTORY_WINDOW=${W}`);
+    console.log(
+      `sizes:    BENCH_HISTORY_TURNS=${N} BENCH_HISTORY_AT=${CHECKPOINTS.map((c) => c.at).join(',')} BENCH_HISTORY_WINDOW=${W} ` +
+        `BENCH_HISTORY_MESSAGE_CHARS=${MESSAGE_CHARS}`,
+    );
+    console.log(`overhead: a turn's bytes beyond its message and reply (${MESSAGE_CHARS} + ${BENCH_ANSWER.length} characters); the aim is 1,536 or less`);
     for (const n of notes) console.log(`note:     ${n}`);
     console.log('');
 
@@ -327,6 +335,7 @@ async function main(): Promise<void> {
     const header = [
       'turns',
       'Vigil B/turn',
+      'Vigil overhead',
       'baseline B/turn',
       'baseline/Vigil',
       'Vigil history',
@@ -340,6 +349,7 @@ async function main(): Promise<void> {
     const cells = lines.map((l) => [
       l.turns,
       format(l.vigil, 'B'),
+      format(overheadOf(l.vigil), 'B'),
       format(l.base, 'B'),
       Number.isFinite(l.base / l.vigil) ? `${(l.base / l.vigil).toFixed(1)}x` : 'n/a',
       kb(l.vigilTotal),

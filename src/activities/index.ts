@@ -4,7 +4,9 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
+import type { Agent } from '../agents/define-agent';
 import type { AgentRegistry } from '../agents/registry';
+import { modelTools } from '../agents/spec';
 import type { OutputChannel } from '../channels/output-channel';
 import type { ContentStore } from '../store';
 import { cachedContentStore } from '../store/cached-content-store';
@@ -18,7 +20,7 @@ import { createPaymentActivity } from './payment';
 import { createScheduledMessageActivity } from './scheduled-message';
 import { createSummarizeActivity } from './summarize';
 import { createToolActivity } from './tools';
-import { FailureTypes, type WorkerActivities } from './types';
+import { FailureTypes, type ModelCallInput, type WorkerActivities } from './types';
 
 export interface ActivityDeps {
   agents: AgentRegistry;
@@ -51,30 +53,40 @@ export function createActivities(deps: ActivityDeps): WorkerActivities {
     store: transcripts,
     deltas: deps.streamDeltas === false ? undefined : publishToConversation,
   });
+  /** The worker's agent of that name; a non-retryable failure when it has none. */
+  const definedAgent = (name: string): Agent => {
+    const agent = agents.get(name);
+    if (agent) return agent;
+    const known = agents.list().map((a) => a.name);
+    logger?.warn({ agent: name, known }, 'a conversation asked for an agent this worker does not define');
+    // Non-retryable: another attempt on this worker finds the same registry.
+    throw ApplicationFailure.nonRetryable(
+      `agent "${name}" is not defined on this worker (defined: ${known.join(', ') || 'none'})`,
+      FailureTypes.UnknownAgent,
+    );
+  };
   return {
     async loadAgent(name) {
-      const agent = agents.get(name);
-      if (!agent) {
-        const known = agents.list().map((a) => a.name);
-        logger?.warn({ agent: name, known }, 'a conversation asked for an agent this worker does not define');
-        // Non-retryable: another attempt on this worker finds the same registry.
-        throw ApplicationFailure.nonRetryable(
-          `agent "${name}" is not defined on this worker (defined: ${known.join(', ') || 'none'})`,
-          FailureTypes.UnknownAgent,
-        );
-      }
-      return agent.spec();
+      return definedAgent(name).spec();
     },
-    // The answer carries the agent's current definition, so the conversation picks up a changed model or
-    // tool policy for its next step without a separate lookup per turn. Its cost is priced here, with the
-    // worker's table, so the workflow only adds integers that history records.
-    callModel: async (input) => {
-      const agent = agents.get(input.agent);
+    // The answer carries the agent's current definition when it is not the one the conversation holds, so the
+    // conversation picks up a changed model or tool policy for its next step without a lookup per turn, and an
+    // unchanged spec is not written to history on every call. Its cost is priced here, with the worker's table, so
+    // the workflow only adds integers that history records.
+    callModel: async (request) => {
+      const agent = agents.get(request.agent);
+      // A call that names the agent's version leaves out its instructions and tools: they are this worker's. When
+      // the worker's definition changed since, the model gets the new one a step before the workflow does.
+      const input: ModelCallInput =
+        request.instructions !== undefined && request.tools !== undefined
+          ? { ...request, instructions: request.instructions, tools: request.tools }
+          : { ...request, ...agentParts(agent ?? definedAgent(request.agent)) };
       const answer = await callModel(input, { stream: agent?.stream ?? true });
       const byAnswer = costOf(prices, answer.model, answer.usage);
       const cost = byAnswer.priced ? byAnswer : costOf(prices, input.model, answer.usage);
       const priced = { ...answer, costMicros: cost.costMicros, priced: cost.priced };
-      return agent ? { ...priced, agent: agent.spec() } : priced;
+      if (!agent || input.agentVersion === agent.version) return priced;
+      return { ...priced, agent: agent.spec(), agentVersion: agent.version };
     },
     runTool: createToolActivity({ findTool: (agent, tool) => agents.get(agent)?.findTool(tool) }),
     deliverReply: createDeliveryActivity({ channels: deps.channels }),
@@ -90,3 +102,8 @@ export function createActivities(deps: ActivityDeps): WorkerActivities {
 }
 
 export type { ConversationActivities, ScheduledMessageActivities, WorkerActivities } from './types';
+
+function agentParts(agent: Agent): Pick<ModelCallInput, 'instructions' | 'tools'> {
+  const spec = agent.spec();
+  return { instructions: spec.instructions, tools: modelTools(spec) };
+}

@@ -2,7 +2,7 @@
  * The contract between the conversation workflow and its activities: inputs, results and the failure types
  * the workflow reacts to. Sandbox-safe: types and constants only; implementations live beside this file.
  */
-import type { AgentSpec, ToolSpec } from '../agents/spec';
+import type { AgentSpec, ModelToolSpec } from '../agents/spec';
 import type { PaymentCheckInput, PaymentOutcome } from '../pricing/types';
 import type { ChannelRef, Reply, TokenUsage, ToolCall, TranscriptEntry } from '../protocol';
 
@@ -19,7 +19,7 @@ export interface ModelCallInput {
    * (runs recorded before short-term memory), the whole conversation.
    */
   transcript: TranscriptEntry[];
-  tools: Pick<ToolSpec, 'name' | 'description' | 'parameters'>[];
+  tools: ModelToolSpec[];
   /** The context window the workflow chose (src/memory/context-window.ts). */
   window?: ModelWindow;
   /**
@@ -27,7 +27,16 @@ export interface ModelCallInput {
    * Absent in calls recorded before it existed: DEFAULT_MODEL_IDLE_TIMEOUT_MS.
    */
   idleTimeoutMs?: number;
+  /** The version (Agent.version) of the agent's spec the conversation holds, from an earlier answer; see `agent`. */
+  agentVersion?: string;
 }
+
+/**
+ * A model call as the workflow sends it: once it holds the agent's version (`agentVersion`), without the agent's
+ * instructions and tools, which the worker takes from its definition of the agent, so they are not written to
+ * history with every call. Calls recorded before, and the first call of a run, carry them.
+ */
+export type ModelCallRequest = Omit<ModelCallInput, 'instructions' | 'tools'> & Partial<Pick<ModelCallInput, 'instructions' | 'tools'>>;
 
 export interface ModelWindow {
   /**
@@ -79,8 +88,13 @@ export interface ModelCallResult {
   /** False when the price table has no entry for the model: the cost is unknown, not zero. */
   priced?: boolean;
   finishReason: string;
-  /** The agent's definition on the worker that made the call, when it has one. */
+  /**
+   * The agent's definition on the worker that made the call, when it has one and it is not the version the
+   * input named (calls recorded before `agentVersion` carry it always).
+   */
   agent?: AgentSpec;
+  /** The version of `agent`, to send with the next call. */
+  agentVersion?: string;
   /** With a stored transcript: where it ends after the call stored the input's new entries. */
   chain?: ChainUpdate;
 }
@@ -154,7 +168,7 @@ export interface SummarizeResult {
 /** The activities a conversation uses, by name. */
 export interface ConversationActivities {
   loadAgent(agent: string): Promise<AgentSpec>;
-  callModel(input: ModelCallInput): Promise<ModelCallResult>;
+  callModel(input: ModelCallRequest): Promise<ModelCallResult>;
   runTool(input: ToolRunInput): Promise<ToolRunResult>;
   deliverReply(input: DeliveryInput): Promise<DeliveryResult>;
   /** Folds older turns into the rolling summary (src/activities/summarize.ts). */

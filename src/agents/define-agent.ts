@@ -3,6 +3,7 @@
  * workflow sees only its plain-JSON `spec()`, loaded at the start of every turn, and tool calls come back to
  * the worker by name through `findTool`.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { memoryPolicy, MemoryPolicySchema, type MemoryPolicy } from '../memory/policy';
@@ -43,6 +44,11 @@ export interface Agent {
   readonly stream: boolean;
   /** A fresh copy of the agent as the workflow sees it; callers may change it freely. */
   spec(): AgentSpec;
+  /**
+   * A digest of `spec()`: equal on every worker that defines the agent alike. A model call sends the version the
+   * conversation holds, and the answer carries the spec only when this differs (it is not in history every call).
+   */
+  readonly version: string;
   findTool(name: string): Tool | undefined;
 }
 
@@ -177,6 +183,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
     name,
     stream: stream ?? true,
     spec: () => structuredClone(spec),
+    version: createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 16),
     findTool: (toolName) => tools.get(toolName),
   };
 }

@@ -108,6 +108,14 @@ export interface AgentSpec {
   pricing?: AgentPricing;
 }
 
+/** What the model is told of a tool. */
+export type ModelToolSpec = Pick<ToolSpec, 'name' | 'description' | 'parameters'>;
+
+/** The tools the model is offered: all but those the agent denies. */
+export function modelTools(agent: AgentSpec): ModelToolSpec[] {
+  return agent.tools.filter((t) => t.approval !== 'deny').map(({ name, description, parameters }) => ({ name, description, parameters }));
+}
+
 /** A hung provider is given up on this soon: about a minute to the next attempt. */
 export const DEFAULT_MODEL_IDLE_TIMEOUT_MS = 60_000;
 /** No model call (all attempts together) keeps a conversation waiting longer than this. */

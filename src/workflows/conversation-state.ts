@@ -4,7 +4,7 @@
  * steps these functions choose. State is plain JSON with a schema version, so it can travel through
  * continue-as-new and be read back by newer code.
  */
-import type { AgentSpec } from '../agents/spec';
+import { type AgentSpec, modelTools } from '../agents/spec';
 import type { ChainUpdate, ModelCallInput, ModelCallResult, SummarizeInput, SummarizeResult, ToolRunResult } from '../activities/types';
 import { estimateEntryTokens, estimateFixedTokens, planContext, type WindowEntry } from '../memory/context-window';
 import { memoryPolicy } from '../memory/policy';
@@ -446,10 +446,6 @@ export function applySummary(state: ConversationState, result: SummarizeResult, 
   const call = { model: result.model, ...result.usage, costMicros: result.costMicros, priced: result.priced };
   state.usage = addCallUsage(state.usage, call, turn.message.author);
   turn.usage = addUsage(turn.usage, { ...result.usage, ...(result.priced ? { costMicros: result.costMicros } : {}) });
-}
-
-function modelTools(agent: AgentSpec) {
-  return agent.tools.filter((t) => t.approval !== 'deny').map(({ name, description, parameters }) => ({ name, description, parameters }));
 }
 
 function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): Step {

@@ -26,7 +26,7 @@ import {
   type RetrySpec,
   type ToolSpec,
 } from '../agents/spec';
-import { ConversationActivities, FailureTypes, ToolRunResult } from '../activities/types';
+import { ConversationActivities, FailureTypes, type ModelCallInput, type ModelCallRequest, ToolRunResult } from '../activities/types';
 import {
   cancelTurnUpdate,
   CancelTurnRequest,
@@ -288,15 +288,25 @@ async function continueAsNewBetweenTurns(
 
 /**
  * The agent's definition as last seen: loaded by a local activity on a run's first turn, then refreshed by
- * every model answer (the model activity returns it), so a changed model or tool policy applies from the next
- * step. Runs recorded before this patch load it every turn.
+ * model answers (the model activity returns it when its version is not `version`), so a changed model or tool
+ * policy applies from the next step. Runs recorded before this patch load it every turn.
  */
 interface AgentCache {
   spec?: AgentSpec;
+  /** The version of `spec` when a model answer brought it; unknown for a spec loaded by loadAgent. */
+  version?: string;
+}
+
+/** The call without the agent's instructions and tools when the worker knows them by the version (ModelCallRequest). */
+function byVersion(input: ModelCallInput, version: string | undefined): ModelCallRequest {
+  if (!version) return input;
+  const { instructions: _instructions, tools: _tools, ...rest } = input;
+  return { ...rest, agentVersion: version };
 }
 
 async function currentAgent(state: ConversationState, agentCache: AgentCache): Promise<AgentSpec> {
   if (agentCache.spec && patched('vigil-agent-from-model-1')) return agentCache.spec;
+  agentCache.version = undefined;
   return (agentCache.spec = await loadAgent(state.agent));
 }
 
@@ -386,11 +396,17 @@ async function runSteps(
       case 'call_model': {
         // The activity gives up on a silent provider after the idle timeout; past the total bound the turn ends.
         const answer = await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`)
-          .callModel({ ...step.input, idleTimeoutMs: agent.limits.modelIdleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS })
+          .callModel({
+            ...byVersion(step.input, agentCache.version),
+            idleTimeoutMs: agent.limits.modelIdleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS,
+          })
           .catch((err: unknown) => {
             throw modelCallOverdue(err, agent) ?? err;
           });
-        if (answer.agent) agent = agentCache.spec = answer.agent;
+        if (answer.agent) {
+          agent = agentCache.spec = answer.agent;
+          agentCache.version = answer.agentVersion;
+        }
         applyModelAnswer(state, answer, now());
         events.syncTranscript(state);
         break;

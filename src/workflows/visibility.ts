@@ -3,8 +3,8 @@
  * tokens used, last activity) and a memo with a readable summary. Workflow-side: upserts are commands, so
  * they are written at turn boundaries only.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { patched, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributeUpdatePair } from '@temporalio/common';
+import { patched, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ConversationStatus } from '../protocol';
 import type { VigilSearchAttributeName } from '../search-attributes';
 import { type ConversationState, isStored } from './conversation-state';
@@ -23,23 +23,34 @@ const key = {
  */
 const PATCH = 'vigil-visibility-1';
 const COST_PATCH = 'vigil-cost-1';
+/** Runs recorded before it upserted every attribute each time; since, only those whose value changed. */
+const CHANGES_ONLY_PATCH = 'vigil-visibility-changes-only-1';
 
 export function publishVisibility(state: ConversationState, status: ConversationStatus): void {
   if (!patched(PATCH)) return;
-  upsertSearchAttributes([
+  const attributes: SearchAttributeUpdatePair[] = [
     { key: key.VigilAgent, value: state.agent },
     { key: key.VigilStatus, value: status },
     { key: key.VigilTokensUsed, value: state.usage.inputTokens + state.usage.outputTokens },
     { key: key.VigilLastActivity, value: new Date() },
     // Conversations started before costs were tracked upsert the attributes they always did.
     ...(patched(COST_PATCH) ? [{ key: key.VigilCostMicros, value: state.usage.costMicros }] : []),
-  ]);
+  ];
+  // Every upsert is an event in history: the agent never changes, and tokens and cost only when a turn ends.
+  upsertSearchAttributes(patched(CHANGES_ONLY_PATCH) ? attributes.filter(changed) : attributes);
   // The memo changes only when a turn ends; 'running' and 'awaiting_approval' leave it as it was.
   if (status === 'running' || status === 'awaiting_approval') return;
   upsertMemo({
     summary: `${state.agent} · ${state.turns} turn${state.turns === 1 ? '' : 's'} · ${status}`,
     lastMessage: lastUserMessage(state)?.slice(0, 200) ?? null,
   });
+}
+
+/** Whether the run's attributes (those it started with, and its upserts since) hold another value. */
+function changed({ key, value }: SearchAttributeUpdatePair): boolean {
+  const current: unknown = workflowInfo().typedSearchAttributes.get(key);
+  if (current instanceof Date && value instanceof Date) return current.getTime() !== value.getTime();
+  return current !== value;
 }
 
 /** The newest user message's text: from the end, without copying the transcript. */

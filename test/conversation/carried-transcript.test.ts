@@ -43,6 +43,8 @@ const fx = useConversations([
 
 /** Enough turns (two entries each) that many entries are older than the CARRIED_ENTRIES carried whole. */
 const TURNS = CARRIED_ENTRIES / 2 + 60;
+/** Each test is two conversations of TURNS turns: 25-30 s alone on a 2-core machine, more beside other test files. */
+const LONG_TEST_MS = 180_000;
 
 async function allEntries(agents: AgentClient, agent: string, id: string): Promise<TranscriptEntry[]> {
   const entries: TranscriptEntry[] = [];
@@ -106,7 +108,7 @@ it('older entries travel as stored references; the transcript and the model cont
   expect(withoutTimes(recent.entries)).toEqual(withoutTimes(whole.slice(-10)));
   await expect(storeless.transcript('switching', id, { offset: 0, limit: 10 })).rejects.toThrow(ConfigError);
   await expect(storeless.transcript('switching', id, { offset: 0, limit: 10 })).rejects.toThrow(/content store/);
-});
+}, LONG_TEST_MS);
 
 it('with a rolling summary, the windows and summaries over stored entries are those of one uninterrupted run', async () => {
   const id = newId('summarized');
@@ -117,7 +119,7 @@ it('with a rolling summary, the windows and summaries over stored entries are th
   const [carriedView, wholeView] = await Promise.all([fx.client.state('switching-summarized', id), fx.client.state('single-summarized', id)]);
   expect(carriedView.memory).not.toBeNull();
   expect(carriedView.memory).toEqual(wholeView.memory);
-});
+}, LONG_TEST_MS);
 
 it('with a window whose edge falls among the stored entries, and the first message pinned, the windows are the same', async () => {
   const id = newId('cut');
@@ -128,4 +130,4 @@ it('with a window whose edge falls among the stored entries, and the first messa
   expect(last[1]).toMatchObject({ role: 'user', content: expect.stringContaining('message number 1:') });
   expect(last.length).toBeGreaterThan(CARRIED_ENTRIES + 2);
   expect(last.length).toBeLessThan(2 * TURNS - 20);
-});
+}, LONG_TEST_MS);

@@ -185,7 +185,7 @@ describe('a runaway turn', () => {
       release();
 
       // The model asked for a tool; the turn stopped instead of running it, with a reply that says why.
-      await eventually(async () => (fx.logged.some((line) => line.conversationId === id) ? true : undefined), 60_000);
+      await eventually(async () => (fx.logged.some((line) => line.conversationId === id) ? true : undefined), 120_000);
       const reply = fx.logged.find((line) => line.conversationId === id)!;
       expect(reply.content).toMatch(/^This message could not be fully answered: this turn was stopped before its next step: .*8\d{3} signals/);
       const { entries } = await fx.client.transcript('runaway', id, { limit: 50 });
@@ -200,7 +200,8 @@ describe('a runaway turn', () => {
       release();
       fx.model.reset();
     }
-  });
+    // About 20 s alone on a 2-core machine; under CI's two test files at once, CPU-bound, it took over 60 s.
+  }, 240_000);
 });
 
 describe('when a run may take only 40 signals (a real server allows 10,000)', () => {

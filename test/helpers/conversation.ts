@@ -32,8 +32,11 @@ export interface ConversationFixture {
   logged: Record<string, unknown>[];
   /** The content store of the worker (transcripts, large payloads) and `client` (a temporary folder, removed by `close()`). */
   store: FileContentStore;
-  /** Stops the running worker (as a deploy or crash would) and starts a fresh one on the same task queue. */
-  restartWorker(): Promise<void>;
+  /**
+   * Stops the running worker (as a deploy or crash would) and starts a fresh one on the same task queue, defining
+   * `agents` when given (a deploy that changed them), else the same agents as before.
+   */
+  restartWorker(agents?: Agent[]): Promise<void>;
 }
 
 export interface ConversationHarnessOptions extends Pick<ActivityDeps, 'prices' | 'paymentVerifiers' | 'streamDeltas'> {
@@ -57,13 +60,14 @@ export async function startConversationHarness(
   const fx = { logged: [] as Record<string, unknown>[] } as ConversationFixture & { close(): Promise<void> };
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
+  let defined = agents;
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-conversations-'));
   fx.store = new FileContentStore({ dataDir });
   const dataConverter = vigilDataConverter(fx.store, { payloadThresholdBytes: options.payloadThresholdBytes });
 
   const startWorker = async () => {
     const activities = createActivities({
-      agents: new AgentRegistry(agents),
+      agents: new AgentRegistry(defined),
       openai: createOpenAIClient({ baseURL: fx.model.baseURL, apiKey: 'sk-test-key' }),
       channels: [
         createWebhookChannel({ secret: WEBHOOK_SECRET, timeoutMs: 5_000 }),
@@ -99,8 +103,9 @@ export async function startConversationHarness(
   fx.hook = await startWebhookReceiver(WEBHOOK_SECRET);
   fx.taskQueue = uniqueTaskQueue('conversation');
   fx.client = new AgentClient({ client: fx.env.client, taskQueue: fx.taskQueue, store: fx.store });
-  fx.restartWorker = async () => {
+  fx.restartWorker = async (changed) => {
     await stopWorker();
+    if (changed) defined = changed;
     await startWorker();
   };
   fx.close = async () => {
