@@ -21,29 +21,24 @@ import type { ToolCall } from '../protocol';
 /** The choice a call asks for: Vigil never asks for more than one (`n` is left at 1). */
 const FIRST_CHOICE = 0;
 
-const Usage = z
-  .object({
-    prompt_tokens: z.number().nonnegative().nullish(),
-    completion_tokens: z.number().nonnegative().nullish(),
-    completion_tokens_details: z.object({ reasoning_tokens: z.number().nonnegative().nullish() }).nullish(),
-  })
-  ;
+const Usage = z.object({
+  prompt_tokens: z.number().nonnegative().nullish(),
+  completion_tokens: z.number().nonnegative().nullish(),
+  completion_tokens_details: z.object({ reasoning_tokens: z.number().nonnegative().nullish() }).nullish(),
+});
 
-const ToolCallFragment = z
-  .object({
-    index: z.number().int().nonnegative().nullish(),
-    id: z.string().nullish(),
-    type: z.string().nullish(),
-    function: z
-      .object({
-        name: z.string().nullish(),
-        // A string, as OpenAI sends; some compatible servers send the arguments as an object.
-        arguments: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
-      })
-      
-      .nullish(),
-  })
-  ;
+const ToolCallFragment = z.object({
+  index: z.number().int().nonnegative().nullish(),
+  id: z.string().nullish(),
+  type: z.string().nullish(),
+  function: z
+    .object({
+      name: z.string().nullish(),
+      // A string, as OpenAI sends; some compatible servers send the arguments as an object.
+      arguments: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish(),
+    })
+    .nullish(),
+});
 
 /** Mistral's reasoning models stream content as parts: `text`, and `thinking` with text parts inside. */
 const ContentPart = z.object({
@@ -52,35 +47,29 @@ const ContentPart = z.object({
   thinking: z.array(z.object({ text: z.string().nullish() })).nullish(),
 });
 
-const Delta = z
-  .object({
-    content: z.union([z.string(), z.array(ContentPart)]).nullish(),
-    refusal: z.string().nullish(),
-    reasoning_content: z.string().nullish(),
-    reasoning: z.string().nullish(),
-    tool_calls: z.array(ToolCallFragment).nullish(),
-  })
-  ;
+const Delta = z.object({
+  content: z.union([z.string(), z.array(ContentPart)]).nullish(),
+  refusal: z.string().nullish(),
+  reasoning_content: z.string().nullish(),
+  reasoning: z.string().nullish(),
+  tool_calls: z.array(ToolCallFragment).nullish(),
+});
 
-const Choice = z
-  .object({
-    index: z.number().int().nonnegative().nullish(),
-    delta: Delta.nullish(),
-    message: Delta.nullish(),
-    finish_reason: z.string().nullish(),
-  })
-  ;
+const Choice = z.object({
+  index: z.number().int().nonnegative().nullish(),
+  delta: Delta.nullish(),
+  message: Delta.nullish(),
+  finish_reason: z.string().nullish(),
+});
 
 /** One streamed chunk, or a whole completion: the same fields, leniently. */
-const CompletionPart = z
-  .object({
-    id: z.string().nullish(),
-    model: z.string().nullish(),
-    choices: z.array(Choice).nullish(),
-    usage: Usage.nullish(),
-    x_groq: z.object({ usage: Usage.nullish() }).nullish(),
-  })
-  ;
+const CompletionPart = z.object({
+  id: z.string().nullish(),
+  model: z.string().nullish(),
+  choices: z.array(Choice).nullish(),
+  usage: Usage.nullish(),
+  x_groq: z.object({ usage: Usage.nullish() }).nullish(),
+});
 
 /** The provider sent something no reading of the protocol can make sense of. */
 export class ProviderResponseUnreadable extends Error {
