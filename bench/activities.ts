@@ -13,9 +13,11 @@ export const BENCH_ANSWER =
 
 /**
  * The baseline's model call (bench/workflows.ts `transcriptAsInput`): gets the whole transcript as its input,
- * as other Temporal agent integrations pass it, and answers BENCH_ANSWER without looking at it.
+ * as other Temporal agent integrations pass it. This one answers BENCH_ANSWER without looking at it
+ * (bench/history-bytes.ts counts bytes, not time); bench/conversation.ts registers one that calls the scripted
+ * model over HTTP, as Vigil's model activity does.
  */
-export async function echoModel(transcript: { role: string; content: string }[]): Promise<string> {
-  if (transcript.length === 0) throw new Error('echoModel: empty transcript');
+export async function chatModel(transcript: { role: string; content: string }[]): Promise<string> {
+  if (transcript.length === 0) throw new Error('chatModel: empty transcript');
   return BENCH_ANSWER;
 }

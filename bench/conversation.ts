@@ -3,6 +3,8 @@
  * AgentClient, the offline Temporal and a scripted OpenAI-compatible model over HTTP (test/helpers).
  *
  * Measures, in one run, with baselines from the same run beside them:
+ *   - a turn against the hand-written chat workflow (bench/workflows.ts transcriptAsInput, the same model call),
+ *     interleaved, p50/p99, latency with the model call included;
  *   - turn overhead: a turn's latency (AgentClient.send -> reply) minus the scripted model's own latency, on
  *     fresh conversations (the first turn includes the start) and on one long conversation, p50/p99, against a
  *     bare workflow (bench/workflows.ts `oneActivity`, start -> one activity -> result) on the same server;
@@ -12,8 +14,10 @@
  *     is measured alone, with 0, 10, 100 and 1,000 idle conversations under a bounded workflow cache, against
  *     the same worker setup holding idle bare workflows; then a turn on early conversations the cache evicted,
  *     which resume from history.
- * Figures are printed, never asserted. The aims (the issue's): turn overhead within 1.3x of the bare workflow,
- * throughput at least 0.7x of it, memory bounded by the cache rather than by the number of conversations.
+ * Figures are printed, never asserted. The aims: a turn within 1.3x of the chat workflow's; turn overhead within
+ * 1.3x of the bare workflow, a first turn within 1.5x; throughput at least 0.8x of the bare rate; workflow-thread
+ * heap per cached conversation at most 3x a bare workflow's; memory bounded by the cache, not by the number of
+ * conversations.
  *
  * Knobs (environment): BENCH_CONV_N (sequential turns per latency series, 200), BENCH_CONV_WARMUP (20),
  * BENCH_CONV_CONCURRENCY (concurrent conversations, 200), BENCH_CONV_MESSAGES (messages each of them sends, 5),
@@ -42,7 +46,7 @@ import { vigilDataConverter } from '../src/store/data-converter';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/workers/workflow-bundle';
 import * as benchActivities from './activities';
 import { intEnv, machineLine, mb, percentile, pool, printTable, Row, timeEach, runBench } from './report';
-import { lastQuery, oneActivity, signalActivityQuery, stepSignal } from './workflows';
+import { baselineMessageUpdate, lastQuery, oneActivity, signalActivityQuery, stepSignal, transcriptAsInput } from './workflows';
 
 const N = intEnv('BENCH_CONV_N', 200);
 const WARMUP = intEnv('BENCH_CONV_WARMUP', 20);
@@ -243,6 +247,7 @@ async function main(): Promise<void> {
   const bareQueue = `bench-bare-${randomUUID()}`;
   const memQueue = `bench-idle-${randomUUID()}`;
   const bareIdleQueue = `bench-bare-idle-${randomUUID()}`;
+  const chatQueue = `bench-chat-${randomUUID()}`;
   const prefix = `bench-${process.pid}-${Date.now()}`;
 
   // Same options as the harness's Vigil worker (the SDK's defaults), so the floor is measured alike.
@@ -254,6 +259,30 @@ async function main(): Promise<void> {
     activities: benchActivities,
   });
   const bareRunning = bareWorker.run();
+  // The hand-written chat workflow (bench/workflows.ts transcriptAsInput): an update per message, the whole
+  // transcript as the model activity's input, and the same model call as Vigil's (the openai client, streamed,
+  // against the same scripted model). Its own worker with the same options.
+  const chatOpenAI = createOpenAIClient({ baseURL: model.baseURL, apiKey: API_KEY });
+  const chatWorker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue: chatQueue,
+    workflowBundle: { code: bareBundle.code },
+    activities: {
+      ...benchActivities,
+      async chatModel(transcript: { role: 'user' | 'assistant'; content: string }[]): Promise<string> {
+        const stream = await chatOpenAI.chat.completions.create({
+          model: 'bench-model',
+          messages: [{ role: 'system', content: 'Be brief.' }, ...transcript],
+          stream: true,
+        });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+        return text;
+      },
+    },
+  });
+  const chatRunning = chatWorker.run();
   let child: Awaited<ReturnType<typeof startChildWorker>> | undefined;
 
   const rows: Row[] = [];
@@ -271,6 +300,12 @@ async function main(): Promise<void> {
     if (expectTurn !== undefined && reply.turn !== expectTurn) throw new Error(`reply of turn ${reply.turn}, expected ${expectTurn}`);
     return reply;
   };
+  const chatTurn = async (handle: Awaited<ReturnType<typeof startChat>>, content: string) => {
+    const answer = await handle.executeUpdate(baselineMessageUpdate, { args: [content] });
+    if (answer !== 'ok') throw new Error(`the chat workflow answered ${JSON.stringify(answer)}`);
+  };
+  const startChat = (id: string) =>
+    client.start(transcriptAsInput, { taskQueue: chatQueue, workflowId: id, workflowExecutionTimeout: '30 minutes' });
   // The model's own latency as the model activity sees it: the same client library, the same request shape.
   const openai = createOpenAIClient({ baseURL: model.baseURL, apiKey: API_KEY });
   const modelAlone = () =>
@@ -305,8 +340,16 @@ async function main(): Promise<void> {
       await time(samples.fresh, () => turn(`${prefix}-fresh-${i}`, `hello ${i}`, 1));
       await time(samples.model, modelAlone);
     }
+    // Vigil's turns on one conversation interleaved with the hand-written chat workflow's on one of its own.
     const longConversation = `${prefix}-long`;
-    for (let i = 0; i < N; i++) await time(samples.same, () => turn(longConversation, `message ${i}`, i + 1));
+    const chat = await startChat(`${prefix}-chat`);
+    for (let i = 0; i < WARMUP; i++) await chatTurn(chat, `warm ${i}`);
+    const chatSamples: number[] = [];
+    for (let i = 0; i < N; i++) {
+      await time(samples.same, () => turn(longConversation, `message ${i}`, i + 1));
+      await time(chatSamples, () => chatTurn(chat, `message ${i}`));
+    }
+    await chat.terminate('benchmark done');
     const modelP50 = percentile(samples.model, 50);
     const overhead = (xs: number[]) => xs.map((x) => x - modelP50);
     const bareP50 = percentile(samples.bare, 50);
@@ -320,6 +363,20 @@ async function main(): Promise<void> {
     rows.push({ name: 'turn on a fresh conversation, overhead p99', value: percentile(overhead(samples.fresh), 99), unit: 'ms', baseline: b99 });
     rows.push({ name: `turn on one conversation, overhead p50 (n=${N})`, value: percentile(overhead(samples.same), 50), unit: 'ms', baseline: b50 });
     rows.push({ name: 'turn on one conversation, overhead p99', value: percentile(overhead(samples.same), 99), unit: 'ms', baseline: b99 });
+    const chatP50 = percentile(chatSamples, 50);
+    rows.push({ name: `hand-written chat workflow turn p50, model call included (n=${N}) (baseline)`, value: chatP50, unit: 'ms' });
+    rows.push({
+      name: `turn on one conversation p50, model call included (n=${N})`,
+      value: percentile(samples.same, 50),
+      unit: 'ms',
+      baseline: { name: 'chat p50', value: chatP50 },
+    });
+    rows.push({
+      name: 'turn on one conversation p99, model call included',
+      value: percentile(samples.same, 99),
+      unit: 'ms',
+      baseline: { name: 'chat p99', value: percentile(chatSamples, 99) },
+    });
     const k = Math.min(20, Math.floor(N / 2));
     if (k > 0) {
       rows.push({
@@ -527,7 +584,8 @@ async function main(): Promise<void> {
   } finally {
     child?.kill();
     bareWorker.shutdown();
-    await bareRunning;
+    chatWorker.shutdown();
+    await Promise.all([bareRunning, chatRunning]);
     await h.close();
     rmSync(bundleDir, { recursive: true, force: true });
 

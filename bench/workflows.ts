@@ -37,10 +37,11 @@ export interface BaselineEntry {
 export const baselineMessageUpdate = defineUpdate<string, [string]>('message');
 export const baselineTurnsQuery = defineQuery<number>('turns');
 
-const { echoModel } = proxyActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
+const { chatModel } = proxyActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
 
 /**
- * The baseline of bench/history-bytes.ts, what other Temporal agent integrations do: the transcript lives in
+ * The hand-written chat workflow, baseline of bench/history-bytes.ts and bench/conversation.ts, what other
+ * Temporal agent integrations and the samples do: the transcript lives in
  * the workflow and every model call gets the WHOLE transcript as its activity input, so each turn adds the
  * transcript so far to history (bytes per turn grow linearly, the history quadratically). One update per
  * message: appends it, calls the model with everything, appends and returns the answer. Messages are taken
@@ -54,7 +55,7 @@ export async function transcriptAsInput(): Promise<void> {
   setHandler(baselineMessageUpdate, (content) => {
     const turn = queue.then(async () => {
       transcript.push({ role: 'user', content });
-      const answer = await echoModel(transcript);
+      const answer = await chatModel(transcript);
       transcript.push({ role: 'assistant', content: answer });
       turns++;
       return answer;

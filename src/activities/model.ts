@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { buildContext, fitToBudget } from '../memory/context-messages';
 import type { TranscriptEntry } from '../protocol';
 import type { ContentStore } from '../store';
-import { appendToChain, readChain, readEntry, readSummary } from './transcript-chain';
+import { readChain, readEntry, readSummary, startAppend } from './transcript-chain';
 import type { DeltaSinkFactory } from './model-deltas';
 import { startHeartbeats } from './heartbeats';
 import { watchIdle } from './idle-watch';
@@ -76,10 +76,12 @@ export function createModelActivity(
     const stopHeartbeats = startHeartbeats(context);
     const deltas = deps.deltas?.({ turn: input.turn, step: input.step });
     let idle: ReturnType<typeof watchIdle> | undefined;
+    let window: StoredWindow | undefined;
     try {
       const tools = toChatTools(input.tools);
-      // Before the call, so the call's input is durable in the store whatever happens to the call.
-      const window = input.window?.chain ? await readWindow(requireStore(deps.store), input.window) : undefined;
+      // The turn's new entries are written while the model answers: a turn waits for the slower of the two, not
+      // for both. Nothing is returned before they are durable (`window.durable`, awaited below).
+      window = input.window?.chain ? await readWindow(requireStore(deps.store), input.window) : undefined;
       const messages = modelMessages(input, tools, window);
       // From the moment the request goes out: its headers, then each chunk, must come within the idle timeout.
       idle = watchIdle(input.idleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS, signal);
@@ -98,8 +100,12 @@ export function createModelActivity(
       const assembly = new CompletionAssembly({ fallbackIdPrefix: `call_t${input.turn}s${input.step}` });
       await readProviderResponse(response, assembly, { onBytes: idle.touch, ...(deltas ? { onText: (text) => deltas.push(text) } : {}) });
       const result = toResult(assembly.result(), { model: input.model, messages, tools });
-      return window ? { ...result, chain: window.chain } : result;
+      if (!window) return result;
+      await window.durable;
+      return { ...result, chain: window.chain };
     } catch (error) {
+      // The store's failure when there was one: it is what a retry must get past, whatever the call did.
+      await window?.durable;
       if (error instanceof ApplicationFailure) throw error;
       // The SDK reports the abort as its own; say what happened instead.
       const silence = idle?.failure();
@@ -135,18 +141,28 @@ interface StoredWindow {
   entries: { index: number; entry: TranscriptEntry }[];
   summary?: string;
   chain: ChainUpdate;
+  /** Settles once the turn's new entries are durable in the store. */
+  durable: Promise<void>;
 }
 
-/** Stores the turn's new entries, then reads the window, the pinned entries and the summary from the store. */
+/**
+ * Starts storing the turn's new entries, and reads the window (the new entries from memory), the pinned entries
+ * and the summary. A failed read still waits for the writes it started: no write outlives the attempt.
+ */
 async function readWindow(store: ContentStore, window: ModelWindow): Promise<StoredWindow> {
   const spec = window.chain!;
-  const chain = await appendToChain(store, spec);
-  const wanted = new Set(indicesOf(window.ranges));
-  const pinned = await Promise.all(spec.pinnedRefs.map((ref) => readEntry(store, ref)));
-  const tail = await readChain(store, chain, spec.from);
-  const entries = [...pinned, ...tail].filter((e) => wanted.has(e.index)).sort((a, b) => a.index - b.index);
-  const summary = spec.summaryRef ? await readSummary(store, spec.summaryRef) : undefined;
-  return { entries, chain, ...(summary ? { summary } : {}) };
+  const { records, durable, ...chain } = startAppend(store, spec);
+  try {
+    const wanted = new Set(indicesOf(window.ranges));
+    const pinned = await Promise.all(spec.pinnedRefs.map((ref) => readEntry(store, ref)));
+    const tail = await readChain(store, chain, spec.from, records);
+    const entries = [...pinned, ...tail].filter((e) => wanted.has(e.index)).sort((a, b) => a.index - b.index);
+    const summary = spec.summaryRef ? await readSummary(store, spec.summaryRef) : undefined;
+    return { entries, chain, durable, ...(summary ? { summary } : {}) };
+  } catch (error) {
+    await durable.catch(() => undefined);
+    throw error;
+  }
 }
 
 function indicesOf(ranges: [number, number][]): number[] {

@@ -9,9 +9,9 @@
  * record is stored before any reference to it is returned to the workflow.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { ContentCorruptError, ContentMissingError } from '../errors';
+import { ContentCorruptError, ContentMissingError, SystemError } from '../errors';
 import type { TranscriptEntry } from '../protocol';
-import type { ContentStore } from '../store';
+import { contentRef, type ContentStore } from '../store';
 import { type ChainInput, type ChainState, type ChainUpdate, FailureTypes } from './types';
 
 interface TranscriptRecord {
@@ -22,17 +22,52 @@ interface TranscriptRecord {
   prev: string | null;
 }
 
-/** Stores the entries the chain lacks, in order, after its head; returns the new chain and their references. */
-export async function appendToChain(store: ContentStore, chain: ChainInput): Promise<ChainUpdate> {
+/**
+ * The entries the chain lacks, as records after its head, with the new chain and their references. A record's
+ * reference is the hash of its text, so every record (each naming the one before) is known before any is
+ * written.
+ */
+export interface PendingAppend extends ChainUpdate {
+  /** The new records' texts by reference, for reading them before they are durable. */
+  records: ReadonlyMap<string, string>;
+  /** Settles once every new record is durable in the store (rejects with the store's failure). */
+  durable: Promise<void>;
+}
+
+/**
+ * Starts storing the entries the chain lacks, side by side, and returns at once. A caller may read the new
+ * records (`records`) and work meanwhile (the model call), but must await `durable` before handing any of the
+ * references to the workflow.
+ */
+export function startAppend(store: ContentStore, chain: ChainInput): PendingAppend {
   let head = chain.head;
   let length = chain.length;
+  const records = new Map<string, string>();
   const refs: string[] = [];
   for (const entry of chain.append) {
     const record: TranscriptRecord = { index: length, entry, prev: head };
-    head = await readable(() => store.put(JSON.stringify(record)));
+    const text = JSON.stringify(record);
+    head = contentRef(text);
+    records.set(head, text);
     refs.push(head);
     length++;
   }
+  const durable = Promise.all(
+    [...records].map(async ([ref, text]) => {
+      const stored = await readable(() => store.put(text));
+      // A store that does not address by the SHA-256 of the UTF-8 text would break every later record's link.
+      if (stored !== ref) throw new SystemError(`the content store returned ${stored} for a record whose hash is ${ref}`);
+    }),
+  ).then(() => undefined);
+  // Awaited later by the caller; until then a failure must not count as unhandled (Node would end the process).
+  durable.catch(() => undefined);
+  return { head, length, refs, records, durable };
+}
+
+/** Stores the entries the chain lacks after its head; returns the new chain and their references once durable. */
+export async function appendToChain(store: ContentStore, chain: ChainInput): Promise<ChainUpdate> {
+  const { head, length, refs, durable } = startAppend(store, chain);
+  await durable;
   return { head, length, refs };
 }
 
@@ -41,10 +76,13 @@ export async function readChain(
   store: ContentStore,
   chain: ChainState,
   from: number,
+  /** Records not yet durable (startAppend's), read from memory. */
+  pending?: ReadonlyMap<string, string>,
 ): Promise<{ index: number; entry: TranscriptEntry }[]> {
   const entries: { index: number; entry: TranscriptEntry }[] = [];
   for (let ref = chain.head; ref !== null && entries.length < chain.length - from; ) {
-    const record = await readRecord(store, ref);
+    const text = pending?.get(ref);
+    const record = text === undefined ? await readRecord(store, ref) : (JSON.parse(text) as TranscriptRecord);
     entries.push({ index: record.index, entry: record.entry });
     ref = record.prev;
   }
