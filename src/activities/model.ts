@@ -13,6 +13,7 @@ import { buildContext, fitToBudget } from '../memory/context-messages';
 import type { TranscriptEntry } from '../protocol';
 import type { ContentStore } from '../store';
 import { readChain, readEntry, readSummary, startAppend } from './transcript-chain';
+import { assistantEntry } from './assistant-entry';
 import type { DeltaSinkFactory } from './model-deltas';
 import { startHeartbeats } from './heartbeats';
 import { watchIdle } from './idle-watch';
@@ -101,8 +102,7 @@ export function createModelActivity(
       await readProviderResponse(response, assembly, { onBytes: idle.touch, ...(deltas ? { onText: (text) => deltas.push(text) } : {}) });
       const result = toResult(assembly.result(), { model: input.model, messages, tools });
       if (!window) return result;
-      await window.durable;
-      return { ...result, chain: window.chain };
+      return await withStoredAnswer(requireStore(deps.store), input.turn, result, window);
     } catch (error) {
       // The store's failure when there was one: it is what a retry must get past, whatever the call did.
       await window?.durable;
@@ -163,6 +163,18 @@ async function readWindow(store: ContentStore, window: ModelWindow): Promise<Sto
     await durable.catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Stores the answer as the transcript's next entry, as the workflow records it (assistant-entry.ts), once the
+ * turn's new entries are durable too: the answer then travels in history once, in this result, instead of again in
+ * the next call's input.
+ */
+async function withStoredAnswer(store: ContentStore, turn: number, result: ModelCallResult, window: StoredWindow): Promise<ModelCallResult> {
+  const answerAt = new Date().toISOString();
+  const answer = startAppend(store, { ...window.chain, append: [assistantEntry(turn, result, answerAt)] });
+  await Promise.all([window.durable, answer.durable]);
+  return { ...result, chain: { head: answer.head, length: answer.length, refs: [...window.chain.refs, ...answer.refs] }, answerAt };
 }
 
 function indicesOf(ranges: [number, number][]): number[] {

@@ -95,8 +95,14 @@ export interface ModelCallResult {
   agent?: AgentSpec;
   /** The version of `agent`, to send with the next call. */
   agentVersion?: string;
-  /** With a stored transcript: where it ends after the call stored the input's new entries. */
+  /** With a stored transcript: where it ends after the call stored the input's new entries (and its answer). */
   chain?: ChainUpdate;
+  /**
+   * Set when the call also stored its answer, as the assistant entry after the input's new entries (the last of
+   * `chain.refs`), at this time: the workflow records that entry with this time, and the next call does not carry
+   * the answer back to the store. Calls recorded before it existed stored only their input's entries.
+   */
+  answerAt?: string;
 }
 
 export interface ToolRunInput {

@@ -5,6 +5,7 @@
  * continue-as-new and be read back by newer code.
  */
 import { type AgentSpec, modelTools } from '../agents/spec';
+import { assistantEntry } from '../activities/assistant-entry';
 import type { ChainUpdate, ModelCallInput, ModelCallResult, SummarizeInput, SummarizeResult, ToolRunResult } from '../activities/types';
 import { estimateEntryTokens, estimateFixedTokens, planContext, type WindowEntry } from '../memory/context-window';
 import { memoryPolicy } from '../memory/policy';
@@ -498,15 +499,8 @@ export function applyModelAnswer(state: ConversationState, answer: ModelCallResu
   state.usage = addCallUsage(state.usage, call, turn.message.author);
   turn.lastAnswer = { content: answer.content, toolCalls: answer.toolCalls };
   turn.pendingToolCalls = [...answer.toolCalls];
-  state.transcript.push({
-    role: 'assistant',
-    turn: turn.turn,
-    content: answer.content,
-    toolCalls: answer.toolCalls,
-    model: answer.model,
-    usage: answer.usage,
-    at: now,
-  });
+  // The entry the activity stored, when it stored one (at its time); else made here, stored by the next call.
+  state.transcript.push(assistantEntry(turn.turn, answer, answer.answerAt ?? now));
 }
 
 export function requestApprovals(state: ConversationState, calls: ToolCall[], now: string, expiresAt?: string): void {

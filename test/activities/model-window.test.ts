@@ -1,6 +1,6 @@
 /**
- * The model activity with a stored transcript: the turn's new entries are written while the model answers, and
- * no reference reaches the workflow before its record is durable. The real activity, the real openai client, a
+ * The model activity with a stored transcript: the turn's new entries are written while the model answers, the
+ * answer is stored as the next entry, and no reference reaches the workflow before its record is durable. The real activity, the real openai client, a
  * scripted model over HTTP and a file content store whose writes the test holds back.
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -101,11 +101,18 @@ it('asks the model while the new entries are being written, and answers only onc
   held.release();
   const result = await call;
   expect(result.content).toBe('nothing much');
-  const [ref] = result.chain!.refs;
-  expect(result.chain!.head).toBe(ref);
-  // What the returned reference names is in the store for any later reader.
-  const record = JSON.parse(await files.get(ref)) as { index: number; entry: TranscriptEntry; prev: string | null };
-  expect(record).toEqual({ index: 0, entry: message, prev: null });
+  // The message's record, then the answer's: the answer goes to the store now, not with the next call.
+  const [messageRef, answerRef] = result.chain!.refs;
+  expect(result.chain).toEqual({ head: answerRef, length: 2, refs: [messageRef, answerRef] });
+  expect(held.started).toHaveLength(2);
+  // What the returned references name is in the store for any later reader.
+  const read = async (ref: string) => JSON.parse(await files.get(ref)) as { index: number; entry: TranscriptEntry; prev: string | null };
+  expect(await read(messageRef)).toEqual({ index: 0, entry: message, prev: null });
+  expect(await read(answerRef)).toEqual({
+    index: 1,
+    entry: { role: 'assistant', turn: 1, content: 'nothing much', toolCalls: [], model: result.model, usage: result.usage, at: result.answerAt },
+    prev: messageRef,
+  });
 });
 
 it('fails the attempt with the store failure when a write fails, though the model answered', async () => {

@@ -6,7 +6,8 @@
  * history to test/replay/histories/<scenario>.json (with TEMPORAL_TEST_ADDRESS set, on that real server, to
  * real-server-<scenario>.json); a conversation that continued as new writes each later run
  * to <scenario>-run-<n>.json. Histories captured by earlier versions of the workflow are
- * kept beside them under a prefix (before-visibility-*.json, before-memory-*.json): they are what patched() must
+ * kept beside them under a prefix (before-visibility-*.json, before-memory-*.json,
+ * before-stored-answers-*.json): they are what patched() must
  * keep working. Before re-capturing, rename the current ones to such a prefix. Re-capture only when a change is meant to be
  * incompatible (and is shipped with patching); otherwise the old histories are exactly what must keep working.
  */

@@ -15,7 +15,7 @@ const histories = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
 
-test('there are stored histories to replay: from before the visibility patch, from before memory, current, and captured on the real server', () => {
+test('there are stored histories to replay: from before the visibility patch, from before memory, from before stored answers, current, and captured on the real server', () => {
   const scenarios = ['approval', 'cancelled-turn', 'error-reply-and-end', 'multi-turn', 'tool-call'];
   // A run that continued as new at its size limit, and the run it continued as; a busy conversation that
   // switched runs between turns, carrying its queue.
@@ -24,6 +24,9 @@ test('there are stored histories to replay: from before the visibility patch, fr
     [
       ...scenarios.map((s) => `before-visibility-${s}`),
       ...scenarios.map((s) => `before-memory-${s}`),
+      // Before a model call stored its own answer (and named the agent's version): the answer came back to the
+      // store with the next call.
+      ...[...scenarios, ...continued].map((s) => `before-stored-answers-${s}`),
       ...scenarios,
       ...continued,
       // The same scenarios on the Temporal CLI's dev server (server 1.29.1): `npm run capture-histories` with
