@@ -28,8 +28,8 @@ export default defineConfig(
     files: ['**/*.{js,cjs,mjs}'],
     extends: [js.configs.recommended],
     languageOptions: {
-      // Only the config files live here; they need nothing beyond Node's module globals.
-      globals: { module: 'writable', require: 'readonly', process: 'readonly', console: 'readonly' },
+      // Config files and bin/vigil.js; they need nothing beyond Node's module globals.
+      globals: { module: 'writable', require: 'readonly', process: 'readonly', console: 'readonly', __dirname: 'readonly' },
     },
   },
   {

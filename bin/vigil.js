@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// The `vigil` command in a checkout. Vigil runs from its TypeScript sources (there is no build step to keep in
-// step), so this launcher registers tsx's require hook and hands over to src/cli/main.ts, in this process: no
-// second Node process to forward Ctrl-C and exit codes through. `npx vigil --help` works after `npm install`.
+// The `vigil` command. Installed from the package, it runs the compiled CLI (dist/, built by `npm pack`). In a
+// checkout, where src/ is beside it, it runs the TypeScript sources through tsx's require hook instead, so what
+// runs is always what is checked out (no build to keep in step); in this process either way: no second Node
+// process to forward Ctrl-C and exit codes through.
 'use strict';
-require('tsx/cjs');
-require('../src/cli/main.ts');
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+if (existsSync(join(__dirname, '..', 'src', 'cli', 'main.ts'))) {
+  require('tsx/cjs');
+  require('../src/cli/main.ts');
+} else {
+  require('../dist/cli/main.js');
+}

@@ -7,7 +7,7 @@
  *
  * @example
  * import { Connection } from '@temporalio/client';
- * import { AgentClient, createContentStore, createVigilClient } from 'vigil/client';
+ * import { AgentClient, createContentStore, createVigilClient } from 'vigil';
  *
  * // The workers' store: the same settings as theirs, e.g. loadConfig().store (src/config.ts).
  * const store = createContentStore({ kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 });

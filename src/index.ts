@@ -1,0 +1,39 @@
+/**
+ * Vigil's public surface, what an app imports from `vigil`: define agents and tools, run a worker, talk to
+ * conversations, and the protocol's messages and errors. Everything else in the package is internal.
+ * `vigil/workflows` is what a worker bundles; `vigil/testing` runs a Temporal in the test process.
+ *
+ * @example
+ * import { defineAgent, defineTool } from 'vigil';
+ * import { z } from 'zod';
+ *
+ * const weather = defineTool({
+ *   name: 'weather',
+ *   description: 'Current weather in a city',
+ *   parameters: z.object({ city: z.string() }),
+ *   execute: async ({ city }) => `18°C in ${city}`,
+ * });
+ * export const helper = defineAgent({ name: 'helper', instructions: 'Be brief.', model: 'gpt-4o-mini', tools: [weather] });
+ */
+export { defineAgent, type Agent, type AgentDefinition, type AgentTool } from './agents/define-agent';
+export { AgentRegistry } from './agents/registry';
+export {
+  calculator,
+  createHttpFetchTool,
+  currentTime,
+  DEFAULT_TOOL_TIMEOUT_MS,
+  defineTool,
+  ToolFatalError,
+  type Tool,
+  type ToolContext,
+  type ToolDefinition,
+  type ToolOverrides,
+  type ToolParameters,
+} from './tools';
+export { AgentClient, createContentStore, createVigilClient, type VigilClientOptions } from './client';
+export { signWebhookBody } from './channels';
+export { createVigilWorker, type VigilWorker, type VigilWorkerOptions } from './workers/worker';
+export { loadConfig, type Config } from './config';
+export type { ContentStore } from './store';
+export * from './errors';
+export * from './protocol';
