@@ -6,7 +6,7 @@
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defaultAgents } from '../agents/registry';
+import { defaultAgents, type AgentRegistry } from '../agents/registry';
 import { describeConfig, type Config } from '../config';
 import type { Logger } from '../logger';
 import { checkVigilSearchAttributes } from '../search-attributes-setup';
@@ -17,6 +17,8 @@ const MAX_CONNECT_DELAY_MS = 10_000;
 export interface RunWorkerOptions {
   config: Config;
   logger: Logger;
+  /** The agents to serve (an app's config); default the shipped assistant. */
+  agents?: AgentRegistry;
   /** Aborting it stops the worker gracefully. */
   stop: AbortSignal;
   /** Called once the worker polls its task queue. */
@@ -24,9 +26,9 @@ export interface RunWorkerOptions {
 }
 
 /** Resolves when the worker has stopped after `stop`; rejects when it fails. */
-export async function runWorker({ config, logger, stop, onRunning }: RunWorkerOptions): Promise<void> {
+export async function runWorker({ config, logger, stop, onRunning, ...options }: RunWorkerOptions): Promise<void> {
   // Built before waiting on Temporal, so a bad agent setting fails at once rather than after the wait.
-  const agents = defaultAgents(config);
+  const agents = options.agents ?? defaultAgents(config);
   logger.info({ config: describeConfig(config), agents: agents.list().map((a) => a.name) }, 'starting Vigil worker');
 
   const connection = await connectWhenReachable(config.temporal.address, logger, stop);

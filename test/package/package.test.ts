@@ -1,14 +1,16 @@
 /**
- * Vigil as a package, tried as an app would: `npm pack`, the tarball installed into a new app (no tsx, no
- * TypeScript at run time), imported from CommonJS and ESM, type-checked with `moduleResolution` node16 and
- * bundler, its `vigil` bin run, and an agent with a tool of the app's own answering a message through a worker,
- * the workflow bundled from the installed package, on `vigil/testing`'s Temporal and a scripted model.
+ * Vigil as a package, tried as an app would: `npm pack`, the tarball installed into a new app, imported from
+ * CommonJS and ESM, type-checked with `moduleResolution` node16 and bundler, an agent with a tool of the app's own
+ * answering a message through a worker that bundles the installed workflows (on `vigil/testing`'s Temporal), and
+ * `vigil dev` in the app serving the agents of its vigil.config.ts through the gateway; a scripted model.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { cleanEnv } from '../cli/cli-process';
 import { startScriptedModel, type ScriptedModel } from '../helpers/scripted-model';
 
 const run = promisify(execFile);
@@ -104,9 +106,68 @@ export type Seen = [Reply['content'], TemporalTestEnv['namespace']];
   await expect(inApp('node', [tsc, ...common, '--module', 'node16', '--moduleResolution', 'node16', 'internal.mts'])).rejects.toThrow(/vigil\/dist\/config/);
 }, 120_000);
 
-test('the bin runs the compiled CLI, with no TypeScript tooling installed', async () => {
-  await expect(inApp('node', ['-e', "require.resolve('tsx')"])).rejects.toThrow();
+test('the bin runs the compiled CLI (the package holds no sources)', async () => {
   expect(await inApp(join(app, 'node_modules', '.bin', 'vigil'), ['--help'])).toContain('Usage: vigil');
+});
+
+test("`vigil dev` in the app serves the agent of its vigil.config.ts, whose tool imports the app's own module", async () => {
+  await run('mkdir', ['-p', join(app, 'tools')]);
+  writeFileSync(join(app, 'tools', 'loud.ts'), `export function loud(text: string): string {\n  return text.toUpperCase() + '!';\n}\n`);
+  writeFileSync(
+    join(app, 'vigil.config.ts'),
+    `import { defineAgent, defineConfig, defineTool } from 'vigil';
+import { z } from 'zod';
+import { loud } from './tools/loud';
+
+const shout = defineTool({ name: 'shout', description: 'Shouts text', parameters: z.object({ text: z.string() }), execute: async ({ text }) => loud(text) });
+export default defineConfig({ agents: [defineAgent({ name: 'app-agent', instructions: 'Be brief.', model: 'test-model', tools: [shout] })] });
+`,
+  );
+  model.script({ toolCalls: [{ id: 'call_2', name: 'shout', arguments: '{"text":"from the config"}' }] }, { content: 'Shouted.' });
+  const dev = spawn(join(app, 'node_modules', '.bin', 'vigil'), ['dev', '--port', '0', '--gateway-port', '0'], {
+    cwd: app,
+    env: cleanEnv({ OPENAI_BASE_URL: model.baseURL, VIGIL_DATA_DIR: join(app, 'data') }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let stderr = '';
+  const exited = once(dev, 'close');
+  try {
+    await new Promise<void>((resolveReady, reject) => {
+      dev.stderr.setEncoding('utf8').on('data', (text: string) => {
+        stderr += text;
+        if (/^Ctrl-C stops\.$/m.test(stderr)) resolveReady();
+      });
+      void exited.then(() => reject(new Error(`vigil dev exited before it was ready:\n${stderr}`)));
+    });
+    expect(stderr).toContain(`agents app-agent from ${join(app, 'vigil.config.ts')}`);
+    const gateway = /^ {2}Gateway {3}(\S+)$/m.exec(stderr)![1];
+    const response = await fetch(`${gateway}/v1/agents/app-agent/conversations/c1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'shout it' }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ reply: { status: 'completed', content: 'Shouted.' } });
+    expect(model.requests.at(-1)!.body.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_2', content: 'FROM THE CONFIG!' });
+  } finally {
+    process.kill(-dev.pid!, 'SIGINT');
+  }
+  const [code] = await exited;
+  expect(code).toBe(0);
+}, 180_000);
+
+test('a config that defines no agent stops `vigil worker` with exit code 2, naming the file', async () => {
+  writeFileSync(join(app, 'empty.config.mjs'), 'export default { agents: [] };\n');
+  const failed = await run(join(app, 'node_modules', '.bin', 'vigil'), ['worker', '--config', 'empty.config.mjs'], {
+    cwd: app,
+    env: cleanEnv({ OPENAI_BASE_URL: model.baseURL }),
+  }).then(
+    () => undefined,
+    (error: { code?: number; stderr?: string }) => error,
+  );
+  expect(failed?.code).toBe(2);
+  expect(failed?.stderr).toContain(`${join(app, 'empty.config.mjs')}: its config defines no agent`);
 });
 
 test("an app's own agent and tool answer a message through a worker that bundles the installed workflows", async () => {

@@ -12,6 +12,7 @@
  */
 import { type Command, Option } from 'commander';
 import { resolve } from 'node:path';
+import { loadAppConfig } from '../../app-config';
 import { loadGatewayConfig, OPENAI_DEFAULT_BASE_URL, type Config } from '../../config';
 import { DEMO_MODEL_NAME, startDemoModel } from '../../demo-model';
 import { createLogger, type Logger } from '../../logger';
@@ -30,6 +31,7 @@ interface DevOptions {
   uiPort?: number;
   gateway: boolean;
   gatewayPort?: number;
+  config?: string;
 }
 
 const DEFAULT_TEMPORAL_PORT = 7233;
@@ -55,6 +57,7 @@ export function registerDev(program: Command): void {
       ),
     )
     .option('--no-gateway', 'run without the HTTP gateway')
+    .option('--config <file>', "the app's config (default: vigil.config.ts, .mts, .js or .mjs here, else the shipped assistant)")
     .addHelpText(
       'after',
       `
@@ -64,6 +67,7 @@ only. Either way on 127.0.0.1:--port, with Vigil's search attributes registered.
 Model: OPENAI_API_KEY / OPENAI_BASE_URL as for \`vigil worker\`. With neither set, an offline demo model
 ("${DEMO_MODEL_NAME}") answers: it calls the calculator for arithmetic and current_time for the time, and
 otherwise says that it is the demo.
+Agents: those of the app's config (--config, or vigil.config.{ts,mts,js,mjs} here), else the shipped assistant.
 Gateway: the HTTP gateway of \`npm run gateway\`, with its VIGIL_GATEWAY_* settings.
 Store: the content store of VIGIL_STORE and VIGIL_DATA_DIR, by default files under .vigil/data in the current
 directory: the one \`vigil send\`, \`inspect\` and \`credits\` read when run from the same directory.
@@ -89,6 +93,9 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
   const useDemo = !env.OPENAI_API_KEY && !env.OPENAI_BASE_URL;
   const externalAddress = env.TEMPORAL_ADDRESS || undefined;
 
+  // Before anything starts: a config that does not load is exit code 2 at once.
+  const app = await loadAppConfig({ cwd: process.cwd(), file: options.config });
+  if (app) say(`agents ${app.agents.list().map((a) => a.name).join(', ')} from ${app.file}`);
   const shutdown = stopOnSignals(say);
   const started: { close(): Promise<void> }[] = [];
   try {
@@ -155,6 +162,7 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
     await runWorker({
       config,
       logger,
+      ...(app ? { agents: app.agents } : {}),
       stop: stopWorker.signal,
       onRunning: () => process.stderr.write(banner(config, useDemo, temporal, gateway)),
     });

@@ -1,5 +1,6 @@
 /** `vigil worker`: a Vigil worker for the shipped agents, as `npm run worker` runs it. */
 import type { Command } from 'commander';
+import { loadAppConfig } from '../../app-config';
 import { createLogger } from '../../logger';
 import { installRuntimeLogger } from '../../workers/worker';
 import { runWorker } from '../run-worker';
@@ -10,9 +11,13 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('run a Vigil worker against Temporal until Ctrl-C (what `npm run worker` runs)')
+    .option('--config <file>', "the app's config (default: vigil.config.ts, .mts, .js or .mjs here, else the shipped assistant)")
     .addHelpText(
       'after',
       `
+Agents: those of the app's config, \`export default defineConfig({ agents: [...] })\` (TypeScript loads without a
+build step), from --config or vigil.config.{ts,mts,js,mjs} in the current directory; with none, the shipped
+assistant. A config that fails to load or defines no agent is exit code 2.
 Settings come from the environment (TEMPORAL_*, OPENAI_*, VIGIL_*; see README.md, "Running the worker"),
 with the global options over them. It waits for Temporal to answer, logs JSON lines to stdout, and on
 SIGINT or SIGTERM lets running activities finish before it exits (a second signal exits at once).
@@ -21,16 +26,19 @@ Exit codes: 0 after a clean shutdown, 1 when the worker fails, 2 for a bad setti
 Examples:
   $ OPENAI_API_KEY=sk-... vigil worker
   $ OPENAI_BASE_URL=http://localhost:11434/v1 VIGIL_MODEL=llama3.2 vigil worker --address 127.0.0.1:7233
-  $ vigil worker --namespace prod --task-queue vigil-prod`,
+  $ vigil worker --namespace prod --task-queue vigil-prod
+  $ vigil worker --config src/vigil.config.ts`,
     )
-    .action(async (_options: unknown, command: Command) => {
+    .action(async (options: { config?: string }, command: Command) => {
       const config = workerConfig(globalOptions(command));
+      const app = await loadAppConfig({ cwd: process.cwd(), file: options.config });
       const logger = createLogger({ level: config.logLevel, name: 'vigil-worker' });
       // Before the first connection, which would install the SDK's default runtime; the signals are ours.
       installRuntimeLogger(logger, { shutdownSignals: [] });
       const shutdown = stopOnSignals((message) => logger.info(message));
       try {
-        await runWorker({ config, logger, stop: shutdown.signal });
+        if (app) logger.info({ file: app.file }, 'agents from the app config');
+        await runWorker({ config, logger, stop: shutdown.signal, ...(app ? { agents: app.agents } : {}) });
       } finally {
         shutdown.dispose();
       }
