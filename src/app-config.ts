@@ -43,7 +43,7 @@ export interface LoadedAppConfig {
  * @throws ConfigError naming the file and what is wrong: it is missing, fails to load, or its default export
  *   is not a config with at least one agent and unique agent names.
  */
-export async function loadAppConfig(options: { cwd: string; file?: string }): Promise<LoadedAppConfig | undefined> {
+export function loadAppConfig(options: { cwd: string; file?: string }): LoadedAppConfig | undefined {
   const file = options.file !== undefined ? resolve(options.cwd, options.file) : findConfigFile(options.cwd);
   if (file === undefined) return undefined;
   if (!existsSync(file)) throw new ConfigError([`${file}: no such config file`]);

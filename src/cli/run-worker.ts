@@ -26,9 +26,8 @@ export interface RunWorkerOptions {
 }
 
 /** Resolves when the worker has stopped after `stop`; rejects when it fails. */
-export async function runWorker({ config, logger, stop, onRunning, ...options }: RunWorkerOptions): Promise<void> {
-  // Built before waiting on Temporal, so a bad agent setting fails at once rather than after the wait.
-  const agents = options.agents ?? defaultAgents(config);
+export async function runWorker({ config, logger, stop, onRunning, agents = defaultAgents(config) }: RunWorkerOptions): Promise<void> {
+  // The default is built before waiting on Temporal, so a bad agent setting fails at once rather than after the wait.
   logger.info({ config: describeConfig(config), agents: agents.list().map((a) => a.name) }, 'starting Vigil worker');
 
   const connection = await connectWhenReachable(config.temporal.address, logger, stop);

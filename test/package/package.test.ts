@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   tarball = join(dir, packed.filename);
   files = packed.files.map((f) => f.path);
   app = join(dir, 'app');
-  await run('mkdir', [app]);
+  mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
   // From npm's cache where it can: these are the locked versions the checkout installed. No install scripts: a
   // package that needs one at install time would fail below.
@@ -111,7 +111,7 @@ test('the bin runs the compiled CLI (the package holds no sources)', async () =>
 });
 
 test("`vigil dev` in the app serves the agent of its vigil.config.ts, whose tool imports the app's own module", async () => {
-  await run('mkdir', ['-p', join(app, 'tools')]);
+  mkdirSync(join(app, 'tools'), { recursive: true });
   writeFileSync(join(app, 'tools', 'loud.ts'), `export function loud(text: string): string {\n  return text.toUpperCase() + '!';\n}\n`);
   writeFileSync(
     join(app, 'vigil.config.ts'),

@@ -94,7 +94,7 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
   const externalAddress = env.TEMPORAL_ADDRESS || undefined;
 
   // Before anything starts: a config that does not load is exit code 2 at once.
-  const app = await loadAppConfig({ cwd: process.cwd(), file: options.config });
+  const app = loadAppConfig({ cwd: process.cwd(), file: options.config });
   if (app) say(`agents ${app.agents.list().map((a) => a.name).join(', ')} from ${app.file}`);
   const shutdown = stopOnSignals(say);
   const started: { close(): Promise<void> }[] = [];

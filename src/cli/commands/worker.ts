@@ -1,4 +1,4 @@
-/** `vigil worker`: a Vigil worker for the shipped agents, as `npm run worker` runs it. */
+/** `vigil worker`: a Vigil worker for the app's agents (its vigil.config) or the shipped ones, as `npm run worker` runs it. */
 import type { Command } from 'commander';
 import { loadAppConfig } from '../../app-config';
 import { createLogger } from '../../logger';
@@ -31,7 +31,7 @@ Examples:
     )
     .action(async (options: { config?: string }, command: Command) => {
       const config = workerConfig(globalOptions(command));
-      const app = await loadAppConfig({ cwd: process.cwd(), file: options.config });
+      const app = loadAppConfig({ cwd: process.cwd(), file: options.config });
       const logger = createLogger({ level: config.logLevel, name: 'vigil-worker' });
       // Before the first connection, which would install the SDK's default runtime; the signals are ours.
       installRuntimeLogger(logger, { shutdownSignals: [] });
