@@ -22,7 +22,7 @@ const NO_NODE_IN_WORKFLOWS =
   'and call it through proxyActivities.';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'coverage/', 'scratch/', '.bench-out/']),
+  globalIgnores(['**/dist/', 'coverage/', 'scratch/', '.bench-out/']),
 
   {
     files: ['**/*.{js,cjs,mjs}'],

@@ -7,8 +7,15 @@
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
-if (existsSync(join(__dirname, '..', 'src', 'cli', 'main.ts'))) {
+const root = join(__dirname, '..');
+if (existsSync(join(root, 'src', 'cli', 'main.ts'))) {
+  // The checkout's tsconfig maps the workspace packages to their sources, wherever the command runs from. tsx
+  // reads the variable once, when it registers; it is not left for the processes and app configs this one loads.
+  const before = process.env.TSX_TSCONFIG_PATH;
+  process.env.TSX_TSCONFIG_PATH = join(root, 'tsconfig.json');
   require('tsx/cjs');
+  if (before === undefined) delete process.env.TSX_TSCONFIG_PATH;
+  else process.env.TSX_TSCONFIG_PATH = before;
   require('../src/cli/main.ts');
 } else {
   require('../dist/cli/main.js');

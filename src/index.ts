@@ -1,7 +1,8 @@
 /**
  * Vigil's public surface, what an app imports from `vigil`: define agents and tools, run a worker, talk to
  * conversations, and the protocol's messages and errors. Everything else in the package is internal.
- * `vigil/workflows` is what a worker bundles; `vigil/testing` runs a Temporal in the test process.
+ * `vigil/workflows` is what a worker bundles; `vigil/testing` runs an app's agents in a test (a Temporal, a
+ * scripted model and a worker, in the test process).
  *
  * @example
  * import { defineAgent, defineTool } from 'vigil';

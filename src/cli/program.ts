@@ -8,6 +8,7 @@ import { registerChat } from './commands/chat';
 import { registerCredits } from './commands/credits';
 import { registerDev } from './commands/dev';
 import { registerGateway } from './commands/gateway';
+import { registerInit } from './commands/init';
 import { registerInspect } from './commands/inspect';
 import { registerList } from './commands/list';
 import { registerReplay } from './commands/replay';
@@ -35,6 +36,7 @@ Global options may come before or after the command. Other settings come from th
 README.md, "Running the worker".
 
 Examples:
+  $ vigil init my-agents                       # a new app with an agent, a tool and a test
   $ vigil dev                                  # Temporal, a worker and (without a model key) the demo model
   $ vigil send user-42 "what is 17*23"         # in another terminal
   $ vigil inspect user-42
@@ -43,6 +45,7 @@ Examples:
   $ OPENAI_API_KEY=sk-... vigil worker --address temporal.internal:7233`,
     );
 
+  registerInit(program);
   registerDev(program);
   registerWorker(program);
   registerGateway(program);

@@ -11,8 +11,7 @@ import { InternalConnectionOptions, InternalConnectionOptionsSymbol } from '@tem
 import { NativeConnection } from '@temporalio/worker';
 import { registerVigilSearchAttributes } from '../search-attributes-setup';
 import { startTemporalCliServer, type TemporalCliServer } from './temporal-cli';
-import { type DynamicConfig, startTestServer, TestServer } from './temporal-server';
-import { resolveDynamicConfig } from './temporal-server/dynamic-config';
+import { type DynamicConfig, resolveDynamicConfig, startTestServer, type TestServer } from '@vigil/temporal-test-server';
 
 export interface TemporalTestEnv {
   /** A connected client for the test's namespace. */

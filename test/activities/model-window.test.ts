@@ -13,7 +13,7 @@ import type { ModelCallInput, ModelCallResult } from '../../src/activities/types
 import { StoreUnavailableError } from '../../src/errors';
 import type { TranscriptEntry } from '../../src/protocol';
 import { FileContentStore, type ContentStore } from '../../src/store';
-import { startScriptedModel, type ScriptedModel } from '../helpers/scripted-model';
+import { startScriptedModel, type ScriptedModel } from '../../src/testing/scripted-model';
 
 const at = '2025-01-01T00:00:00.000Z';
 let model: ScriptedModel;

@@ -10,7 +10,7 @@ import { MODEL_UNAVAILABLE } from '../../src/activities/model-failure';
 import { MISSING_TOOL_RESULT } from '../../src/activities/model-messages';
 import { FailureTypes, type ModelCallInput, type ModelCallResult } from '../../src/activities/types';
 import type { TranscriptEntry } from '../../src/protocol';
-import { startScriptedModel, type ScriptedModel } from '../helpers/scripted-model';
+import { startScriptedModel, type ScriptedModel } from '../../src/testing/scripted-model';
 import { failureOf } from '../helpers/failure';
 
 const API_KEY = 'sk-test-0123456789abcdef';

@@ -7,7 +7,7 @@
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { writeFileSync } from 'node:fs';
-import { startTestServer } from '../../src/testing/temporal-server';
+import { startTestServer } from '@vigil/temporal-test-server';
 
 async function main(args: string[]): Promise<void> {
   writeFileSync(process.env.FAKE_TEMPORAL_ARGS!, args.join('\n'));

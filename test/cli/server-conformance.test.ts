@@ -10,7 +10,7 @@ import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { conversationWorkflowId } from '../../src/protocol';
 import { startTemporalCliServer, type TemporalCliServer } from '../../src/testing/temporal-cli';
-import { startTestServer, type TestServer } from '../../src/testing/temporal-server';
+import { startTestServer, type TestServer } from '@vigil/temporal-test-server';
 import { eventually } from '../helpers/conformance';
 import { startConversationHarness } from '../helpers/conversation';
 import { replayAgent } from '../helpers/test-agents';

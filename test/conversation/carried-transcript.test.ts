@@ -10,7 +10,7 @@ import { ConfigError } from '../../src/errors';
 import { conversationWorkflowId, type TranscriptEntry, transcriptQuery } from '../../src/protocol';
 import { CARRIED_ENTRIES } from '../../src/workflows/conversation-state';
 import { newId, useConversations } from '../helpers/conversation';
-import type { RecordedRequest } from '../helpers/scripted-model';
+import type { RecordedRequest } from '../../src/testing/scripted-model';
 
 /** Continues as new every dozen turns or so; `memory` as given. */
 type Memory = Parameters<typeof defineAgent>[0]['memory'];

@@ -14,7 +14,7 @@ import { conversationWorkflowId, type TranscriptEntry } from '../../src/protocol
 import { calculator } from '../../src/tools';
 import { eventTypes, eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
-import type { RecordedRequest } from '../helpers/scripted-model';
+import type { RecordedRequest } from '../../src/testing/scripted-model';
 import { lookup } from '../helpers/test-agents';
 
 /**

@@ -9,7 +9,7 @@ import { defineAgent } from '../../src/agents/define-agent';
 import { conversationWorkflowId, type InboundMessage } from '../../src/protocol';
 import { calculator } from '../../src/tools';
 import { newId, useConversations } from '../helpers/conversation';
-import { PROVIDER_SHAPES, UNREADABLE_SHAPES, type ProviderShape } from '../helpers/scripted-model';
+import { PROVIDER_SHAPES, UNREADABLE_SHAPES, type ProviderShape } from '../../src/testing/scripted-model';
 
 const agent = defineAgent({ name: 'compat', instructions: 'Be brief.', model: 'test-model', tools: [calculator] });
 /** For a provider that cannot stream at all. */

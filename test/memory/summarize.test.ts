@@ -6,7 +6,7 @@ import { createSummarizeActivity, summaryInstructions, summaryRequest } from '..
 import { FailureTypes, type SummarizeInput, type SummarizeResult } from '../../src/activities/types';
 import { SUMMARIZE_PROMPT_TOKENS } from '../../src/memory/context-window';
 import { countMessageTokens, countTokens } from '../../src/memory/tokenizer';
-import { startScriptedModel, type ScriptedModel } from '../helpers/scripted-model';
+import { startScriptedModel, type ScriptedModel } from '../../src/testing/scripted-model';
 import { answer, call, notice, result, user } from './transcripts';
 
 let model: ScriptedModel;

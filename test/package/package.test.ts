@@ -6,12 +6,12 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { cleanEnv } from '../cli/cli-process';
-import { startScriptedModel, type ScriptedModel } from '../helpers/scripted-model';
+import { startScriptedModel, type ScriptedModel } from '../../src/testing/scripted-model';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '../..');
@@ -199,3 +199,94 @@ console.log(JSON.stringify({ status: reply.status, content: reply.content }));
   const second = model.requests.at(-1)!.body.messages.at(-1);
   expect(second).toMatchObject({ role: 'tool', tool_call_id: 'call_1', content: 'HELLO FROM THE APP' });
 }, 180_000);
+
+/** The environment of a command a user types in the new app: none of this test run's npm, model or Vigil settings. */
+function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = cleanEnv(extra);
+  for (const key of Object.keys(env)) if (key.startsWith('npm_')) delete env[key];
+  // The app's own tests run on the Temporal this suite runs on: the in-process server, or the real one.
+  for (const key of ['TEMPORAL_TEST_ADDRESS', 'TEMPORAL_TEST_NAMESPACE']) if (process.env[key]) env[key] = process.env[key];
+  return env;
+}
+
+describe('`vigil init` from the packed tarball', () => {
+  let scaffold: string;
+  const inScaffold = async (command: string, args: string[], env = userEnv()) => {
+    try {
+      return (await run(command, args, { cwd: scaffold, env, maxBuffer: 16 * 1024 * 1024 })).stdout;
+    } catch (error) {
+      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+      throw new Error(`${command} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
+    }
+  };
+
+  test('`npm exec --package <tarball> -- vigil init app && cd app && npm install && npm test` passes', async () => {
+    const { stdout } = await run('npm', ['exec', '--yes', '--prefer-offline', '--package', tarball, '--', 'vigil', 'init', 'scaffolded'], {
+      cwd: dir,
+      env: userEnv(),
+    });
+    scaffold = join(dir, 'scaffolded');
+    // The app depends on the very tarball npm exec ran, found without being told.
+    expect(stdout).toContain(`vigil: file:${tarball}, from npm exec`);
+    expect(JSON.parse(readFileSync(join(scaffold, 'package.json'), 'utf8'))).toMatchObject({
+      name: 'scaffolded',
+      dependencies: { vigil: `file:${tarball}` },
+    });
+    expect(readdirSync(scaffold).sort()).toEqual(['.gitignore', 'README.md', 'package.json', 'src', 'test', 'tsconfig.json', 'vigil.config.ts']);
+
+    await inScaffold('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund']);
+    const tested = await inScaffold('npm', ['test']);
+    expect(tested).toMatch(/^# pass 2$/m);
+    expect(tested).toMatch(/^# fail 0$/m);
+    expect(tested).toContain('ok 2 - helper counts words with its tool');
+  }, 600_000);
+
+  test('a second `vigil init` into the app refuses, with exit code 2, and changes nothing', async () => {
+    const before = readFileSync(join(scaffold, 'vigil.config.ts'), 'utf8');
+    const failed = await run(join(scaffold, 'node_modules', '.bin', 'vigil'), ['init', '.'], { cwd: scaffold, env: userEnv() }).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toContain(`${scaffold} is not empty`);
+    expect(readFileSync(join(scaffold, 'vigil.config.ts'), 'utf8')).toBe(before);
+  });
+
+  test("`npx vigil dev` in the app answers through the gateway with the app's agent and its own tool", async () => {
+    model.script({ toolCalls: [{ id: 'call_w', name: 'word_count', arguments: '{"text":"the quick brown fox"}' }] }, { content: 'Four words.' });
+    const dev = spawn('npx', ['vigil', 'dev', '--port', '0', '--gateway-port', '0'], {
+      cwd: scaffold,
+      env: userEnv({ OPENAI_BASE_URL: model.baseURL }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let stderr = '';
+    const exited = once(dev, 'close');
+    try {
+      await new Promise<void>((resolveReady, reject) => {
+        dev.stderr.setEncoding('utf8').on('data', (text: string) => {
+          stderr += text;
+          if (/^Ctrl-C stops\.$/m.test(stderr)) resolveReady();
+        });
+        void exited.then(() => reject(new Error(`vigil dev exited before it was ready:\n${stderr}`)));
+      });
+      // The banner's examples talk to the app's agent, not the shipped assistant.
+      expect(stderr).toMatch(/npx vigil send --address \S+ --agent helper user-1/);
+      const gateway = /^ {2}Gateway {3}(\S+)$/m.exec(stderr)![1];
+      expect(stderr).toContain(`${gateway}/v1/agents/helper/conversations/user-1/messages`);
+      const response = await fetch(`${gateway}/v1/agents/helper/conversations/c1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'How many words in "the quick brown fox"?' }),
+      });
+      expect(await response.json()).toMatchObject({ reply: { status: 'completed', content: 'Four words.' } });
+      expect(model.requests.at(-1)!.body.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 'call_w', content: '4' });
+    } finally {
+      // Ctrl-C in a terminal: the whole foreground group, npx and the vigil it runs, gets SIGINT.
+      process.kill(-dev.pid!, 'SIGINT');
+    }
+    await exited;
+    // npm may end by the signal itself; what matters is that vigil dev, holding the same stderr, stopped cleanly.
+    expect(stderr).toMatch(/^vigil dev: stopped$/m);
+  }, 180_000);
+});

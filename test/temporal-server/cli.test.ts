@@ -11,7 +11,7 @@ import { createServer, connect, Server } from 'node:net';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'src', 'testing', 'temporal-server', 'cli.ts');
+const CLI = join(ROOT, 'packages', 'temporal-test-server', 'src', 'cli.ts');
 
 interface CliProcess {
   child: ChildProcessWithoutNullStreams;

@@ -14,8 +14,7 @@ import { WorkflowContinuedAsNewError, WorkflowHandle, WorkflowUpdateFailedError 
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { eventTypes, eventually, useWorker } from '../helpers/conformance';
-import { DynamicConfigError, startTestServer } from '../../src/testing/temporal-server';
-import { resolveDynamicConfig } from '../../src/testing/temporal-server/dynamic-config';
+import { DynamicConfigError, resolveDynamicConfig, startTestServer } from '@vigil/temporal-test-server';
 import type { HistoryAdvice } from './workflows';
 import * as wf from './workflows';
 

@@ -3,7 +3,7 @@
  * in-process test server, through the real Worker and Client. Prints the time per round around every 100th
  * round (the mean of the 20 rounds ending there).
  *
- *   npx tsx test/temporal-server/sticky-bench.ts [rounds=2000] [server module, default src/testing/temporal-server]
+ *   npx tsx test/temporal-server/sticky-bench.ts [rounds=2000] [server module, default packages/temporal-test-server/src]
  */
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -11,9 +11,9 @@ import { resolve } from 'node:path';
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 2000);
-  const serverModule = resolve(process.argv[3] ?? resolve(__dirname, '../../src/testing/temporal-server'));
+  const serverModule = resolve(process.argv[3] ?? resolve(__dirname, '../../packages/temporal-test-server/src'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startTestServer } = require(serverModule) as typeof import('../../src/testing/temporal-server');
+  const { startTestServer } = require(serverModule) as typeof import('@vigil/temporal-test-server');
   Runtime.install({ logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never });
   const server = await startTestServer();
   const { code } = await bundleWorkflowCode({

@@ -5,7 +5,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { startTestServer, type TestServer, type WorkflowTaskDispatch } from '../../src/testing/temporal-server';
+import { startTestServer, type TestServer, type WorkflowTaskDispatch } from '@vigil/temporal-test-server';
 
 export interface WatchedServer {
   server: TestServer;

@@ -4,7 +4,7 @@ import { createActivities } from '../../src/activities';
 import { createOpenAIClient } from '../../src/activities/model';
 import type { ModelCallInput } from '../../src/activities/types';
 import { AgentRegistry } from '../../src/agents/registry';
-import { startScriptedModel, type ScriptedModel } from '../helpers/scripted-model';
+import { startScriptedModel, type ScriptedModel } from '../../src/testing/scripted-model';
 
 let model: ScriptedModel;
 beforeAll(async () => {

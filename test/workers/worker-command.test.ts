@@ -1,7 +1,7 @@
 /** `vigil worker` (what `npm run worker` runs) as a process: it refuses a namespace that lacks Vigil's search attributes. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { startTestServer, TestServer } from '../../src/testing/temporal-server';
+import { startTestServer, TestServer } from '@vigil/temporal-test-server';
 
 let server: TestServer;
 beforeAll(async () => {

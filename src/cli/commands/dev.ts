@@ -12,6 +12,7 @@
  */
 import { type Command, Option } from 'commander';
 import { resolve } from 'node:path';
+import { ASSISTANT_NAME } from '../../agents/assistant';
 import { loadAppConfig } from '../../app-config';
 import { loadGatewayConfig, OPENAI_DEFAULT_BASE_URL, type Config } from '../../config';
 import { DEMO_MODEL_NAME, startDemoModel } from '../../demo-model';
@@ -164,7 +165,8 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
       logger,
       ...(app ? { agents: app.agents } : {}),
       stop: stopWorker.signal,
-      onRunning: () => process.stderr.write(banner(config, useDemo, temporal, gateway)),
+      onRunning: () =>
+        process.stderr.write(banner(config, useDemo, temporal, gateway, app?.agents.list()[0]?.name ?? ASSISTANT_NAME)),
     });
     if (temporalFailure !== undefined) throw temporalFailure;
   } catch (error) {
@@ -197,6 +199,8 @@ function banner(
   demo: boolean,
   temporal: DevTemporal | undefined,
   gateway: DevGateway | undefined,
+  /** The agent the examples talk to: the app's first, else the shipped assistant. */
+  agent: string,
 ): string {
   const { address, namespace, taskQueue } = config.temporal;
   // Only the host: a base URL may carry credentials (https://user:pass@host/).
@@ -207,6 +211,7 @@ function banner(
     ...(namespace !== 'default' ? [`--namespace ${namespace}`] : []),
     ...(taskQueue !== DEFAULT_TASK_QUEUE ? [`--task-queue ${taskQueue}`] : []),
   ].join(' ');
+  const agentOption = agent === ASSISTANT_NAME ? '' : ` --agent ${agent}`;
   const lines = [
     '',
     'vigil dev: ready',
@@ -218,10 +223,10 @@ function banner(
     ...(gateway ? [`  Gateway   ${gateway.url}`] : []),
     '',
     'Send a message from another terminal:',
-    `  npx vigil send ${target} user-1 "what is 17*23"`,
-    ...(gateway ? [`  ${curlExample(gateway.url, config.gateway.token !== undefined)}`] : []),
+    `  npx vigil send ${target}${agentOption} user-1 "what is 17*23"`,
+    ...(gateway ? [`  ${curlExample(gateway.url, agent, config.gateway.token !== undefined)}`] : []),
     'and read the conversation:',
-    `  npx vigil inspect ${target} user-1`,
+    `  npx vigil inspect ${target}${agentOption} user-1`,
     'Ctrl-C stops.',
     '',
   ];
@@ -233,11 +238,11 @@ function describeStore(config: Config): string {
   return config.store.kind === 'file' ? `files under ${resolve(config.store.dataDir)}` : 'PostgreSQL (VIGIL_STORE_POSTGRES_URL)';
 }
 
-function curlExample(url: string, needsToken: boolean): string {
+function curlExample(url: string, agent: string, needsToken: boolean): string {
   // The token is named, never printed.
   const auth = needsToken ? ` -H "authorization: Bearer $VIGIL_GATEWAY_TOKEN"` : '';
   return (
-    `curl -s ${url}/v1/agents/assistant/conversations/user-1/messages${auth} ` +
+    `curl -s ${url}/v1/agents/${agent}/conversations/user-1/messages${auth} ` +
     `-H 'content-type: application/json' -d '{"content":"what is 17*23"}'`
   );
 }

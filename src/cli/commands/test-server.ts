@@ -1,7 +1,7 @@
 /** `vigil test-server`: the in-process Temporal test server on its own (what `npm run test-server` runs). */
 import { type Command, Option } from 'commander';
-import { DYNAMIC_CONFIG_DEFAULTS } from '../../testing/temporal-server';
-import { main as runTestServer } from '../../testing/temporal-server/cli';
+import { DYNAMIC_CONFIG_DEFAULTS } from '@vigil/temporal-test-server';
+import { main as runTestServer } from '@vigil/temporal-test-server/cli';
 import { parsePort } from '../parse';
 
 interface TestServerOptions {

@@ -13,7 +13,7 @@ import {
   TemporalCliError,
   TemporalCliStartCancelled,
 } from '../../testing/temporal-cli';
-import { startTestServer } from '../../testing/temporal-server';
+import { startTestServer } from '@vigil/temporal-test-server';
 import { CommandFailed } from '../exit-codes';
 
 export interface DevTemporalOptions {

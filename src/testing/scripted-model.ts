@@ -1,6 +1,6 @@
 /**
- * A model provider for tests: a real HTTP server speaking OpenAI's chat completions protocol, answering from a
- * script. Tests point the real `openai` client at `baseURL` and script replies, tool calls and faults. A step's
+ * A model provider for tests (exported by `vigil/testing`): a real HTTP server speaking OpenAI's chat completions
+ * protocol, answering from a script. Tests point the real `openai` client at `baseURL` and script replies, tool calls and faults. A step's
  * `shape` sends the answer as another real provider would (Azure, Groq, DeepSeek, OpenRouter, ...), for testing a
  * client that must read them all.
  *

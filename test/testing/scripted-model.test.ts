@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { PROVIDER_SHAPES, startScriptedModel, UNREADABLE_SHAPES, type ScriptedModel } from './scripted-model';
+import { PROVIDER_SHAPES, startScriptedModel, UNREADABLE_SHAPES, type ScriptedModel } from '../../src/testing/scripted-model';
 
 const API_KEY = 'sk-scripted-test-key';
 
