@@ -4,6 +4,13 @@
  */
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
+/**
+ * Signals this close to the first are the same Ctrl-C. A terminal sends SIGINT to its whole foreground group, and
+ * `npm start` (and tsx, and any runner) also forwards the one it got to its child: one keypress arrives as two or
+ * three signals within milliseconds. A person pressing again to stop waiting takes longer than this.
+ */
+export const SAME_KEYPRESS_MS = 500;
+
 /** Exit code for a stop forced by a second signal: 128 + SIGINT, as shells report an interrupted command. */
 export const EXIT_FORCED = 130;
 
@@ -16,12 +23,15 @@ export interface ShutdownRequest {
 
 export function stopOnSignals(say: (message: string) => void): ShutdownRequest {
   const controller = new AbortController();
+  let firstAt = 0;
   const handler = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted && performance.now() - firstAt < SAME_KEYPRESS_MS) return;
     if (controller.signal.aborted) {
       say(`${signal} again: exiting without waiting`);
       process.exit(EXIT_FORCED);
     }
     say(`${signal} received: shutting down (press Ctrl-C again to exit at once)`);
+    firstAt = performance.now();
     controller.abort();
   };
   for (const signal of SIGNALS) process.on(signal, handler);

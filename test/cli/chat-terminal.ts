@@ -36,12 +36,20 @@ export interface ChatTerminal {
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r/g;
 
 export function startChat(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): ChatTerminal {
-  const pty: IPty = spawn(process.execPath, [BIN, 'chat', ...args], {
+  return startTerminal(process.execPath, [BIN, 'chat', ...args], { env });
+}
+
+/**
+ * Any command in a pseudo-terminal of its own, as a person starts it from a shell: it leads its own session and
+ * process group, so the terminal's Ctrl-C reaches it and every process it starts, as a shell's job control does.
+ */
+export function startTerminal(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChatTerminal {
+  const pty: IPty = spawn(file, args, {
     name: 'xterm',
     cols: 200,
     rows: 50,
-    cwd: REPO,
-    env: env as Record<string, string>,
+    cwd: options.cwd ?? REPO,
+    env: (options.env ?? cleanEnv()) as Record<string, string>,
   });
   let raw = '';
   let cursor = 0;

@@ -17,6 +17,12 @@ const HEARTBEAT_MS = 15_000;
 
 export async function eventRoutes(app: FastifyInstance, { agents }: RouteDeps): Promise<void> {
   await app.register(sse, { heartbeatInterval: HEARTBEAT_MS });
+  // Open streams never end by themselves, and the server's close waits for every open request: when the gateway
+  // stops, it ends them first (their clients reconnect, with Last-Event-ID, to whichever gateway serves next).
+  const open = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const stream of open) stream.abort();
+  });
 
   app.get('/agents/:agent/conversations/:conversationId/events', { sse: 'only' }, async (request, reply) => {
     const { params, query, headers } = checkRequest(EventsRequest, request);
@@ -33,6 +39,7 @@ export async function eventRoutes(app: FastifyInstance, { agents }: RouteDeps): 
     if (described.status.name !== 'RUNNING') return reply.code(204).send();
 
     const left = new AbortController();
+    open.add(left);
     reply.sse.onClose(() => left.abort());
     const events = agents.events(params.agent, params.conversationId, { fromOffset, signal: left.signal });
     try {
@@ -45,6 +52,7 @@ export async function eventRoutes(app: FastifyInstance, { agents }: RouteDeps): 
       }
     } finally {
       left.abort();
+      open.delete(left);
     }
   });
 }
