@@ -27,6 +27,19 @@ export class ConfigError extends VigilError {
   }
 }
 
+/**
+ * No agent of that name is served: the client was told which agents the workers serve (the app's config, or the
+ * shipped assistant), and the name is not among them. Nothing was started.
+ */
+export class UnknownAgentError extends VigilError {
+  constructor(
+    readonly agent: string,
+    readonly known: readonly string[],
+  ) {
+    super(`no agent named ${JSON.stringify(agent)} is served here; the agents are: ${known.join(', ')}`);
+  }
+}
+
 /** No conversation with that agent and id exists (or it has ended and cannot take the request). */
 export class ConversationNotFoundError extends VigilError {
   constructor(

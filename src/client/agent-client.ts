@@ -31,6 +31,7 @@ import {
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
+  UnknownAgentError,
   ValidationError,
   VigilError,
 } from '../errors';
@@ -75,6 +76,14 @@ export interface AgentClientOptions {
    * entries is a ConfigError.
    */
   store?: ContentStore;
+  /**
+   * The names of the agents the workers serve. Given, a message (send, post) or an open naming another agent is
+   * refused with UnknownAgentError before anything reaches Temporal, so no conversation is left behind. Calls on
+   * existing conversations (state, transcript, events, decide, end) are not checked: an agent retired from the
+   * config keeps its conversations readable. Absent, nothing is checked, and a message to an agent no worker
+   * serves ends its turn with an error reply.
+   */
+  agents?: readonly string[];
 }
 
 export interface SendOptions {
@@ -129,10 +138,12 @@ export class AgentClient {
   private readonly client: Client;
   private readonly taskQueue: string;
   private readonly store: ContentStore | undefined;
+  private readonly agents: readonly string[] | undefined;
 
   constructor(options: AgentClientOptions) {
     this.client = options.client;
     this.store = options.store;
+    this.agents = options.agents;
     this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     if (this.taskQueue.trim() === '') throw new ConfigError(['AgentClient taskQueue must not be empty']);
   }
@@ -144,12 +155,12 @@ export class AgentClient {
    * ValidationError that says so, never answered twice.
    */
   async send(agent: string, conversationId: string, message: MessageInput, options: SendOptions = {}): Promise<Reply> {
-    const input = check('send', SendInput, {
+    const input = this.served(check('send', SendInput, {
       agent,
       conversationId,
       message: toMessage(message),
       timeoutMs: options.timeoutMs,
-    });
+    }));
     // One operation per attempt: the SDK runs each only once.
     const start = () =>
       new WithStartWorkflowOperation<typeof conversation>(WORKFLOW_TYPE, {
@@ -183,11 +194,13 @@ export class AgentClient {
 
   /** Sends a message without waiting, starting the conversation if need be; the reply goes to its channel. */
   async post(agent: string, conversationId: string, message: MessageInput): Promise<void> {
-    const input = check('post', PostInput, {
-      agent,
-      conversationId,
-      message: toMessage(message),
-    });
+    const input = this.served(
+      check('post', PostInput, {
+        agent,
+        conversationId,
+        message: toMessage(message),
+      }),
+    );
     await this.mapped('post', input, () =>
       this.client.workflow.signalWithStart<typeof conversation, [InboundMessage]>(WORKFLOW_TYPE, {
         workflowId: conversationWorkflowId(input.agent, input.conversationId),
@@ -262,7 +275,7 @@ export class AgentClient {
    * `events` before the first message. Idempotent.
    */
   async open(agent: string, conversationId: string): Promise<void> {
-    const address = check('open', Address, { agent, conversationId });
+    const address = this.served(check('open', Address, { agent, conversationId }));
     await this.mapped('open', address, () =>
       this.client.workflow.start<typeof conversation>(WORKFLOW_TYPE, {
         workflowId: conversationWorkflowId(address.agent, address.conversationId),
@@ -349,6 +362,12 @@ export class AgentClient {
   }
 
   /** The conversation's Temporal handle, for what this client does not cover (describe, history, terminate). */
+  /** The checked request, if its agent is one the workers serve (when the client was told which). */
+  private served<T extends { agent: string }>(input: T): T {
+    if (this.agents && !this.agents.includes(input.agent)) throw new UnknownAgentError(input.agent, this.agents);
+    return input;
+  }
+
   handle(agent: string, conversationId: string): ConversationHandle {
     return this.workflowHandle(check('handle', Address, { agent, conversationId }));
   }

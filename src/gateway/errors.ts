@@ -15,6 +15,7 @@ import {
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
+  UnknownAgentError,
   ValidationError,
   VigilError,
 } from '../errors';
@@ -23,6 +24,7 @@ export type ErrorCode =
   | 'invalid_request'
   | 'unauthorized'
   | 'not_found'
+  | 'unknown_agent'
   | 'conflict'
   | 'conversation_ended'
   | 'payload_too_large'
@@ -80,6 +82,7 @@ export function toErrorResponse(error: unknown, context: ErrorContext): ErrorRes
   if (error instanceof ValidationError) {
     return { status: 400, code: 'invalid_request', message: error.message, issues: error.issues };
   }
+  if (error instanceof UnknownAgentError) return { status: 404, code: 'unknown_agent', message: error.message };
   if (error instanceof ConversationNotFoundError) return { status: 404, code: 'not_found', message: error.message };
   if (error instanceof ConversationEndedError) return { status: 409, code: 'conversation_ended', message: error.message };
   if (error instanceof TimeoutError) return { status: 504, code: 'timeout', message: error.message };
@@ -112,6 +115,7 @@ const OPENAI_ERROR_TYPES: Record<ErrorCode, string> = {
   invalid_request: 'invalid_request_error',
   unauthorized: 'authentication_error',
   not_found: 'not_found_error',
+  unknown_agent: 'invalid_request_error',
   conflict: 'invalid_request_error',
   conversation_ended: 'invalid_request_error',
   payload_too_large: 'invalid_request_error',
@@ -128,7 +132,8 @@ export function openAIErrorBody(response: ErrorResponse) {
     error: {
       message: response.message,
       type: OPENAI_ERROR_TYPES[response.code],
-      code: response.code,
+      // On this route the agent is the request's `model`: OpenAI's code for a model it does not serve.
+      code: response.code === 'unknown_agent' ? 'model_not_found' : response.code,
       param: response.issues?.[0]?.path ?? null,
     },
   };

@@ -17,7 +17,7 @@ import {
 import { msToNumber } from '@temporalio/common/lib/time';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { ConfigError, ScheduleConflictError, ScheduleNotFoundError, SystemError, ValidationError } from '../errors';
+import { ConfigError, ScheduleConflictError, ScheduleNotFoundError, SystemError, UnknownAgentError, ValidationError } from '../errors';
 import {
   AgentName,
   ChannelRef,
@@ -132,14 +132,18 @@ export interface ScheduleClientOptions {
   client: Client;
   /** The task queue of the Vigil workers; default `vigil`. */
   taskQueue?: string;
+  /** The agents the workers serve (see AgentClientOptions.agents): a schedule for another is an UnknownAgentError. */
+  agents?: readonly string[];
 }
 
 export class ScheduleClient {
   private readonly client: Client;
   private readonly taskQueue: string;
+  private readonly agents: readonly string[] | undefined;
 
   constructor(options: ScheduleClientOptions) {
     this.client = options.client;
+    this.agents = options.agents;
     this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     if (this.taskQueue.trim() === '') throw new ConfigError(['ScheduleClient taskQueue must not be empty']);
   }
@@ -147,6 +151,7 @@ export class ScheduleClient {
   /** Creates the schedule; a schedule with the same agent, conversation and name is a ScheduleConflictError. */
   async create(request: CreateScheduleRequest): Promise<ScheduledMessage> {
     const input = check(CreateScheduleRequest, request, 'schedule');
+    if (this.agents && !this.agents.includes(input.agent)) throw new UnknownAgentError(input.agent, this.agents);
     const name = input.name ?? 'default';
     const id = scheduleIdFor(input.agent, input.conversationId, name);
     const message: ScheduledMessageInput = {

@@ -153,6 +153,8 @@ export async function startAgentTest(options: AgentTestOptions): Promise<AgentTe
       }),
       taskQueue: config.temporal.taskQueue,
       store,
+      // A misspelt agent is an UnknownAgentError in the test, not a turn that ends in an error reply.
+      agents: agents.list().map((agent) => agent.name),
     });
 
     return {

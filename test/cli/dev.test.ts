@@ -130,6 +130,26 @@ describe('with nothing configured', () => {
     expect(await response.json()).toMatchObject({ reply: { content: 'The calculator says 25.' } });
   });
 
+  test('the gateway knows the agents dev serves: another is a 404 that starts nothing, on every route that could start one', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${gateway}/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const message = await post('/agents/nobody/conversations/c1/messages', { content: 'hello' });
+    expect(message.status).toBe(404);
+    expect(await message.json()).toEqual({
+      error: { code: 'unknown_agent', message: 'no agent named "nobody" is served here; the agents are: assistant' },
+    });
+    const completion = await post('/chat/completions', { model: 'nobody', user: 'c1', messages: [{ role: 'user', content: 'hello' }] });
+    expect(completion.status).toBe(404);
+    expect(await completion.json()).toMatchObject({ error: { code: 'model_not_found', type: 'invalid_request_error' } });
+    const schedule = await post('/agents/nobody/conversations/c1/schedules', { content: 'tick', every: '1h' });
+    expect(schedule.status).toBe(404);
+    expect(await schedule.json()).toMatchObject({ error: { code: 'unknown_agent' } });
+
+    // Nothing was left behind: no conversation of that agent, as `vigil list --totals` counts them.
+    const { stdout } = await runCli(['list', '--address', address, '--agent', 'nobody', '--json']);
+    expect(JSON.parse(stdout)).toEqual([]);
+  });
+
   test('vigil replay --query fetches the histories from Temporal and replays them', async () => {
     const { code, stdout } = await runCli([
       'replay',

@@ -3,7 +3,8 @@
  * an approval, a fault, and the settings it refuses.
  */
 import { z } from 'zod';
-import { ConfigError, defineAgent, defineTool } from '../../src';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { ConfigError, conversationWorkflowId, defineAgent, defineTool, UnknownAgentError } from '../../src';
 import { startAgentTest, type AgentTest } from '../../src/testing';
 
 const calls: string[] = [];
@@ -87,6 +88,14 @@ test('unscripted, the model echoes, and conversations keep apart', async () => {
   expect((await a.send('first')).content).toBe('echo: first');
   expect((await b.send('second')).content).toBe('echo: second');
   expect((await a.transcript()).entries.map((entry) => entry.content)).toEqual(['first', 'echo: first']);
+});
+
+test('a misspelt agent is an UnknownAgentError, and no conversation is started', async () => {
+  const conversation = t.conversation('helpr');
+  await expect(conversation.send('hi')).rejects.toThrow(new UnknownAgentError('helpr', ['helper']));
+  await expect(t.env.client.workflow.getHandle(conversationWorkflowId('helpr', conversation.id)).describe()).rejects.toThrow(
+    WorkflowNotFoundError,
+  );
 });
 
 test('settings that place the test are refused, before anything starts', async () => {

@@ -13,6 +13,7 @@
 import { type Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { ASSISTANT_NAME } from '../../agents/assistant';
+import { defaultAgents } from '../../agents/registry';
 import { loadAppConfig } from '../../app-config';
 import { loadGatewayConfig, OPENAI_DEFAULT_BASE_URL, type Config } from '../../config';
 import { DEMO_MODEL_NAME, startDemoModel } from '../../demo-model';
@@ -144,7 +145,8 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
     let gateway: DevGateway | undefined;
     if (options.gateway && !shutdown.signal.aborted) {
       for (const warning of loadGatewayConfig(devEnv).warnings) logger.warn(warning);
-      gateway = await startDevGateway(config, logger);
+      const served = (app?.agents ?? defaultAgents(config)).list().map((agent) => agent.name);
+      gateway = await startDevGateway(config, logger, served);
       started.push(gateway);
     }
 

@@ -19,7 +19,11 @@ export interface DevGateway {
   close(): Promise<void>;
 }
 
-export async function startDevGateway(config: Config, logger: Logger): Promise<DevGateway> {
+/**
+ * `agents`: the names of the agents dev's worker serves. The gateway runs beside that worker, so it knows them: a
+ * request for another agent is a 404 that starts nothing.
+ */
+export async function startDevGateway(config: Config, logger: Logger, agents: readonly string[]): Promise<DevGateway> {
   // Lazy: the gateway answers 503 rather than failing while Temporal is unreachable, as `npm run gateway` does.
   const connection = Connection.lazy({ address: config.temporal.address });
   // The store the worker uses (config.store): the gateway reads and writes the same large payloads.
@@ -31,8 +35,8 @@ export async function startDevGateway(config: Config, logger: Logger): Promise<D
     payloadThresholdBytes: config.store.payloadThresholdBytes,
   });
   const app = createGateway({
-    agents: new AgentClient({ client, taskQueue: config.temporal.taskQueue, store }),
-    schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue }),
+    agents: new AgentClient({ client, taskQueue: config.temporal.taskQueue, store, agents }),
+    schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue, agents }),
     token: config.gateway.token,
     bodyLimitBytes: config.gateway.bodyLimitBytes,
     webhookIn: config.gateway.webhookIn,
