@@ -5,6 +5,8 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { DEFAULT_GATEWAY_BODY_LIMIT_BYTES } from '../config';
 import type { AgentClient } from '../client';
 import type { Logger } from '../logger';
@@ -74,6 +76,9 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     // fastify's default (100 characters a path parameter) answered 414 to valid ids of 101-200 characters. Room for
     // the longest id percent-encoded (3 characters each), so an id too long is told so (400), not a bare 414.
     routerOptions: { maxParamLength: 2048 },
+    // Requests Node's HTTP parser refuses (headers past its 16 KiB, malformed) never reach a route: answered here,
+    // in Vigil's error format like every other refusal, instead of fastify's own.
+    clientErrorHandler: answerClientError,
   });
 
   // Every body the gateway takes is JSON; fastify's built-in text/plain parser would hand a route a string, which
@@ -116,4 +121,17 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
   // the gateway's token. Its own plugin also keeps its raw-body parser away from the other routes.
   void app.register(async (v1) => webhookRoutes(v1, deps, options.webhookIn), { prefix: '/v1' });
   return app;
+}
+
+/** A request the HTTP parser refused: 431 for headers too large, else 400; the connection then closes. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) return;
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const message = tooLarge ? 'the request headers are too large (at most 16 KiB in all, URL included)' : 'the request is not valid HTTP';
+  const body = JSON.stringify(vigilErrorBody({ status, code: 'invalid_request', message }));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

@@ -2,7 +2,7 @@
  * The one mapping from errors to responses, for the failures the end-to-end tests cannot provoke on demand:
  * a failing conversation, a bug. Whatever their messages hold never reaches the caller.
  */
-import { ConfigError, ConversationNotFoundError, SystemError, TimeoutError, ValidationError } from '../../src/errors';
+import { ConfigError, ConversationNotFoundError, SystemError, TimeoutError, UnknownAgentError, ValidationError } from '../../src/errors';
 import { HttpError, openAIErrorBody, toErrorResponse, vigilErrorBody } from '../../src/gateway/errors';
 
 const context = { requestId: 'req-1', bodyLimitBytes: 1024 };
@@ -13,6 +13,7 @@ test('each kind of error has its status and code', () => {
     [new ValidationError('bad', [{ path: 'body.content', message: 'Too small' }]), 400, 'invalid_request'],
     [new HttpError(401, 'unauthorized', 'no'), 401, 'unauthorized'],
     [new ConversationNotFoundError('a', 'c'), 404, 'not_found'],
+    [new UnknownAgentError('a', ['b']), 404, 'unknown_agent'],
     [new HttpError(409, 'conflict', 'already decided'), 409, 'conflict'],
     [new TimeoutError('slow'), 504, 'timeout'],
     [new SystemError(`send failed: ${INTERNALS}`), 502, 'upstream_error'],
@@ -42,5 +43,16 @@ test('the two wire shapes carry the same facts', () => {
   });
   expect(vigilErrorBody(toErrorResponse(new ConversationNotFoundError('a', 'c'), context))).toEqual({
     error: { code: 'not_found', message: 'conversation c of agent a was not found' },
+  });
+});
+
+test("an unknown agent is OpenAI's model_not_found on the OpenAI-compatible route, where the agent is the model", () => {
+  expect(openAIErrorBody(toErrorResponse(new UnknownAgentError('gpt-9', ['assistant']), context))).toEqual({
+    error: {
+      message: 'no agent named "gpt-9" is served here; the agents are: assistant',
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+      param: null,
+    },
   });
 });

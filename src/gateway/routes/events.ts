@@ -6,11 +6,18 @@
  * stream ends after `conversation.ended`.
  */
 import sse from '@fastify/sse';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toVigilError } from '../../client/agent-client';
 import type { ConversationEventEnvelope } from '../../protocol';
+import { vigilErrorBody } from '../errors';
 import { checkRequest, EventsRequest } from '../requests';
 import type { RouteDeps } from './deps';
+
+const NOT_ACCEPTABLE = {
+  status: 406,
+  code: 'invalid_request',
+  message: 'this route answers only text/event-stream; send Accept: text/event-stream (or */*)',
+} as const;
 
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000;
@@ -24,7 +31,14 @@ export async function eventRoutes(app: FastifyInstance, { agents }: RouteDeps): 
     for (const stream of open) stream.abort();
   });
 
-  app.get('/agents/:agent/conversations/:conversationId/events', { sse: 'only' }, async (request, reply) => {
+  const route = {
+    sse: 'only' as const,
+    // @fastify/sse answers a client that refuses text/event-stream itself, in fastify's error shape; the body is
+    // put in Vigil's, as every other refusal is.
+    onSend: async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) =>
+      reply.statusCode === 406 ? JSON.stringify(vigilErrorBody(NOT_ACCEPTABLE)) : payload,
+  };
+  app.get('/agents/:agent/conversations/:conversationId/events', route, async (request, reply) => {
     const { params, query, headers } = checkRequest(EventsRequest, request);
     const lastEventId = headers['last-event-id'];
     const fromOffset = lastEventId !== undefined ? Number(lastEventId) + 1 : query.fromOffset;
