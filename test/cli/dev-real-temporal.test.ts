@@ -46,5 +46,17 @@ describeWithCli('vigil dev with the Temporal CLI', () => {
     expect(await dev.exited).toEqual({ code: 0, signal: null });
     expect(dev.stderr()).toMatch(/vigil dev: stopped\n$/);
     expect(await portClosed(port)).toBe(true);
-  }, 120_000);
+
+    // Started again, it finds the conversation where it left it: the dev server's database is a file.
+    const again = startCli(['dev', '--port', String(port), '--no-gateway'], cleanEnv({ VIGIL_TEMPORAL_CLI: temporalCli! }));
+    try {
+      await again.waitFor(/^Ctrl-C stops\.$/m);
+      const inspected = await runCli(['inspect', '--address', `127.0.0.1:${port}`, 'real-dev', '--json'], cleanEnv());
+      expect(inspected.code).toBe(0);
+      expect(JSON.parse(inspected.stdout)).toMatchObject({ state: { turns: 1 } });
+    } finally {
+      again.child.kill('SIGINT');
+    }
+    expect(await again.exited).toEqual({ code: 0, signal: null });
+  }, 180_000);
 });

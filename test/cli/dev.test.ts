@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { cleanEnv, REPO, runCli, startCli, type CliProcess } from './cli-process';
+import { cleanEnv, DATA_DIR, REPO, runCli, startCli, type CliProcess } from './cli-process';
 
 /** Waits for the ready banner; returns the Temporal address and gateway URL (if any) it prints. */
 async function ready(dev: CliProcess): Promise<{ address: string; gateway?: string }> {
@@ -213,6 +213,9 @@ describe('with the Temporal CLI on PATH', () => {
     expect(args.slice(0, 2)).toEqual(['server', 'start-dev']);
     expect(args.join(' ')).toContain(`--port ${address.split(':')[1]}`);
     expect(args.join(' ')).toContain('--search-attribute VigilAgent=Keyword');
+    // Its state goes to a file beside the content store, so conversations outlive a restart.
+    expect(args.join(' ')).toContain(`--db-filename ${join(DATA_DIR, 'temporal-dev.db')}`);
+    expect(dev.stderr()).toContain(`state kept across restarts in ${join(DATA_DIR, 'temporal-dev.db')}`);
 
     const { code, stdout } = await runCli(['send', '--address', address, 'via-cli', 'what is 6*7']);
     expect({ code, stdout }).toEqual({ code: 0, stdout: 'The calculator says 42.\n' });

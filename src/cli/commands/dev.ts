@@ -11,7 +11,8 @@
  * are content-addressed and never rewritten, so nothing in it goes stale; runs only leave unreferenced entries.
  */
 import { type Command, Option } from 'commander';
-import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ASSISTANT_NAME } from '../../agents/assistant';
 import { defaultAgents } from '../../agents/registry';
 import { loadAppConfig } from '../../app-config';
@@ -122,6 +123,7 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
         portIsExplicit: command.getOptionValueSource('port') !== 'default',
         uiPort: options.uiPort,
         namespace: config.temporal.namespace,
+        dbFile: temporalDbFile(config),
         stop: shutdown.signal,
         say,
       });
@@ -233,6 +235,13 @@ function banner(
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Beside the content store, whose entries the histories refer to: the two are kept, or removed, together. */
+function temporalDbFile(config: Config): string {
+  const dir = config.store.kind === 'file' ? resolve(config.store.dataDir) : resolve('.vigil');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, 'temporal-dev.db');
 }
 
 /** Where large payloads and credits live; a PostgreSQL URL holds a password, so only the kind is said. */

@@ -24,6 +24,11 @@ export interface DevTemporalOptions {
   /** The Temporal CLI's Web UI port; its default (port + 1000) when absent. */
   uiPort?: number;
   namespace: string;
+  /**
+   * Where the Temporal CLI's dev server keeps its state (SQLite), so conversations outlive a restart of vigil dev,
+   * as the content store beside it does. The in-process server keeps nothing.
+   */
+  dbFile: string;
   /** Aborting it gives up waiting for the server to start. */
   stop: AbortSignal;
   /** Tells the user what is happening. */
@@ -122,6 +127,7 @@ async function startCliDevServer(executable: string, options: DevTemporalOptions
       port: options.port, // 0: startTemporalCliServer picks a free one
       uiPort: options.uiPort,
       namespaces: options.namespace !== 'default' ? [options.namespace] : [],
+      dbFile: options.dbFile,
       stop: options.stop,
       // Its errors are worth seeing as they come; the last of them also explain an early exit.
       onStderr: (line) => process.stderr.write(`temporal: ${line}\n`),
@@ -133,7 +139,7 @@ async function startCliDevServer(executable: string, options: DevTemporalOptions
   }
   return {
     address: server.address,
-    description: `${server.address} (Temporal CLI dev server; state lasts until vigil dev exits)`,
+    description: `${server.address} (Temporal CLI dev server; state kept across restarts in ${options.dbFile})`,
     uiURL: server.uiURL,
     exited: server.exited.catch((error: unknown) => {
       throw error instanceof TemporalCliError ? new CommandFailed(error.message) : error;
