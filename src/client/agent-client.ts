@@ -362,6 +362,11 @@ export class AgentClient {
   }
 
   /** The conversation's Temporal handle, for what this client does not cover (describe, history, terminate). */
+  /** The agents the workers serve, when the client was told (AgentClientOptions.agents). */
+  get servedAgents(): readonly string[] | undefined {
+    return this.agents;
+  }
+
   /** The checked request, if its agent is one the workers serve (when the client was told which). */
   private served<T extends { agent: string }>(input: T): T {
     if (this.agents && !this.agents.includes(input.agent)) throw new UnknownAgentError(input.agent, this.agents);

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import OpenAI from 'openai';
 import { cleanEnv, DATA_DIR, REPO, runCli, startCli, type CliProcess } from './cli-process';
 
 /** Waits for the ready banner; returns the Temporal address and gateway URL (if any) it prints. */
@@ -144,6 +145,10 @@ describe('with nothing configured', () => {
     const schedule = await post('/agents/nobody/conversations/c1/schedules', { content: 'tick', every: '1h' });
     expect(schedule.status).toBe(404);
     expect(await schedule.json()).toMatchObject({ error: { code: 'unknown_agent' } });
+
+    // OpenAI's clients ask first which models there are: the agents.
+    const models = await new OpenAI({ baseURL: `${gateway}/v1`, apiKey: 'unused' }).models.list();
+    expect(models.data).toEqual([{ id: 'assistant', object: 'model', created: 0, owned_by: 'vigil' }]);
 
     // Nothing was left behind: no conversation of that agent, as `vigil list --totals` counts them.
     const { stdout } = await runCli(['list', '--address', address, '--agent', 'nobody', '--json']);

@@ -56,3 +56,16 @@ test('bytes that are not HTTP are a 400 in Vigil\'s format, and the gateway serv
   expect(JSON.parse(answer.split('\r\n\r\n')[1])).toEqual({ error: { code: 'invalid_request', message: 'the request is not valid HTTP' } });
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
 });
+
+test('a gateway not told the agents says so on /v1/models, in OpenAI\'s format, rather than list none', async () => {
+  const response = await fetch(`${base}/v1/models`);
+  expect(response.status).toBe(404);
+  expect(await response.json()).toEqual({
+    error: {
+      message: 'this gateway is not told which agents the workers serve, so it cannot list them',
+      type: 'not_found_error',
+      code: 'not_found',
+      param: null,
+    },
+  });
+});

@@ -15,6 +15,18 @@ import { checkRequest } from '../requests';
 import type { RouteDeps } from './deps';
 
 export function chatCompletionRoutes(app: FastifyInstance, { agents, replyTimeoutMs }: RouteDeps): void {
+  /**
+   * OpenAI's model list, which most clients fetch first: each agent is a model. Only a gateway that knows the
+   * workers' agents (vigil dev's) can list them; another says so rather than list none.
+   */
+  app.get('/models', { config: { errorFormat: 'openai' } }, async () => {
+    const served = agents.servedAgents;
+    if (!served) {
+      throw new HttpError(404, 'not_found', "this gateway is not told which agents the workers serve, so it cannot list them");
+    }
+    return { object: 'list', data: served.map((id) => ({ id, object: 'model', created: 0, owned_by: 'vigil' })) };
+  });
+
   app.post('/chat/completions', { config: { errorFormat: 'openai' } }, async (request, reply) => {
     const chat = checkRequest(ChatCompletionRequest, request);
     reply.header(MESSAGE_ID_HEADER, chat.message.id);
