@@ -45,6 +45,11 @@ export interface GatewaySettings {
   token?: string;
   /** Larger request bodies are refused with 413. */
   bodyLimitBytes: number;
+  /**
+   * Origins whose browser pages may call the gateway (CORS), e.g. `https://app.example.com`; `*` for any. Unset:
+   * no CORS headers, so browsers refuse pages from other origins.
+   */
+  corsOrigins?: string[];
   /** Signed inbound webhooks; unset, their route answers 404. */
   webhookIn?: { secrets: string[]; toleranceSeconds: number; agents?: string[] };
 }
@@ -209,6 +214,17 @@ const EnvSchema = z.object({
     DEFAULT_GATEWAY_PORT,
   ),
   VIGIL_GATEWAY_TOKEN: optional(secret(MIN_GATEWAY_TOKEN_LENGTH)),
+  // Comma-separated origins (scheme://host[:port]) or `*`; see GatewaySettings.corsOrigins.
+  VIGIL_GATEWAY_CORS_ORIGINS: optional(
+    z
+      .string()
+      .transform((value) => value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+      .pipe(
+        z
+          .array(z.string().refine(isOrigin, must('`*` or origins like https://app.example.com (no path), comma-separated')))
+          .min(1, must('`*` or a comma-separated list of origins')),
+      ),
+  ),
   VIGIL_GATEWAY_BODY_LIMIT: withDefault(
     z
       .string()
@@ -266,6 +282,14 @@ const EnvSchema = z.object({
 
 /** Every environment variable loadConfig reads; docker-compose.yml sets only these (test/compose.test.ts). */
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as (keyof typeof EnvSchema.shape)[];
+
+/** `*`, or a browser origin: scheme, host and port, nothing after. */
+function isOrigin(value: string): boolean {
+  if (value === '*') return true;
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+}
 
 /** OpenAI's own API, as opposed to a compatible server (Ollama, vLLM, a proxy) that may need no key. */
 function isOpenAI(baseURL: string): boolean {
@@ -374,6 +398,7 @@ function gatewaySettings(values: z.output<typeof GatewayEnvSchema>): GatewaySett
     port: values.VIGIL_GATEWAY_PORT,
     token: values.VIGIL_GATEWAY_TOKEN,
     bodyLimitBytes: values.VIGIL_GATEWAY_BODY_LIMIT,
+    ...(values.VIGIL_GATEWAY_CORS_ORIGINS ? { corsOrigins: values.VIGIL_GATEWAY_CORS_ORIGINS } : {}),
     ...(values.VIGIL_WEBHOOK_IN_SECRET === undefined
       ? {}
       : {
@@ -399,6 +424,7 @@ const GatewayEnvSchema = EnvSchema.pick({
   VIGIL_GATEWAY_PORT: true,
   VIGIL_GATEWAY_TOKEN: true,
   VIGIL_GATEWAY_BODY_LIMIT: true,
+  VIGIL_GATEWAY_CORS_ORIGINS: true,
   VIGIL_WEBHOOK_IN_SECRET: true,
   VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: true,
   VIGIL_WEBHOOK_IN_AGENTS: true,
@@ -461,6 +487,7 @@ export function describeGateway(gateway: GatewaySettings): Record<string, unknow
     port: gateway.port,
     tokenSet: gateway.token !== undefined,
     bodyLimitBytes: gateway.bodyLimitBytes,
+    corsOrigins: gateway.corsOrigins ?? 'off',
     webhookIn: gateway.webhookIn
       ? { secrets: gateway.webhookIn.secrets.length, toleranceSeconds: gateway.webhookIn.toleranceSeconds, agents: gateway.webhookIn.agents ?? 'default' }
       : 'off',

@@ -200,6 +200,7 @@ test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
       'VIGIL_GATEWAY_PORT',
       'VIGIL_GATEWAY_TOKEN',
       'VIGIL_GATEWAY_BODY_LIMIT',
+      'VIGIL_GATEWAY_CORS_ORIGINS',
       'VIGIL_PRICES',
       'VIGIL_PAYMENT_WEBHOOK_URL',
       'VIGIL_PAYMENT_WEBHOOK_SECRET',

@@ -3,6 +3,7 @@
  * conversations. It holds no state: every request becomes an AgentClient call, so any number of gateways can
  * serve the same Temporal namespace.
  */
+import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
@@ -14,7 +15,8 @@ import { requestLogSerializer } from './request-log';
 import type { ScheduleClient } from '../schedules';
 import { bearerAuth } from './auth';
 import { HttpError, openAIErrorBody, toErrorResponse, vigilErrorBody } from './errors';
-import { REQUEST_ID_HEADER } from './headers';
+import { CONVERSATION_ID_HEADER, IDEMPOTENCY_KEY_HEADER, MESSAGE_ID_HEADER, REQUEST_ID_HEADER } from './headers';
+import { streamTokens } from './stream-token';
 import { approvalRoutes } from './routes/approvals';
 import { chatCompletionRoutes } from './routes/chat-completions';
 import { conversationRoutes } from './routes/conversations';
@@ -40,6 +42,8 @@ export interface GatewayOptions {
   schedules?: ScheduleClient;
   /** When set, every /v1 route requires `Authorization: Bearer <token>`. */
   token?: string;
+  /** Origins whose pages may call the gateway from a browser (CORS); `*` for any. Default: none (no CORS headers). */
+  corsOrigins?: readonly string[];
   /** Larger request bodies are answered 413. Default 1 MiB. */
   bodyLimitBytes?: number;
   /** How long a request waits for a reply when it does not say (`?timeoutMs=`). Default 60 s. */
@@ -66,6 +70,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     agents: options.agents,
     replyTimeoutMs: options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS,
     schedules: options.schedules,
+    streamTokens: streamTokens(options.token),
   };
   // Widened to fastify's logger interface, so the instance has fastify's default type.
   const loggerInstance: FastifyBaseLogger | undefined = options.logger?.child({}, { serializers: { req: requestLogSerializer } });
@@ -89,6 +94,17 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
 
+  // Before the token check: a browser's preflight (OPTIONS) carries no credentials, and is answered here.
+  if (options.corsOrigins?.length) {
+    void app.register(cors, {
+      origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'last-event-id', IDEMPOTENCY_KEY_HEADER, CONVERSATION_ID_HEADER],
+      exposedHeaders: [REQUEST_ID_HEADER, MESSAGE_ID_HEADER],
+      maxAge: 600,
+    });
+  }
+
   // The one place errors become responses (see ./errors.ts).
   app.setErrorHandler(async (error, request, reply) => {
     const response = toErrorResponse(error, { requestId: request.id, bodyLimitBytes });
@@ -107,7 +123,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
   healthRoutes(app);
   void app.register(
     async (v1) => {
-      if (options.token !== undefined) v1.addHook('onRequest', bearerAuth(options.token));
+      if (options.token !== undefined) v1.addHook('onRequest', bearerAuth(options.token, deps.streamTokens));
       messageRoutes(v1, deps);
       await eventRoutes(v1, deps);
       conversationRoutes(v1, deps);

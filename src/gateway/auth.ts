@@ -3,13 +3,22 @@
  * with `timingSafeEqual`: equal lengths whatever was sent, and no early exit that would time out the token's
  * prefix. Neither token is ever put in a message or a log line.
  */
-import type { onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { HttpError } from './errors';
+import type { StreamTokens } from './stream-token';
 
-export function bearerAuth(token: string): onRequestAsyncHookHandler {
+/** The one route a stream token opens (see ./stream-token.ts), as fastify names it under the /v1 prefix. */
+export const EVENTS_ROUTE = '/v1/agents/:agent/conversations/:conversationId/events';
+
+/**
+ * `streams`: a conversation's event stream also opens with `?token=` a stream token for that conversation, for
+ * EventSource, which cannot send headers.
+ */
+export function bearerAuth(token: string, streams?: StreamTokens): onRequestAsyncHookHandler {
   const expected = digest(token);
   return async (request) => {
+    if (streams && hasStreamToken(request, streams)) return;
     const header = request.headers.authorization;
     const presented = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
     if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
@@ -18,6 +27,15 @@ export function bearerAuth(token: string): onRequestAsyncHookHandler {
       });
     }
   };
+}
+
+function hasStreamToken(request: FastifyRequest, streams: StreamTokens): boolean {
+  if (request.method !== 'GET' || request.routeOptions.url !== EVENTS_ROUTE) return false;
+  const { token } = request.query as { token?: unknown };
+  const { agent, conversationId } = request.params as { agent?: unknown; conversationId?: unknown };
+  return (
+    typeof token === 'string' && typeof agent === 'string' && typeof conversationId === 'string' && streams.verify(token, agent, conversationId)
+  );
 }
 
 function digest(value: string): Buffer {

@@ -55,6 +55,7 @@ async function run(): Promise<number> {
       schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue }),
       token: config.gateway.token,
       bodyLimitBytes: config.gateway.bodyLimitBytes,
+      ...(config.gateway.corsOrigins ? { corsOrigins: config.gateway.corsOrigins } : {}),
       webhookIn: config.gateway.webhookIn,
       logger,
     });

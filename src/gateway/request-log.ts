@@ -6,7 +6,7 @@
 import type { FastifyRequest } from 'fastify';
 
 /** Query parameters the gateway reads; their values are safe to log. */
-const LOGGED_QUERY_PARAMS = new Set(['wait', 'timeoutMs', 'offset', 'limit', 'fromOffset', 'agent', 'conversationId']);
+const LOGGED_QUERY_PARAMS = new Set(['wait', 'timeoutMs', 'offset', 'limit', 'fromOffset', 'from', 'agent', 'conversationId']);
 
 export function loggedUrl(url: string): string {
   const q = url.indexOf('?');

@@ -89,9 +89,20 @@ const Offset = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER
  */
 export const EventsRequest = z.object({
   params: ConversationParams,
-  query: z.object({ fromOffset: Offset.optional() }).strict(),
+  query: z
+    .object({
+      fromOffset: Offset.optional(),
+      /** `now`: only events from this moment on, none of the earlier turns'. */
+      from: z.literal('now', { message: 'must be "now" (or give fromOffset)' }).optional(),
+      /** A stream token (../stream-token.ts), checked by the auth hook; EventSource cannot send a header. */
+      token: z.string().max(2048).optional(),
+    })
+    .strict()
+    .refine((query) => !(query.from && query.fromOffset !== undefined), { message: 'give from=now or fromOffset, not both' }),
   headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/, 'must be the id of an event: a whole number').optional() }),
 });
+
+export const StreamTokenRequest = z.object({ params: ConversationParams });
 
 export const DecideRequest = z.object({
   params: ConversationParams.extend({ toolCallId: Decision.shape.toolCallId }),

@@ -39,6 +39,7 @@ export async function startDevGateway(config: Config, logger: Logger, agents: re
     schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue, agents }),
     token: config.gateway.token,
     bodyLimitBytes: config.gateway.bodyLimitBytes,
+    ...(config.gateway.corsOrigins ? { corsOrigins: config.gateway.corsOrigins } : {}),
     webhookIn: config.gateway.webhookIn,
     logger: logger.child({ component: 'gateway' }),
   });

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toVigilError } from '../../client/agent-client';
 import type { ConversationEventEnvelope } from '../../protocol';
 import { vigilErrorBody } from '../errors';
-import { checkRequest, EventsRequest } from '../requests';
+import { checkRequest, EventsRequest, StreamTokenRequest } from '../requests';
 import type { RouteDeps } from './deps';
 
 const NOT_ACCEPTABLE = {
@@ -22,7 +22,16 @@ const NOT_ACCEPTABLE = {
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000;
 
-export async function eventRoutes(app: FastifyInstance, { agents }: RouteDeps): Promise<void> {
+export async function eventRoutes(app: FastifyInstance, { agents, streamTokens }: RouteDeps): Promise<void> {
+  /**
+   * `POST .../stream-token`: a token that opens this conversation's event stream as `?token=` for an hour, for
+   * EventSource in a browser, which cannot send the Authorization header this request carries.
+   */
+  app.post('/agents/:agent/conversations/:conversationId/stream-token', async (request, reply) => {
+    const { params } = checkRequest(StreamTokenRequest, request);
+    return reply.code(201).send(streamTokens.issue(params.agent, params.conversationId));
+  });
+
   await app.register(sse, { heartbeatInterval: HEARTBEAT_MS });
   // Open streams never end by themselves, and the server's close waits for every open request: when the gateway
   // stops, it ends them first (their clients reconnect, with Last-Event-ID, to whichever gateway serves next).
@@ -41,7 +50,7 @@ export async function eventRoutes(app: FastifyInstance, { agents }: RouteDeps): 
   app.get('/agents/:agent/conversations/:conversationId/events', route, async (request, reply) => {
     const { params, query, headers } = checkRequest(EventsRequest, request);
     const lastEventId = headers['last-event-id'];
-    const fromOffset = lastEventId !== undefined ? Number(lastEventId) + 1 : query.fromOffset;
+    let fromOffset = lastEventId !== undefined ? Number(lastEventId) + 1 : query.fromOffset;
     // Checked before the stream starts, so a missing conversation is a plain 404, not an empty stream.
     const described = await agents
       .handle(params.agent, params.conversationId)
@@ -51,10 +60,16 @@ export async function eventRoutes(app: FastifyInstance, { agents }: RouteDeps): 
       });
     // An ended conversation has no more events. 204 is what tells an EventSource to stop reconnecting.
     if (described.status.name !== 'RUNNING') return reply.code(204).send();
+    // "From now": the offset the next event will have. A reconnect (Last-Event-ID) resumes where it was instead.
+    if (query.from === 'now' && lastEventId === undefined) fromOffset = await agents.eventOffset(params.agent, params.conversationId);
 
     const left = new AbortController();
     open.add(left);
     reply.sse.onClose(() => left.abort());
+    // Now, not with the first event: a client (EventSource's `open`) learns that it is subscribed before anything
+    // happens, which a "from now" stream may take a while to have.
+    reply.sse.sendHeaders();
+    reply.raw.flushHeaders(); // Node holds a head without a body until the first write, here the first event.
     const events = agents.events(params.agent, params.conversationId, { fromOffset, signal: left.signal });
     try {
       await reply.sse.send(toMessages(events));
