@@ -33,7 +33,7 @@ export function createProgram(): Command {
       'after',
       `
 Global options may come before or after the command. Other settings come from the environment; see
-README.md, "Running the worker".
+docs/07-operating.md.
 
 Examples:
   $ vigil init my-agents                       # a new app with an agent, a tool and a test

@@ -29,7 +29,7 @@ ${Object.entries(DYNAMIC_CONFIG_DEFAULTS)
   .map(([key, value]) => `  ${key} (${value})`)
   .join('\n')}
 
-State is in memory only and is lost when the server stops. See README.md, "What the test server does not do".
+State is in memory only and is lost when the server stops. See docs/08-testing.md, "What the test server does not do".
 Exit codes: 0 after Ctrl-C, 1 when it cannot start (e.g. the port is taken), 2 for a bad command line.
 
 Examples:

@@ -18,7 +18,7 @@ export function registerWorker(program: Command): void {
 Agents: those of the app's config, \`export default defineConfig({ agents: [...] })\` (TypeScript loads without a
 build step), from --config or vigil.config.{ts,mts,js,mjs} in the current directory; with none, the shipped
 assistant. A config that fails to load or defines no agent is exit code 2.
-Settings come from the environment (TEMPORAL_*, OPENAI_*, VIGIL_*; see README.md, "Running the worker"),
+Settings come from the environment (TEMPORAL_*, OPENAI_*, VIGIL_*; see docs/07-operating.md),
 with the global options over them. It waits for Temporal to answer, logs JSON lines to stdout, and on
 SIGINT or SIGTERM lets running activities finish before it exits (a second signal exits at once).
 Exit codes: 0 after a clean shutdown, 1 when the worker fails, 2 for a bad setting (all problems listed).
