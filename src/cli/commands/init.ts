@@ -50,7 +50,7 @@ Examples:
           typesNode: builtWith('@types/node', '^20'),
         }),
       );
-      const cd = dir === '.' ? '' : `cd ${dir} && `;
+      const cd = dir === '.' ? '' : `cd ${/[\s'"$]/.test(dir) ? JSON.stringify(dir) : dir} && `;
       process.stdout.write(
         `Wrote ${name} in ${target} (vigil: ${vigil.spec}, from ${vigil.from === 'option' ? '--vigil' : vigil.from}).\n` +
           `Next: ${cd}npm install && npm test, then npx vigil dev\n`,
