@@ -33,6 +33,35 @@ async function inApp(command: string, args: string[], env: NodeJS.ProcessEnv = {
   }
 }
 
+/** `vigil dev` started as a person would in a terminal of its own, until its ready banner. */
+async function startDev(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
+  const dev = spawn(command, [...args, 'dev', '--port', '0', '--gateway-port', '0'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stderr = '';
+  const exited = once(dev, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+  const stop = async () => {
+    // Ctrl-C in a terminal: the whole foreground group (npx, if it ran vigil, and vigil) gets SIGINT.
+    try {
+      process.kill(-dev.pid!, 'SIGINT');
+    } catch {
+      // already gone
+    }
+    return exited;
+  };
+  try {
+    await new Promise<void>((resolveReady, reject) => {
+      dev.stderr.setEncoding('utf8').on('data', (text: string) => {
+        stderr += text;
+        if (/^Ctrl-C stops\.$/m.test(stderr)) resolveReady();
+      });
+      void exited.then(() => reject(new Error(`vigil dev exited before it was ready:\n${stderr}`)));
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stderr: () => stderr, gateway: /^ {2}Gateway {3}(\S+)$/m.exec(stderr)![1], stop };
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vigil-package-'));
   // `prepack` compiles src/ into dist/ first.
@@ -124,25 +153,10 @@ export default defineConfig({ agents: [defineAgent({ name: 'app-agent', instruct
 `,
   );
   model.script({ toolCalls: [{ id: 'call_2', name: 'shout', arguments: '{"text":"from the config"}' }] }, { content: 'Shouted.' });
-  const dev = spawn(join(app, 'node_modules', '.bin', 'vigil'), ['dev', '--port', '0', '--gateway-port', '0'], {
-    cwd: app,
-    env: cleanEnv({ OPENAI_BASE_URL: model.baseURL, VIGIL_DATA_DIR: join(app, 'data') }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let stderr = '';
-  const exited = once(dev, 'close');
+  const dev = await startDev(join(app, 'node_modules', '.bin', 'vigil'), [], app, cleanEnv({ OPENAI_BASE_URL: model.baseURL, VIGIL_DATA_DIR: join(app, 'data') }));
   try {
-    await new Promise<void>((resolveReady, reject) => {
-      dev.stderr.setEncoding('utf8').on('data', (text: string) => {
-        stderr += text;
-        if (/^Ctrl-C stops\.$/m.test(stderr)) resolveReady();
-      });
-      void exited.then(() => reject(new Error(`vigil dev exited before it was ready:\n${stderr}`)));
-    });
-    expect(stderr).toContain(`agents app-agent from ${join(app, 'vigil.config.ts')}`);
-    const gateway = /^ {2}Gateway {3}(\S+)$/m.exec(stderr)![1];
-    const response = await fetch(`${gateway}/v1/agents/app-agent/conversations/c1/messages`, {
+    expect(dev.stderr()).toContain(`agents app-agent from ${join(app, 'vigil.config.ts')}`);
+    const response = await fetch(`${dev.gateway}/v1/agents/app-agent/conversations/c1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ content: 'shout it' }),
@@ -151,10 +165,9 @@ export default defineConfig({ agents: [defineAgent({ name: 'app-agent', instruct
     expect(await response.json()).toMatchObject({ reply: { status: 'completed', content: 'Shouted.' } });
     expect(model.requests.at(-1)!.body.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_2', content: 'FROM THE CONFIG!' });
   } finally {
-    process.kill(-dev.pid!, 'SIGINT');
+    const [code] = await dev.stop();
+    expect(code).toBe(0);
   }
-  const [code] = await exited;
-  expect(code).toBe(0);
 }, 180_000);
 
 test('a config that defines no agent stops `vigil worker` with exit code 2, naming the file', async () => {
@@ -254,27 +267,12 @@ describe('`vigil init` from the packed tarball', () => {
 
   test("`npx vigil dev` in the app answers through the gateway with the app's agent and its own tool", async () => {
     model.script({ toolCalls: [{ id: 'call_w', name: 'word_count', arguments: '{"text":"the quick brown fox"}' }] }, { content: 'Four words.' });
-    const dev = spawn('npx', ['vigil', 'dev', '--port', '0', '--gateway-port', '0'], {
-      cwd: scaffold,
-      env: userEnv({ OPENAI_BASE_URL: model.baseURL }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let stderr = '';
-    const exited = once(dev, 'close');
+    const dev = await startDev('npx', ['vigil'], scaffold, userEnv({ OPENAI_BASE_URL: model.baseURL }));
     try {
-      await new Promise<void>((resolveReady, reject) => {
-        dev.stderr.setEncoding('utf8').on('data', (text: string) => {
-          stderr += text;
-          if (/^Ctrl-C stops\.$/m.test(stderr)) resolveReady();
-        });
-        void exited.then(() => reject(new Error(`vigil dev exited before it was ready:\n${stderr}`)));
-      });
       // The banner's examples talk to the app's agent, not the shipped assistant.
-      expect(stderr).toMatch(/npx vigil send --address \S+ --agent helper user-1/);
-      const gateway = /^ {2}Gateway {3}(\S+)$/m.exec(stderr)![1];
-      expect(stderr).toContain(`${gateway}/v1/agents/helper/conversations/user-1/messages`);
-      const response = await fetch(`${gateway}/v1/agents/helper/conversations/c1/messages`, {
+      expect(dev.stderr()).toMatch(/npx vigil send --address \S+ --agent helper user-1/);
+      expect(dev.stderr()).toContain(`${dev.gateway}/v1/agents/helper/conversations/user-1/messages`);
+      const response = await fetch(`${dev.gateway}/v1/agents/helper/conversations/c1/messages`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ content: 'How many words in "the quick brown fox"?' }),
@@ -282,11 +280,9 @@ describe('`vigil init` from the packed tarball', () => {
       expect(await response.json()).toMatchObject({ reply: { status: 'completed', content: 'Four words.' } });
       expect(model.requests.at(-1)!.body.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 'call_w', content: '4' });
     } finally {
-      // Ctrl-C in a terminal: the whole foreground group, npx and the vigil it runs, gets SIGINT.
-      process.kill(-dev.pid!, 'SIGINT');
+      await dev.stop();
     }
-    await exited;
     // npm may end by the signal itself; what matters is that vigil dev, holding the same stderr, stopped cleanly.
-    expect(stderr).toMatch(/^vigil dev: stopped$/m);
+    expect(dev.stderr()).toMatch(/^vigil dev: stopped$/m);
   }, 180_000);
 });

@@ -64,14 +64,14 @@ export async function eventRoutes(app: FastifyInstance, { agents, streamTokens }
     if (query.from === 'now' && lastEventId === undefined) fromOffset = await agents.eventOffset(params.agent, params.conversationId);
 
     const left = new AbortController();
-    open.add(left);
     reply.sse.onClose(() => left.abort());
-    // Now, not with the first event: a client (EventSource's `open`) learns that it is subscribed before anything
-    // happens, which a "from now" stream may take a while to have.
-    reply.sse.sendHeaders();
-    reply.raw.flushHeaders(); // Node holds a head without a body until the first write, here the first event.
-    const events = agents.events(params.agent, params.conversationId, { fromOffset, signal: left.signal });
+    open.add(left);
     try {
+      // Now, not with the first event: a client (EventSource's `open`) learns that it is subscribed before
+      // anything happens, which a "from now" stream may take a while to have.
+      reply.sse.sendHeaders();
+      reply.raw.flushHeaders(); // Node holds a head without a body until the first write, here the first event.
+      const events = agents.events(params.agent, params.conversationId, { fromOffset, signal: left.signal });
       await reply.sse.send(toMessages(events));
     } catch (error) {
       // The stream is already open: the failure goes to the client as an event, and to the log.
