@@ -38,6 +38,11 @@ export class UnknownAgentError extends VigilError {
   ) {
     super(`no agent named ${JSON.stringify(agent)} is served here; the agents are: ${known.join(', ')}`);
   }
+
+  /** Throws unless `agent` is among `known`; with no list (the workers' agents are not known), accepts any. */
+  static check(agent: string, known: readonly string[] | undefined): void {
+    if (known && !known.includes(agent)) throw new UnknownAgentError(agent, known);
+  }
 }
 
 /** No conversation with that agent and id exists (or it has ended and cannot take the request). */

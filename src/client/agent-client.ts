@@ -369,7 +369,7 @@ export class AgentClient {
 
   /** The checked request, if its agent is one the workers serve (when the client was told which). */
   private served<T extends { agent: string }>(input: T): T {
-    if (this.agents && !this.agents.includes(input.agent)) throw new UnknownAgentError(input.agent, this.agents);
+    UnknownAgentError.check(input.agent, this.agents);
     return input;
   }
 

@@ -151,7 +151,7 @@ export class ScheduleClient {
   /** Creates the schedule; a schedule with the same agent, conversation and name is a ScheduleConflictError. */
   async create(request: CreateScheduleRequest): Promise<ScheduledMessage> {
     const input = check(CreateScheduleRequest, request, 'schedule');
-    if (this.agents && !this.agents.includes(input.agent)) throw new UnknownAgentError(input.agent, this.agents);
+    UnknownAgentError.check(input.agent, this.agents);
     const name = input.name ?? 'default';
     const id = scheduleIdFor(input.agent, input.conversationId, name);
     const message: ScheduledMessageInput = {

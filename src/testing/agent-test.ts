@@ -11,7 +11,6 @@
  * assert.equal(reply.content, 'Two words.');
  * await t.close();
  */
-import { Client } from '@temporalio/client';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +24,7 @@ import { createLogger } from '../logger';
 import { ConfigError } from '../errors';
 import type { ConversationEventEnvelope, ConversationView, Decision, Reply, TranscriptPage, TranscriptPageRequest } from '../protocol';
 import { FileContentStore } from '../store';
-import { vigilDataConverter } from '../store/data-converter';
+import { createVigilClient } from '../store/data-converter';
 import { createVigilWorker, installRuntimeLogger, type VigilWorker } from '../workers/worker';
 import { startScriptedModel, type ScriptedModel } from './scripted-model';
 import { createTemporalTestEnv, type TemporalTestEnv } from './temporal-env';
@@ -146,10 +145,11 @@ export async function startAgentTest(options: AgentTestOptions): Promise<AgentTe
 
     // The test's own client reads large payloads and older transcript entries as the worker writes them.
     const client = new AgentClient({
-      client: new Client({
+      client: createVigilClient({
         connection: env.connection,
         namespace: env.namespace,
-        dataConverter: vigilDataConverter(store, config.store),
+        store,
+        payloadThresholdBytes: config.store.payloadThresholdBytes,
       }),
       taskQueue: config.temporal.taskQueue,
       store,

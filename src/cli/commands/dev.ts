@@ -144,11 +144,12 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
       }
     }
 
+    // One registry for the worker, the gateway (which refuses other agents) and the banner's examples.
+    const agents = app?.agents ?? defaultAgents(config);
     let gateway: DevGateway | undefined;
     if (options.gateway && !shutdown.signal.aborted) {
       for (const warning of loadGatewayConfig(devEnv).warnings) logger.warn(warning);
-      const served = (app?.agents ?? defaultAgents(config)).list().map((agent) => agent.name);
-      gateway = await startDevGateway(config, logger, served);
+      gateway = await startDevGateway(config, logger, agents.list().map((agent) => agent.name));
       started.push(gateway);
     }
 
@@ -167,10 +168,9 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
     await runWorker({
       config,
       logger,
-      ...(app ? { agents: app.agents } : {}),
+      agents,
       stop: stopWorker.signal,
-      onRunning: () =>
-        process.stderr.write(banner(config, useDemo, temporal, gateway, app?.agents.list()[0]?.name ?? ASSISTANT_NAME)),
+      onRunning: () => process.stderr.write(banner(config, useDemo, temporal, gateway, agents.list()[0].name)),
     });
     if (temporalFailure !== undefined) throw temporalFailure;
   } catch (error) {
