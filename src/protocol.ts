@@ -315,11 +315,49 @@ export type StoredTranscriptEntry = z.infer<typeof StoredTranscriptEntry>;
 export const HeldTranscriptPage = TranscriptPage.extend({ entries: z.array(z.union([TranscriptEntry, StoredTranscriptEntry])) });
 export type HeldTranscriptPage = z.infer<typeof HeldTranscriptPage>;
 
-export const CancelTurnRequest = z.object({ reason: z.string().max(2000).optional() }).strict();
+export const CancelTurnRequest = z
+  .object({
+    reason: z.string().max(2000).optional(),
+    /** Cancel only this message's turn: a turn of another message in flight is left alone. */
+    messageId: z.string().min(1).max(MAX_ID_LENGTH).optional(),
+  })
+  .strict();
 export type CancelTurnRequest = z.infer<typeof CancelTurnRequest>;
 
 export const CancelTurnResult = z.object({ cancelled: z.boolean(), turn: z.number().int().nullable() });
 export type CancelTurnResult = z.infer<typeof CancelTurnResult>;
+
+/** The most text a seed may carry, all turns and instructions together: it is written to history whole. */
+export const MAX_SEED_CHARS = 1_000_000;
+
+/**
+ * What a new conversation starts with besides its agent's definition: instructions of its own (a chat client's
+ * system prompt, added after the agent's) and earlier turns (the history a chat client holds), which the model
+ * sees as the conversation's first entries. A seed takes effect only when it starts the conversation; a running
+ * one keeps what it has.
+ */
+export const ConversationSeed = z
+  .object({
+    instructions: z.string().min(1).max(100_000).optional(),
+    turns: z
+      .array(
+        z
+          .object({
+            role: z.enum(['user', 'assistant']),
+            content: z.string().max(100_000),
+            author: InboundMessage.shape.author,
+          })
+          .strict(),
+      )
+      .max(1000)
+      .default([]),
+  })
+  .strict()
+  .refine(
+    (seed) => (seed.instructions?.length ?? 0) + seed.turns.reduce((sum, turn) => sum + turn.content.length, 0) <= MAX_SEED_CHARS,
+    `holds more than ${MAX_SEED_CHARS} characters; send fewer earlier turns`,
+  );
+export type ConversationSeed = z.infer<typeof ConversationSeed>;
 
 /** The workflow's input. Its names are checked as recorded ones (RecordedName); boundaries use ConversationAddress. */
 export const StartConversation = z
@@ -330,6 +368,8 @@ export const StartConversation = z
     state: z.unknown().optional(),
     /** The event stream's state, carried over from the earlier run by continue-as-new. */
     events: z.unknown().optional(),
+    /** What a new conversation starts with (see ConversationSeed); a run with `state` has it already. */
+    seed: ConversationSeed.optional(),
   })
   .strict();
 export type StartConversation = z.infer<typeof StartConversation>;

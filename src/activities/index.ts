@@ -21,6 +21,7 @@ import { createScheduledMessageActivity } from './scheduled-message';
 import { createSummarizeActivity } from './summarize';
 import { createToolActivity } from './tools';
 import { FailureTypes, type ModelCallInput, type WorkerActivities } from './types';
+import { joinInstructions } from '../workflows/conversation-state';
 
 export interface ActivityDeps {
   agents: AgentRegistry;
@@ -81,7 +82,10 @@ export function createActivities(deps: ActivityDeps): WorkerActivities {
         request.instructions !== undefined && request.tools !== undefined
           ? { ...request, instructions: request.instructions, tools: request.tools }
           : { ...request, ...agentParts(agent ?? definedAgent(request.agent)) };
-      const answer = await callModel(input, { stream: agent?.stream ?? true });
+      const answer = await callModel(
+        { ...input, instructions: joinInstructions(input.instructions, input.conversationInstructions) },
+        { stream: agent?.stream ?? true },
+      );
       const byAnswer = costOf(prices, answer.model, answer.usage);
       const cost = byAnswer.priced ? byAnswer : costOf(prices, input.model, answer.usage);
       const priced = { ...answer, costMicros: cost.costMicros, priced: cost.priced };

@@ -14,6 +14,8 @@ export interface ModelCallInput {
   step: number;
   model: string;
   instructions: string;
+  /** The conversation's own instructions (a seed's), which the model gets after the agent's. */
+  conversationInstructions?: string;
   /**
    * The transcript entries the model sees: with `window`, only the context window's (in order); without it
    * (runs recorded before short-term memory), the whole conversation.

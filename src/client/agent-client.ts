@@ -53,6 +53,8 @@ import {
   Reply,
   sendUpdate,
   ConversationAddress,
+  ConversationSeed,
+  type StartConversation,
   SWITCHING_RUNS,
   stateQuery,
   type TranscriptEntry,
@@ -92,6 +94,16 @@ export interface SendOptions {
    * reply can be read from the transcript, or fetched by sending the same message id again.
    */
   timeoutMs?: number;
+  /**
+   * What the conversation starts with when this message starts it: instructions of its own and earlier turns
+   * (ConversationSeed). A running conversation keeps what it has and ignores the seed.
+   */
+  seed?: ConversationSeed;
+}
+
+export interface OpenOptions {
+  /** As SendOptions.seed. */
+  seed?: ConversationSeed;
 }
 
 export interface EventsOptions {
@@ -112,7 +124,9 @@ type Address = z.infer<typeof Address>;
 const SendInput = Address.extend({
   message: InboundMessage,
   timeoutMs: z.number().int().positive().max(2 ** 31 - 1).optional(),
+  seed: ConversationSeed.optional(),
 });
+const OpenInput = Address.extend({ seed: ConversationSeed.optional() });
 const PostInput = Address.extend({ message: InboundMessage });
 const TranscriptInput = Address.extend({ page: TranscriptPageRequest.optional() });
 const DecideInput = Address.extend({ decision: Decision });
@@ -151,7 +165,7 @@ export class AgentClient {
   /**
    * Sends a message and waits for the turn's reply, starting the conversation if it is not running. Sending a
    * message id again returns the first reply instead of running a second turn, so a retry after a timeout or a
-   * lost connection is safe. An id whose reply is no longer kept (after 500 newer ones) is refused with a
+   * lost connection is safe. An id whose reply is no longer kept (after 10,000 newer ones) is refused with a
    * ValidationError that says so, never answered twice.
    */
   async send(agent: string, conversationId: string, message: MessageInput, options: SendOptions = {}): Promise<Reply> {
@@ -160,13 +174,14 @@ export class AgentClient {
       conversationId,
       message: toMessage(message),
       timeoutMs: options.timeoutMs,
+      seed: options.seed,
     }));
     // One operation per attempt: the SDK runs each only once.
     const start = () =>
       new WithStartWorkflowOperation<typeof conversation>(WORKFLOW_TYPE, {
         workflowId: conversationWorkflowId(input.agent, input.conversationId),
         taskQueue: this.taskQueue,
-        args: [{ agent: input.agent, conversationId: input.conversationId }],
+        args: [startInput(input)],
         // A running conversation takes the message; only a missing one is started.
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: ENDED_STAYS_ENDED,
@@ -274,13 +289,13 @@ export class AgentClient {
    * Starts the conversation if it is not running, without sending anything: for a watcher that subscribes to
    * `events` before the first message. Idempotent.
    */
-  async open(agent: string, conversationId: string): Promise<void> {
-    const address = this.served(check('open', Address, { agent, conversationId }));
+  async open(agent: string, conversationId: string, options: OpenOptions = {}): Promise<void> {
+    const address = this.served(check('open', OpenInput, { agent, conversationId, seed: options.seed }));
     await this.mapped('open', address, () =>
       this.client.workflow.start<typeof conversation>(WORKFLOW_TYPE, {
         workflowId: conversationWorkflowId(address.agent, address.conversationId),
         taskQueue: this.taskQueue,
-        args: [{ agent: address.agent, conversationId: address.conversationId }],
+        args: [startInput(address)],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: ENDED_STAYS_ENDED,
       }),
@@ -393,6 +408,11 @@ export class AgentClient {
       throw toVigilError(error, operation, address);
     }
   }
+}
+
+/** The workflow's input for a conversation this call may start. */
+function startInput(input: Address & { seed?: ConversationSeed }): StartConversation {
+  return { agent: input.agent, conversationId: input.conversationId, ...(input.seed ? { seed: input.seed } : {}) };
 }
 
 function toMessage(message: MessageInput): unknown {

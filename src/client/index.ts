@@ -19,7 +19,7 @@ export { AgentClient } from './agent-client';
 export { createVigilClient, vigilDataConverter, type VigilClientOptions } from '../store/data-converter';
 export { createContentStore } from '../store/create-content-store';
 export type { ContentStore } from '../store/content-store';
-export type { AgentClientOptions, EventsOptions, MessageInput, SendOptions } from './agent-client';
+export type { AgentClientOptions, EventsOptions, MessageInput, OpenOptions, SendOptions } from './agent-client';
 export {
   ConfigError,
   ConversationNotFoundError,

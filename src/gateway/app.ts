@@ -100,7 +100,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
       origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
       methods: ['GET', 'POST', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'last-event-id', IDEMPOTENCY_KEY_HEADER, CONVERSATION_ID_HEADER],
-      exposedHeaders: [REQUEST_ID_HEADER, MESSAGE_ID_HEADER],
+      exposedHeaders: [REQUEST_ID_HEADER, MESSAGE_ID_HEADER, CONVERSATION_ID_HEADER],
       maxAge: 600,
     });
   }

@@ -30,6 +30,10 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'timeout'
+  | 'turn_failed'
+  | 'turn_cancelled'
+  | 'insufficient_quota'
+  | 'payment_required'
   | 'upstream_error'
   | 'unavailable'
   | 'internal';
@@ -121,6 +125,11 @@ const OPENAI_ERROR_TYPES: Record<ErrorCode, string> = {
   payload_too_large: 'invalid_request_error',
   unsupported_media_type: 'invalid_request_error',
   timeout: 'timeout_error',
+  turn_failed: 'server_error',
+  turn_cancelled: 'invalid_request_error',
+  // OpenAI's type and code for a used-up quota, which its clients show as such.
+  insufficient_quota: 'insufficient_quota',
+  payment_required: 'invalid_request_error',
   upstream_error: 'server_error',
   unavailable: 'server_error',
   internal: 'server_error',

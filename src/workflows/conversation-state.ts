@@ -15,6 +15,7 @@ import { budgetRefusal } from '../usage/budget';
 import { addUsage as addCallUsage, type ConversationUsage, emptyUsage, restoreUsage } from '../usage/usage';
 import { addOlderId, type CarriedOlderIds, carriedOlderIds, emptyOlderIds, mayHoldId, type OlderIds, restoreOlderIds } from './older-ids';
 import type {
+  ConversationSeed,
   ConversationView,
   Decision,
   InboundMessage,
@@ -121,6 +122,8 @@ export interface ConversationState {
   chain: { head: string | null; length: number };
   entryRefs: string[];
   ending: boolean;
+  /** Instructions of this conversation's own, which the model gets after the agent's (ConversationSeed). */
+  instructions?: string;
 }
 
 export function initialState(agent: string, conversationId: string): ConversationState {
@@ -142,6 +145,43 @@ export function initialState(agent: string, conversationId: string): Conversatio
     entryRefs: [],
     ending: false,
   };
+}
+
+/**
+ * A new conversation that starts from a seed: its instructions, and its earlier turns as transcript entries that
+ * no message of this conversation brought (ids `seed-<n>`, never admitted, so no message id is taken). The turn
+ * count goes on from them, so the first message is the turn after the last seeded one.
+ */
+export function seededState(agent: string, conversationId: string, seed: ConversationSeed, now: string): ConversationState {
+  const state = initialState(agent, conversationId);
+  if (seed.instructions !== undefined) state.instructions = seed.instructions;
+  for (const entry of seed.turns) {
+    if (entry.role === 'user') {
+      state.turns++;
+      state.transcript.push({
+        role: 'user',
+        turn: state.turns,
+        messageId: `seed-${state.turns}`,
+        content: entry.content,
+        ...(entry.author ? { author: entry.author } : {}),
+        at: now,
+      });
+    } else {
+      // The model of a seeded answer is not known: it is the client's history.
+      const usage = { inputTokens: 0, outputTokens: 0 };
+      state.transcript.push({ role: 'assistant', turn: state.turns, content: entry.content, toolCalls: [], model: SEEDED_MODEL, usage, at: now });
+    }
+  }
+  return state;
+}
+
+/** The `model` of a seeded assistant entry. */
+export const SEEDED_MODEL = 'seed';
+
+/** The agent's instructions with the conversation's own (a seed's) after them, as the model gets them. */
+export function joinInstructions(agentInstructions: string, own: string | undefined): string {
+  if (own === undefined) return agentInstructions;
+  return agentInstructions === '' ? own : `${agentInstructions}\n\n${own}`;
 }
 
 /** Reads a state handed over by an app or an earlier run; refuses versions this code does not know. */
@@ -333,7 +373,7 @@ function memoryStep(state: ConversationState, turn: TurnState, agent: AgentSpec,
     entries,
     summary: state.summary ?? undefined,
     policy,
-    fixedTokens: estimateFixedTokens(agent.instructions, tools),
+    fixedTokens: estimateFixedTokens(joinInstructions(agent.instructions, state.instructions), tools),
   });
   const summary = state.summary;
   if (plan.kind === 'summarize') {
@@ -484,6 +524,7 @@ function modelInput(state: ConversationState, turn: TurnState, agent: AgentSpec,
     step: turn.step + 1,
     model: agent.model,
     instructions: agent.instructions,
+    ...(state.instructions !== undefined ? { conversationInstructions: state.instructions } : {}),
     transcript,
     tools: modelTools(agent),
   };
@@ -569,9 +610,10 @@ export function applyToolResults(state: ConversationState, results: { toolCall: 
   turn.pendingToolCalls = turn.pendingToolCalls.filter((c) => !byId.has(c.id));
 }
 
-export function cancelTurn(state: ConversationState, reason: string | undefined): number | null {
+export function cancelTurn(state: ConversationState, reason: string | undefined, messageId?: string): number | null {
   const turn = state.turn;
   if (!turn || turn.cancelled) return null;
+  if (messageId !== undefined && turn.message.id !== messageId) return null;
   turn.cancelled = { reason: reason ?? '' };
   turn.approvals = [];
   return turn.turn;

@@ -67,6 +67,7 @@ import {
   refusal,
   requestApprovals,
   restoreState,
+  seededState,
   transcriptPage,
   view,
 } from './conversation-state';
@@ -87,7 +88,11 @@ export interface ConversationResult {
 export async function conversation(input: StartConversation): Promise<ConversationResult> {
   const start = StartConversation.parse(input);
   const state: ConversationState =
-    start.state === undefined ? initialState(start.agent, start.conversationId) : restoreState(start.state, start.agent, start.conversationId);
+    start.state !== undefined
+      ? restoreState(start.state, start.agent, start.conversationId)
+      : start.seed !== undefined
+        ? seededState(start.agent, start.conversationId, start.seed, now())
+        : initialState(start.agent, start.conversationId);
   let turnScope: CancellationScope | undefined;
   const agentCache: AgentCache = {};
   const run: RunLocal = { signals: 0, delivering: null };
@@ -181,7 +186,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
   setHandler(
     cancelTurnUpdate,
     (request?: CancelTurnRequest) => {
-      const turn = cancelTurn(state, request?.reason);
+      const turn = cancelTurn(state, request?.reason, request?.messageId);
       // Cancelling the scope requests cancellation of the running model or tool activity.
       if (turn !== null) turnScope?.cancel();
       return { cancelled: turn !== null, turn };

@@ -3,6 +3,7 @@
  * client over global fetch for the tests.
  */
 import type { FastifyInstance } from 'fastify';
+import { AgentClient } from '../../src/client';
 import { createGateway, type GatewayOptions } from '../../src/gateway';
 import type { ConversationFixture } from '../helpers/conversation';
 
@@ -19,10 +20,20 @@ export interface HttpAnswer<T = Record<string, unknown>> {
 }
 
 /** Starts a gateway for the test file once the harness is up; closes it after the file's tests. */
-export function useGateway(fx: ConversationFixture, options: Omit<GatewayOptions, 'agents'> = {}): GatewayFixture {
+export interface GatewayFixtureOptions extends Omit<GatewayOptions, 'agents'> {
+  /** The agents the workers serve, told to the gateway as `vigil dev` tells its own; unknown otherwise. */
+  servedAgents?: string[];
+}
+
+export function useGateway(fx: ConversationFixture, fixtureOptions: GatewayFixtureOptions = {}): GatewayFixture {
   const gateway = {} as GatewayFixture;
   beforeAll(async () => {
-    gateway.app = createGateway({ agents: fx.client, ...options });
+    // Read here, not when called: options may be getters of what the harness starts (hostile-input.test.ts).
+    const { servedAgents, ...options } = fixtureOptions;
+    const agents = servedAgents
+      ? new AgentClient({ client: fx.env.client, taskQueue: fx.taskQueue, store: fx.store, agents: servedAgents })
+      : fx.client;
+    gateway.app = createGateway({ agents, ...options });
     const address = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
     gateway.url = address;
   });

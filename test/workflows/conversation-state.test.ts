@@ -20,6 +20,7 @@ import {
   refusal,
   requestApprovals,
   restoreState,
+  seededState,
   transcriptPage,
   view,
 } from '../../src/workflows/conversation-state';
@@ -192,6 +193,37 @@ test('a cancelled turn finishes as cancelled and is noted in the transcript', ()
   expect(step).toEqual({ kind: 'finish', status: 'cancelled', content: 'The turn was cancelled: user pressed stop' });
   finishTurn(state, 'cancelled', 'The turn was cancelled: user pressed stop', now);
   expect(state.transcript.at(-1)).toMatchObject({ role: 'notice', content: 'The turn was cancelled: user pressed stop' });
+});
+
+test('a cancellation that names a message leaves the turn of another message alone', () => {
+  const state = started();
+  const running = state.turn!.message.id;
+  expect(cancelTurn(state, 'its client left', 'some-other-message')).toBeNull();
+  expect(state.turn?.cancelled).toBeNull();
+  expect(cancelTurn(state, 'its client left', running)).toBe(1);
+});
+
+test('a seeded conversation starts with its earlier turns and its own instructions, and goes on from them', () => {
+  const state = seededState('a', 'c1', {
+    instructions: 'Answer in French.',
+    turns: [
+      { role: 'assistant', content: 'Welcome.' },
+      { role: 'user', content: 'hi', author: 'ada' },
+      { role: 'assistant', content: 'Hello.' },
+    ],
+  }, now);
+  expect(state.transcript).toEqual([
+    { role: 'assistant', turn: 0, content: 'Welcome.', toolCalls: [], model: 'seed', usage: { inputTokens: 0, outputTokens: 0 }, at: now },
+    { role: 'user', turn: 1, messageId: 'seed-1', content: 'hi', author: 'ada', at: now },
+    { role: 'assistant', turn: 1, content: 'Hello.', toolCalls: [], model: 'seed', usage: { inputTokens: 0, outputTokens: 0 }, at: now },
+  ]);
+  // Seeded turns took no message id: a message may use `seed-1` as its own.
+  expect(admit(state, { id: 'seed-1', content: 'and now?' })).toBe('new');
+  expect(beginTurn(state, now).turn).toBe(2);
+  const step = nextStep(state, agent);
+  expect(step).toMatchObject({ kind: 'call_model', input: { instructions: 'be brief', conversationInstructions: 'Answer in French.' } });
+  // It travels through continue-as-new.
+  expect(restoreState(JSON.parse(JSON.stringify(carriedState(state))), 'a', 'c1').instructions).toBe('Answer in French.');
 });
 
 test('a message id seen before never queues a second turn', () => {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Reply, ReplyStatus } from '../../protocol';
+import { type ErrorCode, HttpError, openAIErrorBody } from '../errors';
 
 /** Vigil's own facts about the turn, beside OpenAI's fields. */
 export interface VigilTurn {
@@ -15,15 +16,35 @@ export interface VigilTurn {
   status: ReplyStatus;
 }
 
-const FINISH_REASONS: Record<ReplyStatus, 'stop' | 'length'> = {
-  completed: 'stop',
-  step_limit: 'length',
-  cancelled: 'stop',
-  // The reply's content says what went wrong; the turn is over and the conversation goes on.
-  error: 'stop',
-  budget_exceeded: 'stop',
-  payment_required: 'stop',
+/**
+ * A turn that ended without an answer is an error, as OpenAI's API answers: an error status, or an error event
+ * in a stream that has begun, so clients raise it instead of showing a notice as the model's words. The turn
+ * is over either way, so a retry would only repeat it (a stateless request) or get the same outcome: the
+ * response tells OpenAI's clients not to retry (`x-should-retry`).
+ */
+const TURN_FAILURES: Partial<Record<ReplyStatus, { status: number; code: ErrorCode }>> = {
+  error: { status: 502, code: 'turn_failed' },
+  cancelled: { status: 409, code: 'turn_cancelled' },
+  budget_exceeded: { status: 429, code: 'insufficient_quota' },
+  payment_required: { status: 402, code: 'payment_required' },
 };
+
+/** The error a reply is, when its turn ended without an answer; undefined for an answer. */
+export function turnFailure(reply: Reply): HttpError | undefined {
+  const failure = TURN_FAILURES[reply.status];
+  if (!failure) return undefined;
+  return new HttpError(failure.status, failure.code, reply.content, { 'x-should-retry': 'false' });
+}
+
+/** The error event that ends a stream whose turn failed after it began. */
+export function errorEvent(error: HttpError): string {
+  return `data: ${JSON.stringify(openAIErrorBody({ status: error.status, code: error.code, message: error.message }))}\n\n`;
+}
+
+/** `length` when the turn ran out of steps before a final answer. */
+function finishReason(status: ReplyStatus): 'stop' | 'length' {
+  return status === 'step_limit' ? 'length' : 'stop';
+}
 
 interface Answer {
   agent: string;
@@ -41,7 +62,7 @@ export function chatCompletion({ agent, conversationId, reply }: Answer): ChatCo
       {
         index: 0,
         message: { role: 'assistant', content: reply.content, refusal: null },
-        finish_reason: FINISH_REASONS[reply.status],
+        finish_reason: finishReason(reply.status),
         logprobs: null,
       },
     ],
@@ -66,7 +87,7 @@ export function* chatCompletionEvents({ agent, conversationId, reply }: Answer, 
 export function finishChunk(agent: string, conversationId: string, reply: Reply): string {
   return `data: ${JSON.stringify({
     ...chunkBase(agent, reply.messageId),
-    choices: [{ index: 0, delta: {}, finish_reason: FINISH_REASONS[reply.status] }],
+    choices: [{ index: 0, delta: {}, finish_reason: finishReason(reply.status) }],
     vigil: vigilTurn(conversationId, reply),
   })}\n\n`;
 }

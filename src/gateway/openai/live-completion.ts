@@ -10,7 +10,7 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { VigilError } from '../../errors';
 import type { ConversationEventEnvelope, Reply } from '../../protocol';
-import { chatCompletionEvents, completionIdFor, finishChunk, pieces, usageChunk } from './chat-completion';
+import { chatCompletionEvents, completionIdFor, errorEvent, finishChunk, pieces, turnFailure, usageChunk } from './chat-completion';
 
 export interface LiveCompletion {
   agent: string;
@@ -40,6 +40,8 @@ export async function startLiveCompletion(live: LiveCompletion): Promise<AsyncIt
   const first = await Promise.race([turnStarted, live.reply.then(() => undefined)]);
   if (first === undefined) {
     const reply = await live.reply;
+    const failure = turnFailure(reply);
+    if (failure) throw failure;
     return toAsync(chatCompletionEvents({ agent: live.agent, conversationId: live.conversationId, reply }, live.includeUsage));
   }
   return streamTurn(live, events, first);
@@ -72,14 +74,15 @@ async function* streamTurn(live: LiveCompletion, events: AsyncIterator<Conversat
     // Headers are sent: the failure goes in OpenAI's in-stream error form, which its clients raise.
     const message = error instanceof VigilError ? error.message : 'the turn failed';
     yield `data: ${JSON.stringify({ error: { message, type: 'server_error', code: null, param: null } })}\n\n`;
-    yield 'data: [DONE]\n\n';
     return;
   }
-  const rest = reply.content.startsWith(streamed)
-    ? reply.content.slice(streamed.length)
-    : reply.status !== 'completed'
-      ? `\n\n${reply.content}` // a cancellation or error notice after partial text
-      : '';
+  const failure = turnFailure(reply);
+  if (failure) {
+    // As OpenAI's API ends a stream that fails: an error event, no finish chunk and no [DONE].
+    yield errorEvent(failure);
+    return;
+  }
+  const rest = reply.content.startsWith(streamed) ? reply.content.slice(streamed.length) : '';
   for (const piece of pieces(rest)) yield chunk({ content: piece });
   yield finishChunk(live.agent, live.conversationId, reply);
   if (live.includeUsage) yield usageChunk(live.agent, reply);

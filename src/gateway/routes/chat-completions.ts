@@ -7,9 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { TimeoutError } from '../../errors';
 import { conflictWhenRefused, HttpError } from '../errors';
-import { chatCompletion } from '../openai/chat-completion';
+import { cancelAbandonedTurn } from '../openai/abandoned-turn';
+import { chatCompletion, turnFailure } from '../openai/chat-completion';
 import { startLiveCompletion } from '../openai/live-completion';
-import { MESSAGE_ID_HEADER } from '../headers';
+import { CONVERSATION_ID_HEADER, MESSAGE_ID_HEADER } from '../headers';
 import { ChatCompletionRequest } from '../openai/chat-request';
 import { checkRequest } from '../requests';
 import type { RouteDeps } from './deps';
@@ -29,34 +30,45 @@ export function chatCompletionRoutes(app: FastifyInstance, { agents, replyTimeou
 
   app.post('/chat/completions', { config: { errorFormat: 'openai' } }, async (request, reply) => {
     const chat = checkRequest(ChatCompletionRequest, request);
-    reply.header(MESSAGE_ID_HEADER, chat.message.id);
+    const { agent, conversationId, seed } = chat;
+    reply.header(MESSAGE_ID_HEADER, chat.message.id).header(CONVERSATION_ID_HEADER, conversationId);
     const send = () =>
-      agents.send(chat.agent, chat.conversationId, chat.message, { timeoutMs: replyTimeoutMs }).catch((error: unknown) => {
-        if (error instanceof TimeoutError) {
-          throw new HttpError(
-            504,
-            'timeout',
-            `no reply within ${replyTimeoutMs} ms; the turn goes on. Send the same request again to get its reply`,
-          );
-        }
+      agents.send(agent, conversationId, chat.message, { timeoutMs: replyTimeoutMs, seed }).catch((error: unknown) => {
+        if (error instanceof TimeoutError) throw replyTimeout(chat, replyTimeoutMs);
         return conflictWhenRefused(error);
       });
-    if (!chat.stream) return chatCompletion({ agent: chat.agent, conversationId: chat.conversationId, reply: await send() });
+    // Until the response is written, a closed connection is a client that left: its turn is cancelled.
+    const whenAbandoned = (answered: Promise<unknown>) =>
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) {
+          void cancelAbandonedTurn(agents, { agent, conversationId, messageId: chat.message.id, answered }, request.log);
+        }
+      });
+
+    if (!chat.stream) {
+      const answer = send();
+      whenAbandoned(answer);
+      const answered = await answer;
+      const failure = turnFailure(answered);
+      if (failure) throw failure;
+      return chatCompletion({ agent, conversationId, reply: answered });
+    }
 
     // Watch the conversation from before the message goes in, so the turn's text is seen from its start.
-    await agents.open(chat.agent, chat.conversationId);
-    const fromOffset = await agents.eventOffset(chat.agent, chat.conversationId);
+    await agents.open(agent, conversationId, { seed });
+    const fromOffset = chat.stateless ? 0 : await agents.eventOffset(agent, conversationId);
     const watching = new AbortController();
     reply.raw.on('close', () => watching.abort());
     const answer = send();
     answer.catch(() => undefined); // observed by the stream; refused before it starts, it is the response
+    whenAbandoned(answer);
     try {
       const lines = await startLiveCompletion({
-        agent: chat.agent,
-        conversationId: chat.conversationId,
+        agent,
+        conversationId,
         messageId: chat.message.id,
         includeUsage: chat.includeUsage,
-        events: agents.events(chat.agent, chat.conversationId, { fromOffset, signal: watching.signal }),
+        events: agents.events(agent, conversationId, { fromOffset, signal: watching.signal }),
         reply: answer,
       });
       const body = Readable.from(lines);
@@ -67,4 +79,20 @@ export function chatCompletionRoutes(app: FastifyInstance, { agents, replyTimeou
       throw error;
     }
   });
+}
+
+/**
+ * No reply in time: the turn goes on. A named conversation answers the same request again with its reply; a
+ * stateless request sent again would be a new turn, so OpenAI's clients are told not to retry it.
+ */
+function replyTimeout(chat: ChatCompletionRequest, replyTimeoutMs: number): HttpError {
+  if (!chat.stateless) {
+    return new HttpError(504, 'timeout', `no reply within ${replyTimeoutMs} ms; the turn goes on. Send the same request again to get its reply`);
+  }
+  return new HttpError(
+    504,
+    'timeout',
+    `no reply within ${replyTimeoutMs} ms; the turn goes on in conversation ${chat.conversationId}, whose transcript will hold its reply. A request sent with an Idempotency-Key can be sent again for it`,
+    { 'x-should-retry': 'false' },
+  );
 }
