@@ -17,6 +17,9 @@ import { parsePriceSetting, type PriceTable } from './usage/price-table';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** `auto`: readable lines when the logs go to a terminal, JSON lines (one object per line) otherwise. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const DEFAULT_MODEL = 'gpt-4o-mini';
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -84,6 +87,7 @@ export interface Config {
   /** Hosts webhook replies may go to; empty allows every host (with a warning when the channel is on). */
   webhookAllowHosts: string[];
   logLevel: LogLevel;
+  logFormat: LogFormat;
   /** Unset: the Temporal SDK's default, sized from the machine's memory. */
   maxCachedWorkflows?: number;
   gateway: GatewaySettings;
@@ -202,6 +206,7 @@ const EnvSchema = z.object({
   VIGIL_HTTP_ALLOW_HOSTS: withDefault(HttpAllowHosts, []),
   VIGIL_WEBHOOK_ALLOW_HOSTS: withDefault(HttpAllowHosts, []),
   VIGIL_LOG_LEVEL: withDefault(z.enum(LOG_LEVELS, must(`one of ${LOG_LEVELS.join(', ')}`)), 'info'),
+  VIGIL_LOG_FORMAT: withDefault(z.enum(LOG_FORMATS, must(`one of ${LOG_FORMATS.join(', ')}`)), 'auto'),
   VIGIL_MAX_CACHED_WORKFLOWS: optional(
     z.string().regex(/^\d{1,7}$/, must('a whole number of workflows, 0 or more')).transform(Number),
   ),
@@ -354,6 +359,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     httpAllowHosts: values.VIGIL_HTTP_ALLOW_HOSTS,
     webhookAllowHosts: values.VIGIL_WEBHOOK_ALLOW_HOSTS,
     logLevel: values.VIGIL_LOG_LEVEL,
+    logFormat: values.VIGIL_LOG_FORMAT,
     maxCachedWorkflows: values.VIGIL_MAX_CACHED_WORKFLOWS,
     gateway: gatewaySettings(values),
     store: storeSettings(values),
@@ -420,6 +426,7 @@ const GatewayEnvSchema = EnvSchema.pick({
   TEMPORAL_NAMESPACE: true,
   VIGIL_TASK_QUEUE: true,
   VIGIL_LOG_LEVEL: true,
+  VIGIL_LOG_FORMAT: true,
   VIGIL_GATEWAY_HOST: true,
   VIGIL_GATEWAY_PORT: true,
   VIGIL_GATEWAY_TOKEN: true,
@@ -440,6 +447,7 @@ export interface GatewayConfig {
   /** The gateway reads and writes the same payloads as the worker, so it needs the same store. */
   store: StoreSettings;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   /** e.g. a gateway without a token listening beyond loopback; logged at startup. */
   warnings: string[];
 }
@@ -472,6 +480,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     gateway,
     store: storeSettings(values),
     logLevel: values.VIGIL_LOG_LEVEL,
+    logFormat: values.VIGIL_LOG_FORMAT,
     warnings,
   };
 }
@@ -507,6 +516,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     httpAllowHosts: config.httpAllowHosts,
     webhookAllowHosts: config.webhookAllowHosts,
     logLevel: config.logLevel,
+    logFormat: config.logFormat,
     maxCachedWorkflows: config.maxCachedWorkflows ?? 'sdk default',
     gateway: describeGateway(config.gateway),
     store: describeStore(config.store),

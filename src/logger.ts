@@ -1,10 +1,12 @@
 /**
- * Vigil's logs: pino, one JSON object per line on stdout. Keys that hold secrets are censored wherever they
+ * Vigil's logs: pino on stdout, one JSON object per line, or readable lines (pino-pretty) when stdout is a
+ * terminal (VIGIL_LOG_FORMAT). Keys that hold secrets are censored wherever they
  * appear in the first few levels of a logged object, as a backstop: code should not log secrets to begin with.
  */
 import type { LogLevel as TemporalLogLevel, Logger as TemporalLogger, LogMetadata } from '@temporalio/common';
 import pino from 'pino';
-import type { LogLevel } from './config';
+import pinoPretty from 'pino-pretty';
+import type { LogFormat, LogLevel } from './config';
 
 export type Logger = pino.Logger;
 
@@ -32,6 +34,8 @@ export interface LoggerOptions {
   name?: string;
   /** Default: stdout. Tests pass a stream to read the lines back. */
   destination?: pino.DestinationStream;
+  /** On stdout: `auto` (the default) is readable lines on a terminal, JSON otherwise. */
+  format?: LogFormat;
 }
 
 /**
@@ -50,8 +54,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       // object otherwise logs as {}.
       serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
     },
-    options.destination ?? pino.destination(1),
+    options.destination ?? stdout(options.format ?? 'auto'),
   );
+}
+
+function stdout(format: LogFormat): pino.DestinationStream {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  if (!pretty) return pino.destination(1);
+  // In this thread, not as a transport: a line written before an exit is on the terminal when the process ends.
+  return pinoPretty({ destination: 1, sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' });
 }
 
 const TEMPORAL_TO_PINO = {

@@ -29,6 +29,7 @@ test('an environment with only an API key gets the documented defaults', () => {
     httpAllowHosts: [],
     webhookAllowHosts: [],
     logLevel: 'info',
+    logFormat: 'auto',
     maxCachedWorkflows: undefined,
     gateway: { host: '127.0.0.1', port: 8787, token: undefined, bodyLimitBytes: 1048576 },
     store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
@@ -47,6 +48,7 @@ test('reads every setting', () => {
     VIGIL_HTTP_ALLOW_HOSTS: ' api.example.com, *.wikipedia.org ,,',
     VIGIL_WEBHOOK_ALLOW_HOSTS: 'hooks.example.com',
     VIGIL_LOG_LEVEL: 'debug',
+    VIGIL_LOG_FORMAT: 'json',
     VIGIL_MAX_CACHED_WORKFLOWS: '0',
     VIGIL_GATEWAY_HOST: '0.0.0.0',
     VIGIL_GATEWAY_PORT: '8080',
@@ -61,6 +63,7 @@ test('reads every setting', () => {
     httpAllowHosts: ['api.example.com', '*.wikipedia.org'],
     webhookAllowHosts: ['hooks.example.com'],
     logLevel: 'debug',
+    logFormat: 'json',
     maxCachedWorkflows: 0,
     gateway: { host: '0.0.0.0', port: 8080, token: GATEWAY_TOKEN, bodyLimitBytes: 2097152 },
     store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
@@ -102,6 +105,7 @@ test('every bad value is reported at once, each naming its variable', () => {
     VIGIL_MODEL: 'gpt 4',
     VIGIL_HTTP_ALLOW_HOSTS: 'example.com,bad.example.com:8080',
     VIGIL_LOG_LEVEL: 'verbose',
+    VIGIL_LOG_FORMAT: 'yaml',
     VIGIL_MAX_CACHED_WORKFLOWS: 'lots',
   });
   expect(error.problems.map((problem) => problem.split(' ')[0])).toEqual([
@@ -112,11 +116,13 @@ test('every bad value is reported at once, each naming its variable', () => {
     'VIGIL_MODEL',
     'VIGIL_HTTP_ALLOW_HOSTS',
     'VIGIL_LOG_LEVEL',
+    'VIGIL_LOG_FORMAT',
     'VIGIL_MAX_CACHED_WORKFLOWS',
   ]);
   expect(error.problems).toContain(
     'VIGIL_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
   );
+  expect(error.problems).toContain('VIGIL_LOG_FORMAT must be one of auto, json, pretty (got "yaml")');
   expect(error.problems).toContain('TEMPORAL_ADDRESS must be host:port, e.g. 127.0.0.1:7233 (got "localhost")');
   expect(error.message).toMatch(/^invalid configuration:\n {2}- TEMPORAL_ADDRESS/);
 });
@@ -183,6 +189,7 @@ test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
       'TEMPORAL_ADDRESS',
       'TEMPORAL_NAMESPACE',
       'VIGIL_HTTP_ALLOW_HOSTS',
+      'VIGIL_LOG_FORMAT',
       'VIGIL_LOG_LEVEL',
       'VIGIL_MAX_CACHED_WORKFLOWS',
       'VIGIL_MODEL',
@@ -226,6 +233,7 @@ describe('the gateway\'s settings', () => {
       gateway: { host: '127.0.0.1', port: 8787, token: undefined, bodyLimitBytes: 1048576 },
       store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
       logLevel: 'info',
+      logFormat: 'auto',
       warnings: [],
     });
   });
@@ -249,6 +257,7 @@ describe('the gateway\'s settings', () => {
       gateway: { host: '::', port: 0, token: GATEWAY_TOKEN, bodyLimitBytes: 1024 },
       store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
       logLevel: 'warn',
+      logFormat: 'auto',
       warnings: [],
     });
   });

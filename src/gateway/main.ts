@@ -22,7 +22,7 @@ const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 async function run(): Promise<number> {
   const config = loadGatewayConfig();
-  const logger = createLogger({ level: config.logLevel, name: 'vigil-gateway' });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'vigil-gateway' });
   for (const warning of config.warnings) logger.warn(warning);
 
   let stopping = false;

@@ -73,7 +73,7 @@ export interface VigilWorker {
  */
 export async function createVigilWorker(options: VigilWorkerOptions): Promise<VigilWorker> {
   const { config } = options;
-  const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'vigil-worker' });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat, name: 'vigil-worker' });
   installRuntimeLogger(logger);
   for (const warning of config.warnings) logger.warn(warning);
 

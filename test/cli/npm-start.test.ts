@@ -34,4 +34,8 @@ test('one Ctrl-C stops `npm start` cleanly, with an SSE client connected', async
   expect(screen).toMatch(/^vigil dev: stopped$/m);
   expect(screen).not.toContain('again: exiting without waiting');
   expect(screen.match(/SIGINT received: shutting down/g)).toHaveLength(1);
+  // In a terminal the logs are readable lines, not JSON, and no bundler output is mixed in.
+  expect(screen).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN \(vigil-dev\): VIGIL_WEBHOOK_SECRET is not set/m);
+  expect(screen).not.toMatch(/^\{"level"/m);
+  expect(screen).not.toMatch(/webpack/i);
 }, 180_000);

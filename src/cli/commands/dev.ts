@@ -44,7 +44,7 @@ export function registerDev(program: Command): void {
     .command('dev')
     .description('run Temporal, the gateway, a worker and (without a model configured) a demo model, until Ctrl-C')
     .addOption(
-      new Option('-p, --port <port>', 'port for the Temporal that dev starts (0 picks a free one)')
+      new Option('-p, --port <port>', 'port for the Temporal that dev starts (0 picks a free one; the default moves to a free one when taken)')
         .env('VIGIL_DEV_TEMPORAL_PORT')
         .default(DEFAULT_TEMPORAL_PORT)
         .argParser(parsePort),
@@ -55,7 +55,7 @@ export function registerDev(program: Command): void {
       ),
     )
     .addOption(
-      new Option('--gateway-port <port>', 'HTTP gateway port (overrides VIGIL_GATEWAY_PORT; default 8787)').argParser(
+      new Option('--gateway-port <port>', 'HTTP gateway port (overrides VIGIL_GATEWAY_PORT; default 8787, or a free port when 8787 is taken)').argParser(
         parsePort,
       ),
     )
@@ -92,6 +92,7 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
   const say = (message: string) => process.stderr.write(`vigil dev: ${message}\n`);
   const globals = globalOptions(command);
   const env = applyGlobalOptions(globals);
+  const gatewayPortIsExplicit = options.gatewayPort !== undefined || Boolean(env.VIGIL_GATEWAY_PORT);
   if (options.gatewayPort !== undefined) env.VIGIL_GATEWAY_PORT = String(options.gatewayPort);
   const useDemo = !env.OPENAI_API_KEY && !env.OPENAI_BASE_URL;
   const externalAddress = env.TEMPORAL_ADDRESS || undefined;
@@ -107,7 +108,7 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
     if (demo) started.push(demo);
     const devEnv = demo ? demoEnv(env, demo.baseURL) : env;
     let config = workerConfig(globals, devEnv);
-    const logger = createLogger({ level: config.logLevel, name: 'vigil-dev' });
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'vigil-dev' });
     installRuntimeLogger(logger, { shutdownSignals: [] });
     if (demo) {
       say(
@@ -149,7 +150,11 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
     let gateway: DevGateway | undefined;
     if (options.gateway && !shutdown.signal.aborted) {
       for (const warning of loadGatewayConfig(devEnv).warnings) logger.warn(warning);
-      gateway = await startDevGateway(config, logger, agents.list().map((agent) => agent.name));
+      gateway = await startDevGateway(config, logger, {
+        agents: agents.list().map((agent) => agent.name),
+        portIsExplicit: gatewayPortIsExplicit,
+        say,
+      });
       started.push(gateway);
     }
 

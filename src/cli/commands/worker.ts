@@ -32,7 +32,7 @@ Examples:
     .action(async (options: { config?: string }, command: Command) => {
       const config = workerConfig(globalOptions(command));
       const app = loadAppConfig({ cwd: process.cwd(), file: options.config });
-      const logger = createLogger({ level: config.logLevel, name: 'vigil-worker' });
+      const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'vigil-worker' });
       // Before the first connection, which would install the SDK's default runtime; the signals are ours.
       installRuntimeLogger(logger, { shutdownSignals: [] });
       const shutdown = stopOnSignals((message) => logger.info(message));

@@ -19,11 +19,19 @@ export interface DevGateway {
   close(): Promise<void>;
 }
 
-/**
- * `agents`: the names of the agents dev's worker serves. The gateway runs beside that worker, so it knows them: a
- * request for another agent is a 404 that starts nothing.
- */
-export async function startDevGateway(config: Config, logger: Logger, agents: readonly string[]): Promise<DevGateway> {
+export interface DevGatewayOptions {
+  /**
+   * The names of the agents dev's worker serves. The gateway runs beside that worker, so it knows them: a request
+   * for another agent is a 404 that starts nothing.
+   */
+  agents: readonly string[];
+  /** The user chose the port: fail when it is taken instead of moving to a free one, as dev's Temporal does. */
+  portIsExplicit: boolean;
+  /** Tells the user what is happening. */
+  say(message: string): void;
+}
+
+export async function startDevGateway(config: Config, logger: Logger, { agents, portIsExplicit, say }: DevGatewayOptions): Promise<DevGateway> {
   // Lazy: the gateway answers 503 rather than failing while Temporal is unreachable, as `npm run gateway` does.
   const connection = Connection.lazy({ address: config.temporal.address });
   // The store the worker uses (config.store): the gateway reads and writes the same large payloads.
@@ -43,16 +51,19 @@ export async function startDevGateway(config: Config, logger: Logger, agents: re
     webhookIn: config.gateway.webhookIn,
     logger: logger.child({ component: 'gateway' }),
   });
+  const { host, port } = config.gateway;
   let url: string;
   try {
-    url = await app.listen({ host: config.gateway.host, port: config.gateway.port });
+    url = await app.listen({ host, port }).catch(async (error: unknown) => {
+      if (!isInUse(error) || portIsExplicit || port === 0) throw error;
+      say(`the gateway's port ${port} is taken; using a free port instead (choose one with --gateway-port)`);
+      return app.listen({ host, port: 0 });
+    });
   } catch (error) {
     await connection.close();
     await store.close();
-    const { host, port } = config.gateway;
-    const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
     throw new CommandFailed(
-      inUse
+      isInUse(error)
         ? `the gateway's port ${port} on ${host} is already in use; choose another with --gateway-port ` +
             '(or VIGIL_GATEWAY_PORT; 0 picks a free one), or run without it: --no-gateway'
         : `could not start the gateway on ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`,
@@ -72,4 +83,8 @@ export async function startDevGateway(config: Config, logger: Logger, agents: re
         }
       })()),
   };
+}
+
+function isInUse(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
 }
