@@ -14,6 +14,7 @@ import {
   TemporalCliStartCancelled,
 } from '../../testing/temporal-cli';
 import { startTestServer } from '@vigil/temporal-test-server';
+import { createServer } from 'node:net';
 import { CommandFailed } from '../exit-codes';
 
 export interface DevTemporalOptions {
@@ -120,11 +121,12 @@ export async function missingSearchAttributes(address: string, namespace: string
 
 async function startCliDevServer(executable: string, options: DevTemporalOptions): Promise<DevTemporal> {
   options.say(`no TEMPORAL_ADDRESS: starting the Temporal CLI's dev server (${executable} server start-dev)`);
+  const port = await portToUse(options);
   let server;
   try {
     server = await startTemporalCliServer({
       executable,
-      port: options.port, // 0: startTemporalCliServer picks a free one
+      port, // 0: startTemporalCliServer picks a free one
       uiPort: options.uiPort,
       namespaces: options.namespace !== 'default' ? [options.namespace] : [],
       dbFile: options.dbFile,
@@ -154,4 +156,22 @@ function portProblem(error: unknown, port: number): CommandFailed {
     return new CommandFailed(`port ${port} on 127.0.0.1 is already in use; choose another with --port (0 picks a free one)`);
   }
   return new CommandFailed(`could not start the in-process Temporal server on port ${port}: ${message}`);
+}
+
+/**
+ * The port for the Temporal CLI's dev server: the default one when it is free; else, as for the in-process
+ * server, a free one (0), which the user is told. A port the user chose is kept, and the CLI says if it is taken.
+ */
+export async function portToUse(options: Pick<DevTemporalOptions, 'port' | 'portIsExplicit' | 'say'>): Promise<number> {
+  if (options.portIsExplicit || options.port === 0 || (await isFree(options.port))) return options.port;
+  options.say(`port ${options.port} is taken; using a free port instead (choose one with --port)`);
+  return 0;
+}
+
+async function isFree(port: number): Promise<boolean> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }

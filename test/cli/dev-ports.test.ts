@@ -1,11 +1,13 @@
 /**
- * `vigil dev`'s gateway port behaves as its Temporal port does: the default taken (another vigil dev, another
- * app on 8787) moves to a free port and says so; a port the user chose and cannot have is an error.
+ * `vigil dev`'s ports behave alike: a default one that is taken (another vigil dev, another app on 8787 or
+ * 7233) moves to a free port and says so, for the gateway and for the Temporal CLI's dev server as for the
+ * in-process server (dev.test.ts); a port the user chose and cannot have is an error that says what to do.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startDevGateway } from '../../src/cli/dev/dev-gateway';
+import { portToUse } from '../../src/cli/dev/dev-temporal';
 import { CommandFailed } from '../../src/cli/exit-codes';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
@@ -46,4 +48,18 @@ test('a port the user chose that is taken is an error that says what to do', asy
   expect((failure as Error).message).toBe(
     `the gateway's port ${port} on 127.0.0.1 is already in use; choose another with --gateway-port (or VIGIL_GATEWAY_PORT; 0 picks a free one), or run without it: --no-gateway`,
   );
+});
+
+test("the Temporal CLI's dev server moves off a default port that is taken, and keeps a chosen one", async () => {
+  const said: string[] = [];
+  const say = (message: string) => said.push(message);
+  expect(await portToUse({ port, portIsExplicit: false, say })).toBe(0);
+  expect(said).toEqual([`port ${port} is taken; using a free port instead (choose one with --port)`]);
+  expect(await portToUse({ port, portIsExplicit: true, say })).toBe(port);
+  const free = createServer().listen(0, '127.0.0.1');
+  await once(free, 'listening');
+  const freePort = (free.address() as AddressInfo).port;
+  await new Promise((resolve) => free.close(resolve));
+  expect(await portToUse({ port: freePort, portIsExplicit: false, say })).toBe(freePort);
+  expect(said).toHaveLength(1);
 });
