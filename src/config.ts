@@ -452,6 +452,9 @@ export interface GatewayConfig {
   warnings: string[];
 }
 
+/** The variables the gateway reads. */
+export const GATEWAY_CONFIG_VARIABLES = Object.keys(GatewayEnvSchema.shape) as (keyof typeof GatewayEnvSchema.shape)[];
+
 /**
  * Reads and checks the gateway's settings (`npm run gateway`): Temporal, logging and the listener.
  *
@@ -465,11 +468,13 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   const values = parsed.data;
   const gateway = gatewaySettings(values);
   const warnings: string[] = [];
+  // Refused, not warned about: a published gateway without a token would let anyone who reaches it read and
+  // send to every conversation, and a warning in a container's log is read too late.
   if (!gateway.token && !isLoopback(gateway.host)) {
-    warnings.push(
-      `VIGIL_GATEWAY_TOKEN is not set and the gateway listens on ${gateway.host}: ` +
-        'anyone who can reach it can read and send to every conversation',
-    );
+    throw new ConfigError([
+      `VIGIL_GATEWAY_TOKEN must be set when the gateway listens beyond loopback (VIGIL_GATEWAY_HOST is ${gateway.host}): ` +
+        'without it anyone who can reach the gateway could read and send to every conversation',
+    ]);
   }
   return {
     temporal: {

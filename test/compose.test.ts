@@ -2,10 +2,13 @@
  * docker-compose.yml cannot run here (no Docker engine), so this checks what a user of it relies on: the
  * ports, the wiring between services, the start order, and that Vigil's search attributes get registered.
  */
-import { readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig, loadGatewayConfig } from '../src/config';
+import { CONFIG_VARIABLES, GATEWAY_CONFIG_VARIABLES, loadConfig, loadGatewayConfig } from '../src/config';
 import { DEFAULT_TASK_QUEUE } from '../src/protocol';
 import { VIGIL_SEARCH_ATTRIBUTES } from '../src/search-attributes';
 
@@ -75,6 +78,16 @@ function searchAttributeCreates(text: string): { namespace?: string; attributes:
 
 const temporalName = 'temporal';
 
+test('Temporal runs from its current images: the server, with its schema set up by a one-shot job before it starts', () => {
+  const images = Object.values(services).map((service) => service.image ?? '');
+  expect(images.filter((image) => image.startsWith('temporalio/auto-setup'))).toEqual([]);
+  expect(services[temporalName].image).toMatch(/^temporalio\/server:\d+\.\d+\.\d+$/);
+  const schema = Object.entries(services).find(([, service]) => /temporal-sql-tool/.test(script(service)));
+  expect(schema).toBeDefined();
+  expect(dependencies(services[temporalName], 'service_completed_successfully')).toContain(schema![0]);
+  for (const database of ['temporal', 'temporal_visibility']) expect(script(schema![1])).toContain(database);
+});
+
 test('the Temporal server publishes 7233, where TEMPORAL_TEST_ADDRESS=127.0.0.1:7233 finds it', () => {
   expect(services[temporalName]).toBeDefined();
   expect(publishedPorts(services[temporalName])).toContain(7233);
@@ -109,6 +122,8 @@ test("registers exactly Vigil's search attributes, each with its type, in the de
   expect(healthyDependencies(registrar)).toContain(temporalName);
   expect(environment(registrar).TEMPORAL_ADDRESS).toBe(`${temporalName}:7233`);
 
+  // It creates the namespace first: the server image, unlike auto-setup, starts with none.
+  expect(script(registrar)).toMatch(/temporal operator namespace create --namespace default/);
   const creates = searchAttributeCreates(script(registrar));
   for (const create of creates) expect(create.namespace).toBe('default');
   const registered = creates.flatMap((create) => create.attributes);
@@ -132,13 +147,30 @@ describe('the Vigil worker service', () => {
     );
   }
 
-  test('is built from the Dockerfile at the repository root, which runs `npm run worker`', () => {
+  test('is built from the Dockerfile at the repository root: two stages, the last run by a user that is not root', () => {
     expect(worker).toBeDefined();
     const build = typeof worker.build === 'string' ? { context: worker.build } : worker.build;
     expect(build?.context).toBe('.');
     const dockerfile = readFileSync(join(root, build?.dockerfile ?? 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^FROM node:20-slim$/m);
-    expect(dockerfile).toMatch(/^CMD \["npm", "run", "worker"\]$/m);
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    expect(stages.map((stage) => stage.split('\n')[0])).toEqual(['node:20-slim AS build', 'node:20-slim']);
+    const runtime = stages[1];
+    // Only the packed package and its production dependencies, with no install scripts, reach the image.
+    expect(runtime).toMatch(/npm install --omit=dev --ignore-scripts .*\/tmp\/vigil\.tgz/);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/^HEALTHCHECK /m);
+    expect(runtime).toMatch(/^CMD \["vigil", "worker"\]$/m);
+  });
+
+  test('answers from the demo model when the host gives it no model, instead of exiting and restarting', () => {
+    expect(worker.command).toEqual(['vigil', 'worker', '--demo-without-key']);
+    expect(() => loadConfig(interpolated({}))).toThrow(/OPENAI_API_KEY/); // what the flag stands in for
+  });
+
+  test('takes every worker setting from the host', () => {
+    const gatewayOnly = (name: string) => name.startsWith('VIGIL_GATEWAY_') || name.startsWith('VIGIL_WEBHOOK_IN_');
+    const missing = CONFIG_VARIABLES.filter((name) => !gatewayOnly(name) && !(name in workerEnv()));
+    expect(missing).toEqual([]);
   });
 
   test('sets only variables loadConfig reads', () => {
@@ -200,12 +232,14 @@ function interpolatedEnvironment(service: Service, host: Record<string, string> 
   );
 }
 
+const HOST_TOKEN = { VIGIL_GATEWAY_TOKEN: 'a-token-from-the-host-0123' };
+
 describe('the content store', () => {
   const database = services.postgresql;
 
   test('the worker and the gateway share one PostgreSQL store, which they wait for', () => {
     const worker = loadConfig(interpolatedEnvironment(services.worker, { OPENAI_API_KEY: 'sk-from-the-host' })).store;
-    const gateway = loadGatewayConfig(interpolatedEnvironment(services.gateway)).store;
+    const gateway = loadGatewayConfig(interpolatedEnvironment(services.gateway, HOST_TOKEN)).store;
     expect(worker).toMatchObject({ kind: 'postgres', url: expect.stringMatching(/@postgresql:5432\/vigil$/) });
     expect(gateway).toEqual(worker);
     expect(healthyDependencies(services.worker)).toContain('postgresql');
@@ -214,7 +248,7 @@ describe('the content store', () => {
 
   test('a host VIGIL_STORE_POSTGRES_URL replaces the default', () => {
     const url = 'postgres://vigil:from-the-host@db.example.com:5432/vigil';
-    expect(loadGatewayConfig(interpolatedEnvironment(services.gateway, { VIGIL_STORE_POSTGRES_URL: url })).store).toMatchObject({ url });
+    expect(loadGatewayConfig(interpolatedEnvironment(services.gateway, { ...HOST_TOKEN, VIGIL_STORE_POSTGRES_URL: url })).store).toMatchObject({ url });
   });
 
   test('PostgreSQL creates the vigil user and database the default URL names, on first start', () => {
@@ -223,7 +257,7 @@ describe('the content store', () => {
     ) as { source: string } | undefined;
     const script = compose.configs?.[mounted?.source ?? '']?.content ?? '';
     const { username, password, pathname } = new URL(
-      (loadGatewayConfig(interpolatedEnvironment(services.gateway)).store as { url: string }).url,
+      (loadGatewayConfig(interpolatedEnvironment(services.gateway, HOST_TOKEN)).store as { url: string }).url,
     );
     expect(script).toContain(`CREATE USER ${username} WITH PASSWORD '${password}';`);
     expect(script).toContain(`CREATE DATABASE ${pathname.slice(1)} OWNER ${username};`);
@@ -234,10 +268,21 @@ describe('the Vigil gateway service', () => {
   const gateway = services.gateway;
   const gatewayEnv = () => environment(gateway);
 
-  test('runs `npm run gateway` from the same image, after Temporal is healthy', () => {
+  test('runs `vigil gateway` from the same image, after Temporal is healthy', () => {
     expect(gateway.build).toBe('.');
-    expect(gateway.command).toEqual(['npm', 'run', 'gateway']);
+    expect(gateway.command).toEqual(['vigil', 'gateway']);
     expect(healthyDependencies(gateway)).toContain(temporalName);
+  });
+
+  test('takes every gateway setting from the host', () => {
+    const missing = GATEWAY_CONFIG_VARIABLES.filter((name) => !(name in gatewayEnv()));
+    expect(missing).toEqual([]);
+  });
+
+  test('is published on every interface, so it refuses to start without the host\'s token', () => {
+    expect(() => loadGatewayConfig(interpolatedEnvironment(gateway))).toThrow(/VIGIL_GATEWAY_TOKEN must be set/);
+    const token = 'a-token-from-the-host-0123';
+    expect(loadGatewayConfig(interpolatedEnvironment(gateway, { VIGIL_GATEWAY_TOKEN: token })).gateway.token).toBe(token);
   });
 
   test('sets only variables the gateway reads, and publishes the port it listens on', () => {
@@ -251,8 +296,59 @@ describe('the Vigil gateway service', () => {
   });
 
   test('its environment is a valid gateway configuration, and its healthcheck asks /healthz on that port', () => {
-    const config = loadGatewayConfig(interpolatedEnvironment(gateway));
+    const config = loadGatewayConfig(interpolatedEnvironment(gateway, { VIGIL_GATEWAY_TOKEN: 'a-token-from-the-host-0123' }));
     expect(config.gateway).toMatchObject({ host: '0.0.0.0', port: 8787 });
     expect(JSON.stringify(gateway.healthcheck?.test)).toContain(`127.0.0.1:${config.gateway.port}/healthz`);
+  });
+});
+
+/** Go, which builds scripts/compose-config; these machines have it, a user's may not. */
+const hasGo = (() => {
+  try {
+    execFileSync('go', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+// `docker compose config`, without Docker: the same loader (compose-go), schema and checks. Skipped, and saying
+// why, only where Go is missing.
+(hasGo ? describe : describe.skip)('`docker compose config` (compose-go, scripts/compose-config)', () => {
+  const run = promisify(execFile);
+  const root = join(__dirname, '..');
+  let dir: string;
+  let validator: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vigil-compose-'));
+    validator = join(dir, 'compose-config');
+    await run('go', ['build', '-o', validator, '.'], { cwd: join(root, 'scripts', 'compose-config') });
+  }, 300_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The project as Compose resolves it with `host` as the shell's environment. */
+  const resolve = async (file: string, host: Record<string, string> = {}) => {
+    const { stdout } = await run(validator, [file], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...host } });
+    return parse(stdout) as { services: Record<string, { environment: Record<string, string> }> };
+  };
+
+  test('validates, and passes the host\'s settings to the worker and the gateway', async () => {
+    const project = await resolve(join(root, 'docker-compose.yml'), {
+      OPENAI_API_KEY: 'sk-from-the-host',
+      VIGIL_GATEWAY_TOKEN: 'a-token-from-the-host-0123',
+      VIGIL_WEBHOOK_IN_SECRET: 'inbound-secret-from-the-host-0123',
+    });
+    expect(project.services.worker.environment.OPENAI_API_KEY).toBe('sk-from-the-host');
+    expect(project.services.gateway.environment).toMatchObject({
+      VIGIL_GATEWAY_TOKEN: 'a-token-from-the-host-0123',
+      VIGIL_WEBHOOK_IN_SECRET: 'inbound-secret-from-the-host-0123',
+    });
+    expect(loadGatewayConfig(project.services.gateway.environment).gateway.token).toBe('a-token-from-the-host-0123');
+  });
+
+  test('refuses a file that names a service it does not define', async () => {
+    const broken = join(dir, 'broken.yml');
+    writeFileSync(broken, readFileSync(join(root, 'docker-compose.yml'), 'utf8').replace('temporal-setup:\n        condition', 'temporal-setupp:\n        condition'));
+    await expect(resolve(broken)).rejects.toMatchObject({ stderr: expect.stringContaining('undefined service "temporal-setupp"') });
   });
 });

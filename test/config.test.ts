@@ -295,10 +295,13 @@ describe('the gateway\'s settings', () => {
     expect(describeConfig(config)).toMatchObject({ gateway: { host: '127.0.0.1', port: 8787, tokenSet: true, bodyLimitBytes: 1048576 } });
   });
 
-  test('a gateway without a token listening beyond loopback is warned about', () => {
-    expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: '0.0.0.0' }).warnings).toEqual([
-      'VIGIL_GATEWAY_TOKEN is not set and the gateway listens on 0.0.0.0: anyone who can reach it can read and send to every conversation',
-    ]);
+  test('a gateway without a token listening beyond loopback is refused', () => {
+    expect(() => loadGatewayConfig({ VIGIL_GATEWAY_HOST: '0.0.0.0' })).toThrow(
+      new ConfigError([
+        'VIGIL_GATEWAY_TOKEN must be set when the gateway listens beyond loopback (VIGIL_GATEWAY_HOST is 0.0.0.0): ' +
+          'without it anyone who can reach the gateway could read and send to every conversation',
+      ]),
+    );
     expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: '0.0.0.0', VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN }).warnings).toEqual([]);
     expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: 'localhost' }).warnings).toEqual([]);
   });

@@ -2,6 +2,7 @@
  * The `vigil` command line: global options and one subcommand per file in ./commands. Errors are thrown rather
  * than exiting, so `runCli` decides every exit code in one place (see exit-codes.ts).
  */
+import { isGrpcServiceError, ServiceError } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { ValidationError, VigilError } from '../errors';
 import { registerChat } from './commands/chat';
@@ -78,8 +79,19 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-/** Vigil's own errors are written for people: the message alone. Anything else is a bug: the stack. */
+/**
+ * One sentence, never a stack trace. Vigil's own errors are written for people: the message alone. Temporal's
+ * refusals say what the server said (an invalid query, say). Anything else is a bug in Vigil: its message,
+ * and its stack when the log level is `debug` or `trace`.
+ */
 function describe(error: unknown): string {
   if (error instanceof VigilError) return error.message;
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (error instanceof ServiceError) {
+    const details = isGrpcServiceError(error.cause) ? error.cause.details : error.cause instanceof Error ? error.cause.message : '';
+    return `Temporal refused the request: ${error.message.replace(/^\w/, (c) => c.toLowerCase())}${details ? `: ${details}` : ''}`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const debug = ['debug', 'trace'].includes(process.env.VIGIL_LOG_LEVEL ?? '');
+  if (debug && error instanceof Error && error.stack) return `unexpected error: ${error.stack}`;
+  return `unexpected error (a bug in Vigil: please report it; VIGIL_LOG_LEVEL=debug shows where it happened): ${message}`;
 }

@@ -29,6 +29,16 @@ export interface DemoModel {
   close(): Promise<void>;
 }
 
+/** No model is configured: neither a key for OpenAI nor another provider's address. */
+export function modelUnconfigured(env: Record<string, string | undefined>): boolean {
+  return !env.OPENAI_API_KEY && !env.OPENAI_BASE_URL;
+}
+
+/** The environment with the demo model as the provider, and as the model unless the user named one. */
+export function withDemoModel<T extends Record<string, string | undefined>>(env: T, baseURL: string): T {
+  return { ...env, OPENAI_BASE_URL: baseURL, VIGIL_MODEL: env.VIGIL_MODEL || DEMO_MODEL_NAME };
+}
+
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export async function startDemoModel(options: DemoModelOptions = {}): Promise<DemoModel> {

@@ -64,7 +64,10 @@ it('runs every channel at once, and answers each message where it came from', as
   const http = (conversationId: string, content: string) =>
     request<{ reply: { content: string } }>(gateway.url, 'POST', `${conversationPath(AGENT, conversationId)}/messages`, { body: { content } });
   const chat = (conversationId: string, content: string) =>
-    openai.chat.completions.create({ model: AGENT, user: conversationId, messages: [{ role: 'user', content }] });
+    openai.chat.completions.create(
+      { model: AGENT, messages: [{ role: 'user', content }] },
+      { headers: { 'X-Vigil-Conversation-Id': conversationId } },
+    );
 
   // Everything in flight together.
   const [httpSolo, httpShared, chatSolo, chatShared, hookSolo, hookShared, , schedule] = await Promise.all([

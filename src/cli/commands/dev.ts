@@ -17,7 +17,7 @@ import { ASSISTANT_NAME } from '../../agents/assistant';
 import { defaultAgents } from '../../agents/registry';
 import { loadAppConfig } from '../../app-config';
 import { loadGatewayConfig, OPENAI_DEFAULT_BASE_URL, type Config } from '../../config';
-import { DEMO_MODEL_NAME, startDemoModel } from '../../demo-model';
+import { DEMO_MODEL_NAME, modelUnconfigured, startDemoModel, withDemoModel } from '../../demo-model';
 import { createLogger, type Logger } from '../../logger';
 import { DEFAULT_TASK_QUEUE } from '../../protocol';
 import { VIGIL_SEARCH_ATTRIBUTES, type VigilSearchAttributeName } from '../../search-attributes';
@@ -26,7 +26,7 @@ import { startDevGateway, type DevGateway } from '../dev/dev-gateway';
 import { missingSearchAttributes, StartCancelled, startDevTemporal, type DevTemporal } from '../dev/dev-temporal';
 import { parsePort } from '../parse';
 import { runWorker } from '../run-worker';
-import { applyGlobalOptions, globalOptions, workerConfig, type Env } from '../settings';
+import { applyGlobalOptions, globalOptions, workerConfig } from '../settings';
 import { stopOnSignals } from '../shutdown';
 
 interface DevOptions {
@@ -94,7 +94,7 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
   const env = applyGlobalOptions(globals);
   const gatewayPortIsExplicit = options.gatewayPort !== undefined || Boolean(env.VIGIL_GATEWAY_PORT);
   if (options.gatewayPort !== undefined) env.VIGIL_GATEWAY_PORT = String(options.gatewayPort);
-  const useDemo = !env.OPENAI_API_KEY && !env.OPENAI_BASE_URL;
+  const useDemo = modelUnconfigured(env);
   const externalAddress = env.TEMPORAL_ADDRESS || undefined;
 
   // Before anything starts: a config that does not load is exit code 2 at once.
@@ -106,7 +106,7 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
     // The demo model first: its address is part of the configuration, checked before anything else starts.
     const demo = useDemo ? await startDemoModel() : undefined;
     if (demo) started.push(demo);
-    const devEnv = demo ? demoEnv(env, demo.baseURL) : env;
+    const devEnv = demo ? withDemoModel(env, demo.baseURL) : env;
     let config = workerConfig(globals, devEnv);
     const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'vigil-dev' });
     installRuntimeLogger(logger, { shutdownSignals: [] });
@@ -196,11 +196,6 @@ async function stopInOrder(gateway: DevGateway | undefined, stopWorker: AbortCon
     logger.error({ err: error }, 'the gateway did not close cleanly');
   }
   stopWorker.abort();
-}
-
-/** The environment with the demo model as the provider, and as the model unless the user named one. */
-function demoEnv(env: Env, baseURL: string): Env {
-  return { ...env, OPENAI_BASE_URL: baseURL, VIGIL_MODEL: env.VIGIL_MODEL || DEMO_MODEL_NAME };
 }
 
 function banner(

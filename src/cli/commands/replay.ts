@@ -3,7 +3,7 @@
  * a change will not break conversations already running. Histories come from JSON files, or from a Temporal
  * server by a visibility query.
  */
-import type { Client } from '@temporalio/client';
+import { type Client, isGrpcServiceError, ServiceError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../workers/workflow-bundle';
@@ -110,7 +110,7 @@ async function fromFile(path: string): Promise<Source> {
 
 async function fromServer(client: Client, query: string): Promise<Source[]> {
   const sources: Source[] = [];
-  for await (const execution of client.workflow.list({ query })) {
+  for await (const execution of listed(client, query)) {
     const label = `workflow ${execution.workflowId} (run ${execution.runId})`;
     try {
       const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
@@ -121,6 +121,18 @@ async function fromServer(client: Client, query: string): Promise<Source[]> {
   }
   if (sources.length === 0) process.stderr.write(`the query matched no workflows: ${query}\n`);
   return sources;
+}
+
+/** The workflows the query matches; a query the server refuses is a failure that says why, and how to mend it. */
+async function* listed(client: Client, query: string) {
+  try {
+    yield* client.workflow.list({ query });
+  } catch (error) {
+    if (!(error instanceof ServiceError)) throw error;
+    const details = isGrpcServiceError(error.cause) ? error.cause.details : error.message;
+    const hint = /order by/i.test(details) ? ' (the order does not matter to a replay: leave out ORDER BY)' : '';
+    throw new CommandFailed(`Temporal refused the query "${query}": ${details}${hint}`, { cause: error });
+  }
 }
 
 /** Replays every readable history in one replay worker, printing each result in order; returns how many failed. */
