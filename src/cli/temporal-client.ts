@@ -67,7 +67,9 @@ export async function withTemporalClient<T>(
       store,
       payloadThresholdBytes: storeConfig.payloadThresholdBytes,
     });
-    return await use({ client, agents: new AgentClient({ client, taskQueue: settings.taskQueue, store }), store });
+    // An agent that no worker polling the task queue serves is refused before a conversation starts.
+    const agents = new AgentClient({ client, taskQueue: settings.taskQueue, store, agents: 'from-workers' });
+    return await use({ client, agents, store });
   } finally {
     await connection.close();
     await store.close();

@@ -4,6 +4,7 @@
  * Temporal's failures into Vigil's errors (ValidationError, ConversationNotFoundError, TimeoutError,
  * SystemError).
  */
+import { ServedAgents, type ServedAgentsOption } from './served-agents';
 import { status } from '@grpc/grpc-js';
 import {
   Client,
@@ -79,13 +80,15 @@ export interface AgentClientOptions {
    */
   store?: ContentStore;
   /**
-   * The names of the agents the workers serve. Given, a message (send, post) or an open naming another agent is
-   * refused with UnknownAgentError before anything reaches Temporal, so no conversation is left behind. Calls on
-   * existing conversations (state, transcript, events, decide, end) are not checked: an agent retired from the
-   * config keeps its conversations readable. Absent, nothing is checked, and a message to an agent no worker
-   * serves ends its turn with an error reply.
+   * The agents the workers serve: their names, or `'from-workers'` to ask Temporal which agents the workers
+   * polling the task queue serve (they say so in their identity; see src/client/served-agents.ts). Known, a
+   * message (send, post) or an open naming another agent is refused with UnknownAgentError before anything
+   * reaches Temporal, so no conversation is left behind. Calls on existing conversations (state, transcript,
+   * events, decide, end) are not checked: an agent retired from the config keeps its conversations readable.
+   * Unknown (absent, or no worker polling), nothing is checked, and a message to an agent no worker serves ends
+   * its turn with an error reply.
    */
-  agents?: readonly string[];
+  agents?: ServedAgentsOption;
 }
 
 export interface SendOptions {
@@ -152,14 +155,14 @@ export class AgentClient {
   private readonly client: Client;
   private readonly taskQueue: string;
   private readonly store: ContentStore | undefined;
-  private readonly agents: readonly string[] | undefined;
+  private readonly agents: ServedAgents;
 
   constructor(options: AgentClientOptions) {
     this.client = options.client;
     this.store = options.store;
-    this.agents = options.agents;
     this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     if (this.taskQueue.trim() === '') throw new ConfigError(['AgentClient taskQueue must not be empty']);
+    this.agents = new ServedAgents(this.client, this.taskQueue, options.agents);
   }
 
   /**
@@ -169,7 +172,7 @@ export class AgentClient {
    * ValidationError that says so, never answered twice.
    */
   async send(agent: string, conversationId: string, message: MessageInput, options: SendOptions = {}): Promise<Reply> {
-    const input = this.served(check('send', SendInput, {
+    const input = await this.served(check('send', SendInput, {
       agent,
       conversationId,
       message: toMessage(message),
@@ -209,7 +212,7 @@ export class AgentClient {
 
   /** Sends a message without waiting, starting the conversation if need be; the reply goes to its channel. */
   async post(agent: string, conversationId: string, message: MessageInput): Promise<void> {
-    const input = this.served(
+    const input = await this.served(
       check('post', PostInput, {
         agent,
         conversationId,
@@ -290,7 +293,7 @@ export class AgentClient {
    * `events` before the first message. Idempotent.
    */
   async open(agent: string, conversationId: string, options: OpenOptions = {}): Promise<void> {
-    const address = this.served(check('open', OpenInput, { agent, conversationId, seed: options.seed }));
+    const address = await this.served(check('open', OpenInput, { agent, conversationId, seed: options.seed }));
     await this.mapped('open', address, () =>
       this.client.workflow.start<typeof conversation>(WORKFLOW_TYPE, {
         workflowId: conversationWorkflowId(address.agent, address.conversationId),
@@ -376,18 +379,18 @@ export class AgentClient {
     );
   }
 
-  /** The conversation's Temporal handle, for what this client does not cover (describe, history, terminate). */
-  /** The agents the workers serve, when the client was told (AgentClientOptions.agents). */
-  get servedAgents(): readonly string[] | undefined {
-    return this.agents;
+  /** The agents the workers serve, when that is known (AgentClientOptions.agents); undefined otherwise. */
+  async servedAgents(): Promise<readonly string[] | undefined> {
+    return this.agents.list();
   }
 
-  /** The checked request, if its agent is one the workers serve (when the client was told which). */
-  private served<T extends { agent: string }>(input: T): T {
-    UnknownAgentError.check(input.agent, this.agents);
+  /** The checked request, if its agent is one the workers serve (when that is known). */
+  private async served<T extends { agent: string }>(input: T): Promise<T> {
+    UnknownAgentError.check(input.agent, await this.agents.list());
     return input;
   }
 
+  /** The conversation's Temporal handle, for what this client does not cover (describe, history, terminate). */
   handle(agent: string, conversationId: string): ConversationHandle {
     return this.workflowHandle(check('handle', Address, { agent, conversationId }));
   }

@@ -49,10 +49,11 @@ async function run(): Promise<number> {
       store,
       payloadThresholdBytes: config.store.payloadThresholdBytes,
     });
-    const agents = new AgentClient({ client, taskQueue: config.temporal.taskQueue, store });
+    // Beside no worker, it asks Temporal which agents the workers serve (src/client/served-agents.ts).
+    const agents = new AgentClient({ client, taskQueue: config.temporal.taskQueue, store, agents: 'from-workers' });
     const app = createGateway({
       agents,
-      schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue }),
+      schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue, agents: 'from-workers' }),
       token: config.gateway.token,
       bodyLimitBytes: config.gateway.bodyLimitBytes,
       ...(config.gateway.corsOrigins ? { corsOrigins: config.gateway.corsOrigins } : {}),

@@ -7,6 +7,7 @@
  * const schedules = new ScheduleClient({ client });
  * await schedules.create({ agent: 'assistant', conversationId: 'team', content: 'Standup time', cron: '0 9 * * 1-5' });
  */
+import { ServedAgents, type ServedAgentsOption } from '../client/served-agents';
 import {
   Client,
   ScheduleAlreadyRunning,
@@ -133,25 +134,25 @@ export interface ScheduleClientOptions {
   /** The task queue of the Vigil workers; default `vigil`. */
   taskQueue?: string;
   /** The agents the workers serve (see AgentClientOptions.agents): a schedule for another is an UnknownAgentError. */
-  agents?: readonly string[];
+  agents?: ServedAgentsOption;
 }
 
 export class ScheduleClient {
   private readonly client: Client;
   private readonly taskQueue: string;
-  private readonly agents: readonly string[] | undefined;
+  private readonly agents: ServedAgents;
 
   constructor(options: ScheduleClientOptions) {
     this.client = options.client;
-    this.agents = options.agents;
     this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     if (this.taskQueue.trim() === '') throw new ConfigError(['ScheduleClient taskQueue must not be empty']);
+    this.agents = new ServedAgents(this.client, this.taskQueue, options.agents);
   }
 
   /** Creates the schedule; a schedule with the same agent, conversation and name is a ScheduleConflictError. */
   async create(request: CreateScheduleRequest): Promise<ScheduledMessage> {
     const input = check(CreateScheduleRequest, request, 'schedule');
-    UnknownAgentError.check(input.agent, this.agents);
+    UnknownAgentError.check(input.agent, await this.agents.list());
     const name = input.name ?? 'default';
     const id = scheduleIdFor(input.agent, input.conversationId, name);
     const message: ScheduledMessageInput = {

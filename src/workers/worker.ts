@@ -26,6 +26,7 @@ import { createPaymentVerifiers, type PaymentVerifier } from '../pricing';
 import type { ContentStore } from '../store/content-store';
 import { createContentStore } from '../store/create-content-store';
 import { vigilDataConverter } from '../store/data-converter';
+import { workerIdentity } from './worker-identity';
 import { priceTable } from '../usage/price-table';
 
 export interface VigilWorkerOptions {
@@ -118,6 +119,7 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
       connection: ownConnection ?? options.connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      identity: workerIdentity(agents.list().map((agent) => agent.name)),
       ...(options.workflowBundle
         ? { workflowBundle: options.workflowBundle }
         : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }),

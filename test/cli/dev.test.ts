@@ -139,7 +139,7 @@ describe('with nothing configured', () => {
     expect(await message.json()).toEqual({
       error: { code: 'unknown_agent', message: 'no agent named "nobody" is served here; the agents are: assistant' },
     });
-    const completion = await post('/chat/completions', { model: 'nobody', user: 'c1', messages: [{ role: 'user', content: 'hello' }] });
+    const completion = await post('/chat/completions', { model: 'nobody', messages: [{ role: 'user', content: 'hello' }] });
     expect(completion.status).toBe(404);
     expect(await completion.json()).toMatchObject({ error: { code: 'model_not_found', type: 'invalid_request_error' } });
     const schedule = await post('/agents/nobody/conversations/c1/schedules', { content: 'tick', every: '1h' });
@@ -149,6 +149,12 @@ describe('with nothing configured', () => {
     // OpenAI's clients ask first which models there are: the agents.
     const models = await new OpenAI({ baseURL: `${gateway}/v1`, apiKey: 'unused' }).models.list();
     expect(models.data).toEqual([{ id: 'assistant', object: 'model', created: 0, owned_by: 'vigil' }]);
+
+    // The CLI, away from the worker, knows them too: the worker names them in its identity.
+    const sent = await runCli(['send', '--address', address, '--agent', 'nobody', 'c1', 'hello']);
+    expect(sent).toMatchObject({ code: 1, stderr: 'vigil: no agent named "nobody" is served here; the agents are: assistant\n' });
+    const scheduled = await runCli(['schedule', 'create', '--address', address, '--agent', 'nobody', 'c1', '--message', 'tick', '--every', '1h']);
+    expect(scheduled).toMatchObject({ code: 1, stderr: expect.stringContaining('no agent named "nobody" is served here') });
 
     // Nothing was left behind: no conversation of that agent, as `vigil list --totals` counts them.
     const { stdout } = await runCli(['list', '--address', address, '--agent', 'nobody', '--json']);

@@ -57,12 +57,12 @@ test('bytes that are not HTTP are a 400 in Vigil\'s format, and the gateway serv
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
 });
 
-test('a gateway not told the agents says so on /v1/models, in OpenAI\'s format, rather than list none', async () => {
+test('a gateway that does not know the agents says so on /v1/models, in OpenAI\'s format, rather than list none', async () => {
   const response = await fetch(`${base}/v1/models`);
   expect(response.status).toBe(404);
   expect(await response.json()).toEqual({
     error: {
-      message: 'this gateway is not told which agents the workers serve, so it cannot list them',
+      message: 'which agents the workers serve is not known (no worker polls the task queue, or one does not say), so they cannot be listed',
       type: 'not_found_error',
       code: 'not_found',
       param: null,

@@ -1,4 +1,5 @@
 import './quiet-runtime';
+import { workerIdentity } from '../../src/workers/worker-identity';
 import { Worker } from '@temporalio/worker';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
@@ -82,6 +83,8 @@ export async function startConversationHarness(
       connection: fx.env.nativeConnection,
       namespace: fx.env.namespace,
       taskQueue: fx.taskQueue,
+      // As createVigilWorker's: it names the agents, for clients that ask the workers which they serve.
+      identity: workerIdentity(defined.map((agent) => agent.name)),
       workflowBundle: { codePath: process.env.VIGIL_WORKFLOW_BUNDLE! },
       activities,
       dataConverter,

@@ -2,6 +2,7 @@
  * The server's whole state: namespaces, executions, task queues and task tokens, and the rules for starting
  * executions (id conflict and reuse policies, request-id dedupe, continue-as-new chains, children).
  */
+import { PollerHistory } from './poller-history';
 import { randomUUID } from 'node:crypto';
 import { Clock } from './clock';
 import { resolveDynamicConfig, type RunLimits } from './dynamic-config';
@@ -147,6 +148,8 @@ export class Cluster {
   private readonly stickyPollers = new Map<string, { waiting: number; lastSeen: number; gone: boolean }>();
   private taskId = 0;
   readonly schedules: Schedules = new Schedules(this);
+  /** Who polled which task queue lately (DescribeTaskQueue). */
+  readonly pollers = new PollerHistory();
 
   constructor(
     timeSkipping: boolean,

@@ -379,8 +379,22 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
         );
         return task ?? {};
       }
+      cluster.pollers.record(namespace.name, name, 'workflow', poller.identity);
       const task = await cluster.workflowQueue(namespace.name, name).poll(poller, longPollMs(ctx), ctx.isCancelled, ctx.onCancel);
       return task ?? {};
+    },
+    // The pollers of a task queue (the legacy mode's answer); no backlog statistics or versioning.
+    DescribeTaskQueue: (req) => {
+      const namespace = ns(req);
+      const name = required(req.taskQueue?.name, 'TaskQueue');
+      const kind = req.taskQueueType === enums.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY ? 'activity' : 'workflow';
+      return {
+        pollers: cluster.pollers.pollers(namespace.name, name, kind).map(({ identity, lastAccessMs }) => ({
+          identity,
+          lastAccessTime: { seconds: Math.floor(lastAccessMs / 1000), nanos: (lastAccessMs % 1000) * 1_000_000 },
+          ratePerSecond: 100_000,
+        })),
+      };
     },
     RespondWorkflowTaskCompleted: (req) => {
       const target = cluster.tokens.resolve(req.taskToken);
@@ -423,6 +437,7 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     PollActivityTaskQueue: async (req, ctx) => {
       const namespace = ns(req);
       const name = required(req.taskQueue?.name, 'TaskQueue');
+      cluster.pollers.record(namespace.name, name, 'activity', req.identity ?? '');
       const task = await cluster
         .activityQueue(namespace.name, name)
         .poll({ identity: req.identity ?? '' }, longPollMs(ctx), ctx.isCancelled, ctx.onCancel);

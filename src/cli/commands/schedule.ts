@@ -77,7 +77,7 @@ Examples:
       if (!parsed.success) throw new ValidationError(`invalid schedule: ${describeZodError(parsed.error)}`);
       const settings = temporalSettings(globalOptions(command));
       const created = await withTemporalClient(settings, ({ client }) =>
-        new ScheduleClient({ client, taskQueue: settings.taskQueue }).create(request),
+        new ScheduleClient({ client, taskQueue: settings.taskQueue, agents: 'from-workers' }).create(request),
       );
       process.stdout.write(options.json ? `${JSON.stringify(created, null, 2)}\n` : `created ${line(created)}\n`);
     });

@@ -17,13 +17,18 @@ import type { RouteDeps } from './deps';
 
 export function chatCompletionRoutes(app: FastifyInstance, { agents, replyTimeoutMs }: RouteDeps): void {
   /**
-   * OpenAI's model list, which most clients fetch first: each agent is a model. Only a gateway that knows the
-   * workers' agents (vigil dev's) can list them; another says so rather than list none.
+   * OpenAI's model list, which most clients fetch first: each agent is a model. A gateway knows the agents from
+   * vigil dev's registry, or from the workers polling the task queue; when it does not, it says so rather than
+   * list none.
    */
   app.get('/models', { config: { errorFormat: 'openai' } }, async () => {
-    const served = agents.servedAgents;
+    const served = await agents.servedAgents();
     if (!served) {
-      throw new HttpError(404, 'not_found', "this gateway is not told which agents the workers serve, so it cannot list them");
+      throw new HttpError(
+        404,
+        'not_found',
+        'which agents the workers serve is not known (no worker polls the task queue, or one does not say), so they cannot be listed',
+      );
     }
     return { object: 'list', data: served.map((id) => ({ id, object: 'model', created: 0, owned_by: 'vigil' })) };
   });
