@@ -3,7 +3,7 @@
  * (nothing to retry until it is fixed), 1 when the work itself failed.
  */
 import { CommanderError } from 'commander';
-import { ConfigError, ValidationError, VigilError } from '../errors';
+import { ConfigError, UnknownAgentError, ValidationError, VigilError } from '../errors';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -17,7 +17,8 @@ export class CommandFailed extends VigilError {}
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-  if (error instanceof UsageError || error instanceof ConfigError || error instanceof ValidationError) {
+  // An agent no worker serves is a wrong --agent: nothing to retry until the command line is fixed.
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof ValidationError || error instanceof UnknownAgentError) {
     return EXIT_USAGE;
   }
   return EXIT_FAILURE;

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { defineAgent } from '../../src/agents/define-agent';
+import { ConversationNotFoundError } from '../../src/client';
 import { calculator } from '../../src/tools';
 import { newId, useConversations } from '../helpers/conversation';
 import { lookup, lookups } from '../helpers/test-agents';
@@ -186,16 +187,11 @@ test('/help lists the commands; /state shows the conversation', async () => {
   expect(await terminal.exitCode()).toBe(0);
 });
 
-test('an agent the worker does not have gets a clear answer, and the chat goes on', async () => {
-  const terminal = startChat([...temporalArgs(), '--agent', 'nobody', newId('chat')], cleanEnv());
-  chats.push(terminal);
-  await terminal.waitFor(/^you> /m);
-  terminal.type(`hello?${ENTER}`);
-  await terminal.waitFor(/This agent is not available.*nobody/);
-  await terminal.waitFor(/\[turn 1 ended in an error\]/);
-  await terminal.waitFor(/^you> /m);
-  terminal.type(CTRL_D);
-  expect(await terminal.exitCode()).toBe(0);
+test('an agent no running worker serves is said at once, with exit code 2, and starts nothing', async () => {
+  const id = newId('chat');
+  const { code, stderr } = await runCli(['chat', ...temporalArgs(), '--agent', 'nobody', id], cleanEnv());
+  expect({ code, stderr }).toEqual({ code: 2, stderr: 'vigil: no agent named "nobody" is served here; the agents are: chatty\n' });
+  await expect(fx.client.state('nobody', id)).rejects.toBeInstanceOf(ConversationNotFoundError);
 });
 
 test('from a pipe, each line is a message and an approval is answered by a line; the end of input exits 0', async () => {

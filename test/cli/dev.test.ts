@@ -152,9 +152,9 @@ describe('with nothing configured', () => {
 
     // The CLI, away from the worker, knows them too: the worker names them in its identity.
     const sent = await runCli(['send', '--address', address, '--agent', 'nobody', 'c1', 'hello']);
-    expect(sent).toMatchObject({ code: 1, stderr: 'vigil: no agent named "nobody" is served here; the agents are: assistant\n' });
+    expect(sent).toMatchObject({ code: 2, stderr: 'vigil: no agent named "nobody" is served here; the agents are: assistant\n' });
     const scheduled = await runCli(['schedule', 'create', '--address', address, '--agent', 'nobody', 'c1', '--message', 'tick', '--every', '1h']);
-    expect(scheduled).toMatchObject({ code: 1, stderr: expect.stringContaining('no agent named "nobody" is served here') });
+    expect(scheduled).toMatchObject({ code: 2, stderr: expect.stringContaining('no agent named "nobody" is served here') });
 
     // Nothing was left behind: no conversation of that agent, as `vigil list --totals` counts them.
     const { stdout } = await runCli(['list', '--address', address, '--agent', 'nobody', '--json']);

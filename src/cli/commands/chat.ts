@@ -1,6 +1,7 @@
 /** `vigil chat`: an interactive conversation in the terminal (the session itself is in ../chat). */
 import type { Command } from 'commander';
 import { ASSISTANT_NAME } from '../../agents/assistant';
+import { UnknownAgentError } from '../../errors';
 import { runChatSession } from '../chat/chat-session';
 import { checkConversationAddress } from '../conversation-address';
 import { globalOptions, temporalSettings } from '../settings';
@@ -35,7 +36,7 @@ an approval's answer is a line (y, n or a); the end of the input leaves.
 The conversation lives in Temporal: leaving the chat ends nothing, and \`vigil chat\` with the same id picks it
 up again (showing its last entries). A worker must be running (\`vigil dev\`, or \`vigil worker\`).
 Exit codes: 0 after Ctrl-D or /exit, 130 after Ctrl-C, 1 when Temporal could not be reached, 2 for a bad
-command line or setting.
+command line or setting (an agent that no running worker serves included).
 
 Examples:
   $ vigil chat user-42
@@ -47,6 +48,8 @@ Examples:
       checkConversationAddress(options.agent, conversation);
       const settings = temporalSettings(globalOptions(command));
       await withTemporalClient(settings, async ({ agents }) => {
+        // A misspelt --agent is said at once, not after the first message.
+        UnknownAgentError.check(options.agent, await agents.servedAgents());
         const code = await runChatSession({ agents, agent: options.agent, conversation });
         if (code !== 0) process.exitCode = code;
       });

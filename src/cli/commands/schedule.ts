@@ -56,7 +56,7 @@ Examples:
       'after',
       `
 Give exactly one of --every and --cron. Exit codes: 0 created, 1 a schedule of that name exists or Temporal
-could not be reached, 2 a bad command line (e.g. an invalid cron expression).
+could not be reached, 2 a bad command line (e.g. an invalid cron expression, an agent no running worker serves).
 
 Examples:
   $ vigil schedule create team --cron "0 9 * * 1-5" --message "Standup time"

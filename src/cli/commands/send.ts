@@ -40,7 +40,8 @@ export function registerSend(program: Command): void {
       `
 Prints the reply's text on stdout, and its turn, status, models and token use on stderr.
 Exit codes: 0 when the turn completed (or used its step limit), 1 when it ended in an error or was
-cancelled, or Temporal could not be reached, 2 for a bad command line or setting.
+cancelled, or Temporal could not be reached, 2 for a bad command line or setting (an agent that no running
+worker serves included).
 
 Examples:
   $ vigil send user-42 "what is 17*23"
