@@ -133,9 +133,9 @@ export interface DeliveryResult {
 }
 
 /**
- * Folds older transcript entries into a conversation's rolling summary (short-term memory, src/memory). The
- * entries carry their contents for now; once contents live in the content store they are references, read
- * by the activity.
+ * Folds older transcript entries into a conversation's rolling summary (short-term memory, src/memory). With
+ * `chain` (every run since the content store), the activity reads the entries from the store; runs recorded
+ * before it carry them in `entries`.
  */
 export interface SummarizeInput {
   agent: string;

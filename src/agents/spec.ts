@@ -1,7 +1,8 @@
 /**
- * What the conversation workflow knows of an agent: plain JSON, loaded from the worker's agent registry at the
- * start of every turn (so a changed model or tool policy takes effect on the next turn and is visible in
- * history). Sandbox-safe: types and constants only.
+ * What the conversation workflow knows of an agent: plain JSON, loaded from the worker's agent registry on a
+ * run's first turn and then refreshed by model answers whenever the worker's definition changed (so a changed
+ * model or tool policy takes effect on the next step and is visible in history; see AgentCache in
+ * ../workflows/conversation.ts). Sandbox-safe: types and constants only.
  */
 import type { MemoryPolicy } from '../memory/policy';
 

@@ -1,6 +1,7 @@
 /**
  * Token and cost accounting of a conversation: pure functions over plain JSON, safe in the workflow sandbox.
- * Costs are whole micro-USD computed by the model activity (src/usage/price-table.ts), so the workflow only
+ * Costs are whole micro-USD computed where the worker runs its model and summary calls (src/activities/index.ts,
+ * with the worker's price table: src/usage/price-table.ts), so the workflow only
  * adds integers that are already in history, and totals are exact and the same on every replay.
  */
 import type { TokenUsage } from '../protocol';

@@ -74,6 +74,7 @@ import {
 import { ConversationEvents, type ConversationEventsState, EVENTS_GRACE_MS } from './conversation-events';
 import { DEFAULT_SWITCH_THRESHOLDS, pastSignalThreshold, type RunSize, turnStopReason } from './run-limits';
 import { errorReply, failureMessage, modelCallOverdue, modelTotalTimeoutMs, runLimitNear } from './turn-failures';
+import { PATCHES } from './patches';
 import { publishVisibility } from './visibility';
 
 const { loadAgent } = proxyLocalActivities<ConversationActivities>({
@@ -159,7 +160,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
     // An id that left the dedupe window never starts a turn again; the sender of a post hears of it only on its
     // channel. Runs recorded before this patch took such an id as new.
     const reused = olderIdRefusal(state, posted);
-    if (reused && patched('vigil-older-ids-1')) {
+    if (reused && patched(PATCHES.olderIds.id)) {
       log.warn('dropped a message whose id was used before', { messageId: posted.id });
       return deliverRefusal(state, posted, reused, agentCache);
     }
@@ -207,9 +208,9 @@ export async function conversation(input: StartConversation): Promise<Conversati
   setHandler(transcriptQuery, (request?: TranscriptPageRequest) => transcriptPage(state, TranscriptPageRequest.parse(request ?? {})));
 
   for (;;) {
-    if (state.queue.length === 0 && !state.ending && runIsLong(agentCache.spec, run) && patched('vigil-continue-as-new-1')) {
+    if (state.queue.length === 0 && !state.ending && runIsLong(agentCache.spec, run) && patched(PATCHES.continueAsNew.id)) {
       await continueAsNewBetweenTurns(state, events);
-    } else if (state.queue.length > 0 && !state.ending && runIsLong(agentCache.spec, run) && patched('vigil-continue-as-new-busy-1')) {
+    } else if (state.queue.length > 0 && !state.ending && runIsLong(agentCache.spec, run) && patched(PATCHES.continueAsNewBusy.id)) {
       // Busy: a conversation that is never idle must switch too. Once no queued message has a send waiting for
       // its reply here, the queue goes with the state; until then, turns go on and new sends wait for the next run.
       draining = true;
@@ -229,7 +230,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
   events.emit({ type: 'conversation.ended', turns: state.turns });
   // Watchers between two polls would find the run closed and its events gone: give them a moment to read the
   // last reply and the end. Runs recorded before this patch closed at once.
-  if (patched('vigil-events-grace-1')) await sleep(EVENTS_GRACE_MS);
+  if (patched(PATCHES.eventsGrace.id)) await sleep(EVENTS_GRACE_MS);
   events.detach();
   await condition(allHandlersFinished);
   return { turns: state.turns };
@@ -251,8 +252,8 @@ function runIsLong(agent: AgentSpec | undefined, run: RunLocal): boolean {
   if (info.historyLength >= (limits?.continueAsNewAfterEvents ?? DEFAULT_SWITCH_THRESHOLDS.events)) return true;
   // The size and the signals are asked last, and each patch only when it decides, so runs recorded before them
   // replay unchanged.
-  if (info.historySize >= (limits?.continueAsNewAfterBytes ?? DEFAULT_SWITCH_THRESHOLDS.bytes) && patched('vigil-continue-as-new-bytes-1')) return true;
-  return pastSignalThreshold(run.signals, limits?.continueAsNewAfterSignals) && patched('vigil-continue-as-new-signals-1');
+  if (info.historySize >= (limits?.continueAsNewAfterBytes ?? DEFAULT_SWITCH_THRESHOLDS.bytes) && patched(PATCHES.continueAsNewBytes.id)) return true;
+  return pastSignalThreshold(run.signals, limits?.continueAsNewAfterSignals) && patched(PATCHES.continueAsNewSignals.id);
 }
 
 function runSize(run: RunLocal): RunSize {
@@ -310,7 +311,7 @@ function byVersion(input: ModelCallInput, version: string | undefined): ModelCal
 }
 
 async function currentAgent(state: ConversationState, agentCache: AgentCache): Promise<AgentSpec> {
-  if (agentCache.spec && patched('vigil-agent-from-model-1')) return agentCache.spec;
+  if (agentCache.spec && patched(PATCHES.agentFromModel.id)) return agentCache.spec;
   agentCache.version = undefined;
   return (agentCache.spec = await loadAgent(state.agent));
 }
@@ -331,7 +332,7 @@ async function runTurn(
     // its marker in the next task while replay asks in this one, where it is not found: such a history (captured on
     // the real server under load) can never be replayed. Runs recorded with the marker after loadAgent replay as before.
     // Runs recorded before short-term memory sent the whole transcript and never summarized.
-    const memory = patched('vigil-memory-1');
+    const memory = patched(PATCHES.memory.id);
     const agent = await currentAgent(state, agentCache);
     const outcome = await scope.run(() => runSteps(state, agent, agentCache, events, run, memory)).catch((err: unknown) => {
       if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, agentCache.spec ?? agent);
@@ -349,7 +350,7 @@ async function runTurn(
     log.warn('turn ended with an error', { turn: turn.turn, error: String(err) });
     // A posted message's channel is the only way its sender hears of the error. Runs recorded before this patch
     // kept error replies to the transcript (asked only for a channel, so replies to `send` replay unchanged).
-    if (turn.message.channel && patched('vigil-deliver-error-replies-1')) {
+    if (turn.message.channel && patched(PATCHES.deliverErrorReplies.id)) {
       await deliver(state, run, turn.message, reply, (agentCache.spec?.limits ?? DEFAULT_LIMITS).deliveryRetry);
       events.syncTranscript(state);
     }
@@ -378,7 +379,7 @@ async function runSteps(
     // A runaway turn stops before Temporal would terminate the whole conversation. Asked only when it decides,
     // so runs recorded before it replay unchanged.
     const stop = turnStopReason(runSize(run));
-    if (stop && patched('vigil-turn-stops-near-run-limits-1')) throw runLimitNear(stop);
+    if (stop && patched(PATCHES.turnStopsNearRunLimits.id)) throw runLimitNear(stop);
     switch (step.kind) {
       case 'verify_payment': {
         // Not cancellable: a payment taken is always recorded, so the turn never loses what was paid.

@@ -8,6 +8,7 @@ import { patched, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temp
 import type { ConversationStatus } from '../protocol';
 import type { VigilSearchAttributeName } from '../search-attributes';
 import { type ConversationState, isStored } from './conversation-state';
+import { PATCHES } from './patches';
 
 const key = {
   VigilAgent: defineSearchAttributeKey('VigilAgent', SearchAttributeType.KEYWORD),
@@ -18,26 +19,21 @@ const key = {
 } satisfies Record<VigilSearchAttributeName, unknown>;
 
 /**
- * Conversations started before visibility existed replay without these commands: the patch marker keeps their
- * histories valid (test/replay holds such histories).
+ * Conversations started before visibility existed replay without these commands, those before the cost
+ * attribute without it, and those before changes-only upserts with every attribute each time (./patches.ts).
  */
-const PATCH = 'vigil-visibility-1';
-const COST_PATCH = 'vigil-cost-1';
-/** Runs recorded before it upserted every attribute each time; since, only those whose value changed. */
-const CHANGES_ONLY_PATCH = 'vigil-visibility-changes-only-1';
-
 export function publishVisibility(state: ConversationState, status: ConversationStatus): void {
-  if (!patched(PATCH)) return;
+  if (!patched(PATCHES.visibility.id)) return;
   const attributes: SearchAttributeUpdatePair[] = [
     { key: key.VigilAgent, value: state.agent },
     { key: key.VigilStatus, value: status },
     { key: key.VigilTokensUsed, value: state.usage.inputTokens + state.usage.outputTokens },
     { key: key.VigilLastActivity, value: new Date() },
     // Conversations started before costs were tracked upsert the attributes they always did.
-    ...(patched(COST_PATCH) ? [{ key: key.VigilCostMicros, value: state.usage.costMicros }] : []),
+    ...(patched(PATCHES.cost.id) ? [{ key: key.VigilCostMicros, value: state.usage.costMicros }] : []),
   ];
   // Every upsert is an event in history: the agent never changes, and tokens and cost only when a turn ends.
-  upsertSearchAttributes(patched(CHANGES_ONLY_PATCH) ? attributes.filter(changed) : attributes);
+  upsertSearchAttributes(patched(PATCHES.visibilityChangesOnly.id) ? attributes.filter(changed) : attributes);
   // The memo changes only when a turn ends; 'running' and 'awaiting_approval' leave it as it was.
   if (status === 'running' || status === 'awaiting_approval') return;
   upsertMemo({
