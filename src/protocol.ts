@@ -5,6 +5,7 @@
  *
  * This module is loaded inside the workflow sandbox: no Node built-ins, no I/O.
  */
+import { FailureTypes } from './failure-types';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 
@@ -460,11 +461,8 @@ export const endSignal = defineSignal('end');
 export const stateQuery = defineQuery<ConversationView>('state');
 export const transcriptQuery = defineQuery<HeldTranscriptPage, [TranscriptPageRequest?]>('transcript');
 
-/**
- * The failure type a `send` is refused with while a busy conversation moves to its next run: nothing of it was
- * recorded, and the same send made again a moment later reaches the new run. AgentClient does that by itself.
- */
-export const SWITCHING_RUNS = 'ConversationSwitchingRuns';
+/** The failure type a `send` is refused with while a busy conversation moves to its next run (FailureTypes.SwitchingRuns). */
+export const SWITCHING_RUNS = FailureTypes.SwitchingRuns;
 
 /** zod error -> one readable line, for validators, the client and the gateway. */
 export function describeZodError(error: z.ZodError): string {

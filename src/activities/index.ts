@@ -20,7 +20,8 @@ import { createPaymentActivity } from './payment';
 import { createScheduledMessageActivity } from './scheduled-message';
 import { createSummarizeActivity } from './summarize';
 import { createToolActivity } from './tools';
-import { FailureTypes, type ModelCallInput, type WorkerActivities } from './types';
+import { type ModelCallInput, type WorkerActivities } from './types';
+import { FailureTypes } from '../failure-types';
 import { joinInstructions } from '../workflows/conversation-state';
 
 export interface ActivityDeps {

@@ -23,6 +23,7 @@ import { readProviderResponse } from './provider-response';
 import { estimateUsage, type UsageEstimateInput } from './usage-estimate';
 import { toChatMessages, toChatTools } from './model-messages';
 import type { ChainUpdate, ModelCallInput, ModelCallResult, ModelWindow } from './types';
+import { FailureTypes } from '../failure-types';
 
 export interface OpenAIClientOptions {
   /** e.g. `https://api.openai.com/v1`, or any OpenAI-compatible server. */
@@ -184,7 +185,7 @@ function indicesOf(ranges: [number, number][]): number[] {
 export function requireStore(store: ContentStore | undefined): ContentStore {
   if (store) return store;
   // A deployment problem, not a passing one: another worker of the task queue may have the store.
-  throw ApplicationFailure.retryable('this worker has no content store; conversations keep their transcripts in one', 'NoContentStore');
+  throw ApplicationFailure.retryable('this worker has no content store; conversations keep their transcripts in one', FailureTypes.NoContentStore);
 }
 
 

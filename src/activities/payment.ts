@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PaymentCheckInput, PaymentOutcome, PaymentVerifier } from '../pricing/types';
 import { PaymentServiceUnavailableError } from '../pricing/webhook-verifier';
-import { FailureTypes } from './types';
+import { FailureTypes } from '../failure-types';
 
 export function createPaymentActivity(deps: { verifiers: readonly PaymentVerifier[] }) {
   const verifiers = new Map<string, PaymentVerifier>();

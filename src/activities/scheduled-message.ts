@@ -8,7 +8,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { AgentClient } from '../client';
 import { ValidationError } from '../errors';
-import { FailureTypes, type ScheduledPostInput } from './types';
+import { type ScheduledPostInput } from './types';
+import { FailureTypes } from '../failure-types';
 
 export function createScheduledMessageActivity() {
   return async function postScheduledMessage(input: ScheduledPostInput): Promise<void> {

@@ -7,7 +7,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { describeZodError } from '../protocol';
 import { ToolFatalError, type Tool } from '../tools/define-tool';
-import { FailureTypes, type ToolRunInput, type ToolRunResult } from './types';
+import { type ToolRunInput, type ToolRunResult } from './types';
+import { FailureTypes } from '../failure-types';
 
 export interface ToolActivityDeps {
   /** The tool an agent offers under `name`, or undefined if it offers none by that name. */

@@ -12,7 +12,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ContentCorruptError, ContentMissingError, SystemError } from '../errors';
 import type { TranscriptEntry } from '../protocol';
 import { contentRef, type ContentStore } from '../store';
-import { type ChainInput, type ChainState, type ChainUpdate, FailureTypes } from './types';
+import { type ChainInput, type ChainState, type ChainUpdate } from './types';
+import { FailureTypes } from '../failure-types';
 
 interface TranscriptRecord {
   /** The entry's position in the transcript. */

@@ -1,6 +1,6 @@
 /**
- * The contract between the conversation workflow and its activities: inputs, results and the failure types
- * the workflow reacts to. Sandbox-safe: types and constants only; implementations live beside this file.
+ * The contract between the conversation workflow and its activities: inputs and results (the failure types the
+ * workflow reacts to are in ../failure-types.ts). Sandbox-safe: types only; implementations live beside this file.
  */
 import type { AgentSpec, ModelToolSpec } from '../agents/spec';
 import type { PaymentCheckInput, PaymentOutcome } from '../pricing/types';
@@ -203,29 +203,3 @@ export interface ScheduledMessageActivities {
 /** Every activity the Vigil worker registers. */
 export type WorkerActivities = ConversationActivities & ScheduledMessageActivities;
 
-/**
- * ApplicationFailure types the workflow distinguishes. All are non-retryable but PaymentServiceUnavailable:
- * Temporal retries everything else by the activity's retry policy.
- */
-export const FailureTypes = {
-  /** The provider refused the request (a 4xx other than 408/409/429): retrying cannot help. */
-  ModelRequestRejected: 'ModelRequestRejected',
-  /** The provider's answer could not be understood at all: the same provider would send the same again. */
-  ModelResponseUnreadable: 'ModelResponseUnreadable',
-  /** A tool failed in a way that must end the turn, not go back to the model. */
-  ToolFatal: 'ToolFatal',
-  /** The agent is not defined on this worker. */
-  UnknownAgent: 'UnknownAgent',
-  /** A channel refused the delivery for good (e.g. a 4xx from a webhook). */
-  DeliveryRejected: 'DeliveryRejected',
-  /** A scheduled message that the conversation's protocol refuses: retrying cannot help. */
-  ScheduledMessageInvalid: 'ScheduledMessageInvalid',
-  /** The agent's `pricing.verifier` names no payment verifier of this worker. */
-  PaymentVerifierMissing: 'PaymentVerifierMissing',
-  /** A payment request a verifier cannot take (a bad amount): retrying cannot help. */
-  PaymentRequestInvalid: 'PaymentRequestInvalid',
-  /** Retryable, unlike the others: the payment service is down or slow; the activity's retry policy applies. */
-  PaymentServiceUnavailable: 'PaymentServiceUnavailable',
-  /** A stored transcript entry or summary is missing or corrupt: retrying cannot bring it back. */
-  ContentUnavailable: 'ContentUnavailable',
-} as const;

@@ -4,6 +4,7 @@
  * Temporal's failures into Vigil's errors (ValidationError, ConversationNotFoundError, TimeoutError,
  * SystemError).
  */
+import { FailureTypes } from '../failure-types';
 import { ServedAgents, type ServedAgentsOption } from './served-agents';
 import { status } from '@grpc/grpc-js';
 import {
@@ -56,7 +57,6 @@ import {
   ConversationAddress,
   ConversationSeed,
   type StartConversation,
-  SWITCHING_RUNS,
   stateQuery,
   type TranscriptEntry,
   TranscriptPage,
@@ -446,7 +446,7 @@ export function toVigilError(error: unknown, operation: string, address: Address
   if (error instanceof WorkflowUpdateFailedError) {
     // The conversation refused or failed the request: validators and handlers throw ApplicationFailures.
     const cause = error.cause;
-    if (cause instanceof ApplicationFailure && cause.type === 'ValidationError') {
+    if (cause instanceof ApplicationFailure && cause.type === FailureTypes.Refused) {
       const issues = FailureIssues.safeParse(cause.details?.[0]);
       return new ValidationError(cause.message, issues.success ? issues.data : []);
     }
@@ -518,7 +518,7 @@ const SWITCH_RETRY_FIRST_MS = 50;
 const SWITCH_RETRY_MAX_MS = 2_000;
 
 function isSwitchingRuns(error: unknown): boolean {
-  return error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === SWITCHING_RUNS;
+  return error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FailureTypes.SwitchingRuns;
 }
 
 /**

@@ -26,7 +26,8 @@ import {
   type RetrySpec,
   type ToolSpec,
 } from '../agents/spec';
-import { ConversationActivities, FailureTypes, type ModelCallInput, type ModelCallRequest, ToolRunResult } from '../activities/types';
+import { ConversationActivities, type ModelCallInput, type ModelCallRequest, ToolRunResult } from '../activities/types';
+import { FailureTypes } from '../failure-types';
 import {
   cancelTurnUpdate,
   CancelTurnRequest,
@@ -43,7 +44,6 @@ import {
   stateQuery,
   ToolCall,
   TranscriptPageRequest,
-  SWITCHING_RUNS,
   transcriptQuery,
 } from '../protocol';
 import {
@@ -134,7 +134,7 @@ export async function conversation(input: StartConversation): Promise<Conversati
         const seen = state.seen[parsed.data.id];
         // While draining, only a send whose reply is here already is taken: anything else would wait in this run.
         if (draining && seen?.reply == null) {
-          throw ApplicationFailure.retryable('the conversation is moving to its next run; send the message again', SWITCHING_RUNS);
+          throw ApplicationFailure.retryable('the conversation is moving to its next run; send the message again', FailureTypes.SwitchingRuns);
         }
         if (seen && seen.turn !== null && seen.reply === null && state.turn?.message.id !== parsed.data.id) {
           throw invalid(`message ${parsed.data.id} was answered too long ago for its reply to be kept`);
@@ -550,7 +550,7 @@ function retryOptions(r: RetrySpec) {
 }
 
 function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'ValidationError');
+  return ApplicationFailure.nonRetryable(message, FailureTypes.Refused);
 }
 
 /** Workflow time: deterministic on replay. */

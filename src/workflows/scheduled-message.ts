@@ -7,7 +7,7 @@
  */
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ScheduledMessageActivities } from '../activities/types';
-import { FailureTypes } from '../activities/types';
+import { FailureTypes } from '../failure-types';
 import { describeZodError, ScheduledMessageInput } from '../protocol';
 
 const { postScheduledMessage } = proxyActivities<ScheduledMessageActivities>({

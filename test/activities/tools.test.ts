@@ -3,7 +3,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { z } from 'zod';
 import { createToolActivity } from '../../src/activities/tools';
-import { FailureTypes, type ToolRunInput, type ToolRunResult } from '../../src/activities/types';
+import { type ToolRunInput, type ToolRunResult } from '../../src/activities/types';
+import { FailureTypes } from '../../src/failure-types';
 import { defineTool, ToolFatalError, type Tool, type ToolContext } from '../../src/tools/define-tool';
 
 const add = defineTool({

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { failureOf as rejectionOf } from '../helpers/failure';
-import { FailureTypes, type DeliveryInput } from '../../src/activities/types';
+import { type DeliveryInput } from '../../src/activities/types';
+import { FailureTypes } from '../../src/failure-types';
 import { createWebhookChannel, MAX_RETRY_AFTER_MS, retryAfterMs } from '../../src/channels/webhook';
 import { signWebhookBody, verifyWebhookSignature } from '../../src/channels/webhook-signature';
 import { ConfigError } from '../../src/errors';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPaymentActivity } from '../../src/activities/payment';
-import { FailureTypes } from '../../src/activities/types';
+import { FailureTypes } from '../../src/failure-types';
 import { FileCreditsLedger } from '../../src/pricing/credits/file-ledger';
 import { CreditsLedgerVerifier } from '../../src/pricing/credits/verifier';
 import type { PaymentCheckInput, PaymentOutcome } from '../../src/pricing/types';
