@@ -23,7 +23,7 @@ export const FailureTypes = {
   PaymentVerifierMissing: 'PaymentVerifierMissing',
   /** A payment request a verifier cannot take (a bad amount): retrying cannot help. */
   PaymentRequestInvalid: 'PaymentRequestInvalid',
-  /** Retryable, unlike the others: the payment service is down or slow; the activity's retry policy applies. */
+  /** Retryable: the payment service is down or slow; the activity's retry policy applies. */
   PaymentServiceUnavailable: 'PaymentServiceUnavailable',
   /** A stored transcript entry or summary is missing or corrupt: retrying cannot bring it back. */
   ContentUnavailable: 'ContentUnavailable',
