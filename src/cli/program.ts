@@ -2,7 +2,7 @@
  * The `vigil` command line: global options and one subcommand per file in ./commands. Errors are thrown rather
  * than exiting, so `runCli` decides every exit code in one place (see exit-codes.ts).
  */
-import { isGrpcServiceError, ServiceError } from '@temporalio/client';
+import { ServiceError } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { ValidationError, VigilError } from '../errors';
 import { registerChat } from './commands/chat';
@@ -17,6 +17,7 @@ import { registerSchedule } from './commands/schedule';
 import { registerSend } from './commands/send';
 import { registerTestServer } from './commands/test-server';
 import { registerWorker } from './commands/worker';
+import { temporalSaid } from './temporal-client';
 import { EXIT_OK, exitCodeFor, UsageError } from './exit-codes';
 
 export function createProgram(): Command {
@@ -87,8 +88,7 @@ export async function runCli(argv: string[]): Promise<number> {
 function describe(error: unknown): string {
   if (error instanceof VigilError) return error.message;
   if (error instanceof ServiceError) {
-    const details = isGrpcServiceError(error.cause) ? error.cause.details : error.cause instanceof Error ? error.cause.message : '';
-    return `Temporal refused the request: ${error.message.replace(/^\w/, (c) => c.toLowerCase())}${details ? `: ${details}` : ''}`;
+    return `Temporal refused the request: ${error.message.replace(/^\w/, (c) => c.toLowerCase())}: ${temporalSaid(error)}`;
   }
   const message = error instanceof Error ? error.message : String(error);
   const debug = ['debug', 'trace'].includes(process.env.VIGIL_LOG_LEVEL ?? '');

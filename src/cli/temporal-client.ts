@@ -3,7 +3,7 @@
  * through the configured content store as the worker does, closed when the command is done, and a failure to
  * connect said in words that point at the fix.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, type ServiceError } from '@temporalio/client';
 import { loadConfig, type Config, type StoreSettings } from '../config';
 import { AgentClient } from '../client';
 import type { ContentStore } from '../store/content-store';
@@ -74,4 +74,10 @@ export async function withTemporalClient<T>(
     await connection.close();
     await store.close();
   }
+}
+
+/** What Temporal said when it refused a request (the gRPC details), else the SDK's message. */
+export function temporalSaid(error: ServiceError): string {
+  if (isGrpcServiceError(error.cause)) return error.cause.details;
+  return error.cause instanceof Error ? error.cause.message : error.message;
 }

@@ -3,7 +3,7 @@
  * a change will not break conversations already running. Histories come from JSON files, or from a Temporal
  * server by a visibility query.
  */
-import { type Client, isGrpcServiceError, ServiceError } from '@temporalio/client';
+import { type Client, ServiceError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../workers/workflow-bundle';
@@ -19,7 +19,7 @@ import { ACTIVATION_TIMEOUT, installRuntimeLogger } from '../../workers/worker';
 import { CommandFailed, UsageError } from '../exit-codes';
 import { HistoryFileError, readHistoryFile } from '../history-file';
 import { globalOptions, temporalSettings } from '../settings';
-import { storeSettings, withTemporalClient } from '../temporal-client';
+import { storeSettings, temporalSaid, withTemporalClient } from '../temporal-client';
 
 interface ReplayOptions {
   query?: string;
@@ -129,7 +129,7 @@ async function* listed(client: Client, query: string) {
     yield* client.workflow.list({ query });
   } catch (error) {
     if (!(error instanceof ServiceError)) throw error;
-    const details = isGrpcServiceError(error.cause) ? error.cause.details : error.message;
+    const details = temporalSaid(error);
     const hint = /order by/i.test(details) ? ' (the order does not matter to a replay: leave out ORDER BY)' : '';
     throw new CommandFailed(`Temporal refused the query "${query}": ${details}${hint}`, { cause: error });
   }

@@ -57,7 +57,7 @@ export const ChatCompletionRequest = z
     headers: z.object({
       [CONVERSATION_ID_HEADER]: ConversationParams.shape.conversationId.optional(),
       [MESSAGE_ID_HEADER]: InboundMessage.shape.id.optional(),
-      [IDEMPOTENCY_KEY_HEADER]: z.string().min(1).max(200).optional(),
+      [IDEMPOTENCY_KEY_HEADER]: InboundMessage.shape.id.optional(),
     }),
     body: ChatBody,
   })
