@@ -8,6 +8,7 @@
 import { FailureTypes } from './failure-types';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 
 export const WORKFLOW_TYPE = 'conversation';
 export const DEFAULT_TASK_QUEUE = 'vigil';
@@ -29,71 +30,87 @@ export const MAX_ID_LENGTH = 200;
  * An agent's name (and a schedule's): no `:`, which separates the parts of workflow and schedule ids, so two
  * different (agent, conversation) pairs can never share a workflow id.
  */
-export const AgentName = z
-  .string()
-  .min(1)
-  .max(MAX_ID_LENGTH)
-  .regex(/^[A-Za-z0-9._@-]*$/, "use letters, digits and . _ @ - only (':' would make ids ambiguous)");
+export const AgentName = sharedSchema('protocol.AgentName', () =>
+  z
+    .string()
+    .min(1)
+    .max(MAX_ID_LENGTH)
+    .regex(/^[A-Za-z0-9._@-]*$/, "use letters, digits and . _ @ - only (':' would make ids ambiguous)"),
+);
 
 /** A conversation's id: `:` is allowed (`acct:42`), since it comes last in the ids built from it. */
-export const ConversationId = z
-  .string()
-  .min(1)
-  .max(MAX_ID_LENGTH)
-  .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only');
+export const ConversationId = sharedSchema('protocol.ConversationId', () =>
+  z
+    .string()
+    .min(1)
+    .max(MAX_ID_LENGTH)
+    .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only'),
+);
 
 /**
  * A message's id: visible ASCII, since it travels in HTTP headers (`Idempotency-Key`, `x-vigil-message-id`, a
  * delivery's `idempotency-key`), which cannot carry spaces at their ends, control characters or other text.
  */
-export const MessageId = z
-  .string()
-  .min(1)
-  .max(MAX_ID_LENGTH)
-  .regex(/^[\x21-\x7E]*$/, 'use visible ASCII characters only (no spaces, control characters or other text): message ids travel in HTTP headers');
+export const MessageId = sharedSchema('protocol.MessageId', () =>
+  z
+    .string()
+    .min(1)
+    .max(MAX_ID_LENGTH)
+    .regex(/^[\x21-\x7E]*$/, 'use visible ASCII characters only (no spaces, control characters or other text): message ids travel in HTTP headers'),
+);
 
 /**
  * Names as conversations recorded before the grammar above were started with (an agent name could hold `:`):
  * what the workflow itself accepts, so that their runs still replay and continue. New ones are checked at the
  * boundaries with AgentName and ConversationId.
  */
-const RecordedName = z
-  .string()
-  .min(1)
-  .max(MAX_ID_LENGTH)
-  .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only');
+const RecordedName = sharedSchema('protocol.RecordedName', () =>
+  z
+    .string()
+    .min(1)
+    .max(MAX_ID_LENGTH)
+    .regex(/^[A-Za-z0-9._:@-]+$/, 'use letters, digits and . _ : @ - only'),
+);
 
 /** An agent and one of its conversations, as every boundary takes them. */
-export const ConversationAddress = z.object({ agent: AgentName, conversationId: ConversationId }).strict();
+export const ConversationAddress = sharedSchema('protocol.ConversationAddress', () =>
+  z.object({ agent: AgentName, conversationId: ConversationId }).strict(),
+);
 export type ConversationAddress = z.infer<typeof ConversationAddress>;
 
 /**
  * A webhook's URL: absolute http(s), without credentials. A URL is recorded in history with the message, so
  * `user:password@` would put a secret there; receivers authenticate deliveries by their signature instead.
  */
-export const WebhookUrl = z
-  .string()
-  .url()
-  .max(2000)
-  .refine((text) => {
-    // What is no URL at all, `.url()` reports already.
-    if (!URL.canParse(text)) return true;
-    const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
-  }, 'use an http or https URL without credentials (user:password@)');
+export const WebhookUrl = sharedSchema('protocol.WebhookUrl', () =>
+  z
+    .string()
+    .url()
+    .max(2000)
+    .refine((text) => {
+      // What is no URL at all, `.url()` reports already.
+      if (!URL.canParse(text)) return true;
+      const url = new URL(text);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
+    }, 'use an http or https URL without credentials (user:password@)'),
+);
 
 /** Where a reply goes besides the caller that waits for it. Secrets (signing keys) stay in worker config. */
-export const ChannelRef = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('log') }).strict(),
-  z.object({ type: z.literal('webhook'), url: WebhookUrl }).strict(),
-]);
+export const ChannelRef = sharedSchema('protocol.ChannelRef', () =>
+  z.discriminatedUnion('type', [
+    z.object({ type: z.literal('log') }).strict(),
+    z.object({ type: z.literal('webhook'), url: WebhookUrl }).strict(),
+  ]),
+);
 export type ChannelRef = z.infer<typeof ChannelRef>;
 
 /** A channel as recorded before WebhookUrl (see RecordedInboundMessage); the delivery refuses what it cannot send. */
-const RecordedChannelRef = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('log') }).strict(),
-  z.object({ type: z.literal('webhook'), url: z.string().url().max(2000) }).strict(),
-]);
+const RecordedChannelRef = sharedSchema('protocol.RecordedChannelRef', () =>
+  z.discriminatedUnion('type', [
+    z.object({ type: z.literal('log') }).strict(),
+    z.object({ type: z.literal('webhook'), url: z.string().url().max(2000) }).strict(),
+  ]),
+);
 
 /**
  * Metadata travels with the message into history and to tools: plain JSON, at most this deep and this large, so
@@ -102,10 +119,12 @@ const RecordedChannelRef = z.discriminatedUnion('type', [
 export const MAX_METADATA_DEPTH = 16;
 export const MAX_METADATA_BYTES = 16 * 1024;
 
-const Metadata = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
-  const problem = metadataProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+const Metadata = sharedSchema('protocol.Metadata', () =>
+  z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+    const problem = metadataProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+);
 
 /** Why metadata is refused, or undefined: deeper than MAX_METADATA_DEPTH, or larger than MAX_METADATA_BYTES as JSON. */
 function metadataProblem(value: unknown): string | undefined {
@@ -125,17 +144,19 @@ function metadataProblem(value: unknown): string | undefined {
  * An inbound message, for the `send` update and the `message` signal: what every boundary takes, and what the
  * `send` validator checks.
  */
-export const InboundMessage = z
-  .object({
-    id: MessageId,
-    content: z.string().min(1).max(100_000),
-    author: z.string().min(1).max(200).optional(),
-    channel: ChannelRef.optional(),
-    metadata: Metadata.optional(),
-    /** Pays for the message when the agent sets a price: a reference the agent's payment verifier knows. */
-    payment: z.object({ reference: z.string().min(1).max(200) }).strict().optional(),
-  })
-  .strict();
+export const InboundMessage = sharedSchema('protocol.InboundMessage', () =>
+  z
+    .object({
+      id: MessageId,
+      content: z.string().min(1).max(100_000),
+      author: z.string().min(1).max(200).optional(),
+      channel: ChannelRef.optional(),
+      metadata: Metadata.optional(),
+      /** Pays for the message when the agent sets a price: a reference the agent's payment verifier knows. */
+      payment: z.object({ reference: z.string().min(1).max(200) }).strict().optional(),
+    })
+    .strict(),
+);
 export type InboundMessage = z.infer<typeof InboundMessage>;
 
 /**
@@ -143,154 +164,180 @@ export type InboundMessage = z.infer<typeof InboundMessage>;
  * since a signal is recorded before it is checked, and one admitted in a recorded history must be admitted again
  * when that history replays. Boundaries check InboundMessage before they signal.
  */
-export const RecordedInboundMessage = InboundMessage.extend({
-  id: z.string().min(1).max(MAX_ID_LENGTH),
-  channel: RecordedChannelRef.optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-});
+export const RecordedInboundMessage = sharedSchema('protocol.RecordedInboundMessage', () =>
+  InboundMessage.extend({
+    id: z.string().min(1).max(MAX_ID_LENGTH),
+    channel: RecordedChannelRef.optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  }),
+);
 
-export const TokenUsage = z.object({
-  inputTokens: z.number().int().nonnegative(),
-  outputTokens: z.number().int().nonnegative(),
-  /** Micro-USD (1 USD = 1,000,000) by the worker's price table; absent where the model had no price. */
-  costMicros: z.number().int().nonnegative().optional(),
-});
+export const TokenUsage = sharedSchema('protocol.TokenUsage', () =>
+  z.object({
+    inputTokens: z.number().int().nonnegative(),
+    outputTokens: z.number().int().nonnegative(),
+    /** Micro-USD (1 USD = 1,000,000) by the worker's price table; absent where the model had no price. */
+    costMicros: z.number().int().nonnegative().optional(),
+  }),
+);
 export type TokenUsage = z.infer<typeof TokenUsage>;
 
 /**
  * `budget_exceeded` and `payment_required` turns made no model call: the agent's budget was used up, or the
  * message did not carry a payment its verifier accepted.
  */
-export const ReplyStatus = z.enum(['completed', 'step_limit', 'cancelled', 'error', 'budget_exceeded', 'payment_required']);
+export const ReplyStatus = sharedSchema('protocol.ReplyStatus', () =>
+  z.enum(['completed', 'step_limit', 'cancelled', 'error', 'budget_exceeded', 'payment_required']),
+);
 export type ReplyStatus = z.infer<typeof ReplyStatus>;
 
 /** The outcome of one turn: what `send` returns and what is delivered to the message's channel. */
-export const Reply = z.object({
-  messageId: z.string(),
-  turn: z.number().int().positive(),
-  status: ReplyStatus,
-  content: z.string(),
-  /** The models that answered in this turn, in call order (a model change is visible per turn). */
-  models: z.array(z.string()),
-  usage: TokenUsage,
-});
+export const Reply = sharedSchema('protocol.Reply', () =>
+  z.object({
+    messageId: z.string(),
+    turn: z.number().int().positive(),
+    status: ReplyStatus,
+    content: z.string(),
+    /** The models that answered in this turn, in call order (a model change is visible per turn). */
+    models: z.array(z.string()),
+    usage: TokenUsage,
+  }),
+);
 export type Reply = z.infer<typeof Reply>;
 
-export const ToolCall = z.object({
-  id: z.string(),
-  name: z.string(),
-  /** The raw JSON arguments as the model produced them; validated against the tool's schema before it runs. */
-  arguments: z.string(),
-});
+export const ToolCall = sharedSchema('protocol.ToolCall', () =>
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    /** The raw JSON arguments as the model produced them; validated against the tool's schema before it runs. */
+    arguments: z.string(),
+  }),
+);
 export type ToolCall = z.infer<typeof ToolCall>;
 
 /** One entry of the conversation as it is kept and shown. */
-export const TranscriptEntry = z.discriminatedUnion('role', [
-  z.object({
-    role: z.literal('user'),
-    turn: z.number().int(),
-    messageId: z.string(),
-    content: z.string(),
-    author: z.string().optional(),
-    at: z.string(),
-  }),
-  z.object({
-    role: z.literal('assistant'),
-    turn: z.number().int(),
-    content: z.string(),
-    toolCalls: z.array(ToolCall),
-    model: z.string(),
-    usage: TokenUsage,
-    at: z.string(),
-  }),
-  z.object({
-    role: z.literal('tool'),
-    turn: z.number().int(),
-    toolCallId: z.string(),
-    name: z.string(),
-    content: z.string(),
-    isError: z.boolean(),
-    at: z.string(),
-  }),
-  /** What the runtime itself says: limits reached, cancellations, errors shown to the user. */
-  z.object({ role: z.literal('notice'), turn: z.number().int(), content: z.string(), at: z.string() }),
-]);
+export const TranscriptEntry = sharedSchema('protocol.TranscriptEntry', () =>
+  z.discriminatedUnion('role', [
+    z.object({
+      role: z.literal('user'),
+      turn: z.number().int(),
+      messageId: z.string(),
+      content: z.string(),
+      author: z.string().optional(),
+      at: z.string(),
+    }),
+    z.object({
+      role: z.literal('assistant'),
+      turn: z.number().int(),
+      content: z.string(),
+      toolCalls: z.array(ToolCall),
+      model: z.string(),
+      usage: TokenUsage,
+      at: z.string(),
+    }),
+    z.object({
+      role: z.literal('tool'),
+      turn: z.number().int(),
+      toolCallId: z.string(),
+      name: z.string(),
+      content: z.string(),
+      isError: z.boolean(),
+      at: z.string(),
+    }),
+    /** What the runtime itself says: limits reached, cancellations, errors shown to the user. */
+    z.object({ role: z.literal('notice'), turn: z.number().int(), content: z.string(), at: z.string() }),
+  ]),
+);
 export type TranscriptEntry = z.infer<typeof TranscriptEntry>;
 
-export const Decision = z
-  .object({
-    toolCallId: z.string().min(1),
-    decision: z.enum(['approve', 'reject']),
-    reason: z.string().max(2000).optional(),
-    /** Approve this tool for the rest of the conversation. */
-    remember: z.boolean().optional(),
-  })
-  .strict();
+export const Decision = sharedSchema('protocol.Decision', () =>
+  z
+    .object({
+      toolCallId: z.string().min(1),
+      decision: z.enum(['approve', 'reject']),
+      reason: z.string().max(2000).optional(),
+      /** Approve this tool for the rest of the conversation. */
+      remember: z.boolean().optional(),
+    })
+    .strict(),
+);
 export type Decision = z.infer<typeof Decision>;
 
-export const PendingApproval = z.object({
-  toolCallId: z.string(),
-  tool: z.string(),
-  arguments: z.string(),
-  requestedAt: z.string(),
-  /** When an unanswered request is rejected, if the agent sets an approval timeout. */
-  expiresAt: z.string().optional(),
-});
+export const PendingApproval = sharedSchema('protocol.PendingApproval', () =>
+  z.object({
+    toolCallId: z.string(),
+    tool: z.string(),
+    arguments: z.string(),
+    requestedAt: z.string(),
+    /** When an unanswered request is rejected, if the agent sets an approval timeout. */
+    expiresAt: z.string().optional(),
+  }),
+);
 export type PendingApproval = z.infer<typeof PendingApproval>;
 
-const UsageTotals = z.object({
-  inputTokens: z.number().int(),
-  outputTokens: z.number().int(),
-  costMicros: z.number().int(),
-  modelCalls: z.number().int(),
-  unpricedCalls: z.number().int(),
-});
+const UsageTotals = sharedSchema('protocol.UsageTotals', () =>
+  z.object({
+    inputTokens: z.number().int(),
+    outputTokens: z.number().int(),
+    costMicros: z.number().int(),
+    modelCalls: z.number().int(),
+    unpricedCalls: z.number().int(),
+  }),
+);
 
-export const ConversationStatus = z.enum(['idle', 'running', 'awaiting_approval', 'ended']);
+export const ConversationStatus = sharedSchema('protocol.ConversationStatus', () =>
+  z.enum(['idle', 'running', 'awaiting_approval', 'ended']),
+);
 export type ConversationStatus = z.infer<typeof ConversationStatus>;
 
 /** What the `state` query answers. */
-export const ConversationView = z.object({
-  agent: z.string(),
-  conversationId: z.string(),
-  status: ConversationStatus,
-  currentTurn: z
-    .object({ turn: z.number().int(), messageId: z.string(), step: z.number().int(), startedAt: z.string() })
-    .nullable(),
-  queued: z.array(z.object({ id: z.string(), author: z.string().optional() })),
-  /** The message whose reply is being delivered to its channel (retried while the channel is down), between turns. */
-  delivering: z.string().nullable().optional(),
-  pendingApprovals: z.array(PendingApproval),
-  rememberedTools: z.array(z.string()),
-  /** Totals, and per model and per message author (see ConversationUsage in src/usage/usage.ts). */
-  usage: UsageTotals.extend({
-    byModel: z.record(z.string(), UsageTotals),
-    byAuthor: z.record(z.string(), UsageTotals),
-    otherModels: UsageTotals.nullable(),
-    otherAuthors: UsageTotals.nullable(),
+export const ConversationView = sharedSchema('protocol.ConversationView', () =>
+  z.object({
+    agent: z.string(),
+    conversationId: z.string(),
+    status: ConversationStatus,
+    currentTurn: z
+      .object({ turn: z.number().int(), messageId: z.string(), step: z.number().int(), startedAt: z.string() })
+      .nullable(),
+    queued: z.array(z.object({ id: z.string(), author: z.string().optional() })),
+    /** The message whose reply is being delivered to its channel (retried while the channel is down), between turns. */
+    delivering: z.string().nullable().optional(),
+    pendingApprovals: z.array(PendingApproval),
+    rememberedTools: z.array(z.string()),
+    /** Totals, and per model and per message author (see ConversationUsage in src/usage/usage.ts). */
+    usage: UsageTotals.extend({
+      byModel: z.record(z.string(), UsageTotals),
+      byAuthor: z.record(z.string(), UsageTotals),
+      otherModels: UsageTotals.nullable(),
+      otherAuthors: UsageTotals.nullable(),
+    }),
+    /** Short-term memory: how much of the transcript the rolling summary covers, when there is one. */
+    memory: z.object({ summarizedThrough: z.number().int(), summaryTokens: z.number().int() }).nullable(),
+    turns: z.number().int(),
+    ending: z.boolean(),
   }),
-  /** Short-term memory: how much of the transcript the rolling summary covers, when there is one. */
-  memory: z.object({ summarizedThrough: z.number().int(), summaryTokens: z.number().int() }).nullable(),
-  turns: z.number().int(),
-  ending: z.boolean(),
-});
+);
 export type ConversationView = z.infer<typeof ConversationView>;
 
-export const TranscriptPageRequest = z
-  .object({
-    /** Index of the first entry; 0 when absent. */
-    offset: z.number().int().nonnegative().optional(),
-    limit: z.number().int().min(1).max(500).optional(),
-  })
-  .strict();
+export const TranscriptPageRequest = sharedSchema('protocol.TranscriptPageRequest', () =>
+  z
+    .object({
+      /** Index of the first entry; 0 when absent. */
+      offset: z.number().int().nonnegative().optional(),
+      limit: z.number().int().min(1).max(500).optional(),
+    })
+    .strict(),
+);
 export type TranscriptPageRequest = z.infer<typeof TranscriptPageRequest>;
 
-export const TranscriptPage = z.object({
-  entries: z.array(TranscriptEntry),
-  offset: z.number().int(),
-  total: z.number().int(),
-  nextOffset: z.number().int().nullable(),
-});
+export const TranscriptPage = sharedSchema('protocol.TranscriptPage', () =>
+  z.object({
+    entries: z.array(TranscriptEntry),
+    offset: z.number().int(),
+    total: z.number().int(),
+    nextOffset: z.number().int().nullable(),
+  }),
+);
 export type TranscriptPage = z.infer<typeof TranscriptPage>;
 
 /**
@@ -298,34 +345,42 @@ export type TranscriptPage = z.infer<typeof TranscriptPage>;
  * windows (its role, turn and token count) and the reference to the stored record. A conversation carries its
  * older entries this way across continue-as-new, so its memory and the state it carries stay small.
  */
-export const StoredTranscriptEntry = z.object({
-  role: z.enum(['user', 'assistant', 'tool', 'notice']),
-  turn: z.number().int(),
-  at: z.string(),
-  /** The entry's content tokens (the model's output tokens for an answer), as the window planner counts them. */
-  tokens: z.number().int().nonnegative(),
-  /** The transcript record in the content store (src/activities/transcript-chain.ts). */
-  stored: z.string(),
-});
+export const StoredTranscriptEntry = sharedSchema('protocol.StoredTranscriptEntry', () =>
+  z.object({
+    role: z.enum(['user', 'assistant', 'tool', 'notice']),
+    turn: z.number().int(),
+    at: z.string(),
+    /** The entry's content tokens (the model's output tokens for an answer), as the window planner counts them. */
+    tokens: z.number().int().nonnegative(),
+    /** The transcript record in the content store (src/activities/transcript-chain.ts). */
+    stored: z.string(),
+  }),
+);
 export type StoredTranscriptEntry = z.infer<typeof StoredTranscriptEntry>;
 
 /**
  * What the `transcript` query answers: entries as the conversation holds them, older ones possibly as stored
  * references. `AgentClient.transcript` reads those from the content store and returns a TranscriptPage.
  */
-export const HeldTranscriptPage = TranscriptPage.extend({ entries: z.array(z.union([TranscriptEntry, StoredTranscriptEntry])) });
+export const HeldTranscriptPage = sharedSchema('protocol.HeldTranscriptPage', () =>
+  TranscriptPage.extend({ entries: z.array(z.union([TranscriptEntry, StoredTranscriptEntry])) }),
+);
 export type HeldTranscriptPage = z.infer<typeof HeldTranscriptPage>;
 
-export const CancelTurnRequest = z
-  .object({
-    reason: z.string().max(2000).optional(),
-    /** Cancel only this message's turn: a turn of another message in flight is left alone. */
-    messageId: z.string().min(1).max(MAX_ID_LENGTH).optional(),
-  })
-  .strict();
+export const CancelTurnRequest = sharedSchema('protocol.CancelTurnRequest', () =>
+  z
+    .object({
+      reason: z.string().max(2000).optional(),
+      /** Cancel only this message's turn: a turn of another message in flight is left alone. */
+      messageId: z.string().min(1).max(MAX_ID_LENGTH).optional(),
+    })
+    .strict(),
+);
 export type CancelTurnRequest = z.infer<typeof CancelTurnRequest>;
 
-export const CancelTurnResult = z.object({ cancelled: z.boolean(), turn: z.number().int().nullable() });
+export const CancelTurnResult = sharedSchema('protocol.CancelTurnResult', () =>
+  z.object({ cancelled: z.boolean(), turn: z.number().int().nullable() }),
+);
 export type CancelTurnResult = z.infer<typeof CancelTurnResult>;
 
 /** The most text a seed may carry, all turns and instructions together: it is written to history whole. */
@@ -337,42 +392,46 @@ export const MAX_SEED_CHARS = 1_000_000;
  * sees as the conversation's first entries. A seed takes effect only when it starts the conversation; a running
  * one keeps what it has.
  */
-export const ConversationSeed = z
-  .object({
-    instructions: z.string().min(1).max(100_000).optional(),
-    turns: z
-      .array(
-        z
-          .object({
-            role: z.enum(['user', 'assistant']),
-            content: z.string().max(100_000),
-            author: InboundMessage.shape.author,
-          })
-          .strict(),
-      )
-      .max(1000)
-      .default([]),
-  })
-  .strict()
-  .refine(
-    (seed) => (seed.instructions?.length ?? 0) + seed.turns.reduce((sum, turn) => sum + turn.content.length, 0) <= MAX_SEED_CHARS,
-    `holds more than ${MAX_SEED_CHARS} characters; send fewer earlier turns`,
-  );
+export const ConversationSeed = sharedSchema('protocol.ConversationSeed', () =>
+  z
+    .object({
+      instructions: z.string().min(1).max(100_000).optional(),
+      turns: z
+        .array(
+          z
+            .object({
+              role: z.enum(['user', 'assistant']),
+              content: z.string().max(100_000),
+              author: InboundMessage.shape.author,
+            })
+            .strict(),
+        )
+        .max(1000)
+        .default([]),
+    })
+    .strict()
+    .refine(
+      (seed) => (seed.instructions?.length ?? 0) + seed.turns.reduce((sum, turn) => sum + turn.content.length, 0) <= MAX_SEED_CHARS,
+      `holds more than ${MAX_SEED_CHARS} characters; send fewer earlier turns`,
+    ),
+);
 export type ConversationSeed = z.infer<typeof ConversationSeed>;
 
 /** The workflow's input. Its names are checked as recorded ones (RecordedName); boundaries use ConversationAddress. */
-export const StartConversation = z
-  .object({
-    agent: RecordedName,
-    conversationId: RecordedName,
-    /** A state carried over from an earlier run (continue-as-new) or seeded by the app. */
-    state: z.unknown().optional(),
-    /** The event stream's state, carried over from the earlier run by continue-as-new. */
-    events: z.unknown().optional(),
-    /** What a new conversation starts with (see ConversationSeed); a run with `state` has it already. */
-    seed: ConversationSeed.optional(),
-  })
-  .strict();
+export const StartConversation = sharedSchema('protocol.StartConversation', () =>
+  z
+    .object({
+      agent: RecordedName,
+      conversationId: RecordedName,
+      /** A state carried over from an earlier run (continue-as-new) or seeded by the app. */
+      state: z.unknown().optional(),
+      /** The event stream's state, carried over from the earlier run by continue-as-new. */
+      events: z.unknown().optional(),
+      /** What a new conversation starts with (see ConversationSeed); a run with `state` has it already. */
+      seed: ConversationSeed.optional(),
+    })
+    .strict(),
+);
 export type StartConversation = z.infer<typeof StartConversation>;
 
 /** Workflow type of one firing of a schedule (src/schedules): it posts one message to a conversation. */
@@ -382,15 +441,17 @@ export const SCHEDULED_MESSAGE_WORKFLOW_TYPE = 'scheduledMessage';
  * Input of `scheduledMessage`. The message id is the firing's own workflow id (schedule id + fire time), so a
  * retried or re-run firing never makes a second turn; `channel` is where the reply goes (the schedule's origin).
  */
-export const ScheduledMessageInput = z
-  .object({
-    agent: RecordedName,
-    conversationId: RecordedName,
-    content: InboundMessage.shape.content,
-    author: InboundMessage.shape.author,
-    channel: ChannelRef.optional(),
-  })
-  .strict();
+export const ScheduledMessageInput = sharedSchema('protocol.ScheduledMessageInput', () =>
+  z
+    .object({
+      agent: RecordedName,
+      conversationId: RecordedName,
+      content: InboundMessage.shape.content,
+      author: InboundMessage.shape.author,
+      channel: ChannelRef.optional(),
+    })
+    .strict(),
+);
 export type ScheduledMessageInput = z.infer<typeof ScheduledMessageInput>;
 
 /**
@@ -399,38 +460,40 @@ export type ScheduledMessageInput = z.infer<typeof ScheduledMessageInput>;
  * activity while the completion streams. Deltas are a preview: a retried model call streams again from the
  * start with a higher `attempt`, and the `reply` event is the authoritative text.
  */
-export const ConversationEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('turn.started'), turn: z.number().int(), messageId: z.string(), at: z.string() }),
-  z.object({
-    type: z.literal('model.delta'),
-    turn: z.number().int(),
-    step: z.number().int(),
-    attempt: z.number().int(),
-    text: z.string(),
-  }),
-  z.object({ type: z.literal('tool.requested'), turn: z.number().int(), toolCall: ToolCall }),
-  z.object({ type: z.literal('tool.awaiting_approval'), turn: z.number().int(), approval: PendingApproval }),
-  z.object({
-    type: z.literal('tool.decided'),
-    turn: z.number().int(),
-    toolCallId: z.string(),
-    decision: z.enum(['approve', 'reject', 'expired']),
-  }),
-  z.object({
-    type: z.literal('tool.finished'),
-    turn: z.number().int(),
-    toolCallId: z.string(),
-    name: z.string(),
-    isError: z.boolean(),
-    /** The result as the model sees it, cut to 2,000 characters. */
-    content: z.string(),
-  }),
-  z.object({ type: z.literal('notice'), turn: z.number().int(), content: z.string() }),
-  z.object({ type: z.literal('reply'), reply: Reply }),
-  z.object({ type: z.literal('conversation.ended'), turns: z.number().int() }),
-  /** Not from the conversation: the watcher asked for events older than those kept, and resumes at the oldest. */
-  z.object({ type: z.literal('stream.gap'), missedFrom: z.number().int(), resumedAt: z.number().int() }),
-]);
+export const ConversationEvent = sharedSchema('protocol.ConversationEvent', () =>
+  z.discriminatedUnion('type', [
+    z.object({ type: z.literal('turn.started'), turn: z.number().int(), messageId: z.string(), at: z.string() }),
+    z.object({
+      type: z.literal('model.delta'),
+      turn: z.number().int(),
+      step: z.number().int(),
+      attempt: z.number().int(),
+      text: z.string(),
+    }),
+    z.object({ type: z.literal('tool.requested'), turn: z.number().int(), toolCall: ToolCall }),
+    z.object({ type: z.literal('tool.awaiting_approval'), turn: z.number().int(), approval: PendingApproval }),
+    z.object({
+      type: z.literal('tool.decided'),
+      turn: z.number().int(),
+      toolCallId: z.string(),
+      decision: z.enum(['approve', 'reject', 'expired']),
+    }),
+    z.object({
+      type: z.literal('tool.finished'),
+      turn: z.number().int(),
+      toolCallId: z.string(),
+      name: z.string(),
+      isError: z.boolean(),
+      /** The result as the model sees it, cut to 2,000 characters. */
+      content: z.string(),
+    }),
+    z.object({ type: z.literal('notice'), turn: z.number().int(), content: z.string() }),
+    z.object({ type: z.literal('reply'), reply: Reply }),
+    z.object({ type: z.literal('conversation.ended'), turns: z.number().int() }),
+    /** Not from the conversation: the watcher asked for events older than those kept, and resumes at the oldest. */
+    z.object({ type: z.literal('stream.gap'), missedFrom: z.number().int(), resumedAt: z.number().int() }),
+  ]),
+);
 export type ConversationEvent = z.infer<typeof ConversationEvent>;
 export type ConversationEventType = ConversationEvent['type'];
 

@@ -4,6 +4,7 @@
  * Sandbox-safe: the workflow reads the policy from the agent's spec.
  */
 import { z } from 'zod';
+import { sharedSchema } from '../shared-schema';
 
 export interface MemoryPolicy {
   /** The most tokens one model call may use, input and reply together (the window you allow, not the model's). */
@@ -31,26 +32,28 @@ export function memoryPolicy(spec: { memory?: Partial<MemoryPolicy> }): MemoryPo
   return { ...DEFAULT_MEMORY, ...spec.memory };
 }
 
-const positiveInt = z.number().int().positive();
+const positiveInt = sharedSchema('memory.positiveInt', () => z.number().int().positive());
 
 /**
  * `defineAgent`'s check of `memory`: overrides of DEFAULT_MEMORY, checked as a whole once the defaults are
  * filled in, so a budget that leaves no room is caught whichever field set it.
  */
-export const MemoryPolicySchema = z
-  .object({
-    maxContextTokens: positiveInt,
-    reserveForReplyTokens: z.number().int().nonnegative(),
-    summary: z.boolean(),
-    summaryTargetTokens: positiveInt,
-    pinFirstUserMessage: z.boolean(),
-  })
-  .partial()
-  .strict()
-  .transform((memory): MemoryPolicy => ({ ...DEFAULT_MEMORY, ...memory }))
-  .refine((memory) => memory.reserveForReplyTokens < memory.maxContextTokens, {
-    message: 'reserveForReplyTokens must be less than maxContextTokens',
-  })
-  .refine((memory) => memory.summaryTargetTokens * 4 <= memory.maxContextTokens - memory.reserveForReplyTokens, {
-    message: 'summaryTargetTokens may use at most a quarter of the input budget (maxContextTokens - reserveForReplyTokens)',
-  });
+export const MemoryPolicySchema = sharedSchema('memory.MemoryPolicySchema', () =>
+  z
+    .object({
+      maxContextTokens: positiveInt,
+      reserveForReplyTokens: z.number().int().nonnegative(),
+      summary: z.boolean(),
+      summaryTargetTokens: positiveInt,
+      pinFirstUserMessage: z.boolean(),
+    })
+    .partial()
+    .strict()
+    .transform((memory): MemoryPolicy => ({ ...DEFAULT_MEMORY, ...memory }))
+    .refine((memory) => memory.reserveForReplyTokens < memory.maxContextTokens, {
+      message: 'reserveForReplyTokens must be less than maxContextTokens',
+    })
+    .refine((memory) => memory.summaryTargetTokens * 4 <= memory.maxContextTokens - memory.reserveForReplyTokens, {
+      message: 'summaryTargetTokens may use at most a quarter of the input budget (maxContextTokens - reserveForReplyTokens)',
+    }),
+);
