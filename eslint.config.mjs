@@ -9,17 +9,27 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
-/** Files bundled into a workflow sandbox. Keep in step with the bundles' `workflowsPath`s. */
+/**
+ * Files bundled into a workflow sandbox. Keep in step with the bundles' `workflowsPath`s; for Vigil's own bundle,
+ * test/workers/bundle-contents.test.ts fails if it takes in a file outside src/workflows and src/conversation.
+ */
 const WORKFLOW_FILES = [
   'src/workflows/**/*.ts',
+  'src/conversation/**/*.ts',
   'test/**/workflows.ts',
   'test/**/workflows/**/*.ts',
   'bench/**/workflows.ts',
 ];
 
+/** Vigil's own sandbox code: the workflows, and the conversation's rules and contracts they are built on. */
+const SANDBOX_FOLDERS = ['src/workflows/**/*.ts', 'src/conversation/**/*.ts'];
+
 const NO_NODE_IN_WORKFLOWS =
   'Workflow code runs in a deterministic sandbox without Node built-ins: do the I/O in an activity ' +
   'and call it through proxyActivities.';
+
+const NODE_PATHS = builtinModules.map((name) => ({ name, message: NO_NODE_IN_WORKFLOWS, allowTypeImports: true }));
+const NODE_PATTERN = { group: ['node:*'], message: NO_NODE_IN_WORKFLOWS, allowTypeImports: true };
 
 export default defineConfig(
   globalIgnores(['**/dist/', 'coverage/', 'scratch/', '.bench-out/']),
@@ -66,13 +76,7 @@ export default defineConfig(
   {
     files: WORKFLOW_FILES,
     rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          paths: builtinModules.map((name) => ({ name, message: NO_NODE_IN_WORKFLOWS, allowTypeImports: true })),
-          patterns: [{ group: ['node:*'], message: NO_NODE_IN_WORKFLOWS, allowTypeImports: true }],
-        },
-      ],
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: NODE_PATHS, patterns: [NODE_PATTERN] }],
       'no-restricted-properties': [
         'error',
         {
@@ -92,6 +96,30 @@ export default defineConfig(
         {
           name: 'setInterval',
           message: 'Loop over sleep() from @temporalio/workflow instead: each wait is a durable timer in history.',
+        },
+      ],
+    },
+  },
+
+  // The sandbox folders take code only from each other: whatever else they import is bundled into every
+  // conversation, unguarded by the rules above. Types are free, they leave nothing in the bundle.
+  {
+    files: SANDBOX_FOLDERS,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: NODE_PATHS,
+          patterns: [
+            NODE_PATTERN,
+            {
+              group: ['../**', '!../workflows', '!../workflows/**', '!../conversation', '!../conversation/**'],
+              message:
+                'Code in src/workflows and src/conversation runs in the workflow sandbox: move what it needs into ' +
+                'src/conversation (sandbox-safe, lint-guarded), or import only its types.',
+              allowTypeImports: true,
+            },
+          ],
         },
       ],
     },

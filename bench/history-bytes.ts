@@ -2,7 +2,7 @@
  * Benchmark of the history bytes a conversation turn adds: Vigil against a baseline, side by side.
  *
  * Vigil's conversation workflow keeps the transcript in the content store as a chain of records
- * (src/activities/transcript-chain.ts): a model call's activity input carries the chain head, where the context
+ * (src/store/transcript-chain.ts): a model call's activity input carries the chain head, where the context
  * window starts and only the turn's new entries, so the bytes a turn adds to history stay the same however long
  * the conversation is. The baseline (bench/workflows.ts `transcriptAsInput`) is what other Temporal agent
  * integrations do: the transcript lives in the workflow and every model call gets the WHOLE transcript as its

@@ -11,9 +11,9 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors';
-import { AgentName, DEFAULT_TASK_QUEUE } from './protocol';
+import { AgentName, DEFAULT_TASK_QUEUE } from './conversation/protocol';
 import { compileHostAllowList } from './tools/builtin/http-fetch/host-allow-list';
-import { parsePriceSetting, type PriceTable } from './usage/price-table';
+import { parsePriceSetting, type PriceTable } from './pricing/price-table';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -92,9 +92,9 @@ export interface Config {
   maxCachedWorkflows?: number;
   gateway: GatewaySettings;
   store: StoreSettings;
-  /** Model prices from VIGIL_PRICES, written over the built-in table (src/usage/price-table.ts); unset: none. */
+  /** Model prices from VIGIL_PRICES, written over the built-in table (src/pricing/price-table.ts); unset: none. */
   prices?: PriceTable;
-  /** The `webhook` payment verifier (src/pricing/webhook-verifier.ts); unset: not offered. */
+  /** The `webhook` payment verifier (src/payments/webhook-verifier.ts); unset: not offered. */
   paymentWebhook?: { url: string; /** A secret: signs each request. */ secret: string };
   /** Settings that work but deserve a look (a disabled channel, a secret left unset); logged at startup. */
   warnings: string[];

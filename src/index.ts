@@ -38,5 +38,5 @@ export { loadConfig, type Config } from './config';
 export { CONFIG_FILE_NAMES, defineConfig, loadAppConfig, type LoadedAppConfig, type VigilAppConfig } from './app-config';
 export type { ContentStore } from './store';
 export * from './errors';
-export { FailureTypes } from './failure-types';
-export * from './protocol';
+export { FailureTypes } from './conversation/failure-types';
+export * from './conversation/protocol';

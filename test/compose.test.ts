@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, GATEWAY_CONFIG_VARIABLES, loadConfig, loadGatewayConfig } from '../src/config';
-import { DEFAULT_TASK_QUEUE } from '../src/protocol';
+import { DEFAULT_TASK_QUEUE } from '../src/conversation/protocol';
 import { VIGIL_SEARCH_ATTRIBUTES } from '../src/search-attributes';
 
 interface Service {

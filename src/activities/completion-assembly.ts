@@ -16,7 +16,7 @@
  * the same thing again.
  */
 import { z } from 'zod';
-import type { ToolCall } from '../protocol';
+import type { ToolCall } from '../conversation/protocol';
 
 /** The choice a call asks for: Vigil never asks for more than one (`n` is left at 1). */
 const FIRST_CHOICE = 0;

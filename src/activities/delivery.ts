@@ -4,8 +4,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { OutputChannel } from '../channels/output-channel';
 import { redactWebhookUrl } from '../channels/url-redaction';
 import { ConfigError } from '../errors';
-import { type DeliveryInput, type DeliveryResult } from './types';
-import { FailureTypes } from '../failure-types';
+import { type DeliveryInput, type DeliveryResult } from '../conversation/activity-contract';
+import { FailureTypes } from '../conversation/failure-types';
 
 export interface DeliveryActivityDeps {
   /** At most one channel per type. */

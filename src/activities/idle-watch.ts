@@ -7,7 +7,7 @@
  * stream whose chunks keep coming is never cut here, however long it runs.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { describeDuration } from '../agents/duration-text';
+import { describeDuration } from '../conversation/duration-text';
 import { MODEL_UNAVAILABLE } from './model-failure';
 
 export interface IdleWatch {

@@ -6,13 +6,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import type { Agent } from '../agents/define-agent';
 import type { AgentRegistry } from '../agents/registry';
-import { modelTools } from '../agents/spec';
+import { modelTools } from '../conversation/agent-spec';
 import type { OutputChannel } from '../channels/output-channel';
 import type { ContentStore } from '../store';
 import { cachedContentStore } from '../store/cached-content-store';
 import type { Logger } from '../logger';
-import type { PaymentVerifier } from '../pricing/types';
-import { costOf, priceTable, type PriceTable } from '../usage/price-table';
+import type { PaymentVerifier } from '../conversation/payment';
+import { costOf, priceTable, type PriceTable } from '../pricing/price-table';
 import { createDeliveryActivity } from './delivery';
 import { createModelActivity } from './model';
 import { publishToConversation } from './model-deltas';
@@ -20,9 +20,9 @@ import { createPaymentActivity } from './payment';
 import { createScheduledMessageActivity } from './scheduled-message';
 import { createSummarizeActivity } from './summarize';
 import { createToolActivity } from './tools';
-import { type ModelCallInput, type WorkerActivities } from './types';
-import { FailureTypes } from '../failure-types';
-import { joinInstructions } from '../workflows/conversation-state';
+import { type ModelCallInput, type WorkerActivities } from '../conversation/activity-contract';
+import { FailureTypes } from '../conversation/failure-types';
+import { joinInstructions } from '../conversation/state';
 
 export interface ActivityDeps {
   agents: AgentRegistry;
@@ -33,9 +33,9 @@ export interface ActivityDeps {
   logger?: Pick<Logger, 'warn'>;
   /** Publish model text to the conversation's event stream as it streams. Default true. */
   streamDeltas?: boolean;
-  /** Prices of model calls; default the built-in table (src/usage/price-table.ts). */
+  /** Prices of model calls; default the built-in table (src/pricing/price-table.ts). */
   prices?: PriceTable;
-  /** What agents' `pricing.verifier` may name (src/pricing); default none. */
+  /** What agents' `pricing.verifier` may name (src/payments); default none. */
   paymentVerifiers?: PaymentVerifier[];
   /**
    * Where conversations keep their transcripts and summaries (src/store). A worker without one can serve only
@@ -106,7 +106,7 @@ export function createActivities(deps: ActivityDeps): WorkerActivities {
   };
 }
 
-export type { ConversationActivities, ScheduledMessageActivities, WorkerActivities } from './types';
+export type { ConversationActivities, ScheduledMessageActivities, WorkerActivities } from '../conversation/activity-contract';
 
 function agentParts(agent: Agent): Pick<ModelCallInput, 'instructions' | 'tools'> {
   const spec = agent.spec();

@@ -9,15 +9,15 @@
  * is a preview and best effort: a failure to publish is logged and never fails the model call, whose result is
  * what counts.
  *
- * Signals are a run's scarcest resource (Temporal refuses a run's 10,001st; see src/workflows/run-limits.ts), so
+ * Signals are a run's scarcest resource (Temporal refuses a run's 10,001st; see src/conversation/run-limits.ts), so
  * a call's preview has a budget of MAX_DELTA_BATCHES_PER_CALL signals whatever its length or retries: the
  * interval grows on a long stream, each attempt may spend half of what the one before it could, and a preview
  * that has spent its attempt's share stops (the reply still arrives whole).
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
-import { type ConversationEvent, EVENT_TOPICS } from '../protocol';
-import { MAX_DELTA_BATCHES_PER_CALL } from '../workflows/run-limits';
+import { type ConversationEvent, EVENT_TOPICS } from '../conversation/protocol';
+import { MAX_DELTA_BATCHES_PER_CALL } from '../conversation/run-limits';
 
 /** How often accumulated text is published while a completion streams (at first; see deltaIntervalMs). */
 export const DELTA_INTERVAL_MS = 150;

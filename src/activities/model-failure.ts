@@ -6,7 +6,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import { ProviderResponseUnreadable } from './completion-assembly';
 import { ProviderReportedError } from './provider-response';
-import { FailureTypes } from '../failure-types';
+import { FailureTypes } from '../conversation/failure-types';
 
 /** The type of the retryable failures: the provider is down, overloaded, rate limiting or unreachable. */
 export const MODEL_UNAVAILABLE = 'ModelUnavailable';

@@ -7,13 +7,13 @@
  */
 import { Context } from '@temporalio/activity';
 import OpenAI from 'openai';
-import { DEFAULT_LIMITS, DEFAULT_MODEL_IDLE_TIMEOUT_MS } from '../agents/spec';
+import { DEFAULT_LIMITS, DEFAULT_MODEL_IDLE_TIMEOUT_MS } from '../conversation/agent-spec';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildContext, fitToBudget } from '../memory/context-messages';
-import type { TranscriptEntry } from '../protocol';
+import type { TranscriptEntry } from '../conversation/protocol';
 import type { ContentStore } from '../store';
-import { readChain, readEntry, readSummary, startAppend } from './transcript-chain';
-import { assistantEntry } from './assistant-entry';
+import { readChain, readEntry, readSummary, startAppend } from '../store/transcript-chain';
+import { assistantEntry } from '../conversation/assistant-entry';
 import type { DeltaSinkFactory } from './model-deltas';
 import { startHeartbeats } from './heartbeats';
 import { watchIdle } from './idle-watch';
@@ -21,9 +21,9 @@ import { MODEL_UNAVAILABLE, toModelFailure } from './model-failure';
 import { type AssembledCompletion, CompletionAssembly } from './completion-assembly';
 import { readProviderResponse } from './provider-response';
 import { estimateUsage, type UsageEstimateInput } from './usage-estimate';
-import { toChatMessages, toChatTools } from './model-messages';
-import type { ChainUpdate, ModelCallInput, ModelCallResult, ModelWindow } from './types';
-import { FailureTypes } from '../failure-types';
+import { toChatMessages, toChatTools } from '../memory/model-messages';
+import type { ChainUpdate, ModelCallInput, ModelCallResult, ModelWindow } from '../conversation/activity-contract';
+import { FailureTypes } from '../conversation/failure-types';
 
 export interface OpenAIClientOptions {
   /** e.g. `https://api.openai.com/v1`, or any OpenAI-compatible server. */

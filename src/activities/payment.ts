@@ -6,9 +6,9 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PaymentCheckInput, PaymentOutcome, PaymentVerifier } from '../pricing/types';
-import { PaymentServiceUnavailableError } from '../pricing/webhook-verifier';
-import { FailureTypes } from '../failure-types';
+import type { PaymentCheckInput, PaymentOutcome, PaymentVerifier } from '../conversation/payment';
+import { PaymentServiceUnavailableError } from '../payments/webhook-verifier';
+import { FailureTypes } from '../conversation/failure-types';
 
 export function createPaymentActivity(deps: { verifiers: readonly PaymentVerifier[] }) {
   const verifiers = new Map<string, PaymentVerifier>();

@@ -8,8 +8,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { AgentClient } from '../client';
 import { ValidationError } from '../errors';
-import { type ScheduledPostInput } from './types';
-import { FailureTypes } from '../failure-types';
+import { type ScheduledPostInput } from '../conversation/activity-contract';
+import { FailureTypes } from '../conversation/failure-types';
 
 export function createScheduledMessageActivity() {
   return async function postScheduledMessage(input: ScheduledPostInput): Promise<void> {

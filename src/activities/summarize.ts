@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { countTokens, truncateToTokens } from '../memory/tokenizer';
-import type { TranscriptEntry } from '../protocol';
+import type { TranscriptEntry } from '../conversation/protocol';
 import type { ContentStore } from '../store';
 import { requireStore } from './model';
 import { startHeartbeats } from './heartbeats';
@@ -16,8 +16,8 @@ import { CompletionAssembly } from './completion-assembly';
 import { MODEL_UNAVAILABLE, toModelFailure } from './model-failure';
 import { readProviderResponse } from './provider-response';
 import { estimateUsage } from './usage-estimate';
-import { appendToChain, readChain, readSummary } from './transcript-chain';
-import type { SummarizeInput, SummarizeResult } from './types';
+import { appendToChain, readChain, readSummary } from '../store/transcript-chain';
+import type { SummarizeInput, SummarizeResult } from '../conversation/activity-contract';
 
 /** One entry's text is cut to this many tokens in the request: a huge tool result must not crowd out the rest. */
 export const MAX_ENTRY_TOKENS = 2_000;

@@ -5,10 +5,10 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { describeZodError } from '../protocol';
+import { describeZodError } from '../conversation/protocol';
 import { ToolFatalError, type Tool } from '../tools/define-tool';
-import { type ToolRunInput, type ToolRunResult } from './types';
-import { FailureTypes } from '../failure-types';
+import { type ToolRunInput, type ToolRunResult } from '../conversation/activity-contract';
+import { FailureTypes } from '../conversation/failure-types';
 
 export interface ToolActivityDeps {
   /** The tool an agent offers under `name`, or undefined if it offers none by that name. */

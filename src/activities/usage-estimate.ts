@@ -5,7 +5,7 @@
  * see src/memory/tokenizer.ts). The result says it is estimated (`usageEstimated`).
  */
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import type { TokenUsage } from '../protocol';
+import type { TokenUsage } from '../conversation/protocol';
 import { countMessageTokens, countTokens, countToolTokens } from '../memory/tokenizer';
 import type { AssembledCompletion } from './completion-assembly';
 

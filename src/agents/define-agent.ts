@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../errors';
-import { memoryPolicy, MemoryPolicySchema, type MemoryPolicy } from '../memory/policy';
-import { AgentName } from '../protocol';
+import { memoryPolicy, MemoryPolicySchema, type MemoryPolicy } from '../conversation/memory-policy';
+import { AgentName } from '../conversation/protocol';
 import { toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
-import { MAX_SWITCH_THRESHOLDS } from '../workflows/run-limits';
-import { DEFAULT_LIMITS, type AgentBudget, type AgentLimits, type AgentPricing, type AgentSpec, type ToolSpec } from './spec';
+import { MAX_SWITCH_THRESHOLDS } from '../conversation/run-limits';
+import { DEFAULT_LIMITS, type AgentBudget, type AgentLimits, type AgentPricing, type AgentSpec, type ToolSpec } from '../conversation/agent-spec';
 
 /** A tool as an agent uses it: as defined, or with this agent's own approval, timeout or retry policy. */
 export type AgentTool = Tool | ({ tool: Tool } & ToolOverrides);
@@ -80,7 +80,7 @@ const Limits = z
     modelRetry: Retry,
     approvalTimeoutMs: positiveInt.optional(),
     // Temporal terminates a run at 51,200 events or 50 MB and refuses its 10,001st signal: the caps leave a whole
-    // turn's room below the point where a turn stops (src/workflows/run-limits.ts).
+    // turn's room below the point where a turn stops (src/conversation/run-limits.ts).
     continueAsNewAfterEvents: z.number().int().min(100).max(MAX_SWITCH_THRESHOLDS.events).optional(),
     continueAsNewAfterBytes: z.number().int().min(64 * 1024).max(MAX_SWITCH_THRESHOLDS.bytes).optional(),
     continueAsNewAfterSignals: z.number().int().min(10).max(MAX_SWITCH_THRESHOLDS.signals).optional(),

@@ -20,7 +20,7 @@
  * Examples: (`assistant`, `acct`, `inv:42`) gives `assistant:acct:inv%3A42`; (`assistant`, `acct:inv`, `42`)
  * gives `assistant:acct:inv:42`; message id `ok 👍` gives `...:ok%20%F0%9F%91%8D`.
  */
-import type { DeliveryInput } from '../activities/types';
+import type { DeliveryInput } from '../conversation/activity-contract';
 
 export function deliveryIdempotencyKey(input: Pick<DeliveryInput, 'agent' | 'conversationId' | 'reply'>): string {
   return [

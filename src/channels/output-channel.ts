@@ -1,6 +1,6 @@
 /** Output channels: where a turn's reply goes besides the caller waiting for it (see `ChannelRef`). */
-import type { ChannelRef } from '../protocol';
-import type { DeliveryInput, DeliveryResult } from '../activities/types';
+import type { ChannelRef } from '../conversation/protocol';
+import type { DeliveryInput, DeliveryResult } from '../conversation/activity-contract';
 
 export interface DeliveryContext {
   /** Aborted when the delivery activity is cancelled or times out. */

@@ -22,7 +22,7 @@
  * activity's failure in history and the worker's log lines.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureTypes } from '../failure-types';
+import { FailureTypes } from '../conversation/failure-types';
 import { compileHostAllowList, type HostAllowList } from '../tools/builtin/http-fetch/host-allow-list';
 import { ConfigError } from '../errors';
 import type { OutputChannel } from './output-channel';

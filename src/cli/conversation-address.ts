@@ -1,5 +1,5 @@
 /** Checks an agent name and conversation id from the command line before any connection is made. */
-import { StartConversation } from '../protocol';
+import { StartConversation } from '../conversation/protocol';
 import { UsageError } from './exit-codes';
 
 const Address = StartConversation.pick({ agent: true, conversationId: true });

@@ -4,7 +4,7 @@
  * Temporal's failures into Vigil's errors (ValidationError, ConversationNotFoundError, TimeoutError,
  * SystemError).
  */
-import { FailureTypes } from '../failure-types';
+import { FailureTypes } from '../conversation/failure-types';
 import { ServedAgents, type ServedAgentsOption } from './served-agents';
 import { status } from '@grpc/grpc-js';
 import {
@@ -63,8 +63,8 @@ import {
   TranscriptPageRequest,
   transcriptQuery,
   WORKFLOW_TYPE,
-} from '../protocol';
-import { readStoredEntries } from '../activities/transcript-chain';
+} from '../conversation/protocol';
+import { readStoredEntries } from '../store/transcript-chain';
 import type { ContentStore } from '../store';
 // Types only: the client never loads workflow code, which belongs to the worker's sandbox.
 import type { conversation } from '../workflows';

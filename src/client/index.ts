@@ -44,4 +44,4 @@ export type {
   TranscriptEntry,
   TranscriptPage,
   TranscriptPageRequest,
-} from '../protocol';
+} from '../conversation/protocol';

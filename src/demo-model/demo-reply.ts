@@ -78,7 +78,7 @@ function describeToolResults(messages: ChatCompletionMessageParam[]): string {
 }
 
 function describeToolResult(tool: string | undefined, content: string): string {
-  // Vigil marks a failed tool call with this prefix (src/activities/model-messages.ts).
+  // Vigil marks a failed tool call with this prefix (src/memory/model-messages.ts).
   if (content.startsWith('Error: ')) {
     return `The ${tool ?? 'tool'} could not answer: ${content.slice('Error: '.length)}`;
   }

@@ -1,5 +1,5 @@
 /**
- * What each route accepts, built from the protocol's own schemas (src/protocol.ts), so the gateway cannot
+ * What each route accepts, built from the protocol's own schemas (src/conversation/protocol.ts), so the gateway cannot
  * accept a message or decision that a conversation would refuse as malformed. A request is checked as a whole
  * (path, query, headers and body together) and every problem is reported at once, each with where it is:
  * `params.agent`, `query.limit`, `body.content`, `headers.idempotency-key`.
@@ -16,7 +16,7 @@ import {
   InboundMessage,
   TranscriptPageRequest,
   WebhookUrl,
-} from '../protocol';
+} from '../conversation/protocol';
 
 /** How long a request may wait for a reply at most; the turn itself goes on regardless. */
 export const MAX_REPLY_TIMEOUT_MS = 10 * 60_000;

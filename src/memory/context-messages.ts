@@ -7,9 +7,9 @@
  * providers reject or mishandle a second system message.
  */
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { toChatMessages } from '../activities/model-messages';
-import type { TranscriptEntry } from '../protocol';
-import { MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS, SUMMARY_PREFIX } from './token-estimate';
+import { toChatMessages } from './model-messages';
+import type { TranscriptEntry } from '../conversation/protocol';
+import { MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS, SUMMARY_PREFIX } from '../conversation/token-estimate';
 import { countContentTokens, countMessageTokens, countToolTokens, truncateToTokens } from './tokenizer';
 
 export interface ContextInput {

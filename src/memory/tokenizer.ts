@@ -8,7 +8,7 @@
  */
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type * as Encoding from 'gpt-tokenizer/encoding/o200k_base';
-import { estimateTokens, MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS } from './token-estimate';
+import { estimateTokens, MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS } from '../conversation/token-estimate';
 
 export type Tokenizer = 'o200k_base' | 'cl100k_base' | 'estimate';
 

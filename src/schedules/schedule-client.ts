@@ -27,7 +27,7 @@ import {
   describeZodError,
   SCHEDULED_MESSAGE_WORKFLOW_TYPE,
   ScheduledMessageInput,
-} from '../protocol';
+} from '../conversation/protocol';
 
 export const SCHEDULE_ID_PREFIX = 'vigil-schedule';
 /** A firing's workflow id, `<schedule id>-<RFC 3339 time>` (21 characters more), is its message id: at most 200. */

@@ -4,7 +4,7 @@
  * tool activity runs before `execute`.
  */
 import { z } from 'zod';
-import { DEFAULT_TOOL_RETRY, type ApprovalPolicy, type RetrySpec, type ToolSpec } from '../agents/spec';
+import { DEFAULT_TOOL_RETRY, type ApprovalPolicy, type RetrySpec, type ToolSpec } from '../conversation/agent-spec';
 import { ConfigError, VigilError } from '../errors';
 
 /** What a tool's `execute` knows of the call it serves. */

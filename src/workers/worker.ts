@@ -15,19 +15,19 @@ import {
 import { InternalNativeConnection } from '@temporalio/worker/lib/connection';
 import { createActivities } from '../activities';
 import { createOpenAIClient } from '../activities/model';
-import type { ConversationActivities } from '../activities/types';
+import type { ConversationActivities } from '../conversation/activity-contract';
 import { defaultAgents, type AgentRegistry } from '../agents/registry';
 import { createLogChannel } from '../channels/log';
 import type { OutputChannel } from '../channels/output-channel';
 import { createWebhookChannel } from '../channels/webhook';
 import { OPENAI_DEFAULT_BASE_URL, type Config, type LogLevel } from '../config';
 import { createLogger, temporalLogger, type Logger } from '../logger';
-import { createPaymentVerifiers, type PaymentVerifier } from '../pricing';
+import { createPaymentVerifiers, type PaymentVerifier } from '../payments';
 import type { ContentStore } from '../store/content-store';
 import { createContentStore } from '../store/create-content-store';
 import { vigilDataConverter } from '../store/data-converter';
 import { workerIdentity } from './worker-identity';
-import { priceTable } from '../usage/price-table';
+import { priceTable } from '../pricing/price-table';
 
 export interface VigilWorkerOptions {
   config: Config;

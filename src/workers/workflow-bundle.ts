@@ -6,5 +6,5 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
  * zod itself (workflows/preload.ts) and the cache that lets conversations share their schemas (shared-schema.ts).
  */
 export const WORKFLOW_BUNDLER_OPTIONS = {
-  preloadModules: [require.resolve('../workflows/preload'), require.resolve('../shared-schema')],
+  preloadModules: [require.resolve('../workflows/preload'), require.resolve('../conversation/shared-schema')],
 };

@@ -9,8 +9,8 @@
  */
 import { setHandler } from '@temporalio/workflow';
 import { type PublishInput, WorkflowStream, workflowStreamPublishSignal, type WorkflowStreamState } from '@temporalio/workflow-streams/workflow';
-import { type ConversationEvent, EVENT_TOPICS, type TranscriptEntry } from '../protocol';
-import { type ConversationState, isStored } from './conversation-state';
+import { type ConversationEvent, EVENT_TOPICS, type TranscriptEntry } from '../conversation/protocol';
+import { type ConversationState, isStored } from '../conversation/state';
 
 /** Events of this many recent turns stay in the log for reconnecting watchers; older ones are dropped. */
 export const RETAINED_TURNS = 20;

@@ -1,6 +1,6 @@
 /**
  * The conversation workflow: one per (agent, conversation id). It takes messages at any time, runs one turn
- * at a time in arrival order, and carries out the steps that the pure turn rules in conversation-state.ts
+ * at a time in arrival order, and carries out the steps that the pure turn rules in src/conversation/state.ts
  * choose: model calls, tool calls (after approval where the agent asks for it), delivery of the reply.
  */
 import {
@@ -25,9 +25,9 @@ import {
   DEFAULT_MODEL_IDLE_TIMEOUT_MS,
   type RetrySpec,
   type ToolSpec,
-} from '../agents/spec';
-import { ConversationActivities, type ModelCallInput, type ModelCallRequest, ToolRunResult } from '../activities/types';
-import { FailureTypes } from '../failure-types';
+} from '../conversation/agent-spec';
+import { ConversationActivities, type ModelCallInput, type ModelCallRequest, ToolRunResult } from '../conversation/activity-contract';
+import { FailureTypes } from '../conversation/failure-types';
 import {
   cancelTurnUpdate,
   CancelTurnRequest,
@@ -45,7 +45,7 @@ import {
   ToolCall,
   TranscriptPageRequest,
   transcriptQuery,
-} from '../protocol';
+} from '../conversation/protocol';
 import {
   admit,
   applyDecision,
@@ -70,9 +70,9 @@ import {
   seededState,
   transcriptPage,
   view,
-} from './conversation-state';
+} from '../conversation/state';
 import { ConversationEvents, type ConversationEventsState, EVENTS_GRACE_MS } from './conversation-events';
-import { DEFAULT_SWITCH_THRESHOLDS, pastSignalThreshold, type RunSize, turnStopReason } from './run-limits';
+import { DEFAULT_SWITCH_THRESHOLDS, pastSignalThreshold, type RunSize, turnStopReason } from '../conversation/run-limits';
 import { errorReply, failureMessage, modelCallOverdue, modelTotalTimeoutMs, runLimitNear } from './turn-failures';
 import { PATCHES } from './patches';
 import { publishVisibility } from './visibility';

@@ -6,9 +6,9 @@
  * A new workflow type beside `conversation`: it changes nothing in the conversation's histories.
  */
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ScheduledMessageActivities } from '../activities/types';
-import { FailureTypes } from '../failure-types';
-import { describeZodError, ScheduledMessageInput } from '../protocol';
+import type { ScheduledMessageActivities } from '../conversation/activity-contract';
+import { FailureTypes } from '../conversation/failure-types';
+import { describeZodError, ScheduledMessageInput } from '../conversation/protocol';
 
 const { postScheduledMessage } = proxyActivities<ScheduledMessageActivities>({
   startToCloseTimeout: '30 seconds',

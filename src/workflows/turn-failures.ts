@@ -5,9 +5,9 @@
  */
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, isCancellation, TimeoutFailure } from '@temporalio/workflow';
-import { describeDuration } from '../agents/duration-text';
-import { type AgentSpec, DEFAULT_MODEL_TOTAL_TIMEOUT_MS } from '../agents/spec';
-import { FailureTypes } from '../failure-types';
+import { describeDuration } from '../conversation/duration-text';
+import { type AgentSpec, DEFAULT_MODEL_TOTAL_TIMEOUT_MS } from '../conversation/agent-spec';
+import { FailureTypes } from '../conversation/failure-types';
 
 /** The failure type of a turn whose model call ran out of its total bound. */
 const MODEL_CALL_OVERDUE = 'ModelCallOverdue';

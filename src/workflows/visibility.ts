@@ -5,9 +5,9 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributeUpdatePair } from '@temporalio/common';
 import { patched, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { ConversationStatus } from '../protocol';
+import type { ConversationStatus } from '../conversation/protocol';
 import type { VigilSearchAttributeName } from '../search-attributes';
-import { type ConversationState, isStored } from './conversation-state';
+import { type ConversationState, isStored } from '../conversation/state';
 import { PATCHES } from './patches';
 
 const key = {

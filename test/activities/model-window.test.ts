@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModelActivity, createOpenAIClient } from '../../src/activities/model';
-import type { ModelCallInput, ModelCallResult } from '../../src/activities/types';
+import type { ModelCallInput, ModelCallResult } from '../../src/conversation/activity-contract';
 import { StoreUnavailableError } from '../../src/errors';
-import type { TranscriptEntry } from '../../src/protocol';
+import type { TranscriptEntry } from '../../src/conversation/protocol';
 import { FileContentStore, type ContentStore } from '../../src/store';
 import { startScriptedModel, type ScriptedModel } from '../../src/testing/scripted-model';
 

@@ -7,10 +7,10 @@ import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { createModelActivity, createOpenAIClient } from '../../src/activities/model';
 import { MODEL_UNAVAILABLE } from '../../src/activities/model-failure';
-import { MISSING_TOOL_RESULT } from '../../src/activities/model-messages';
-import { type ModelCallInput, type ModelCallResult } from '../../src/activities/types';
-import { FailureTypes } from '../../src/failure-types';
-import type { TranscriptEntry } from '../../src/protocol';
+import { MISSING_TOOL_RESULT } from '../../src/memory/model-messages';
+import { type ModelCallInput, type ModelCallResult } from '../../src/conversation/activity-contract';
+import { FailureTypes } from '../../src/conversation/failure-types';
+import type { TranscriptEntry } from '../../src/conversation/protocol';
 import { startScriptedModel, type ScriptedModel } from '../../src/testing/scripted-model';
 import { failureOf } from '../helpers/failure';
 

@@ -3,8 +3,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { z } from 'zod';
 import { createToolActivity } from '../../src/activities/tools';
-import { type ToolRunInput, type ToolRunResult } from '../../src/activities/types';
-import { FailureTypes } from '../../src/failure-types';
+import { type ToolRunInput, type ToolRunResult } from '../../src/conversation/activity-contract';
+import { FailureTypes } from '../../src/conversation/failure-types';
 import { defineTool, ToolFatalError, type Tool, type ToolContext } from '../../src/tools/define-tool';
 
 const add = defineTool({

@@ -1,6 +1,6 @@
 import { defineAgent } from '../../src/agents/define-agent';
 import { AgentRegistry } from '../../src/agents/registry';
-import { DEFAULT_LIMITS } from '../../src/agents/spec';
+import { DEFAULT_LIMITS } from '../../src/conversation/agent-spec';
 import { ConfigError } from '../../src/errors';
 import { calculator, currentTime } from '../../src/tools';
 

@@ -1,4 +1,4 @@
-import type { DeliveryInput } from '../../src/activities/types';
+import type { DeliveryInput } from '../../src/conversation/activity-contract';
 import { createLogChannel } from '../../src/channels/log';
 
 describe('log channel', () => {

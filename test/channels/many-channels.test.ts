@@ -10,7 +10,7 @@ import { createGateway } from '../../src/gateway';
 import { defineAgent } from '../../src/agents/define-agent';
 import { signWebhookBody } from '../../src/channels';
 import { ScheduleClient } from '../../src/schedules';
-import type { ConversationEvent } from '../../src/protocol';
+import type { ConversationEvent } from '../../src/conversation/protocol';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
 import { conversationPath, request } from '../gateway/gateway-fixture';

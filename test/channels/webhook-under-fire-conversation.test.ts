@@ -6,7 +6,7 @@
  */
 import { defineAgent } from '../../src/agents/define-agent';
 import { ValidationError } from '../../src/errors';
-import { conversationWorkflowId, type InboundMessage, messageSignal } from '../../src/protocol';
+import { conversationWorkflowId, type InboundMessage, messageSignal } from '../../src/conversation/protocol';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
 

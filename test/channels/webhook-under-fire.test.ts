@@ -4,8 +4,8 @@
  * no message names more of a webhook URL than its origin.
  */
 import { failureOf } from '../helpers/failure';
-import { type DeliveryInput } from '../../src/activities/types';
-import { FailureTypes } from '../../src/failure-types';
+import { type DeliveryInput } from '../../src/conversation/activity-contract';
+import { FailureTypes } from '../../src/conversation/failure-types';
 import { createWebhookChannel, deliveryIdempotencyKey, verifyWebhookSignature } from '../../src/channels';
 import { classifyFetchError } from '../../src/channels/fetch-errors';
 import { redactWebhookUrl } from '../../src/channels/url-redaction';

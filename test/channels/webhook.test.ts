@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { failureOf as rejectionOf } from '../helpers/failure';
-import { type DeliveryInput } from '../../src/activities/types';
-import { FailureTypes } from '../../src/failure-types';
+import { type DeliveryInput } from '../../src/conversation/activity-contract';
+import { FailureTypes } from '../../src/conversation/failure-types';
 import { createWebhookChannel, MAX_RETRY_AFTER_MS, retryAfterMs } from '../../src/channels/webhook';
 import { signWebhookBody, verifyWebhookSignature } from '../../src/channels/webhook-signature';
 import { ConfigError } from '../../src/errors';

@@ -1,6 +1,6 @@
 /** What `vigil chat` prints for a turn's events, without a terminal (no colours: the output is not a TTY). */
 import { ChatRenderer } from '../../src/cli/chat/chat-renderer';
-import type { Reply } from '../../src/protocol';
+import type { Reply } from '../../src/conversation/protocol';
 
 function renderer(): { chat: ChatRenderer; text: () => string } {
   let text = '';

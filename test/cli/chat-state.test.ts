@@ -8,7 +8,7 @@ import {
   type ChatInput,
   type ChatState,
 } from '../../src/cli/chat/chat-state';
-import type { PendingApproval } from '../../src/protocol';
+import type { PendingApproval } from '../../src/conversation/protocol';
 
 const approval = (toolCallId: string, tool = 'lookup'): PendingApproval => ({
   toolCallId,

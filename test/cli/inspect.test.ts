@@ -1,6 +1,6 @@
 /** `vigil inspect`'s text for usage and memory, from state answers of this worker and of older ones. */
 import { describeConversation, describeUsage } from '../../src/cli/commands/inspect';
-import { emptyTotals } from '../../src/usage/usage';
+import { emptyTotals } from '../../src/conversation/usage';
 
 const totals = (inputTokens: number, outputTokens: number, costMicros: number, modelCalls: number, unpricedCalls = 0) => ({
   inputTokens,

@@ -8,7 +8,7 @@
  */
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
-import { conversationWorkflowId } from '../../src/protocol';
+import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { startTemporalCliServer, type TemporalCliServer } from '../../src/testing/temporal-cli';
 import { startTestServer, type TestServer } from '@vigil/temporal-test-server';
 import { eventually } from '../helpers/conformance';

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { defineAgent } from '../../src/agents/define-agent';
-import { conversationWorkflowId } from '../../src/protocol';
+import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { startTemporalCliServer, type TemporalCliServer } from '../../src/testing/temporal-cli';
 import { startConversationHarness } from '../helpers/conversation';
 import { REPO } from './cli-process';

@@ -12,7 +12,7 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { AgentClient, toVigilError } from '../../src/client/agent-client';
 import { ConversationNotFoundError, SystemError, TimeoutError, ValidationError } from '../../src/errors';
-import { conversationWorkflowId, type InboundMessage } from '../../src/protocol';
+import { conversationWorkflowId, type InboundMessage } from '../../src/conversation/protocol';
 import { createTemporalTestEnv, type TemporalTestEnv } from '../../src/testing/temporal-env';
 import { uniqueTaskQueue } from '../helpers/worker';
 

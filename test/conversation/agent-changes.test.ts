@@ -3,8 +3,8 @@
  * unchanged definition is not written to history again with every model answer (issue 10: a lean history).
  */
 import { defineAgent } from '../../src/agents/define-agent';
-import type { ModelCallResult } from '../../src/activities/types';
-import { conversationWorkflowId } from '../../src/protocol';
+import type { ModelCallResult } from '../../src/conversation/activity-contract';
+import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { newId, useConversations } from '../helpers/conversation';
 
 const before = defineAgent({ name: 'changing', instructions: 'Be brief.', model: 'model-before' });

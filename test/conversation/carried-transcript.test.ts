@@ -7,8 +7,8 @@ import { Client } from '@temporalio/client';
 import { defineAgent } from '../../src/agents/define-agent';
 import { AgentClient } from '../../src/client';
 import { ConfigError } from '../../src/errors';
-import { conversationWorkflowId, type TranscriptEntry, transcriptQuery } from '../../src/protocol';
-import { CARRIED_ENTRIES } from '../../src/workflows/conversation-state';
+import { conversationWorkflowId, type TranscriptEntry, transcriptQuery } from '../../src/conversation/protocol';
+import { CARRIED_ENTRIES } from '../../src/conversation/state';
 import { newId, useConversations } from '../helpers/conversation';
 import type { RecordedRequest } from '../../src/testing/scripted-model';
 

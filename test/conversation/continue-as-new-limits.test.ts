@@ -7,9 +7,9 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { defineAgent } from '../../src/agents/define-agent';
-import { conversationWorkflowId } from '../../src/protocol';
+import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { calculator } from '../../src/tools';
-import { TURN_STOPS_AT } from '../../src/workflows/run-limits';
+import { TURN_STOPS_AT } from '../../src/conversation/run-limits';
 import type { ConversationFixture } from '../helpers/conversation';
 import { newId, useConversations } from '../helpers/conversation';
 import { eventually } from '../helpers/conformance';

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { defineAgent } from '../../src/agents/define-agent';
 import { calculator, defineTool } from '../../src/tools';
 import { ConversationEndedError, ConversationNotFoundError, ValidationError } from '../../src/errors';
-import { conversationWorkflowId, InboundMessage, sendUpdate } from '../../src/protocol';
+import { conversationWorkflowId, InboundMessage, sendUpdate } from '../../src/conversation/protocol';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
 import { lookup, lookups } from '../helpers/test-agents';

@@ -4,7 +4,7 @@
  */
 import { defineAgent } from '../../src/agents/define-agent';
 import { ConversationNotFoundError } from '../../src/errors';
-import type { ConversationEvent, ConversationEventEnvelope } from '../../src/protocol';
+import type { ConversationEvent, ConversationEventEnvelope } from '../../src/conversation/protocol';
 import { RETAINED_TURNS } from '../../src/workflows/conversation-events';
 import { calculator } from '../../src/tools';
 import { eventTypes, eventually } from '../helpers/conformance';

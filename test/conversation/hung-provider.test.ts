@@ -6,7 +6,7 @@
  * limits are small so each case takes seconds.
  */
 import { defineAgent } from '../../src/agents/define-agent';
-import type { InboundMessage } from '../../src/protocol';
+import type { InboundMessage } from '../../src/conversation/protocol';
 import { newId, useConversations } from '../helpers/conversation';
 
 /** An agent that gives up on 2 s of silence, with the given attempt length, total bound and wait between retries. */

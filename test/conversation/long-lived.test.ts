@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { summaryInstructions } from '../../src/activities/summarize';
 import { defineAgent } from '../../src/agents/define-agent';
 import { countMessageTokens } from '../../src/memory/tokenizer';
-import { conversationWorkflowId, type TranscriptEntry } from '../../src/protocol';
+import { conversationWorkflowId, type TranscriptEntry } from '../../src/conversation/protocol';
 import { calculator } from '../../src/tools';
 import { eventTypes, eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';

@@ -8,9 +8,9 @@
 import { Worker } from '@temporalio/worker';
 import { defineAgent } from '../../src/agents/define-agent';
 import { ValidationError } from '../../src/errors';
-import { conversationWorkflowId } from '../../src/protocol';
+import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { vigilDataConverter } from '../../src/store/data-converter';
-import { DEDUPE_WINDOW, initialState } from '../../src/workflows/conversation-state';
+import { DEDUPE_WINDOW, initialState } from '../../src/conversation/state';
 import { newId, useConversations } from '../helpers/conversation';
 
 /** Switches runs every few turns. */

@@ -6,7 +6,7 @@
  * once with an error that says so, not be retried for half a minute as if the provider were down.
  */
 import { defineAgent } from '../../src/agents/define-agent';
-import { conversationWorkflowId, type InboundMessage } from '../../src/protocol';
+import { conversationWorkflowId, type InboundMessage } from '../../src/conversation/protocol';
 import { calculator } from '../../src/tools';
 import { newId, useConversations } from '../helpers/conversation';
 import { PROVIDER_SHAPES, UNREADABLE_SHAPES, type ProviderShape } from '../../src/testing/scripted-model';

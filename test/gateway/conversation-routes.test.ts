@@ -3,7 +3,7 @@
  * scripted model: messages (waiting and not), state, transcript, approvals, cancel, end, and their errors.
  */
 import { defineAgent } from '../../src/agents/define-agent';
-import { conversationWorkflowId, type ConversationView, type Reply, type TranscriptPage } from '../../src/protocol';
+import { conversationWorkflowId, type ConversationView, type Reply, type TranscriptPage } from '../../src/conversation/protocol';
 import { calculator } from '../../src/tools';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';

@@ -5,7 +5,7 @@
 import { EventSource } from 'eventsource';
 import { z } from 'zod';
 import { defineAgent } from '../../src/agents/define-agent';
-import { ConversationEvent } from '../../src/protocol';
+import { ConversationEvent } from '../../src/conversation/protocol';
 import { calculator, defineTool } from '../../src/tools';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';

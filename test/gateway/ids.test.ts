@@ -1,12 +1,12 @@
 /**
- * The id grammar at the boundaries (src/protocol.ts): no two (agent, conversation) pairs share a workflow id, every
+ * The id grammar at the boundaries (src/conversation/protocol.ts): no two (agent, conversation) pairs share a workflow id, every
  * message id can travel in an HTTP header, every valid id is served, and hostile metadata is refused with a 400.
  * Each case was a finding of the security review (issue 16): a collision read another conversation, an emoji id
  * answered 500 after its turn was recorded, a 150-character id answered 414, deep metadata answered 502.
  */
 import { defineAgent } from '../../src/agents/define-agent';
 import { ConfigError, ValidationError } from '../../src/errors';
-import { conversationWorkflowId, sendUpdate } from '../../src/protocol';
+import { conversationWorkflowId, sendUpdate } from '../../src/conversation/protocol';
 import { ScheduleClient } from '../../src/schedules';
 import { conversationStarted, newId, useConversations } from '../helpers/conversation';
 import { conversationPath, request, useGateway } from './gateway-fixture';

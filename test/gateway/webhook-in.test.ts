@@ -8,7 +8,7 @@ import { describeGateway, loadGatewayConfig } from '../../src/config';
 import { ConfigError } from '../../src/errors';
 import { createGateway } from '../../src/gateway';
 import { createLogger } from '../../src/logger';
-import { conversationWorkflowId, messageSignal } from '../../src/protocol';
+import { conversationWorkflowId, messageSignal } from '../../src/conversation/protocol';
 import { checkSignature } from '../../src/gateway/routes/webhooks';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';

@@ -16,7 +16,7 @@ import { FileContentStore } from '../../src/store';
 import { vigilDataConverter } from '../../src/store/data-converter';
 import { WORKER_TUNING } from '../../src/workers/worker';
 import { createTemporalTestEnv, TemporalTestEnv, type TemporalTestEnvOptions } from '../../src/testing/temporal-env';
-import { conversationWorkflowId } from '../../src/protocol';
+import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { ScriptedModel, startScriptedModel } from '../../src/testing/scripted-model';
 import { startWebhookReceiver } from './webhook-receiver';
 import { uniqueTaskQueue } from './worker';

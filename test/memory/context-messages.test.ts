@@ -1,6 +1,6 @@
-import { MISSING_TOOL_RESULT } from '../../src/activities/model-messages';
+import { MISSING_TOOL_RESULT } from '../../src/memory/model-messages';
 import { buildContext, contextMessages, fitToBudget } from '../../src/memory/context-messages';
-import { SUMMARY_PREFIX } from '../../src/memory/token-estimate';
+import { SUMMARY_PREFIX } from '../../src/conversation/token-estimate';
 import { countMessageTokens, countTokens } from '../../src/memory/tokenizer';
 import { answer, call, notice, result, user, type Entry } from './transcripts';
 

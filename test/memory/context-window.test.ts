@@ -4,9 +4,9 @@ import {
   planContext,
   type ContextPlan,
   type SummaryMark,
-} from '../../src/memory/context-window';
-import { DEFAULT_MEMORY, type MemoryPolicy } from '../../src/memory/policy';
-import { MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS, SUMMARY_PREFIX_TOKENS } from '../../src/memory/token-estimate';
+} from '../../src/conversation/context-window';
+import { DEFAULT_MEMORY, type MemoryPolicy } from '../../src/conversation/memory-policy';
+import { MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS, SUMMARY_PREFIX_TOKENS } from '../../src/conversation/token-estimate';
 import { answer, call, notice, random, randomTranscript, result, turn, user, type Entry } from './transcripts';
 
 /** A budget of 2,000 input tokens: 2,200 in all, 200 kept for the reply. */

@@ -1,6 +1,6 @@
 import { defineAgent } from '../../src/agents/define-agent';
 import { ConfigError } from '../../src/errors';
-import { DEFAULT_MEMORY, memoryPolicy } from '../../src/memory/policy';
+import { DEFAULT_MEMORY, memoryPolicy } from '../../src/conversation/memory-policy';
 
 const base = { name: 'support', instructions: 'Be brief.', model: 'gpt-4o-mini' };
 

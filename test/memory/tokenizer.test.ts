@@ -7,7 +7,7 @@ import {
   tokenizerFor,
   truncateToTokens,
 } from '../../src/memory/tokenizer';
-import { estimateTokens, SUMMARY_PREFIX, SUMMARY_PREFIX_TOKENS } from '../../src/memory/token-estimate';
+import { estimateTokens, SUMMARY_PREFIX, SUMMARY_PREFIX_TOKENS } from '../../src/conversation/token-estimate';
 
 describe('which tokenizer counts a model', () => {
   it.each([
@@ -135,7 +135,7 @@ describe('loading', () => {
         throw new Error('gpt-tokenizer must not be loaded by workflow code');
       });
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      expect(() => require('../../src/memory/context-window')).not.toThrow();
+      expect(() => require('../../src/conversation/context-window')).not.toThrow();
     });
   });
 });

@@ -1,5 +1,5 @@
 /** Transcripts for the memory tests: entries with known token counts, and a seeded random generator. */
-import type { TranscriptEntry } from '../../src/protocol';
+import type { TranscriptEntry } from '../../src/conversation/protocol';
 
 export type Entry = TranscriptEntry & { tokens?: number };
 

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { defineAgent } from '../../src/agents/define-agent';
 import { createGateway } from '../../src/gateway';
-import { SCHEDULED_MESSAGE_WORKFLOW_TYPE, type ScheduledMessageInput } from '../../src/protocol';
+import { SCHEDULED_MESSAGE_WORKFLOW_TYPE, type ScheduledMessageInput } from '../../src/conversation/protocol';
 import { ScheduleClient, type ScheduledMessage } from '../../src/schedules';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';

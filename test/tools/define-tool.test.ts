@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_TOOL_RETRY } from '../../src/agents/spec';
+import { DEFAULT_TOOL_RETRY } from '../../src/conversation/agent-spec';
 import { ConfigError } from '../../src/errors';
 import { defineTool, toolSpec, type Tool } from '../../src/tools/define-tool';
 

@@ -1,7 +1,7 @@
-import type { AgentBudget } from '../../src/agents/spec';
-import { budgetRefusal } from '../../src/usage/budget';
+import type { AgentBudget } from '../../src/conversation/agent-spec';
+import { budgetRefusal } from '../../src/conversation/budget';
 import {
-  addUsage,
+  addModelCall,
   authorUsage,
   emptyUsage,
   formatCount,
@@ -11,7 +11,7 @@ import {
   restoreUsage,
   type ConversationUsage,
   type ModelCallUsage,
-} from '../../src/usage/usage';
+} from '../../src/conversation/usage';
 
 const call = (overrides: Partial<ModelCallUsage> = {}): ModelCallUsage => ({
   model: 'gpt-4o-mini',
@@ -22,12 +22,12 @@ const call = (overrides: Partial<ModelCallUsage> = {}): ModelCallUsage => ({
   ...overrides,
 });
 
-describe('addUsage', () => {
+describe('addModelCall', () => {
   test('adds tokens, cost and calls to the totals, per model and per author, without changing its input', () => {
     const start = emptyUsage();
-    let usage = addUsage(start, call(), 'alice');
-    usage = addUsage(usage, call({ model: 'gpt-4o', costMicros: 1000 }), 'bob');
-    usage = addUsage(usage, call());
+    let usage = addModelCall(start, call(), 'alice');
+    usage = addModelCall(usage, call({ model: 'gpt-4o', costMicros: 1000 }), 'bob');
+    usage = addModelCall(usage, call());
     expect(start).toEqual(emptyUsage());
     expect(usage).toMatchObject({ inputTokens: 300, outputTokens: 150, costMicros: 1090, modelCalls: 3, unpricedCalls: 0 });
     expect(usage.byModel['gpt-4o-mini']).toMatchObject({ modelCalls: 2, costMicros: 90 });
@@ -37,18 +37,18 @@ describe('addUsage', () => {
   });
 
   test('an unpriced call (or one from a worker without prices) adds tokens but no cost, and is counted', () => {
-    let usage = addUsage(emptyUsage(), call({ costMicros: 0, priced: false }));
-    usage = addUsage(usage, { model: 'old', inputTokens: 1, outputTokens: 1 });
+    let usage = addModelCall(emptyUsage(), call({ costMicros: 0, priced: false }));
+    usage = addModelCall(usage, { model: 'old', inputTokens: 1, outputTokens: 1 });
     expect(usage).toMatchObject({ costMicros: 0, modelCalls: 2, unpricedCalls: 2, inputTokens: 101 });
   });
 
   test('keeps at most MAX_TRACKED_AUTHORS authors by name; later ones share one bucket', () => {
     let usage = emptyUsage();
-    for (let i = 0; i < MAX_TRACKED_AUTHORS + 10; i++) usage = addUsage(usage, call(), `author-${i}`);
+    for (let i = 0; i < MAX_TRACKED_AUTHORS + 10; i++) usage = addModelCall(usage, call(), `author-${i}`);
     expect(Object.keys(usage.byAuthor)).toHaveLength(MAX_TRACKED_AUTHORS);
     expect(usage.otherAuthors).toMatchObject({ modelCalls: 10, costMicros: 450 });
     // A tracked author keeps being counted on their own.
-    usage = addUsage(usage, call(), 'author-0');
+    usage = addModelCall(usage, call(), 'author-0');
     expect(usage.byAuthor['author-0'].modelCalls).toBe(2);
     expect(authorUsage(usage, 'author-0')).toMatchObject({ shared: false });
     expect(authorUsage(usage, 'someone-new')).toEqual({ totals: usage.otherAuthors, shared: true });
@@ -56,14 +56,14 @@ describe('addUsage', () => {
 
   test('keeps at most MAX_TRACKED_MODELS models by name', () => {
     let usage = emptyUsage();
-    for (let i = 0; i < MAX_TRACKED_MODELS + 3; i++) usage = addUsage(usage, call({ model: `m-${i}` }));
+    for (let i = 0; i < MAX_TRACKED_MODELS + 3; i++) usage = addModelCall(usage, call({ model: `m-${i}` }));
     expect(Object.keys(usage.byModel)).toHaveLength(MAX_TRACKED_MODELS);
     expect(usage.otherModels?.modelCalls).toBe(3);
   });
 
   test('sums are exact integers, the same however often they are replayed', () => {
     let usage = emptyUsage();
-    for (let i = 0; i < 10_000; i++) usage = addUsage(usage, call({ costMicros: 3 }));
+    for (let i = 0; i < 10_000; i++) usage = addModelCall(usage, call({ costMicros: 3 }));
     expect(usage.costMicros).toBe(30_000);
   });
 
@@ -79,7 +79,7 @@ describe('addUsage', () => {
       otherModels: null,
       otherAuthors: null,
     });
-    const usage = addUsage(emptyUsage(), call(), 'alice');
+    const usage = addModelCall(emptyUsage(), call(), 'alice');
     expect(restoreUsage(JSON.parse(JSON.stringify(usage)))).toEqual(usage);
   });
 });
@@ -87,7 +87,7 @@ describe('addUsage', () => {
 describe('budgetRefusal', () => {
   const spent = (calls: number, author?: string): ConversationUsage => {
     let usage = emptyUsage();
-    for (let i = 0; i < calls; i++) usage = addUsage(usage, call(), author);
+    for (let i = 0; i < calls; i++) usage = addModelCall(usage, call(), author);
     return usage; // each call: 150 tokens, 45 micro-USD
   };
 
@@ -110,7 +110,7 @@ describe('budgetRefusal', () => {
   });
 
   test('an author over their own limit is refused; other authors and messages without an author go on', () => {
-    const usage = addUsage(spent(4, 'alice'), call(), 'bob');
+    const usage = addModelCall(spent(4, 'alice'), call(), 'bob');
     const budget: AgentBudget = { perAuthor: { maxTokens: 500 } };
     expect(budgetRefusal(usage, budget, 'alice')).toBe(
       'You ("alice") have reached your budget in this conversation: you have used 600 tokens of 500 allowed. ' +
@@ -128,9 +128,9 @@ describe('budgetRefusal', () => {
 
   test('a new author beyond those tracked is held to the shared bucket, so being new does not escape the limit', () => {
     let usage = emptyUsage();
-    for (let i = 0; i < MAX_TRACKED_AUTHORS; i++) usage = addUsage(usage, call(), `author-${i}`);
-    usage = addUsage(usage, call(), 'overflow-1');
-    usage = addUsage(usage, call(), 'overflow-2');
+    for (let i = 0; i < MAX_TRACKED_AUTHORS; i++) usage = addModelCall(usage, call(), `author-${i}`);
+    usage = addModelCall(usage, call(), 'overflow-1');
+    usage = addModelCall(usage, call(), 'overflow-2');
     const refusal = budgetRefusal(usage, { perAuthor: { maxTokens: 300 } }, 'overflow-3');
     expect(refusal).toContain('share a budget and have used 300 tokens of 300 allowed');
   });

@@ -2,7 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { createOpenAIClient } from '../../src/activities/model';
-import type { ModelCallInput } from '../../src/activities/types';
+import type { ModelCallInput } from '../../src/conversation/activity-contract';
 import { AgentRegistry } from '../../src/agents/registry';
 import { startScriptedModel, type ScriptedModel } from '../../src/testing/scripted-model';
 

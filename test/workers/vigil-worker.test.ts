@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { FileCreditsLedger } from '../../src/pricing';
+import { FileCreditsLedger } from '../../src/payments';
 import { FileContentStore } from '../../src/store';
 import { createTemporalTestEnv, type TemporalTestEnv } from '../../src/testing/temporal-env';
 import { InternalNativeConnection } from '@temporalio/worker/lib/connection';

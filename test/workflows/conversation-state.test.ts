@@ -1,6 +1,6 @@
 /** The turn rules, without Temporal: what the conversation does next given its state and the model's answer. */
-import { DEFAULT_LIMITS, DEFAULT_TOOL_RETRY, AgentSpec, ToolSpec } from '../../src/agents/spec';
-import type { ModelCallResult } from '../../src/activities/types';
+import { DEFAULT_LIMITS, DEFAULT_TOOL_RETRY, AgentSpec, ToolSpec } from '../../src/conversation/agent-spec';
+import type { ModelCallResult } from '../../src/conversation/activity-contract';
 import {
   admit,
   applyDecision,
@@ -23,7 +23,7 @@ import {
   seededState,
   transcriptPage,
   view,
-} from '../../src/workflows/conversation-state';
+} from '../../src/conversation/state';
 
 const tool = (name: string, approval: ToolSpec['approval'] = 'auto'): ToolSpec => ({
   name,

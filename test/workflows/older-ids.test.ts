@@ -8,7 +8,7 @@ import {
   OLDER_IDS_BITS,
   OLDER_IDS_CAPACITY,
   restoreOlderIds,
-} from '../../src/workflows/older-ids';
+} from '../../src/conversation/older-ids';
 
 test('every id added is held, after a round trip through JSON too', () => {
   const ids = emptyOlderIds();

@@ -9,7 +9,7 @@ import {
   TEMPORAL_RUN_LIMITS,
   TURN_STOPS_AT,
   turnStopReason,
-} from '../../src/workflows/run-limits';
+} from '../../src/conversation/run-limits';
 import { DEFAULT_PAYLOAD_THRESHOLD_BYTES } from '../../src/config';
 
 test('a turn goes on below every threshold, and stops past any one, saying which', () => {

@@ -3,7 +3,7 @@
  * call, approval questions and the reply. It keeps only what streaming needs (which model call's text is on
  * the open line), so the reply can end that line instead of printing the same text twice.
  */
-import type { ConversationEvent, ConversationView, PendingApproval, Reply, TranscriptEntry } from '../../protocol';
+import type { ConversationEvent, ConversationView, PendingApproval, Reply, TranscriptEntry } from '../../conversation/protocol';
 import { COMMANDS } from './chat-state';
 
 /** Where the chat writes; a TTY gets colours unless NO_COLOR is set. */

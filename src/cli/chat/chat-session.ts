@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentClient } from '../../client';
 import { ConversationNotFoundError, VigilError } from '../../errors';
-import type { ConversationEvent, ConversationView, TranscriptEntry } from '../../protocol';
+import type { ConversationEvent, ConversationView, TranscriptEntry } from '../../conversation/protocol';
 import { ChatRenderer, PROMPT, type ChatOutput } from './chat-renderer';
 import { ConversationWatch } from './conversation-watch';
 import { INITIAL_STATE, step, type ChatEffect, type ChatInput, type ChatState } from './chat-state';

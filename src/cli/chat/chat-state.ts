@@ -3,7 +3,7 @@
  * for, a turn ending. Pure: `step` returns the next state and the effects for the session to carry out (send,
  * decide, cancel, print, exit), so every rule of the terminal is testable without one.
  */
-import type { PendingApproval } from '../../protocol';
+import type { PendingApproval } from '../../conversation/protocol';
 
 /** Exit codes of the chat: 0 for Ctrl-D or /exit; 130 (128 + SIGINT, as shells report it) for Ctrl-C. */
 export const EXIT_CHAT_DONE = 0;

@@ -6,7 +6,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { AgentClient } from '../../client';
-import type { ConversationEvent } from '../../protocol';
+import type { ConversationEvent } from '../../conversation/protocol';
 
 export class ConversationWatch {
   private reading: Promise<void> | null = null;

@@ -1,8 +1,8 @@
 /** `vigil credits`: the credits ledger that pays for messages to agents priced with the `credits` verifier. */
 import type { Command } from 'commander';
 import { ValidationError } from '../../errors';
-import { createCreditsLedger, formatCredits, parseCredits, type CreditsLedger } from '../../pricing';
-import { accountProblem } from '../../pricing/credits/ledger';
+import { createCreditsLedger, formatCredits, parseCredits, type CreditsLedger } from '../../payments';
+import { accountProblem } from '../../payments/credits/ledger';
 import { globalOptions, workerConfig, type Env } from '../settings';
 import { CommandFailed } from '../exit-codes';
 

@@ -19,7 +19,7 @@ import { loadAppConfig } from '../../app-config';
 import { loadGatewayConfig, OPENAI_DEFAULT_BASE_URL, type Config } from '../../config';
 import { DEMO_MODEL_NAME, modelUnconfigured, startDemoModel, withDemoModel } from '../../demo-model';
 import { createLogger, type Logger } from '../../logger';
-import { DEFAULT_TASK_QUEUE } from '../../protocol';
+import { DEFAULT_TASK_QUEUE } from '../../conversation/protocol';
 import { VIGIL_SEARCH_ATTRIBUTES, type VigilSearchAttributeName } from '../../search-attributes';
 import { installRuntimeLogger } from '../../workers/worker';
 import { startDevGateway, type DevGateway } from '../dev/dev-gateway';

@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { ASSISTANT_NAME } from '../../agents/assistant';
 import type { AgentClient } from '../../client';
-import type { ConversationView, TokenUsage, TranscriptEntry } from '../../protocol';
-import { formatCount, formatMicros, restoreUsage, type UsageTotals } from '../../usage/usage';
+import type { ConversationView, TokenUsage, TranscriptEntry } from '../../conversation/protocol';
+import { formatCount, formatMicros, restoreUsage, type UsageTotals } from '../../conversation/usage';
 import { checkConversationAddress } from '../conversation-address';
 import { globalOptions, temporalSettings } from '../settings';
 import { withTemporalClient } from '../temporal-client';

@@ -1,7 +1,7 @@
 /** `vigil list`: conversations with their status, found through Vigil's search attributes. */
 import type { Command } from 'commander';
-import { WORKFLOW_TYPE } from '../../protocol';
-import { formatMicros } from '../../usage/usage';
+import { WORKFLOW_TYPE } from '../../conversation/protocol';
+import { formatMicros } from '../../conversation/usage';
 import { globalOptions, temporalSettings } from '../settings';
 import { withTemporalClient } from '../temporal-client';
 import { UsageError } from '../exit-codes';

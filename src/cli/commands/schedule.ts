@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ASSISTANT_NAME } from '../../agents/assistant';
 import { ValidationError } from '../../errors';
-import { describeZodError } from '../../protocol';
+import { describeZodError } from '../../conversation/protocol';
 import { CreateScheduleRequest, ScheduleClient, type ScheduledMessage } from '../../schedules';
 import { globalOptions, temporalSettings } from '../settings';
 import { withTemporalClient } from '../temporal-client';

@@ -2,7 +2,7 @@
 import { type Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { ASSISTANT_NAME } from '../../agents/assistant';
-import type { Reply } from '../../protocol';
+import type { Reply } from '../../conversation/protocol';
 import { checkConversationAddress } from '../conversation-address';
 import { CommandFailed } from '../exit-codes';
 import { parsePositiveNumber } from '../parse';

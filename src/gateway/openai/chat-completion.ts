@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
-import type { Reply, ReplyStatus } from '../../protocol';
+import type { Reply, ReplyStatus } from '../../conversation/protocol';
 import { type ErrorCode, HttpError, openAIErrorBody } from '../errors';
 
 /** Vigil's own facts about the turn, beside OpenAI's fields. */

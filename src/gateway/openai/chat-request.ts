@@ -18,7 +18,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConversationSeed, InboundMessage } from '../../protocol';
+import { ConversationSeed, InboundMessage } from '../../conversation/protocol';
 import { CONVERSATION_ID_HEADER, IDEMPOTENCY_KEY_HEADER, MESSAGE_ID_HEADER } from '../headers';
 import { ConversationParams } from '../requests';
 

@@ -9,7 +9,7 @@
  */
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { VigilError } from '../../errors';
-import type { ConversationEventEnvelope, Reply } from '../../protocol';
+import type { ConversationEventEnvelope, Reply } from '../../conversation/protocol';
 import { chatCompletionEvents, completionIdFor, errorEvent, finishChunk, pieces, turnFailure, usageChunk } from './chat-completion';
 
 export interface LiveCompletion {

@@ -1,6 +1,6 @@
 /**
  * `GET /v1/agents/{agent}/conversations/{id}/events`: the conversation's events as Server-Sent Events (see
- * ConversationEvent in src/protocol.ts): turn started, tool calls, approvals, model text as it streams,
+ * ConversationEvent in src/conversation/protocol.ts): turn started, tool calls, approvals, model text as it streams,
  * replies, the end. Each event's SSE `id` is its offset in the conversation's stream, so a client that
  * reconnects with `Last-Event-ID` (EventSource does by itself) gets what it missed and nothing twice. The
  * stream ends after `conversation.ended`.
@@ -8,7 +8,7 @@
 import sse from '@fastify/sse';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toVigilError } from '../../client/agent-client';
-import type { ConversationEventEnvelope } from '../../protocol';
+import type { ConversationEventEnvelope } from '../../conversation/protocol';
 import { vigilErrorBody } from '../errors';
 import { checkRequest, EventsRequest, StreamTokenRequest } from '../requests';
 import type { RouteDeps } from './deps';

@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { TimeoutError } from '../../errors';
-import type { InboundMessage } from '../../protocol';
+import type { InboundMessage } from '../../conversation/protocol';
 import { conflictWhenRefused, HttpError } from '../errors';
 import { IDEMPOTENCY_KEY_HEADER, MESSAGE_ID_HEADER } from '../headers';
 import { checkRequest, SendMessageRequest, TranscriptRequest } from '../requests';

@@ -31,7 +31,7 @@ import { ASSISTANT_NAME } from '../../agents/assistant';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../channels/webhook-signature';
 import { DEFAULT_WEBHOOK_IN_TOLERANCE_SECONDS } from '../../config';
 import { ConfigError, ValidationError } from '../../errors';
-import { AgentName, type InboundMessage } from '../../protocol';
+import { AgentName, type InboundMessage } from '../../conversation/protocol';
 import { HttpError } from '../errors';
 import { MESSAGE_ID_HEADER } from '../headers';
 import { checkRequest, WebhookDeliveryRequest } from '../requests';

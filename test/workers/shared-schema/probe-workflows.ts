@@ -2,8 +2,8 @@
  * Workflows for shared-schema.test.ts: each run reports what it found in the thread's schema cache, which only a
  * preloaded cache lets one run see from another.
  */
-import { InboundMessage } from '../../../src/protocol';
-import { sharedSchema } from '../../../src/shared-schema';
+import { InboundMessage } from '../../../src/conversation/protocol';
+import { sharedSchema } from '../../../src/conversation/shared-schema';
 
 export interface Probe {
   /** How many runs of this workflow on the worker thread took the probe from the cache before this one. */

@@ -1,5 +1,5 @@
 /**
- * Conversations on one worker share the protocol's zod schemas (src/shared-schema.ts): built by the first, taken
+ * Conversations on one worker share the protocol's zod schemas (src/conversation/shared-schema.ts): built by the first, taken
  * by the rest, instead of built again for each conversation the sandbox creates. Shown with a real worker and
  * Vigil's bundler options: one workflow run sees what an earlier run put in the cache, and validation on the
  * shared schemas works in every run.

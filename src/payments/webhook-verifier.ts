@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { signWebhookBody, SIGNATURE_HEADER } from '../channels/webhook-signature';
-import type { PaymentOutcome, PaymentRequest, PaymentVerifier } from './types';
+import type { PaymentOutcome, PaymentRequest, PaymentVerifier } from '../conversation/payment';
 
 export const WEBHOOK_VERIFIER = 'webhook';
 export const DEFAULT_PAYMENT_WEBHOOK_TIMEOUT_MS = 10_000;

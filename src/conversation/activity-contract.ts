@@ -1,10 +1,10 @@
 /**
  * The contract between the conversation workflow and its activities: inputs and results (the failure types the
- * workflow reacts to are in ../failure-types.ts). Sandbox-safe: types only; implementations live beside this file.
+ * workflow reacts to are in failure-types.ts). Sandbox-safe: types only; implementations live beside this file.
  */
-import type { AgentSpec, ModelToolSpec } from '../agents/spec';
-import type { PaymentCheckInput, PaymentOutcome } from '../pricing/types';
-import type { ChannelRef, Reply, TokenUsage, ToolCall, TranscriptEntry } from '../protocol';
+import type { AgentSpec, ModelToolSpec } from './agent-spec';
+import type { PaymentCheckInput, PaymentOutcome } from './payment';
+import type { ChannelRef, Reply, TokenUsage, ToolCall, TranscriptEntry } from './protocol';
 
 export interface ModelCallInput {
   agent: string;
@@ -22,7 +22,7 @@ export interface ModelCallInput {
    */
   transcript: TranscriptEntry[];
   tools: ModelToolSpec[];
-  /** The context window the workflow chose (src/memory/context-window.ts). */
+  /** The context window the workflow chose (src/conversation/context-window.ts). */
   window?: ModelWindow;
   /**
    * The agent's `limits.modelIdleTimeoutMs`: the attempt gives up on a provider that sends nothing for this long.
@@ -85,7 +85,7 @@ export interface ModelCallResult {
   usage: TokenUsage;
   /** True when the provider reported no usage and `usage` was counted by the worker (usage-estimate.ts). */
   usageEstimated?: boolean;
-  /** Whole micro-USD by the worker's price table (src/usage/price-table.ts); 0 when `priced` is false. */
+  /** Whole micro-USD by the worker's price table (src/pricing/price-table.ts); 0 when `priced` is false. */
   costMicros?: number;
   /** False when the price table has no entry for the model: the cost is unknown, not zero. */
   priced?: boolean;

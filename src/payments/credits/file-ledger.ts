@@ -15,7 +15,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { PaymentOutcome } from '../types';
+import type { PaymentOutcome } from '../../conversation/payment';
 import {
   accountProblem,
   alreadyUsed,

@@ -1,4 +1,4 @@
-import { PostgresCreditsLedger } from '../../src/pricing/credits/postgres-ledger';
+import { PostgresCreditsLedger } from '../../src/payments/credits/postgres-ledger';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
 import { ledgerContract } from './ledger-contract';
 

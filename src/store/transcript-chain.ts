@@ -10,10 +10,10 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ContentCorruptError, ContentMissingError, SystemError } from '../errors';
-import type { TranscriptEntry } from '../protocol';
-import { contentRef, type ContentStore } from '../store';
-import { type ChainInput, type ChainState, type ChainUpdate } from './types';
-import { FailureTypes } from '../failure-types';
+import type { TranscriptEntry } from '../conversation/protocol';
+import { contentRef, type ContentStore } from '.';
+import { type ChainInput, type ChainState, type ChainUpdate } from '../conversation/activity-contract';
+import { FailureTypes } from '../conversation/failure-types';
 
 interface TranscriptRecord {
   /** The entry's position in the transcript. */

@@ -4,8 +4,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { FileCreditsLedger } from '../../src/pricing/credits/file-ledger';
-import type { PaymentOutcome } from '../../src/pricing/types';
+import { FileCreditsLedger } from '../../src/payments/credits/file-ledger';
+import type { PaymentOutcome } from '../../src/conversation/payment';
 import { ledgerContract } from './ledger-contract';
 
 let dataDir = mkdtempSync(join(tmpdir(), 'vigil-credits-'));

@@ -4,7 +4,7 @@
  * Sandbox-safe: the workflow reads the policy from the agent's spec.
  */
 import { z } from 'zod';
-import { sharedSchema } from '../shared-schema';
+import { sharedSchema } from './shared-schema';
 
 export interface MemoryPolicy {
   /** The most tokens one model call may use, input and reply together (the window you allow, not the model's). */

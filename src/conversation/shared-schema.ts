@@ -2,7 +2,7 @@
  * zod schemas built once per worker thread instead of once per conversation.
  *
  * The workflow sandbox evaluates the bundle's modules again for every conversation it starts, replays or brings
- * back after eviction, so each would build its own copy of every schema in src/protocol.ts: about 8 ms of CPU and
+ * back after eviction, so each would build its own copy of every schema in src/conversation/protocol.ts: about 8 ms of CPU and
  * most of the memory of a cached conversation (bench/conversation.ts). This module is preloaded
  * (src/workers/workflow-bundle.ts), so its map is the thread's, and a conversation's protocol module takes the
  * schemas the first one built.

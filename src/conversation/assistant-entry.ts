@@ -3,8 +3,8 @@
  * with the answer, and the workflow, which records it (and makes it itself for calls that did not store it). Pure
  * and deterministic: bundled into workflow code.
  */
-import type { TranscriptEntry } from '../protocol';
-import type { ModelCallResult } from './types';
+import type { TranscriptEntry } from './protocol';
+import type { ModelCallResult } from './activity-contract';
 
 export function assistantEntry(
   turn: number,

@@ -1,13 +1,13 @@
 /**
  * The credits ledger: accounts with balances in microcredits, granted by an operator (`vigil credits grant`)
- * and spent by paid messages. Two backends keep the same promises (test/pricing/ledger-contract.ts):
+ * and spent by paid messages. Two backends keep the same promises (test/payments/ledger-contract.ts):
  * a file ledger under the data directory and a PostgreSQL ledger beside the content store.
  *
  * Promises: a balance never goes below zero; a payment reference is consumed at most once, ever; consuming it
  * again for the same message answers the same `paid` outcome (a retried activity is not charged twice), and for
  * another message is refused as already used. Both hold across processes, restarts and concurrent callers.
  */
-import type { PaymentOutcome } from '../types';
+import type { PaymentOutcome } from '../../conversation/payment';
 
 /** Which message a consumption paid for: a message id is unique within its conversation only. */
 export interface PaymentConsumer {

@@ -7,8 +7,8 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionMessageToolCall,
 } from 'openai/resources/chat/completions';
-import type { ToolCall } from '../protocol';
-import type { ModelCallInput } from './types';
+import type { ToolCall } from '../conversation/protocol';
+import type { ModelCallInput } from '../conversation/activity-contract';
 
 /** Shown to the model in place of a tool result the transcript lacks (say, the turn was cancelled mid-tool). */
 export const MISSING_TOOL_RESULT = 'Error: no result: the tool call did not complete.';

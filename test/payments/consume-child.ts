@@ -3,8 +3,8 @@
  * starts), consumes one reference from the file ledger, prints the outcome as JSON.
  * Args: <dataDir> <reference> <messageId>
  */
-import { FileCreditsLedger } from '../../src/pricing/credits/file-ledger';
-import { CreditsLedgerVerifier } from '../../src/pricing/credits/verifier';
+import { FileCreditsLedger } from '../../src/payments/credits/file-ledger';
+import { CreditsLedgerVerifier } from '../../src/payments/credits/verifier';
 
 const [dataDir, reference, messageId] = process.argv.slice(2);
 const verifier = new CreditsLedgerVerifier(new FileCreditsLedger({ dataDir }));

@@ -3,7 +3,7 @@
  * allows it. A limit is reached when what was used is at or over it; the check is made before each turn, so
  * the turn that crosses a limit finishes and the next one is refused, with no model call.
  */
-import type { AgentBudget, UsageLimits } from '../agents/spec';
+import type { AgentBudget, UsageLimits } from './agent-spec';
 import { authorUsage, formatCount, formatMicros, totalTokens, type ConversationUsage, type UsageTotals } from './usage';
 
 /**

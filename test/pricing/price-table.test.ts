@@ -1,4 +1,4 @@
-import { costOf, DEFAULT_PRICES, findPrice, parsePriceSetting, priceTable } from '../../src/usage/price-table';
+import { costOf, DEFAULT_PRICES, findPrice, parsePriceSetting, priceTable } from '../../src/pricing/price-table';
 
 const table = priceTable({
   'gpt-4': { inputPerMillionTokens: 30, outputPerMillionTokens: 60 },

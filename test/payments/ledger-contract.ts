@@ -1,8 +1,8 @@
 /**
- * What every credits ledger backend promises (src/pricing/credits/ledger.ts), as one suite run against each:
- * test/pricing/file-ledger.test.ts and test/pricing/postgres-ledger.test.ts.
+ * What every credits ledger backend promises (src/payments/credits/ledger.ts), as one suite run against each:
+ * test/payments/file-ledger.test.ts and test/payments/postgres-ledger.test.ts.
  */
-import type { CreditsLedger, PaymentConsumer } from '../../src/pricing/credits/ledger';
+import type { CreditsLedger, PaymentConsumer } from '../../src/payments/credits/ledger';
 
 export interface LedgerFixture {
   /** A ledger over the test's store; every call in one test sees the same store. */

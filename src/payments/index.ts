@@ -14,11 +14,11 @@ import { FileCreditsLedger } from './credits/file-ledger';
 import type { CreditsLedger } from './credits/ledger';
 import { PostgresCreditsLedger } from './credits/postgres-ledger';
 import { CreditsLedgerVerifier } from './credits/verifier';
-import type { PaymentVerifier } from './types';
+import type { PaymentVerifier } from '../conversation/payment';
 import { WebhookPaymentVerifier } from './webhook-verifier';
 
-export type { PaymentCheckInput, PaymentOutcome, PaymentRequest, PaymentVerifier } from './types';
-export { paymentRefusedReply, paymentRequiredReply } from './types';
+export type { PaymentCheckInput, PaymentOutcome, PaymentRequest, PaymentVerifier } from '../conversation/payment';
+export { paymentRefusedReply, paymentRequiredReply } from '../conversation/payment';
 export { formatCredits, parseCredits, type CreditsLedger, type LedgerConsumption, type PaymentConsumer } from './credits/ledger';
 export { FileCreditsLedger, type FileCreditsLedgerOptions } from './credits/file-ledger';
 export { PostgresCreditsLedger, type PostgresCreditsLedgerOptions } from './credits/postgres-ledger';

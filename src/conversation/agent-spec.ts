@@ -4,7 +4,7 @@
  * model or tool policy takes effect on the next step and is visible in history; see AgentCache in
  * ../workflows/conversation.ts). Sandbox-safe: types and constants only.
  */
-import type { MemoryPolicy } from '../memory/policy';
+import type { MemoryPolicy } from './memory-policy';
 
 export type ApprovalPolicy = 'auto' | 'ask' | 'deny';
 
@@ -60,7 +60,7 @@ export interface AgentLimits {
    * this many signals (`post`s and model text previews; default 5,000, at most 6,000), or when Temporal suggests
    * it (its own thresholds, and before the 2,000 updates a run may take). Lower them to test; a continue-as-new
    * changes nothing a user can see. Temporal ends a run at 51,200 events or 50 MB and refuses its 10,001st
-   * signal, so all stay well below (src/workflows/run-limits.ts).
+   * signal, so all stay well below (src/conversation/run-limits.ts).
    */
   continueAsNewAfterEvents?: number;
   continueAsNewAfterBytes?: number;
@@ -79,7 +79,7 @@ export interface UsageLimits {
 }
 
 /**
- * Checked before each turn (src/usage/budget.ts): once a limit is reached, new turns are refused with a reply
+ * Checked before each turn (src/conversation/budget.ts): once a limit is reached, new turns are refused with a reply
  * and no model call. The turn that crosses a limit finishes.
  */
 export interface AgentBudget {

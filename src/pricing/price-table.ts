@@ -7,7 +7,7 @@
  * from pricing `gpt-4o`. A model with no entry costs 0 and is reported `priced: false`, never an error.
  */
 import { z } from 'zod';
-import type { TokenUsage } from '../protocol';
+import type { TokenUsage } from '../conversation/protocol';
 
 export interface ModelPrice {
   inputPerMillionTokens: number;

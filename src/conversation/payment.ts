@@ -2,8 +2,8 @@
  * Paying for a message: the contract between the conversation, the `verifyPayment` activity and the payment
  * verifiers. Sandbox-safe (types and pure functions), so the workflow can use the reply texts directly.
  */
-import type { AgentPricing } from '../agents/spec';
-import { formatMicros } from '../usage/usage';
+import type { AgentPricing } from './agent-spec';
+import { formatMicros } from './usage';
 
 /** One message's payment, as the `verifyPayment` activity hands it to a verifier. */
 export interface PaymentRequest {

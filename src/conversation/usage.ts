@@ -1,10 +1,10 @@
 /**
  * Token and cost accounting of a conversation: pure functions over plain JSON, safe in the workflow sandbox.
  * Costs are whole micro-USD computed where the worker runs its model and summary calls (src/activities/index.ts,
- * with the worker's price table: src/usage/price-table.ts), so the workflow only
+ * with the worker's price table: src/pricing/price-table.ts), so the workflow only
  * adds integers that are already in history, and totals are exact and the same on every replay.
  */
-import type { TokenUsage } from '../protocol';
+import type { TokenUsage } from './protocol';
 
 export interface UsageTotals {
   inputTokens: number;
@@ -20,7 +20,7 @@ export interface UsageTotals {
  * A conversation's usage: totals, per model and per message author. Bounded for conversations that live for
  * months: at most MAX_TRACKED_MODELS models and MAX_TRACKED_AUTHORS authors are kept by name; later ones are
  * added together in `otherModels` / `otherAuthors`, so the state stays small and nobody escapes a per-author
- * budget by being new (an untracked author is held to the shared bucket; see src/usage/budget.ts).
+ * budget by being new (an untracked author is held to the shared bucket; see src/conversation/budget.ts).
  */
 export interface ConversationUsage extends UsageTotals {
   byModel: Record<string, UsageTotals>;
@@ -69,7 +69,7 @@ export function addCall(totals: UsageTotals, call: ModelCallUsage): UsageTotals 
  * Adds one model call, made for a message by `author` (if the message named one), to the conversation's
  * usage; returns a new object and leaves `usage` as it was.
  */
-export function addUsage(usage: ConversationUsage, call: ModelCallUsage, author?: string): ConversationUsage {
+export function addModelCall(usage: ConversationUsage, call: ModelCallUsage, author?: string): ConversationUsage {
   const next: ConversationUsage = {
     ...usage,
     ...addCall(usage, call),

@@ -7,11 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPaymentActivity } from '../../src/activities/payment';
-import { FailureTypes } from '../../src/failure-types';
-import { FileCreditsLedger } from '../../src/pricing/credits/file-ledger';
-import { CreditsLedgerVerifier } from '../../src/pricing/credits/verifier';
-import type { PaymentCheckInput, PaymentOutcome } from '../../src/pricing/types';
-import { WebhookPaymentVerifier } from '../../src/pricing/webhook-verifier';
+import { FailureTypes } from '../../src/conversation/failure-types';
+import { FileCreditsLedger } from '../../src/payments/credits/file-ledger';
+import { CreditsLedgerVerifier } from '../../src/payments/credits/verifier';
+import type { PaymentCheckInput, PaymentOutcome } from '../../src/conversation/payment';
+import { WebhookPaymentVerifier } from '../../src/payments/webhook-verifier';
 
 type VerifyPayment = ReturnType<typeof createPaymentActivity>;
 

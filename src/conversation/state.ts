@@ -4,15 +4,15 @@
  * steps these functions choose. State is plain JSON with a schema version, so it can travel through
  * continue-as-new and be read back by newer code.
  */
-import { type AgentSpec, modelTools } from '../agents/spec';
-import { assistantEntry } from '../activities/assistant-entry';
-import type { ChainUpdate, ModelCallInput, ModelCallResult, SummarizeInput, SummarizeResult, ToolRunResult } from '../activities/types';
-import { estimateEntryTokens, estimateFixedTokens, planContext, type WindowEntry } from '../memory/context-window';
-import { memoryPolicy } from '../memory/policy';
-import type { PaymentCheckInput, PaymentOutcome } from '../pricing/types';
-import { paymentRefusedReply, paymentRequiredReply } from '../pricing/types';
-import { budgetRefusal } from '../usage/budget';
-import { addUsage as addCallUsage, type ConversationUsage, emptyUsage, restoreUsage } from '../usage/usage';
+import { type AgentSpec, modelTools } from './agent-spec';
+import { assistantEntry } from './assistant-entry';
+import type { ChainUpdate, ModelCallInput, ModelCallResult, SummarizeInput, SummarizeResult, ToolRunResult } from './activity-contract';
+import { estimateEntryTokens, estimateFixedTokens, planContext, type WindowEntry } from './context-window';
+import { memoryPolicy } from './memory-policy';
+import type { PaymentCheckInput, PaymentOutcome } from './payment';
+import { paymentRefusedReply, paymentRequiredReply } from './payment';
+import { budgetRefusal } from './budget';
+import { addModelCall, type ConversationUsage, emptyUsage, restoreUsage } from './usage';
 import { addOlderId, type CarriedOlderIds, carriedOlderIds, emptyOlderIds, mayHoldId, type OlderIds, restoreOlderIds } from './older-ids';
 import type {
   ConversationSeed,
@@ -28,7 +28,7 @@ import type {
   ToolCall,
   TranscriptEntry,
   TranscriptPageRequest,
-} from '../protocol';
+} from './protocol';
 
 /**
  * 2: usage with cost, per model and per author; the rolling summary; the dedupe window's order.
@@ -115,7 +115,7 @@ export interface ConversationState {
   rememberedTools: string[];
   summary: ConversationSummary | null;
   /**
-   * The transcript as stored in the content store (src/activities/transcript-chain.ts): its newest record and
+   * The transcript as stored in the content store (src/store/transcript-chain.ts): its newest record and
    * length, and each stored entry's reference. Activities read the transcript from there, so their inputs (and
    * the history) carry references and the newest entries only.
    */
@@ -485,8 +485,8 @@ export function applySummary(state: ConversationState, result: SummarizeResult, 
   applyChain(state, result.chain);
   state.summary = { text: result.text, ...(result.ref ? { ref: result.ref } : {}), tokens: result.tokens, coversThrough, model: result.model };
   const call = { model: result.model, ...result.usage, costMicros: result.costMicros, priced: result.priced };
-  state.usage = addCallUsage(state.usage, call, turn.message.author);
-  turn.usage = addUsage(turn.usage, { ...result.usage, ...(result.priced ? { costMicros: result.costMicros } : {}) });
+  state.usage = addModelCall(state.usage, call, turn.message.author);
+  turn.usage = sumTokenUsage(turn.usage, { ...result.usage, ...(result.priced ? { costMicros: result.costMicros } : {}) });
 }
 
 function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): Step {
@@ -535,9 +535,9 @@ export function applyModelAnswer(state: ConversationState, answer: ModelCallResu
   applyChain(state, answer.chain);
   turn.step++;
   turn.models.push(answer.model);
-  turn.usage = addUsage(turn.usage, { ...answer.usage, ...(answer.priced ? { costMicros: answer.costMicros } : {}) });
+  turn.usage = sumTokenUsage(turn.usage, { ...answer.usage, ...(answer.priced ? { costMicros: answer.costMicros } : {}) });
   const call = { model: answer.model, ...answer.usage, costMicros: answer.costMicros, priced: answer.priced };
-  state.usage = addCallUsage(state.usage, call, turn.message.author);
+  state.usage = addModelCall(state.usage, call, turn.message.author);
   turn.lastAnswer = { content: answer.content, toolCalls: answer.toolCalls };
   turn.pendingToolCalls = [...answer.toolCalls];
   // The entry the activity stored, when it stored one (at its time); else made here, stored by the next call.
@@ -688,7 +688,7 @@ function requireTurn(state: ConversationState): TurnState {
 }
 
 /** A turn's token usage; cost is summed only where the worker priced the call. */
-function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
+function sumTokenUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
   const costMicros = a.costMicros === undefined && b.costMicros === undefined ? undefined : (a.costMicros ?? 0) + (b.costMicros ?? 0);
   return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, ...(costMicros === undefined ? {} : { costMicros }) };
 }

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature } from '../../src/channels/webhook-signature';
-import type { PaymentRequest } from '../../src/pricing/types';
-import { PaymentServiceUnavailableError, WebhookPaymentVerifier } from '../../src/pricing/webhook-verifier';
+import type { PaymentRequest } from '../../src/conversation/payment';
+import { PaymentServiceUnavailableError, WebhookPaymentVerifier } from '../../src/payments/webhook-verifier';
 
 const SECRET = 'whsec-payments-0123456789';
 

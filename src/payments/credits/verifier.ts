@@ -8,7 +8,7 @@
  * may spend any account they can name. Put the account in the reference on your server, from your own login,
  * never from what an end user typed.
  */
-import type { PaymentOutcome, PaymentRequest, PaymentVerifier } from '../types';
+import type { PaymentOutcome, PaymentRequest, PaymentVerifier } from '../../conversation/payment';
 import { accountProblem, type CreditsLedger } from './ledger';
 
 export const CREDITS_VERIFIER = 'credits';

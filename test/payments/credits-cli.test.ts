@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { defineAgent } from '../../src/agents/define-agent';
 import { runCli } from '../../src/cli/program';
 import { ConfigError } from '../../src/errors';
-import { createPaymentVerifiers, FileCreditsLedger } from '../../src/pricing';
+import { createPaymentVerifiers, FileCreditsLedger } from '../../src/payments';
 
 let dataDir: string;
 let output: string[];

@@ -19,7 +19,7 @@
  *
  * Sandbox-safe: imports only types and token-estimate.ts.
  */
-import type { MemoryPolicy } from './policy';
+import type { MemoryPolicy } from './memory-policy';
 import {
   estimateTokens,
   MESSAGE_OVERHEAD_TOKENS,

@@ -304,7 +304,7 @@ export const ConversationView = sharedSchema('protocol.ConversationView', () =>
     delivering: z.string().nullable().optional(),
     pendingApprovals: z.array(PendingApproval),
     rememberedTools: z.array(z.string()),
-    /** Totals, and per model and per message author (see ConversationUsage in src/usage/usage.ts). */
+    /** Totals, and per model and per message author (see ConversationUsage in src/conversation/usage.ts). */
     usage: UsageTotals.extend({
       byModel: z.record(z.string(), UsageTotals),
       byAuthor: z.record(z.string(), UsageTotals),
@@ -352,7 +352,7 @@ export const StoredTranscriptEntry = sharedSchema('protocol.StoredTranscriptEntr
     at: z.string(),
     /** The entry's content tokens (the model's output tokens for an answer), as the window planner counts them. */
     tokens: z.number().int().nonnegative(),
-    /** The transcript record in the content store (src/activities/transcript-chain.ts). */
+    /** The transcript record in the content store (src/store/transcript-chain.ts). */
     stored: z.string(),
   }),
 );

@@ -8,7 +8,7 @@
  * refusal rolls back, so a refused reference stays unused. Errors never carry the connection URL.
  */
 import { Pool, type PoolClient } from 'pg';
-import type { PaymentOutcome } from '../types';
+import type { PaymentOutcome } from '../../conversation/payment';
 import {
   accountProblem,
   alreadyUsed,
