@@ -66,13 +66,16 @@ export type StoreSettings = (
   payloadThresholdBytes: number;
 };
 
+/** Where the conversations are: every process and command reads these. */
+export interface TemporalSettings {
+  /** host:port of the Temporal frontend. */
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
 export interface Config {
-  temporal: {
-    /** host:port of the Temporal frontend. */
-    address: string;
-    namespace: string;
-    taskQueue: string;
-  };
+  temporal: TemporalSettings;
   openai: {
     /** Unset: OpenAI's own API. */
     baseURL?: string;
@@ -312,11 +315,8 @@ function isOpenAI(baseURL: string): boolean {
  *   const config = loadConfig({ VIGIL_MODEL: 'gpt-4o' });
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const picked = Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, env[name]]));
-  const parsed = EnvSchema.safeParse(picked);
-  const problems = parsed.success ? [] : problemsOf(parsed.error);
-
-  // Checked on the raw values too, so a missing key is reported along with any other problem.
+  // Checked on the raw values, so a missing key is reported along with any other problem.
+  const problems: string[] = [];
   const baseURL = env.OPENAI_BASE_URL || OPENAI_DEFAULT_BASE_URL;
   if (!env.OPENAI_API_KEY && isOpenAI(baseURL)) {
     problems.push(
@@ -332,9 +332,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : ['VIGIL_PAYMENT_WEBHOOK_SECRET', 'VIGIL_PAYMENT_WEBHOOK_URL'];
     problems.push(`${unset} is not set; the webhook payment verifier needs it along with ${set}`);
   }
-  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-
-  const values = parsed.data;
+  const values = readVariables(EnvSchema, env, problems);
   const warnings: string[] = [];
   if (!values.VIGIL_WEBHOOK_SECRET) {
     const state = env.VIGIL_WEBHOOK_SECRET === '' ? 'is set but empty' : 'is not set';
@@ -348,11 +346,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
 
   return {
-    temporal: {
-      address: values.TEMPORAL_ADDRESS,
-      namespace: values.TEMPORAL_NAMESPACE,
-      taskQueue: values.VIGIL_TASK_QUEUE,
-    },
+    temporal: temporalSettings(values),
     openai: { baseURL: values.OPENAI_BASE_URL, apiKey: values.OPENAI_API_KEY },
     model: values.VIGIL_MODEL,
     webhookSecret: values.VIGIL_WEBHOOK_SECRET,
@@ -387,11 +381,54 @@ function storeSettings(values: StoreValues): StoreSettings {
     : { kind: 'file', dataDir: values.VIGIL_DATA_DIR, payloadThresholdBytes };
 }
 
-/** The content store's variables: the worker and the gateway (a client of the same payloads) read both. */
-type StoreValues = Pick<
-  z.output<typeof EnvSchema>,
-  'VIGIL_STORE' | 'VIGIL_DATA_DIR' | 'VIGIL_STORE_POSTGRES_URL' | 'VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES'
->;
+/** The content store's variables: the worker, the gateway and the CLI (clients of the same payloads) read them. */
+type StoreValues = z.output<typeof StoreEnvSchema>;
+
+/**
+ * The variables `schema` names, read from `env` and checked.
+ *
+ * @throws ConfigError listing every problem: the schema's and `more` (checks across variables).
+ */
+function readVariables<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>, more: string[] = []): z.output<S> {
+  const picked = Object.fromEntries(Object.keys(schema.shape).map((name) => [name, env[name]]));
+  const parsed = schema.safeParse(picked);
+  const problems = [...(parsed.success ? [] : problemsOf(parsed.error)), ...more];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  return parsed.data;
+}
+
+function temporalSettings(values: z.output<typeof TemporalEnvSchema>): TemporalSettings {
+  return { address: values.TEMPORAL_ADDRESS, namespace: values.TEMPORAL_NAMESPACE, taskQueue: values.VIGIL_TASK_QUEUE };
+}
+
+const TemporalEnvSchema = EnvSchema.pick({ TEMPORAL_ADDRESS: true, TEMPORAL_NAMESPACE: true, VIGIL_TASK_QUEUE: true });
+
+const StoreEnvSchema = EnvSchema.pick({
+  VIGIL_STORE: true,
+  VIGIL_DATA_DIR: true,
+  VIGIL_STORE_POSTGRES_URL: true,
+  VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES: true,
+});
+
+/**
+ * Only the Temporal settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, VIGIL_TASK_QUEUE): for the commands that talk
+ * to conversations as a client, which need no model.
+ *
+ * @throws ConfigError for a bad address, namespace or task queue.
+ */
+export function loadTemporalSettings(env: Record<string, string | undefined> = process.env): TemporalSettings {
+  return temporalSettings(readVariables(TemporalEnvSchema, env));
+}
+
+/**
+ * Only the content store's settings (VIGIL_STORE, VIGIL_DATA_DIR, VIGIL_STORE_POSTGRES_URL,
+ * VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES), as the worker reads them: for clients of the same payloads.
+ *
+ * @throws ConfigError for a bad store setting.
+ */
+export function loadStoreSettings(env: Record<string, string | undefined> = process.env): StoreSettings {
+  return storeSettings(readVariables(StoreEnvSchema, env, storeProblems(env)));
+}
 
 /** Each issue as `<VARIABLE> <what is wrong>`. */
 function problemsOf(error: z.ZodError): string[] {
@@ -448,26 +485,19 @@ export interface GatewayConfig {
   store: StoreSettings;
   logLevel: LogLevel;
   logFormat: LogFormat;
-  /** e.g. a gateway without a token listening beyond loopback; logged at startup. */
-  warnings: string[];
 }
 
 /** The variables the gateway reads. */
 export const GATEWAY_CONFIG_VARIABLES = Object.keys(GatewayEnvSchema.shape) as (keyof typeof GatewayEnvSchema.shape)[];
 
 /**
- * Reads and checks the gateway's settings (`npm run gateway`): Temporal, logging and the listener.
+ * Reads and checks the gateway's settings (`vigil gateway`): Temporal, the store, logging and the listener.
  *
  * @throws ConfigError listing every missing or invalid setting.
  */
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const picked = Object.fromEntries(Object.keys(GatewayEnvSchema.shape).map((name) => [name, env[name]]));
-  const parsed = GatewayEnvSchema.safeParse(picked);
-  const problems = [...(parsed.success ? [] : problemsOf(parsed.error)), ...storeProblems(env)];
-  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  const values = parsed.data;
+  const values = readVariables(GatewayEnvSchema, env, storeProblems(env));
   const gateway = gatewaySettings(values);
-  const warnings: string[] = [];
   // Refused, not warned about: a published gateway without a token would let anyone who reaches it read and
   // send to every conversation, and a warning in a container's log is read too late.
   if (!gateway.token && !isLoopback(gateway.host)) {
@@ -477,16 +507,11 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     ]);
   }
   return {
-    temporal: {
-      address: values.TEMPORAL_ADDRESS,
-      namespace: values.TEMPORAL_NAMESPACE,
-      taskQueue: values.VIGIL_TASK_QUEUE,
-    },
+    temporal: temporalSettings(values),
     gateway,
     store: storeSettings(values),
     logLevel: values.VIGIL_LOG_LEVEL,
     logFormat: values.VIGIL_LOG_FORMAT,
-    warnings,
   };
 }
 

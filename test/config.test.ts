@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_VARIABLES, describeConfig, loadConfig, loadGatewayConfig } from '../src/config';
+import { CONFIG_VARIABLES, describeConfig, loadConfig, loadGatewayConfig, loadStoreSettings, loadTemporalSettings } from '../src/config';
 import { ConfigError } from '../src/errors';
 
 /** loadConfig's error for this environment; fails the test when there is none. */
@@ -234,7 +234,6 @@ describe('the gateway\'s settings', () => {
       store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
       logLevel: 'info',
       logFormat: 'auto',
-      warnings: [],
     });
   });
 
@@ -258,7 +257,6 @@ describe('the gateway\'s settings', () => {
       store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
       logLevel: 'warn',
       logFormat: 'auto',
-      warnings: [],
     });
   });
 
@@ -302,8 +300,26 @@ describe('the gateway\'s settings', () => {
           'without it anyone who can reach the gateway could read and send to every conversation',
       ]),
     );
-    expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: '0.0.0.0', VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN }).warnings).toEqual([]);
-    expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: 'localhost' }).warnings).toEqual([]);
+    expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: '0.0.0.0', VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN }).gateway).toMatchObject({ host: '0.0.0.0' });
+    expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: 'localhost' }).gateway).toMatchObject({ host: 'localhost' });
+  });
+});
+
+describe('the client commands read only what they use', () => {
+  test("Temporal settings need no model: OpenAI's API without a key is no problem here", () => {
+    expect(loadTemporalSettings({ TEMPORAL_ADDRESS: 'temporal.internal:7233', OPENAI_BASE_URL: 'not a url' })).toEqual({
+      address: 'temporal.internal:7233',
+      namespace: 'default',
+      taskQueue: 'vigil',
+    });
+    expect(() => loadTemporalSettings({ TEMPORAL_ADDRESS: 'no port', VIGIL_TASK_QUEUE: ' ' })).toThrow(ConfigError);
+  });
+
+  test("the store's settings are the worker's, with its checks", () => {
+    expect(loadStoreSettings({ VIGIL_DATA_DIR: '/srv/vigil', VIGIL_GATEWAY_PORT: 'eighty' })).toEqual(loadConfig({ OPENAI_API_KEY: KEY, VIGIL_DATA_DIR: '/srv/vigil' }).store);
+    expect(() => loadStoreSettings({ VIGIL_STORE: 'postgres' })).toThrow(
+      new ConfigError(['VIGIL_STORE_POSTGRES_URL is not set; it is required when VIGIL_STORE is postgres, e.g. postgres://vigil:<password>@db:5432/vigil']),
+    );
   });
 });
 

@@ -1,11 +1,11 @@
 /**
- * Configuration for the CLI's commands: the environment as loadConfig reads it (src/config.ts), with the
- * global options `--address`, `--namespace` and `--task-queue` taking precedence over TEMPORAL_ADDRESS,
- * TEMPORAL_NAMESPACE and VIGIL_TASK_QUEUE. The options go through loadConfig's own checks, so a bad value is
+ * Configuration for the CLI's commands: the environment as src/config.ts's loaders read it, with the global
+ * options `--address`, `--namespace` and `--task-queue` taking precedence over TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE and VIGIL_TASK_QUEUE. The options go through the loaders' own checks, so a bad value is
  * reported the same way whichever way it came, under the name the user typed.
  */
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config';
+import { loadConfig, loadGatewayConfig, loadTemporalSettings, type Config, type GatewayConfig, type TemporalSettings } from '../config';
 import { ConfigError } from '../errors';
 
 export type Env = Record<string, string | undefined>;
@@ -42,34 +42,39 @@ export function applyGlobalOptions(options: GlobalOptions, env: Env = process.en
  * @throws ConfigError listing every problem; a problem with a value from an option names the option.
  */
 export function workerConfig(options: GlobalOptions, env: Env = process.env): Config {
-  try {
-    return loadConfig(applyGlobalOptions(options, env));
-  } catch (error) {
-    throw renamed(error, options);
-  }
+  return withOptionNames(options, () => loadConfig(applyGlobalOptions(options, env)));
 }
 
 /**
- * Only the Temporal settings, for commands that talk to conversations as a client (send, inspect, replay):
- * they need no model, so the model settings are filled in for loadConfig rather than reported missing.
+ * The gateway's configuration: Temporal, the store, logging and the listener.
+ *
+ * @throws ConfigError as workerConfig does.
+ */
+export function gatewayConfig(options: GlobalOptions, env: Env = process.env): GatewayConfig {
+  return withOptionNames(options, () => loadGatewayConfig(applyGlobalOptions(options, env)));
+}
+
+/**
+ * Only the Temporal settings, for commands that talk to conversations as a client (send, inspect, replay): they
+ * need no model, and nothing else is read.
  *
  * @throws ConfigError for a bad address, namespace or task queue.
  */
-export function temporalSettings(options: GlobalOptions, env: Env = process.env): Config['temporal'] {
-  const temporalOnly: Env = {};
-  for (const { variable } of OVERRIDES) temporalOnly[variable] = env[variable];
-  // A placeholder for a server that needs no key: it is never called. Nothing else is read from env.
-  temporalOnly.OPENAI_BASE_URL = 'http://model.invalid/v1';
-  return workerConfig(options, temporalOnly).temporal;
+export function temporalSettings(options: GlobalOptions, env: Env = process.env): TemporalSettings {
+  return withOptionNames(options, () => loadTemporalSettings(applyGlobalOptions(options, env)));
 }
 
-/** loadConfig names the variable; when the value came from an option, the option is what the user can fix. */
-function renamed(error: unknown, options: GlobalOptions): unknown {
-  if (!(error instanceof ConfigError)) return error;
-  let problems = error.problems;
-  for (const { option, flag, variable } of OVERRIDES) {
-    if (options[option] === undefined) continue;
-    problems = problems.map((problem) => (problem.startsWith(`${variable} `) ? flag + problem.slice(variable.length) : problem));
+/** The loaders name the variable; when the value came from an option, the option is what the user can fix. */
+function withOptionNames<T>(options: GlobalOptions, load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    let problems = error.problems;
+    for (const { option, flag, variable } of OVERRIDES) {
+      if (options[option] === undefined) continue;
+      problems = problems.map((problem) => (problem.startsWith(`${variable} `) ? flag + problem.slice(variable.length) : problem));
+    }
+    throw new ConfigError(problems);
   }
-  return new ConfigError(problems);
 }

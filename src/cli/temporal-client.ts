@@ -4,18 +4,15 @@
  * connect said in words that point at the fix.
  */
 import { Client, Connection, isGrpcServiceError, type ServiceError } from '@temporalio/client';
-import { loadConfig, type Config, type StoreSettings } from '../config';
+import { loadStoreSettings, type StoreSettings, type TemporalSettings } from '../config';
 import { AgentClient } from '../client';
 import type { ContentStore } from '../store/content-store';
 import { createContentStore } from '../store/create-content-store';
 import { createVigilClient } from '../store/data-converter';
 import { CommandFailed } from './exit-codes';
-import type { Env } from './settings';
 
 // Long enough for a remote server; a refused connection is retried until then, so not longer.
 const CONNECT_TIMEOUT_MS = 5_000;
-
-const STORE_VARIABLES = ['VIGIL_STORE', 'VIGIL_DATA_DIR', 'VIGIL_STORE_POSTGRES_URL', 'VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES'] as const;
 
 export interface TemporalSession {
   /** Built with the deployment's data converter (src/store/data-converter.ts). */
@@ -25,30 +22,17 @@ export interface TemporalSession {
 }
 
 /**
- * The content store's settings from the environment (VIGIL_STORE, VIGIL_DATA_DIR, VIGIL_STORE_POSTGRES_URL,
- * VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES), as the worker reads them; nothing else is read, so no model key is needed.
- *
- * @throws ConfigError for a bad store setting.
- */
-export function storeSettings(env: Env = process.env): StoreSettings {
-  const storeOnly: Env = Object.fromEntries(STORE_VARIABLES.map((name) => [name, env[name]]));
-  // A placeholder for a model server that is never called, as for the other client commands.
-  storeOnly.OPENAI_BASE_URL = 'http://model.invalid/v1';
-  return loadConfig(storeOnly).store;
-}
-
-/**
  * Runs `use` with a client of the conversations at `settings`. Large payloads live in the content store, so the
  * client opens the one the environment configures (the worker's, when both run with the same settings): without
  * it a command would read claims where large messages and tool outputs should be.
  */
 export async function withTemporalClient<T>(
-  settings: Config['temporal'],
+  settings: TemporalSettings,
   use: (session: TemporalSession) => Promise<T>,
   options: { store?: StoreSettings } = {},
 ): Promise<T> {
   // Checked before connecting, so a bad store setting is a configuration error even with Temporal down.
-  const storeConfig = options.store ?? storeSettings();
+  const storeConfig = options.store ?? loadStoreSettings();
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: settings.address, connectTimeout: CONNECT_TIMEOUT_MS });

@@ -1,6 +1,6 @@
 /**
  * Vigil's HTTP gateway: conversations over JSON, and an OpenAI-compatible chat completions endpoint. See
- * ./README.md for the routes, statuses and error format; `npm run gateway` runs it (./main.ts).
+ * ./README.md for the routes, statuses and error format; `vigil gateway` runs it (./serve.ts).
  */
 export { createGateway, DEFAULT_REPLY_TIMEOUT_MS } from './app';
 export type { GatewayOptions } from './app';

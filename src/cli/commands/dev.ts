@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { ASSISTANT_NAME } from '../../agents/assistant';
 import { defaultAgents } from '../../agents/registry';
 import { loadAppConfig } from '../../app-config';
-import { loadGatewayConfig, OPENAI_DEFAULT_BASE_URL, type Config } from '../../config';
+import { OPENAI_DEFAULT_BASE_URL, type Config } from '../../config';
 import { DEMO_MODEL_NAME, modelUnconfigured, startDemoModel, withDemoModel } from '../../demo-model';
 import { createLogger, type Logger } from '../../logger';
 import { DEFAULT_TASK_QUEUE } from '../../conversation/protocol';
@@ -26,7 +26,7 @@ import { startDevGateway, type DevGateway } from '../dev/dev-gateway';
 import { missingSearchAttributes, StartCancelled, startDevTemporal, type DevTemporal } from '../dev/dev-temporal';
 import { parsePort } from '../parse';
 import { runWorker } from '../run-worker';
-import { applyGlobalOptions, globalOptions, workerConfig } from '../settings';
+import { applyGlobalOptions, gatewayConfig, globalOptions, workerConfig } from '../settings';
 import { stopOnSignals } from '../shutdown';
 
 interface DevOptions {
@@ -108,6 +108,8 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
     if (demo) started.push(demo);
     const devEnv = demo ? withDemoModel(env, demo.baseURL) : env;
     let config = workerConfig(globals, devEnv);
+    // The gateway's own refusals (no token beyond loopback) stop dev before anything starts.
+    if (options.gateway) gatewayConfig(globals, devEnv);
     const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'vigil-dev' });
     installRuntimeLogger(logger, { shutdownSignals: [] });
     if (demo) {
@@ -149,7 +151,6 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
     const agents = app?.agents ?? defaultAgents(config);
     let gateway: DevGateway | undefined;
     if (options.gateway && !shutdown.signal.aborted) {
-      for (const warning of loadGatewayConfig(devEnv).warnings) logger.warn(warning);
       gateway = await startDevGateway(config, logger, {
         agents: agents.list().map((agent) => agent.name),
         portIsExplicit: gatewayPortIsExplicit,

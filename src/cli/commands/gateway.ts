@@ -1,6 +1,9 @@
-/** `vigil gateway`: the HTTP gateway alone, exactly as `npm run gateway` runs it. */
+/** `vigil gateway` (and `npm run gateway`, and the Compose service): the HTTP gateway alone, until Ctrl-C. */
 import type { Command } from 'commander';
-import { applyGlobalOptions, globalOptions } from '../settings';
+import { createLogger } from '../../logger';
+import { runGateway } from '../../gateway/serve';
+import { gatewayConfig, globalOptions } from '../settings';
+import { stopOnSignals } from '../shutdown';
 
 export function registerGateway(program: Command): void {
   program
@@ -19,11 +22,13 @@ Examples:
   $ vigil gateway --address temporal.internal:7233`,
     )
     .action(async (_options: unknown, command: Command) => {
-      Object.assign(process.env, applyGlobalOptions(globalOptions(command)));
-      // The gateway's entry point owns the process from here: its signals, its exit codes. `require`, because
-      // the CLI runs as CommonJS (through tsx or compiled), where a dynamic import would skip the TS loader.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require('../../gateway/main');
-      await new Promise<never>(() => undefined);
+      const config = gatewayConfig(globalOptions(command));
+      const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: 'vigil-gateway' });
+      const shutdown = stopOnSignals((message) => logger.info(message));
+      try {
+        await runGateway({ config, logger, stop: shutdown.signal });
+      } finally {
+        shutdown.dispose();
+      }
     });
 }

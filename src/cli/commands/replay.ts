@@ -12,14 +12,14 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createLogger } from '../../logger';
-import type { StoreSettings } from '../../config';
+import { loadStoreSettings, type StoreSettings } from '../../config';
 import { createContentStore } from '../../store/create-content-store';
 import { vigilDataConverter } from '../../store/data-converter';
 import { ACTIVATION_TIMEOUT, installRuntimeLogger } from '../../workers/worker';
 import { CommandFailed, UsageError } from '../exit-codes';
 import { HistoryFileError, readHistoryFile } from '../history-file';
 import { globalOptions, temporalSettings } from '../settings';
-import { storeSettings, temporalSaid, withTemporalClient } from '../temporal-client';
+import { temporalSaid, withTemporalClient } from '../temporal-client';
 
 interface ReplayOptions {
   query?: string;
@@ -61,7 +61,7 @@ Examples:
       }
       // Settings are checked before the slow bundling, so a typo in --address fails at once.
       const settings = options.query === undefined ? undefined : temporalSettings(globalOptions(command));
-      const store = storeSettings();
+      const store = loadStoreSettings();
       const sources: Source[] = [];
       for (const path of await expandPaths(files)) sources.push(await fromFile(path));
       if (settings && options.query !== undefined) {

@@ -1,15 +1,10 @@
 /**
- * The HTTP gateway as `vigil dev` runs it: the same app as `npm run gateway` (src/gateway), on the Temporal
- * that dev uses, in the same process.
+ * The HTTP gateway as `vigil dev` runs it: the gateway `vigil gateway` serves (src/gateway/serve.ts), on the
+ * Temporal that dev uses, in the same process, moving to a free port when the default one is taken.
  */
-import { Connection } from '@temporalio/client';
-import { AgentClient } from '../../client';
 import type { Config } from '../../config';
-import { createGateway } from '../../gateway';
+import { buildGateway } from '../../gateway/serve';
 import type { Logger } from '../../logger';
-import { ScheduleClient } from '../../schedules';
-import { createContentStore } from '../../store/create-content-store';
-import { createVigilClient } from '../../store/data-converter';
 import { CommandFailed } from '../exit-codes';
 
 export interface DevGateway {
@@ -32,36 +27,17 @@ export interface DevGatewayOptions {
 }
 
 export async function startDevGateway(config: Config, logger: Logger, { agents, portIsExplicit, say }: DevGatewayOptions): Promise<DevGateway> {
-  // Lazy: the gateway answers 503 rather than failing while Temporal is unreachable, as `npm run gateway` does.
-  const connection = Connection.lazy({ address: config.temporal.address });
-  // The store the worker uses (config.store): the gateway reads and writes the same large payloads.
-  const store = createContentStore(config.store);
-  const client = createVigilClient({
-    connection,
-    namespace: config.temporal.namespace,
-    store,
-    payloadThresholdBytes: config.store.payloadThresholdBytes,
-  });
-  const app = createGateway({
-    agents: new AgentClient({ client, taskQueue: config.temporal.taskQueue, store, agents }),
-    schedules: new ScheduleClient({ client, taskQueue: config.temporal.taskQueue, agents }),
-    token: config.gateway.token,
-    bodyLimitBytes: config.gateway.bodyLimitBytes,
-    ...(config.gateway.corsOrigins ? { corsOrigins: config.gateway.corsOrigins } : {}),
-    webhookIn: config.gateway.webhookIn,
-    logger: logger.child({ component: 'gateway' }),
-  });
+  const gateway = buildGateway({ config, logger: logger.child({ component: 'gateway' }), agents });
   const { host, port } = config.gateway;
   let url: string;
   try {
-    url = await app.listen({ host, port }).catch(async (error: unknown) => {
+    url = await gateway.app.listen({ host, port }).catch(async (error: unknown) => {
       if (!isInUse(error) || portIsExplicit || port === 0) throw error;
       say(`the gateway's port ${port} is taken; using a free port instead (choose one with --gateway-port)`);
-      return app.listen({ host, port: 0 });
+      return gateway.app.listen({ host, port: 0 });
     });
   } catch (error) {
-    await connection.close();
-    await store.close();
+    await gateway.close();
     throw new CommandFailed(
       isInUse(error)
         ? `the gateway's port ${port} on ${host} is already in use; choose another with --gateway-port ` +
@@ -70,19 +46,7 @@ export async function startDevGateway(config: Config, logger: Logger, { agents, 
       { cause: error },
     );
   }
-  let closed: Promise<void> | undefined;
-  return {
-    url,
-    close: () =>
-      (closed ??= (async () => {
-        try {
-          await app.close();
-        } finally {
-          await connection.close();
-          await store.close();
-        }
-      })()),
-  };
+  return { url, close: gateway.close };
 }
 
 function isInUse(error: unknown): boolean {

@@ -1,6 +1,7 @@
 /**
- * `npm run gateway` as a process: configured from the environment, serving the real worker's conversations,
- * stopping cleanly on SIGTERM, and refusing a bad configuration with every problem listed.
+ * `vigil gateway` (what `npm run gateway` and the Compose service run) as a process: configured from the
+ * environment, serving the real worker's conversations, stopping cleanly on SIGTERM, and refusing a bad
+ * configuration with every problem listed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,12 +14,12 @@ const ROOT = join(__dirname, '..', '..');
 const TOKEN = 'main-token-0123456789abcdef';
 const fx = useConversations([defineAgent({ name: 'tester', instructions: 'Be brief.', model: 'test-model' })]);
 
-/** The gateway's entry point in a child process, with only the given Vigil and Temporal settings. */
+/** `vigil gateway` in a child process, with only the given Vigil and Temporal settings. */
 function startGateway(settings: Record<string, string>): ChildProcess {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^(VIGIL_|TEMPORAL_|OPENAI_)/.test(name)),
   );
-  return spawn(process.execPath, ['--import', 'tsx', 'src/gateway/main.ts'], {
+  return spawn(process.execPath, [join(ROOT, 'bin', 'vigil.js'), 'gateway'], {
     cwd: ROOT,
     env: { ...inherited, ...settings },
     stdio: ['ignore', 'pipe', 'pipe'],
