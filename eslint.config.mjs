@@ -39,7 +39,13 @@ export default defineConfig(
     extends: [js.configs.recommended],
     languageOptions: {
       // Config files and bin/vigil.js; they need nothing beyond Node's module globals.
-      globals: { module: 'writable', require: 'readonly', process: 'readonly', console: 'readonly', __dirname: 'readonly' },
+      globals: {
+        module: 'writable',
+        require: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+        __dirname: 'readonly',
+      },
     },
   },
   {

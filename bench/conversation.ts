@@ -46,7 +46,14 @@ import { vigilDataConverter } from '../src/store/data-converter';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../src/workers/workflow-bundle';
 import * as benchActivities from './activities';
 import { intEnv, machineLine, mb, percentile, pool, printTable, Row, timeEach, runBench } from './report';
-import { baselineMessageUpdate, lastQuery, oneActivity, signalActivityQuery, stepSignal, transcriptAsInput } from './workflows';
+import {
+  baselineMessageUpdate,
+  lastQuery,
+  oneActivity,
+  signalActivityQuery,
+  stepSignal,
+  transcriptAsInput,
+} from './workflows';
 
 const N = intEnv('BENCH_CONV_N', 200);
 const WARMUP = intEnv('BENCH_CONV_WARMUP', 20);
@@ -99,7 +106,9 @@ function createCollector() {
     if (reply.id !== undefined) pending.delete(reply.id);
   });
   const post = <T>(method: string, params?: object) =>
-    new Promise<T>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
+    new Promise<T>((resolve, reject) =>
+      session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))),
+    );
   const inWorker = <T>(sessionId: string, method: string) =>
     new Promise<T>((resolve) => {
       const id = nextId++;
@@ -118,7 +127,8 @@ function createCollector() {
       }
       const mainHeap = (await post<HeapUsage>('Runtime.getHeapUsage')).usedSize;
       const workerHeaps = [];
-      for (const [sessionId, url] of workers) workerHeaps.push({ url, used: (await inWorker<HeapUsage>(sessionId, 'Runtime.getHeapUsage')).usedSize });
+      for (const [sessionId, url] of workers)
+        workerHeaps.push({ url, used: (await inWorker<HeapUsage>(sessionId, 'Runtime.getHeapUsage')).usedSize });
       return { mainHeap, workerHeaps };
     },
     close: () => session.disconnect(),
@@ -157,7 +167,9 @@ async function workerChild(): Promise<void> {
   process.on('message', (message: ToChild) => {
     if (message.type === 'measure') {
       void collector.collect().then(({ mainHeap, workerHeaps }) => {
-        const workflowHeap = workerHeaps.filter((w) => w.url.includes('workflow-worker-thread')).reduce((sum, w) => sum + w.used, 0);
+        const workflowHeap = workerHeaps
+          .filter((w) => w.url.includes('workflow-worker-thread'))
+          .reduce((sum, w) => sum + w.used, 0);
         const { rss } = process.memoryUsage();
         send({ type: 'memory', rss, mainHeap, workflowHeap, cached: worker.getStatus().numCachedWorkflows });
       });
@@ -291,13 +303,20 @@ async function main(): Promise<void> {
   const notes: string[] = [];
 
   const bare = async (id: string, n: number) => {
-    const r = await client.execute(oneActivity, { taskQueue: bareQueue, workflowId: id, args: [n], workflowExecutionTimeout: '5 minutes' });
+    const r = await client.execute(oneActivity, {
+      taskQueue: bareQueue,
+      workflowId: id,
+      args: [n],
+      workflowExecutionTimeout: '5 minutes',
+    });
     if (r !== n) throw new Error(`oneActivity returned ${r}, expected ${n}`);
   };
   const turn = async (conversationId: string, content: string, expectTurn?: number) => {
     const reply = await h.client.send(AGENT, conversationId, content);
-    if (reply.status !== 'completed' || reply.content !== 'ok') throw new Error(`unexpected reply ${JSON.stringify(reply)}`);
-    if (expectTurn !== undefined && reply.turn !== expectTurn) throw new Error(`reply of turn ${reply.turn}, expected ${expectTurn}`);
+    if (reply.status !== 'completed' || reply.content !== 'ok')
+      throw new Error(`unexpected reply ${JSON.stringify(reply)}`);
+    if (expectTurn !== undefined && reply.turn !== expectTurn)
+      throw new Error(`reply of turn ${reply.turn}, expected ${expectTurn}`);
     return reply;
   };
   const chatTurn = async (handle: Awaited<ReturnType<typeof startChat>>, content: string) => {
@@ -359,12 +378,36 @@ async function main(): Promise<void> {
     rows.push({ name: `scripted model call alone p50 (n=${N}) (subtracted)`, value: modelP50, unit: 'ms' });
     rows.push({ name: `bare start->activity->result p50 (n=${N}) (baseline)`, value: bareP50, unit: 'ms' });
     rows.push({ name: 'bare start->activity->result p99 (baseline)', value: bareP99, unit: 'ms' });
-    rows.push({ name: `turn on a fresh conversation, overhead p50 (n=${N})`, value: percentile(overhead(samples.fresh), 50), unit: 'ms', baseline: b50 });
-    rows.push({ name: 'turn on a fresh conversation, overhead p99', value: percentile(overhead(samples.fresh), 99), unit: 'ms', baseline: b99 });
-    rows.push({ name: `turn on one conversation, overhead p50 (n=${N})`, value: percentile(overhead(samples.same), 50), unit: 'ms', baseline: b50 });
-    rows.push({ name: 'turn on one conversation, overhead p99', value: percentile(overhead(samples.same), 99), unit: 'ms', baseline: b99 });
+    rows.push({
+      name: `turn on a fresh conversation, overhead p50 (n=${N})`,
+      value: percentile(overhead(samples.fresh), 50),
+      unit: 'ms',
+      baseline: b50,
+    });
+    rows.push({
+      name: 'turn on a fresh conversation, overhead p99',
+      value: percentile(overhead(samples.fresh), 99),
+      unit: 'ms',
+      baseline: b99,
+    });
+    rows.push({
+      name: `turn on one conversation, overhead p50 (n=${N})`,
+      value: percentile(overhead(samples.same), 50),
+      unit: 'ms',
+      baseline: b50,
+    });
+    rows.push({
+      name: 'turn on one conversation, overhead p99',
+      value: percentile(overhead(samples.same), 99),
+      unit: 'ms',
+      baseline: b99,
+    });
     const chatP50 = percentile(chatSamples, 50);
-    rows.push({ name: `hand-written chat workflow turn p50, model call included (n=${N}) (baseline)`, value: chatP50, unit: 'ms' });
+    rows.push({
+      name: `hand-written chat workflow turn p50, model call included (n=${N}) (baseline)`,
+      value: chatP50,
+      unit: 'ms',
+    });
     rows.push({
       name: `turn on one conversation p50, model call included (n=${N})`,
       value: percentile(samples.same, 50),
@@ -411,7 +454,11 @@ async function main(): Promise<void> {
     let cpu0 = process.cpuUsage();
     await pool(total, CONCURRENCY, modelAlone);
     let cpu = process.cpuUsage(cpu0);
-    cpuRows.push({ name: `CPU per model call alone, client + scripted server (c=${CONCURRENCY})`, value: (cpu.user + cpu.system) / 1000 / total, unit: 'ms' });
+    cpuRows.push({
+      name: `CPU per model call alone, client + scripted server (c=${CONCURRENCY})`,
+      value: (cpu.user + cpu.system) / 1000 / total,
+      unit: 'ms',
+    });
     cpu0 = process.cpuUsage();
     const bareMs = await pool(total, CONCURRENCY, (i) => bare(`${prefix}-tp-${i}`, i));
     cpu = process.cpuUsage(cpu0);
@@ -458,7 +505,8 @@ async function main(): Promise<void> {
       const idleId = (i: number) => `${prefix}-idle-${i}`;
       const idleTurn = async (i: number, content: string, expectTurn: number) => {
         const reply = await idle.send(AGENT, idleId(i), content);
-        if (reply.status !== 'completed' || reply.turn !== expectTurn) throw new Error(`unexpected reply ${JSON.stringify(reply)}`);
+        if (reply.status !== 'completed' || reply.turn !== expectTurn)
+          throw new Error(`unexpected reply ${JSON.stringify(reply)}`);
       };
       // Checkpoints: none, a few, as many as the cache holds, all of them.
       const checkpoints = [...new Set([0, IDLE_FEW, Math.min(CACHE, IDLE), IDLE])].sort((x, y) => x - y);
@@ -479,7 +527,9 @@ async function main(): Promise<void> {
       const cachedLatency = await timeEach(RESUME_N, (j) => idleTurn(cachedIds[j], 'again', 2));
       const resumedLatency = await timeEach(RESUME_N, (j) => idleTurn(evictedIds[j], 'again', 2));
       const resumedFromHistory = evictedIds.filter((i) => {
-        const request = [...model.requests].reverse().find((r) => JSON.stringify(r.body.messages).includes(`hello ${idleId(i)}`));
+        const request = [...model.requests]
+          .reverse()
+          .find((r) => JSON.stringify(r.body.messages).includes(`hello ${idleId(i)}`));
         const messages = request?.body.messages ?? [];
         return (
           messages.some((m) => m.role === 'user' && m.content === `hello ${idleId(i)}`) &&
@@ -515,11 +565,15 @@ async function main(): Promise<void> {
           name: `workflow-thread JS heap after GC, ${count} idle (${m.cached} cached)`,
           value: mb(m.workflowHeap),
           unit: 'MB',
-          ...(count === IDLE && IDLE !== IDLE_FEW ? { baseline: { name: `with ${IDLE_FEW}`, value: mb(few.workflowHeap) } } : {}),
+          ...(count === IDLE && IDLE !== IDLE_FEW
+            ? { baseline: { name: `with ${IDLE_FEW}`, value: mb(few.workflowHeap) } }
+            : {}),
         });
       }
       const none = measured.get(0)!;
-      notes.push(`main-thread JS heap of the worker child after GC: ${mb(none.mainHeap)} MB with no conversations, ${mb(all.mainHeap)} MB with ${IDLE}`);
+      notes.push(
+        `main-thread JS heap of the worker child after GC: ${mb(none.mainHeap)} MB with no conversations, ${mb(all.mainHeap)} MB with ${IDLE}`,
+      );
       const cachedP50 = percentile(cachedLatency, 50);
       rows.push({ name: `2nd turn on a cached idle conversation p50 (n=${RESUME_N})`, value: cachedP50, unit: 'ms' });
       rows.push({
@@ -590,7 +644,9 @@ async function main(): Promise<void> {
     rmSync(bundleDir, { recursive: true, force: true });
 
     console.log('');
-    console.log(`backend:  ${env.backend === 'external' ? `external server at ${env.address} (TEMPORAL_TEST_ADDRESS)` : `in-process test server at ${env.address}`}`);
+    console.log(
+      `backend:  ${env.backend === 'external' ? `external server at ${env.address} (TEMPORAL_TEST_ADDRESS)` : `in-process test server at ${env.address}`}`,
+    );
     console.log(`machine:  ${machineLine()}`);
     // Other work on the machine skews every figure; the load average says whether there was any.
     console.log(`load:     1-minute load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end`);
@@ -598,7 +654,9 @@ async function main(): Promise<void> {
       `workers:  Vigil and bare workers in this process with the SDK's default options; the idle-conversation worker ` +
         `in a child process with maxCachedWorkflows=${CACHE}`,
     );
-    console.log(`model:    scripted, answers "ok" ${MODEL_DELAY_MS > 0 ? `after ${MODEL_DELAY_MS} ms` : 'at once'}; overhead = turn latency - model call alone p50`);
+    console.log(
+      `model:    scripted, answers "ok" ${MODEL_DELAY_MS > 0 ? `after ${MODEL_DELAY_MS} ms` : 'at once'}; overhead = turn latency - model call alone p50`,
+    );
     console.log(
       `sizes:    BENCH_CONV_N=${N} BENCH_CONV_WARMUP=${WARMUP} BENCH_CONV_CONCURRENCY=${CONCURRENCY} BENCH_CONV_MESSAGES=${MESSAGES} ` +
         `BENCH_CONV_IDLE=${IDLE} BENCH_CONV_IDLE_FEW=${IDLE_FEW} BENCH_CONV_CACHE=${CACHE} BENCH_CONV_RESUME_N=${RESUME_N}`,

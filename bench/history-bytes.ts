@@ -69,7 +69,11 @@ const agent = defineAgent({
   instructions: 'Be brief.',
   model: 'bench-model',
   memory: { maxContextTokens: 200_000 },
-  limits: { continueAsNewAfterEvents: 40_000, continueAsNewAfterBytes: 32 * 1024 * 1024, continueAsNewWhenSuggested: false },
+  limits: {
+    continueAsNewAfterEvents: 40_000,
+    continueAsNewAfterBytes: 32 * 1024 * 1024,
+    continueAsNewWhenSuggested: false,
+  },
 });
 
 /** Temporal's default limits on a run's history (a real server warns at the first, terminates at the second). */
@@ -79,7 +83,8 @@ const HISTORY_LIMIT_BYTES = 50 * 1024 * 1024;
 const MESSAGE_CHARS = Math.max(8, intEnv('BENCH_HISTORY_MESSAGE_CHARS', 200));
 const FILLER = ' the quick brown fox jumps over the lazy dog, and the dog does not seem to mind it at all;';
 /** The i-th message (1-based), MESSAGE_CHARS characters, different every turn. */
-const message = (i: number) => `m${i}:${FILLER.repeat(Math.ceil(MESSAGE_CHARS / FILLER.length))}`.slice(0, MESSAGE_CHARS);
+const message = (i: number) =>
+  `m${i}:${FILLER.repeat(Math.ceil(MESSAGE_CHARS / FILLER.length))}`.slice(0, MESSAGE_CHARS);
 /** What a turn adds to history beyond its message and its reply. */
 const overheadOf = (bytesPerTurn: number) => bytesPerTurn - MESSAGE_CHARS - BENCH_ANSWER.length;
 
@@ -101,7 +106,10 @@ const eventSize = (event: temporal.api.history.v1.IHistoryEvent) => {
   return 1 + varintSize(n) + n;
 };
 const inputBytes = (event: temporal.api.history.v1.IHistoryEvent) =>
-  (event.activityTaskScheduledEventAttributes?.input?.payloads ?? []).reduce((sum, p) => sum + (p.data?.length ?? 0), 0);
+  (event.activityTaskScheduledEventAttributes?.input?.payloads ?? []).reduce(
+    (sum, p) => sum + (p.data?.length ?? 0),
+    0,
+  );
 
 /** Bytes of the files under `dir`: their lengths, and what the file system allocated for them. */
 function sizeOnDisk(dir: string): { files: number; bytes: number; allocated: number } {
@@ -239,7 +247,8 @@ async function main(): Promise<void> {
         latency.baseline.push(performance.now() - t0);
       }
       if (measureAt.has(i)) await measure(i);
-      if (i % 100 === 0) process.stderr.write(`history-bytes: ${i}/${N} turns, ${((performance.now() - tStart) / 1000).toFixed(0)} s\n`);
+      if (i % 100 === 0)
+        process.stderr.write(`history-bytes: ${i}/${N} turns, ${((performance.now() - tStart) / 1000).toFixed(0)} s\n`);
     }
 
     // ---- the figures ----
@@ -270,7 +279,10 @@ async function main(): Promise<void> {
     const store = sizeOnDisk(dataDir);
 
     // Where the baseline's run passes Temporal's limits, and how large the inputs of the last turns were.
-    const crossing = (history: History | undefined, isTurnEnd: (e: temporal.api.history.v1.IHistoryEvent) => boolean) => {
+    const crossing = (
+      history: History | undefined,
+      isTurnEnd: (e: temporal.api.history.v1.IHistoryEvent) => boolean,
+    ) => {
       const at: { warn?: number; limit?: number } = {};
       let bytes = 0;
       let turns = 0;
@@ -283,7 +295,8 @@ async function main(): Promise<void> {
       return at;
     };
     const baselineCrossing = crossing(baselineHistory, (e) => !!e.activityTaskCompletedEventAttributes);
-    const vigilContinued = !!vigilHistory?.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    const vigilContinued =
+      !!vigilHistory?.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
 
     const wholeWindow = lastRequestMessages >= 2 * N && lastRequestFirstUser === message(1);
     notes.push(
@@ -307,14 +320,17 @@ async function main(): Promise<void> {
       );
     }
     if (baselineEnded) notes.push(`the baseline stopped at turn ${baselineEnded.turn}: ${baselineEnded.error}`);
-    if (vigilContinued) notes.push('Vigil continued as new during the run (the server suggested it): its figures are of its last run');
+    if (vigilContinued)
+      notes.push('Vigil continued as new during the run (the server suggested it): its figures are of its last run');
     notes.push(
       `time: Vigil turns ${(spent.vigil / 1000).toFixed(1)} s, baseline turns ${(spent.baseline / 1000).toFixed(1)} s, ` +
         `history fetches ${(spent.fetch / 1000).toFixed(1)} s`,
     );
 
     console.log('');
-    console.log(`backend:  ${env.backend === 'external' ? `external server at ${env.address} (TEMPORAL_TEST_ADDRESS)` : `in-process test server at ${env.address}`}`);
+    console.log(
+      `backend:  ${env.backend === 'external' ? `external server at ${env.address} (TEMPORAL_TEST_ADDRESS)` : `in-process test server at ${env.address}`}`,
+    );
     console.log(`machine:  ${machineLine()}`);
     console.log(`load:     1-minute load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end`);
     console.log(
@@ -326,7 +342,9 @@ async function main(): Promise<void> {
       `sizes:    BENCH_HISTORY_TURNS=${N} BENCH_HISTORY_AT=${CHECKPOINTS.map((c) => c.at).join(',')} BENCH_HISTORY_WINDOW=${W} ` +
         `BENCH_HISTORY_MESSAGE_CHARS=${MESSAGE_CHARS}`,
     );
-    console.log(`overhead: a turn's bytes beyond its message and reply (${MESSAGE_CHARS} + ${BENCH_ANSWER.length} characters); the aim is 1,536 or less`);
+    console.log(
+      `overhead: a turn's bytes beyond its message and reply (${MESSAGE_CHARS} + ${BENCH_ANSWER.length} characters); the aim is 1,536 or less`,
+    );
     for (const n of notes) console.log(`note:     ${n}`);
     console.log('');
 
@@ -345,7 +363,8 @@ async function main(): Promise<void> {
       'Vigil ms/turn',
       'baseline ms/turn',
     ];
-    const kb = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KB` : 'n/a');
+    const kb = (bytes: number) =>
+      Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KB` : 'n/a';
     const cells = lines.map((l) => [
       l.turns,
       format(l.vigil, 'B'),
@@ -360,7 +379,8 @@ async function main(): Promise<void> {
       format(l.baseMs, 'ms'),
     ]);
     const widths = header.map((title, i) => Math.max(title.length, ...cells.map((c) => c[i].length)));
-    const render = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    const render = (row: string[]) =>
+      row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
     console.log(render(header));
     console.log(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const c of cells) console.log(render(c));
@@ -384,7 +404,9 @@ async function main(): Promise<void> {
         name: `Vigil history after ${N} turns (${vigilFinal.events} events)`,
         value: vigilFinal.bytes / 1024,
         unit: 'KB',
-        ...(baselineFinal ? { baseline: { name: `baseline (${baselineFinal.events} events)`, value: baselineFinal.bytes / 1024 } } : {}),
+        ...(baselineFinal
+          ? { baseline: { name: `baseline (${baselineFinal.events} events)`, value: baselineFinal.bytes / 1024 } }
+          : {}),
       },
       {
         name: `Vigil content store on disk (${store.files} files, ${Math.round(store.allocated / 1024)} KB allocated)`,
@@ -401,7 +423,9 @@ async function main(): Promise<void> {
     printTable(rows);
   } finally {
     await baseline.terminate('benchmark done').catch(() => undefined);
-    await vigilHandle().terminate('benchmark done').catch(() => undefined);
+    await vigilHandle()
+      .terminate('benchmark done')
+      .catch(() => undefined);
     baselineWorker.shutdown();
     await baselineRunning;
     await historyConnection.close();

@@ -75,7 +75,12 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   let lastCompletedId = '';
   const runOne = async (id: string, n: number) => {
-    const result = await client.execute(oneActivity, { taskQueue, workflowId: id, args: [n], workflowExecutionTimeout: '5 minutes' });
+    const result = await client.execute(oneActivity, {
+      taskQueue,
+      workflowId: id,
+      args: [n],
+      workflowExecutionTimeout: '5 minutes',
+    });
     lastCompletedId = id;
     return result;
   };
@@ -102,7 +107,12 @@ async function main(): Promise<void> {
     const describeP50 = percentile(describe, 50);
     rows.push({ name: 'gRPC DescribeWorkflowExecution p50 (baseline)', value: describeP50, unit: 'ms' });
     const sys = { name: 'GetSystemInfo p50', value: sysP50 };
-    rows.push({ name: `start->activity->result p50 (sequential, n=${N})`, value: percentile(rt, 50), unit: 'ms', baseline: sys });
+    rows.push({
+      name: `start->activity->result p50 (sequential, n=${N})`,
+      value: percentile(rt, 50),
+      unit: 'ms',
+      baseline: sys,
+    });
     rows.push({ name: `start->activity->result p90`, value: percentile(rt, 90), unit: 'ms', baseline: sys });
     rows.push({ name: `start->activity->result p99`, value: percentile(rt, 99), unit: 'ms', baseline: sys });
     rows.push({ name: `start->activity->result max`, value: Math.max(...rt), unit: 'ms', baseline: sys });
@@ -113,7 +123,11 @@ async function main(): Promise<void> {
         client.start(oneActivity, { taskQueue: idleQueue, workflowId: `${prefix}-idle-${c}-${i}`, args: [i] }),
       );
       const startRate = (THROUGHPUT_N / startOnlyMs) * 1000;
-      rows.push({ name: `start only, no worker (c=${c}, n=${THROUGHPUT_N}) (baseline)`, value: startRate, unit: 'wf/s' });
+      rows.push({
+        name: `start only, no worker (c=${c}, n=${THROUGHPUT_N}) (baseline)`,
+        value: startRate,
+        unit: 'wf/s',
+      });
       const cpu0 = process.cpuUsage();
       const ms = await pool(THROUGHPUT_N, c, async (i) => {
         const r = await runOne(`${prefix}-tp-${c}-${i}`, i);
@@ -133,7 +147,10 @@ async function main(): Promise<void> {
       });
       // Tidy up the idle starts (untimed) so they do not linger on a shared server.
       await pool(THROUGHPUT_N, 50, (i) =>
-        client.getHandle(`${prefix}-idle-${c}-${i}`).terminate('benchmark cleanup').catch(() => undefined),
+        client
+          .getHandle(`${prefix}-idle-${c}-${i}`)
+          .terminate('benchmark cleanup')
+          .catch(() => undefined),
       );
     }
 
@@ -158,12 +175,21 @@ async function main(): Promise<void> {
         }
       });
       const cpu = process.cpuUsage(cpu0);
-      cpuRows.push({ name: 'CPU per signal->activity->query round trip', value: (cpu.user + cpu.system) / 1000 / SIGNAL_N, unit: 'ms' });
+      cpuRows.push({
+        name: 'CPU per signal->activity->query round trip',
+        value: (cpu.user + cpu.system) / 1000 / SIGNAL_N,
+        unit: 'ms',
+      });
       const historyLength = (await handle.describe()).historyLength;
       const queryLong = await timeEach(Math.min(BASELINE_N, 100), () => handle.query(lastQuery));
       const queryLongP50 = percentile(queryLong, 50);
       const q = { name: 'query only p50 (fresh)', value: queryFreshP50 };
-      rows.push({ name: `signal->activity->query p50 (n=${SIGNAL_N})`, value: percentile(saq, 50), unit: 'ms', baseline: q });
+      rows.push({
+        name: `signal->activity->query p50 (n=${SIGNAL_N})`,
+        value: percentile(saq, 50),
+        unit: 'ms',
+        baseline: q,
+      });
       rows.push({ name: 'signal->activity->query p99', value: percentile(saq, 99), unit: 'ms', baseline: q });
       rows.push({
         name: `query only, after (history ${historyLength} events) p50`,
@@ -184,17 +210,24 @@ async function main(): Promise<void> {
     await env.teardown();
 
     console.log('');
-    console.log(`backend:  ${env.backend === 'external' ? `external server at ${env.address} (TEMPORAL_TEST_ADDRESS)` : `in-process test server at ${env.address}`}`);
+    console.log(
+      `backend:  ${env.backend === 'external' ? `external server at ${env.address} (TEMPORAL_TEST_ADDRESS)` : `in-process test server at ${env.address}`}`,
+    );
     console.log(`machine:  ${machineLine()}`);
     console.log(
       `worker:   maxConcurrentWorkflowTaskExecutions=${WFT_SLOTS}, maxConcurrentActivityTaskExecutions=${ACTIVITY_SLOTS}, ` +
         `maxCachedWorkflows=${CACHE ?? 'default'}, gRPC compression ${NO_COMPRESSION ? 'none' : 'default (gzip requests)'}`,
     );
-    console.log(`sizes:    BENCH_N=${N} BENCH_WARMUP=${WARMUP} BENCH_THROUGHPUT_N=${THROUGHPUT_N} BENCH_CONCURRENCY=${CONCURRENCY.join(',')} BENCH_SIGNAL_N=${SIGNAL_N} BENCH_BASELINE_N=${BASELINE_N}`);
+    console.log(
+      `sizes:    BENCH_N=${N} BENCH_WARMUP=${WARMUP} BENCH_THROUGHPUT_N=${THROUGHPUT_N} BENCH_CONCURRENCY=${CONCURRENCY.join(',')} BENCH_SIGNAL_N=${SIGNAL_N} BENCH_BASELINE_N=${BASELINE_N}`,
+    );
     console.log(`bundle:   ${bundleMs.toFixed(0)} ms (once)`);
-    const who = env.backend === 'external' ? 'bench process (server is external)' : 'process (server + client + worker)';
+    const who =
+      env.backend === 'external' ? 'bench process (server is external)' : 'process (server + client + worker)';
     const mem = (m: NodeJS.MemoryUsage) => `${mb(m.rss)} MB (JS heap ${mb(m.heapUsed)} MB)`;
-    console.log(`RSS:      ${who}: ${mem(memBefore)} before start, ${mem(memStarted)} after start, ${mem(memAfter)} after benchmarks`);
+    console.log(
+      `RSS:      ${who}: ${mem(memBefore)} before start, ${mem(memStarted)} after start, ${mem(memAfter)} after benchmarks`,
+    );
     for (const n of notes) console.log(`note:     ${n}`);
     console.log('');
     printTable([...rows, ...cpuRows]);

@@ -27,7 +27,12 @@ export function defineConfig(config: VigilAppConfig): VigilAppConfig {
 }
 
 /** The names looked for in the current folder, in this order, when no `--config` is given. */
-export const CONFIG_FILE_NAMES = ['vigil.config.ts', 'vigil.config.mts', 'vigil.config.js', 'vigil.config.mjs'] as const;
+export const CONFIG_FILE_NAMES = [
+  'vigil.config.ts',
+  'vigil.config.mts',
+  'vigil.config.js',
+  'vigil.config.mjs',
+] as const;
 
 export interface LoadedAppConfig {
   /** The file the agents came from, absolute. */
@@ -57,7 +62,8 @@ export function loadAppConfig(options: { cwd: string; file?: string }): LoadedAp
     const tsx = require('tsx/cjs/api') as typeof import('tsx/cjs/api');
     loaded = tsx.require(file, resolve(options.cwd, 'vigil.config'));
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n').filter(Boolean).slice(0, 4).join(' ') : String(error);
+    const reason =
+      error instanceof Error ? error.message.split('\n').filter(Boolean).slice(0, 4).join(' ') : String(error);
     throw new ConfigError([`${file} could not be loaded: ${reason}`]);
   }
   return { file, agents: agentsOf(file, defaultExport(loaded)) };
@@ -79,9 +85,11 @@ function defaultExport(module: unknown): unknown {
 
 function agentsOf(file: string, config: unknown): AgentRegistry {
   const problem = (text: string) => new ConfigError([`${file}: ${text}`]);
-  if (config === undefined) throw problem('it has no default export; write `export default defineConfig({ agents: [...] })`');
+  if (config === undefined)
+    throw problem('it has no default export; write `export default defineConfig({ agents: [...] })`');
   const agents = (config as { agents?: unknown } | null)?.agents;
-  if (!Array.isArray(agents) || agents.length === 0) throw problem('its config defines no agent; `agents` must list at least one (defineAgent)');
+  if (!Array.isArray(agents) || agents.length === 0)
+    throw problem('its config defines no agent; `agents` must list at least one (defineAgent)');
   agents.forEach((agent: unknown, i) => {
     const made = agent as Partial<Agent> | null;
     if (typeof made?.name !== 'string' || typeof made.spec !== 'function') {

@@ -145,7 +145,12 @@ function secret(minLength: number) {
 
 const HttpAllowHosts = z
   .string()
-  .transform((value) => value.split(',').map((host) => host.trim()).filter((host) => host !== ''))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((host) => host.trim())
+      .filter((host) => host !== ''),
+  )
   .superRefine((hosts, ctx) => {
     if (hosts.length === 0) return;
     // The http fetch tool's own rules, so the two cannot disagree on what a host entry is.
@@ -167,7 +172,8 @@ function secretList(minLength: number) {
         const checked = secret(minLength).safeParse(value);
         const which = secrets.length > 1 ? ` (secret ${index + 1} of ${secrets.length})` : '';
         if (value === '') ctx.addIssue({ code: 'custom', message: `has an empty entry${which}` });
-        else if (!checked.success) ctx.addIssue({ code: 'custom', message: `${checked.error.issues[0].message}${which}` });
+        else if (!checked.success)
+          ctx.addIssue({ code: 'custom', message: `${checked.error.issues[0].message}${which}` });
       });
     });
 }
@@ -176,7 +182,10 @@ function secretList(minLength: number) {
 const PostgresUrl = z.string().superRefine((value, ctx) => {
   const url = URL.canParse(value) ? new URL(value) : undefined;
   if (!url || !['postgres:', 'postgresql:'].includes(url.protocol) || url.hostname === '') {
-    ctx.addIssue({ code: 'custom', message: 'is set but is not a postgres:// URL, e.g. postgres://vigil:<password>@db:5432/vigil' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'is set but is not a postgres:// URL, e.g. postgres://vigil:<password>@db:5432/vigil',
+    });
   }
 });
 
@@ -211,14 +220,22 @@ const EnvSchema = z.object({
   VIGIL_LOG_LEVEL: withDefault(z.enum(LOG_LEVELS, must(`one of ${LOG_LEVELS.join(', ')}`)), 'info'),
   VIGIL_LOG_FORMAT: withDefault(z.enum(LOG_FORMATS, must(`one of ${LOG_FORMATS.join(', ')}`)), 'auto'),
   VIGIL_MAX_CACHED_WORKFLOWS: optional(
-    z.string().regex(/^\d{1,7}$/, must('a whole number of workflows, 0 or more')).transform(Number),
+    z
+      .string()
+      .regex(/^\d{1,7}$/, must('a whole number of workflows, 0 or more'))
+      .transform(Number),
   ),
   VIGIL_GATEWAY_HOST: withDefault(
-    z.string().refine((value) => isIP(value) !== 0 || hostName.test(value), must('a host name or IP address, e.g. 0.0.0.0')),
+    z
+      .string()
+      .refine((value) => isIP(value) !== 0 || hostName.test(value), must('a host name or IP address, e.g. 0.0.0.0')),
     DEFAULT_GATEWAY_HOST,
   ),
   VIGIL_GATEWAY_PORT: withDefault(
-    z.string().refine((value) => /^\d{1,5}$/.test(value) && Number(value) <= 65535, must('a port, 0 to 65535')).transform(Number),
+    z
+      .string()
+      .refine((value) => /^\d{1,5}$/.test(value) && Number(value) <= 65535, must('a port, 0 to 65535'))
+      .transform(Number),
     DEFAULT_GATEWAY_PORT,
   ),
   VIGIL_GATEWAY_TOKEN: optional(secret(MIN_GATEWAY_TOKEN_LENGTH)),
@@ -226,10 +243,17 @@ const EnvSchema = z.object({
   VIGIL_GATEWAY_CORS_ORIGINS: optional(
     z
       .string()
-      .transform((value) => value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+      .transform((value) =>
+        value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter((origin) => origin !== ''),
+      )
       .pipe(
         z
-          .array(z.string().refine(isOrigin, must('`*` or origins like https://app.example.com (no path), comma-separated')))
+          .array(
+            z.string().refine(isOrigin, must('`*` or origins like https://app.example.com (no path), comma-separated')),
+          )
           .min(1, must('`*` or a comma-separated list of origins')),
       ),
   ),
@@ -238,7 +262,9 @@ const EnvSchema = z.object({
       .string()
       .refine(
         (value) =>
-          /^\d{1,9}$/.test(value) && Number(value) >= MIN_GATEWAY_BODY_LIMIT_BYTES && Number(value) <= MAX_GATEWAY_BODY_LIMIT_BYTES,
+          /^\d{1,9}$/.test(value) &&
+          Number(value) >= MIN_GATEWAY_BODY_LIMIT_BYTES &&
+          Number(value) <= MAX_GATEWAY_BODY_LIMIT_BYTES,
         must(`a number of bytes from ${MIN_GATEWAY_BODY_LIMIT_BYTES} to ${MAX_GATEWAY_BODY_LIMIT_BYTES}`),
       )
       .transform(Number),
@@ -248,7 +274,10 @@ const EnvSchema = z.object({
   VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: withDefault(
     z
       .string()
-      .refine((value) => /^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 86_400, must('a number of seconds from 1 to 86400'))
+      .refine(
+        (value) => /^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 86_400,
+        must('a number of seconds from 1 to 86400'),
+      )
       .transform(Number),
     DEFAULT_WEBHOOK_IN_TOLERANCE_SECONDS,
   ),
@@ -256,7 +285,12 @@ const EnvSchema = z.object({
   VIGIL_WEBHOOK_IN_AGENTS: optional(
     z
       .string()
-      .transform((value) => value.split(',').map((name) => name.trim()).filter((name) => name !== ''))
+      .transform((value) =>
+        value
+          .split(',')
+          .map((name) => name.trim())
+          .filter((name) => name !== ''),
+      )
       .pipe(z.array(AgentName).min(1, must('a comma-separated list of agent names'))),
   ),
   // A JSON price table, or @path to one; never quoted back whole (it may be long).
@@ -273,14 +307,19 @@ const EnvSchema = z.object({
   ),
   VIGIL_PAYMENT_WEBHOOK_SECRET: optional(secret(MIN_WEBHOOK_SECRET_LENGTH)),
   VIGIL_STORE: withDefault(z.enum(STORE_KINDS, must(`one of ${STORE_KINDS.join(', ')}`)), 'file'),
-  VIGIL_DATA_DIR: withDefault(z.string().refine((value) => value.trim() === value, must('a directory path')), DEFAULT_DATA_DIR),
+  VIGIL_DATA_DIR: withDefault(
+    z.string().refine((value) => value.trim() === value, must('a directory path')),
+    DEFAULT_DATA_DIR,
+  ),
   VIGIL_STORE_POSTGRES_URL: optional(PostgresUrl),
   VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES: withDefault(
     z
       .string()
       .refine(
         (value) =>
-          /^\d{1,9}$/.test(value) && Number(value) >= MIN_PAYLOAD_THRESHOLD_BYTES && Number(value) <= MAX_PAYLOAD_THRESHOLD_BYTES,
+          /^\d{1,9}$/.test(value) &&
+          Number(value) >= MIN_PAYLOAD_THRESHOLD_BYTES &&
+          Number(value) <= MAX_PAYLOAD_THRESHOLD_BYTES,
         must(`a number of bytes from ${MIN_PAYLOAD_THRESHOLD_BYTES} to ${MAX_PAYLOAD_THRESHOLD_BYTES}`),
       )
       .transform(Number),
@@ -389,7 +428,11 @@ type StoreValues = z.output<typeof StoreEnvSchema>;
  *
  * @throws ConfigError listing every problem: the schema's and `more` (checks across variables).
  */
-function readVariables<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>, more: string[] = []): z.output<S> {
+function readVariables<S extends z.ZodObject>(
+  schema: S,
+  env: Record<string, string | undefined>,
+  more: string[] = [],
+): z.output<S> {
   const picked = Object.fromEntries(Object.keys(schema.shape).map((name) => [name, env[name]]));
   const parsed = schema.safeParse(picked);
   const problems = [...(parsed.success ? [] : problemsOf(parsed.error)), ...more];
@@ -528,7 +571,11 @@ export function describeGateway(gateway: GatewaySettings): Record<string, unknow
     bodyLimitBytes: gateway.bodyLimitBytes,
     corsOrigins: gateway.corsOrigins ?? 'off',
     webhookIn: gateway.webhookIn
-      ? { secrets: gateway.webhookIn.secrets.length, toleranceSeconds: gateway.webhookIn.toleranceSeconds, agents: gateway.webhookIn.agents ?? 'default' }
+      ? {
+          secrets: gateway.webhookIn.secrets.length,
+          toleranceSeconds: gateway.webhookIn.toleranceSeconds,
+          agents: gateway.webhookIn.agents ?? 'default',
+        }
       : 'off',
   };
 }
@@ -557,7 +604,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
 
 /** The store's settings as they may be logged: the PostgreSQL URL reduced to host, port and database. */
 export function describeStore(store: StoreSettings): Record<string, unknown> {
-  if (store.kind === 'file') return { kind: 'file', dataDir: store.dataDir, payloadThresholdBytes: store.payloadThresholdBytes };
+  if (store.kind === 'file')
+    return { kind: 'file', dataDir: store.dataDir, payloadThresholdBytes: store.payloadThresholdBytes };
   const url = new URL(store.url);
   return { kind: 'postgres', server: `${url.host}${url.pathname}`, payloadThresholdBytes: store.payloadThresholdBytes };
 }

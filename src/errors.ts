@@ -65,7 +65,9 @@ export class ConversationEndedError extends VigilError {
     readonly agent: string,
     readonly conversationId: string,
   ) {
-    super(`conversation ${conversationId} of agent ${agent} has ended and takes no more messages; use a new conversation id`);
+    super(
+      `conversation ${conversationId} of agent ${agent} has ended and takes no more messages; use a new conversation id`,
+    );
   }
 }
 

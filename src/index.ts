@@ -35,7 +35,13 @@ export { AgentClient, createContentStore, createVigilClient, type VigilClientOpt
 export { signWebhookBody } from './channels';
 export { createVigilWorker, type VigilWorker, type VigilWorkerOptions } from './workers/worker';
 export { loadConfig, type Config } from './config';
-export { CONFIG_FILE_NAMES, defineConfig, loadAppConfig, type LoadedAppConfig, type VigilAppConfig } from './app-config';
+export {
+  CONFIG_FILE_NAMES,
+  defineConfig,
+  loadAppConfig,
+  type LoadedAppConfig,
+  type VigilAppConfig,
+} from './app-config';
 export type { ContentStore } from './store';
 export * from './errors';
 export { FailureTypes } from './conversation/failure-types';

@@ -72,7 +72,10 @@ function searchAttributeCreates(text: string): { namespace?: string; attributes:
     .filter((line) => /temporal\s+operator\s+search-attribute\s+create\b/.test(line))
     .map((line) => ({
       namespace: /(?:--namespace|-n)[\s=]+(\S+)/.exec(line)?.[1],
-      attributes: [...line.matchAll(/--name[\s=]+(\S+)\s+--type[\s=]+(\S+)/g)].map((m): [string, string] => [m[1], m[2]]),
+      attributes: [...line.matchAll(/--name[\s=]+(\S+)\s+--type[\s=]+(\S+)/g)].map((m): [string, string] => [
+        m[1],
+        m[2],
+      ]),
     }));
 }
 
@@ -109,13 +112,16 @@ test('every service that waits for another to be healthy waits for one that has 
     const target = services[dependency];
     expect({ name, dependency, exists: target !== undefined }).toEqual({ name, dependency, exists: true });
     const test = target.healthcheck?.test;
-    const hasHealthcheck = !target.healthcheck?.disable && test !== undefined && !(Array.isArray(test) && test[0] === 'NONE');
+    const hasHealthcheck =
+      !target.healthcheck?.disable && test !== undefined && !(Array.isArray(test) && test[0] === 'NONE');
     expect({ name, dependency, hasHealthcheck }).toEqual({ name, dependency, hasHealthcheck: true });
   }
 });
 
 test("registers exactly Vigil's search attributes, each with its type, in the default namespace", () => {
-  const registrars = Object.entries(services).filter(([, service]) => searchAttributeCreates(script(service)).length > 0);
+  const registrars = Object.entries(services).filter(
+    ([, service]) => searchAttributeCreates(script(service)).length > 0,
+  );
   expect(registrars).toHaveLength(1);
   const [, registrar] = registrars[0];
   // Registering needs the server up and the default namespace created, which the healthcheck waits for.
@@ -142,7 +148,10 @@ describe('the Vigil worker service', () => {
     return Object.fromEntries(
       Object.entries(workerEnv()).map(([name, value]) => [
         name,
-        value.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, variable: string, fallback = '') => host[variable] || fallback),
+        value.replace(
+          /\$\{(\w+)(?::?-([^}]*))?\}/g,
+          (_, variable: string, fallback = '') => host[variable] || fallback,
+        ),
       ]),
     );
   }
@@ -196,7 +205,7 @@ describe('the Vigil worker service', () => {
     expect(workerEnv().VIGIL_PAYMENT_WEBHOOK_SECRET).toBe('${VIGIL_PAYMENT_WEBHOOK_SECRET:-}');
   });
 
-  test('passes the host\'s prices and payment webhook on to the worker', () => {
+  test("passes the host's prices and payment webhook on to the worker", () => {
     const config = loadConfig(
       interpolated({
         OPENAI_API_KEY: 'sk-from-the-host',
@@ -206,12 +215,17 @@ describe('the Vigil worker service', () => {
       }),
     );
     expect(config.prices).toEqual({ 'my-model': { inputPerMillionTokens: 1, outputPerMillionTokens: 2 } });
-    expect(config.paymentWebhook).toEqual({ url: 'https://payments.example.com/vigil', secret: 'payment-secret-0123456789' });
+    expect(config.paymentWebhook).toEqual({
+      url: 'https://payments.example.com/vigil',
+      secret: 'payment-secret-0123456789',
+    });
   });
 
   test('starts after Temporal is healthy and the search attributes are registered', () => {
     expect(healthyDependencies(worker)).toContain(temporalName);
-    const registrar = Object.entries(services).find(([, service]) => searchAttributeCreates(script(service)).length > 0);
+    const registrar = Object.entries(services).find(
+      ([, service]) => searchAttributeCreates(script(service)).length > 0,
+    );
     expect(dependencies(worker, 'service_completed_successfully')).toContain(registrar?.[0]);
   });
 
@@ -248,7 +262,10 @@ describe('the content store', () => {
 
   test('a host VIGIL_STORE_POSTGRES_URL replaces the default', () => {
     const url = 'postgres://vigil:from-the-host@db.example.com:5432/vigil';
-    expect(loadGatewayConfig(interpolatedEnvironment(services.gateway, { ...HOST_TOKEN, VIGIL_STORE_POSTGRES_URL: url })).store).toMatchObject({ url });
+    expect(
+      loadGatewayConfig(interpolatedEnvironment(services.gateway, { ...HOST_TOKEN, VIGIL_STORE_POSTGRES_URL: url }))
+        .store,
+    ).toMatchObject({ url });
   });
 
   test('PostgreSQL creates the vigil user and database the default URL names, on first start', () => {
@@ -279,10 +296,12 @@ describe('the Vigil gateway service', () => {
     expect(missing).toEqual([]);
   });
 
-  test('is published on every interface, so it refuses to start without the host\'s token', () => {
+  test("is published on every interface, so it refuses to start without the host's token", () => {
     expect(() => loadGatewayConfig(interpolatedEnvironment(gateway))).toThrow(/VIGIL_GATEWAY_TOKEN must be set/);
     const token = 'a-token-from-the-host-0123';
-    expect(loadGatewayConfig(interpolatedEnvironment(gateway, { VIGIL_GATEWAY_TOKEN: token })).gateway.token).toBe(token);
+    expect(loadGatewayConfig(interpolatedEnvironment(gateway, { VIGIL_GATEWAY_TOKEN: token })).gateway.token).toBe(
+      token,
+    );
   });
 
   test('sets only variables the gateway reads, and publishes the port it listens on', () => {
@@ -296,7 +315,9 @@ describe('the Vigil gateway service', () => {
   });
 
   test('its environment is a valid gateway configuration, and its healthcheck asks /healthz on that port', () => {
-    const config = loadGatewayConfig(interpolatedEnvironment(gateway, { VIGIL_GATEWAY_TOKEN: 'a-token-from-the-host-0123' }));
+    const config = loadGatewayConfig(
+      interpolatedEnvironment(gateway, { VIGIL_GATEWAY_TOKEN: 'a-token-from-the-host-0123' }),
+    );
     expect(config.gateway).toMatchObject({ host: '0.0.0.0', port: 8787 });
     expect(JSON.stringify(gateway.healthcheck?.test)).toContain(`127.0.0.1:${config.gateway.port}/healthz`);
   });
@@ -328,11 +349,13 @@ const hasGo = (() => {
 
   /** The project as Compose resolves it with `host` as the shell's environment. */
   const resolve = async (file: string, host: Record<string, string> = {}) => {
-    const { stdout } = await run(validator, [file], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...host } });
+    const { stdout } = await run(validator, [file], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...host },
+    });
     return parse(stdout) as { services: Record<string, { environment: Record<string, string> }> };
   };
 
-  test('validates, and passes the host\'s settings to the worker and the gateway', async () => {
+  test("validates, and passes the host's settings to the worker and the gateway", async () => {
     const project = await resolve(join(root, 'docker-compose.yml'), {
       OPENAI_API_KEY: 'sk-from-the-host',
       VIGIL_GATEWAY_TOKEN: 'a-token-from-the-host-0123',
@@ -348,7 +371,15 @@ const hasGo = (() => {
 
   test('refuses a file that names a service it does not define', async () => {
     const broken = join(dir, 'broken.yml');
-    writeFileSync(broken, readFileSync(join(root, 'docker-compose.yml'), 'utf8').replace('temporal-setup:\n        condition', 'temporal-setupp:\n        condition'));
-    await expect(resolve(broken)).rejects.toMatchObject({ stderr: expect.stringContaining('undefined service "temporal-setupp"') });
+    writeFileSync(
+      broken,
+      readFileSync(join(root, 'docker-compose.yml'), 'utf8').replace(
+        'temporal-setup:\n        condition',
+        'temporal-setupp:\n        condition',
+      ),
+    );
+    await expect(resolve(broken)).rejects.toMatchObject({
+      stderr: expect.stringContaining('undefined service "temporal-setupp"'),
+    });
   });
 });

@@ -1,7 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_VARIABLES, describeConfig, loadConfig, loadGatewayConfig, loadStoreSettings, loadTemporalSettings } from '../src/config';
+import {
+  CONFIG_VARIABLES,
+  describeConfig,
+  loadConfig,
+  loadGatewayConfig,
+  loadStoreSettings,
+  loadTemporalSettings,
+} from '../src/config';
 import { ConfigError } from '../src/errors';
 
 /** loadConfig's error for this environment; fails the test when there is none. */
@@ -73,7 +80,9 @@ test('reads every setting', () => {
 
 test('an OpenAI-compatible server needs no API key; OpenAI itself does', () => {
   expect(loadConfig({ OPENAI_BASE_URL: 'http://ollama:11434/v1' }).openai.apiKey).toBeUndefined();
-  expect(configError({}).problems).toEqual([expect.stringMatching(/^OPENAI_API_KEY is not set; it is required for OpenAI's API/)]);
+  expect(configError({}).problems).toEqual([
+    expect.stringMatching(/^OPENAI_API_KEY is not set; it is required for OpenAI's API/),
+  ]);
   expect(configError({ OPENAI_BASE_URL: 'https://api.openai.com/v1', OPENAI_API_KEY: '' }).problems).toEqual([
     expect.stringMatching(/^OPENAI_API_KEY is set but empty; it is required/),
   ]);
@@ -92,7 +101,9 @@ test('empty variables count as unset, as Docker Compose passes `${VAR:-}` for a 
   expect(config.openai.baseURL).toBeUndefined();
   expect(config.logLevel).toBe('info');
   expect(config.maxCachedWorkflows).toBeUndefined();
-  expect(config.warnings).toEqual([expect.stringMatching(/^VIGIL_WEBHOOK_SECRET is set but empty: the webhook channel is disabled/)]);
+  expect(config.warnings).toEqual([
+    expect.stringMatching(/^VIGIL_WEBHOOK_SECRET is set but empty: the webhook channel is disabled/),
+  ]);
 });
 
 test('every bad value is reported at once, each naming its variable', () => {
@@ -134,9 +145,11 @@ test('a missing API key is reported along with the other problems', () => {
   ]);
 });
 
-test('a bad allow-list entry is reported by the http fetch tool\'s own rules', () => {
+test("a bad allow-list entry is reported by the http fetch tool's own rules", () => {
   const error = configError({ OPENAI_API_KEY: KEY, VIGIL_HTTP_ALLOW_HOSTS: 'example.com, https://example.org/path' });
-  expect(error.problems).toEqual([expect.stringMatching(/^VIGIL_HTTP_ALLOW_HOSTS is invalid: .*"https:\/\/example.org\/path"/)]);
+  expect(error.problems).toEqual([
+    expect.stringMatching(/^VIGIL_HTTP_ALLOW_HOSTS is invalid: .*"https:\/\/example.org\/path"/),
+  ]);
 });
 
 test('a port out of range is a bad address', () => {
@@ -173,12 +186,14 @@ test('describeConfig, for logs, says whether secrets are set and never what they
 
 test('VIGIL_WEBHOOK_IN_AGENTS lists the agents that take signed webhooks, each a valid agent name', () => {
   const secret = 'inbound-secret-0123456789';
-  expect(loadGatewayConfig({ VIGIL_WEBHOOK_IN_SECRET: secret, VIGIL_WEBHOOK_IN_AGENTS: 'assistant, support' }).gateway.webhookIn?.agents).toEqual([
-    'assistant',
-    'support',
-  ]);
+  expect(
+    loadGatewayConfig({ VIGIL_WEBHOOK_IN_SECRET: secret, VIGIL_WEBHOOK_IN_AGENTS: 'assistant, support' }).gateway
+      .webhookIn?.agents,
+  ).toEqual(['assistant', 'support']);
   expect(loadGatewayConfig({ VIGIL_WEBHOOK_IN_SECRET: secret }).gateway.webhookIn?.agents).toBeUndefined();
-  expect(() => loadGatewayConfig({ VIGIL_WEBHOOK_IN_SECRET: secret, VIGIL_WEBHOOK_IN_AGENTS: 'assistant:x' })).toThrow(/VIGIL_WEBHOOK_IN_AGENTS/);
+  expect(() => loadGatewayConfig({ VIGIL_WEBHOOK_IN_SECRET: secret, VIGIL_WEBHOOK_IN_AGENTS: 'assistant:x' })).toThrow(
+    /VIGIL_WEBHOOK_IN_AGENTS/,
+  );
 });
 
 test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
@@ -215,7 +230,7 @@ test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
   );
 });
 
-describe('the gateway\'s settings', () => {
+describe("the gateway's settings", () => {
   /** loadGatewayConfig's error for this environment; fails the test when there is none. */
   function gatewayConfigError(env: Record<string, string>): ConfigError {
     try {
@@ -261,11 +276,16 @@ describe('the gateway\'s settings', () => {
   });
 
   test('empty gateway variables count as unset', () => {
-    const config = loadGatewayConfig({ VIGIL_GATEWAY_HOST: '', VIGIL_GATEWAY_PORT: '', VIGIL_GATEWAY_TOKEN: '', VIGIL_GATEWAY_BODY_LIMIT: '' });
+    const config = loadGatewayConfig({
+      VIGIL_GATEWAY_HOST: '',
+      VIGIL_GATEWAY_PORT: '',
+      VIGIL_GATEWAY_TOKEN: '',
+      VIGIL_GATEWAY_BODY_LIMIT: '',
+    });
     expect(config.gateway).toEqual({ host: '127.0.0.1', port: 8787, token: undefined, bodyLimitBytes: 1048576 });
   });
 
-  test('every bad gateway value is reported at once, the worker\'s loadConfig included', () => {
+  test("every bad gateway value is reported at once, the worker's loadConfig included", () => {
     const env = {
       OPENAI_API_KEY: KEY,
       VIGIL_GATEWAY_HOST: 'http://example.com',
@@ -286,11 +306,14 @@ describe('the gateway\'s settings', () => {
   test('a short token is refused without being echoed; describeGateway says only whether one is set', () => {
     const error = gatewayConfigError({ VIGIL_GATEWAY_TOKEN: 'short-no-print' });
     expect(error.problems).toEqual(['VIGIL_GATEWAY_TOKEN is set but shorter than 16 characters']);
-    for (const text of [error.message, JSON.stringify(error), String(error.stack)]) expect(text).not.toContain('short-no-print');
+    for (const text of [error.message, JSON.stringify(error), String(error.stack)])
+      expect(text).not.toContain('short-no-print');
 
     const config = loadConfig({ OPENAI_API_KEY: KEY, VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN });
     expect(JSON.stringify(describeConfig(config))).not.toContain(GATEWAY_TOKEN);
-    expect(describeConfig(config)).toMatchObject({ gateway: { host: '127.0.0.1', port: 8787, tokenSet: true, bodyLimitBytes: 1048576 } });
+    expect(describeConfig(config)).toMatchObject({
+      gateway: { host: '127.0.0.1', port: 8787, tokenSet: true, bodyLimitBytes: 1048576 },
+    });
   });
 
   test('a gateway without a token listening beyond loopback is refused', () => {
@@ -300,7 +323,9 @@ describe('the gateway\'s settings', () => {
           'without it anyone who can reach the gateway could read and send to every conversation',
       ]),
     );
-    expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: '0.0.0.0', VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN }).gateway).toMatchObject({ host: '0.0.0.0' });
+    expect(
+      loadGatewayConfig({ VIGIL_GATEWAY_HOST: '0.0.0.0', VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN }).gateway,
+    ).toMatchObject({ host: '0.0.0.0' });
     expect(loadGatewayConfig({ VIGIL_GATEWAY_HOST: 'localhost' }).gateway).toMatchObject({ host: 'localhost' });
   });
 });
@@ -316,9 +341,13 @@ describe('the client commands read only what they use', () => {
   });
 
   test("the store's settings are the worker's, with its checks", () => {
-    expect(loadStoreSettings({ VIGIL_DATA_DIR: '/srv/vigil', VIGIL_GATEWAY_PORT: 'eighty' })).toEqual(loadConfig({ OPENAI_API_KEY: KEY, VIGIL_DATA_DIR: '/srv/vigil' }).store);
+    expect(loadStoreSettings({ VIGIL_DATA_DIR: '/srv/vigil', VIGIL_GATEWAY_PORT: 'eighty' })).toEqual(
+      loadConfig({ OPENAI_API_KEY: KEY, VIGIL_DATA_DIR: '/srv/vigil' }).store,
+    );
     expect(() => loadStoreSettings({ VIGIL_STORE: 'postgres' })).toThrow(
-      new ConfigError(['VIGIL_STORE_POSTGRES_URL is not set; it is required when VIGIL_STORE is postgres, e.g. postgres://vigil:<password>@db:5432/vigil']),
+      new ConfigError([
+        'VIGIL_STORE_POSTGRES_URL is not set; it is required when VIGIL_STORE is postgres, e.g. postgres://vigil:<password>@db:5432/vigil',
+      ]),
     );
   });
 });
@@ -326,7 +355,9 @@ describe('the client commands read only what they use', () => {
 test('a webhook secret without a host allow-list is allowed, with a warning', () => {
   const config = loadConfig({ OPENAI_API_KEY: KEY, VIGIL_WEBHOOK_SECRET: SECRET });
   expect(config.warnings).toEqual([expect.stringMatching(/^VIGIL_WEBHOOK_ALLOW_HOSTS is not set/)]);
-  expect(() => loadConfig({ OPENAI_API_KEY: KEY, VIGIL_WEBHOOK_ALLOW_HOSTS: 'https://x.example.com/hook' })).toThrow(ConfigError);
+  expect(() => loadConfig({ OPENAI_API_KEY: KEY, VIGIL_WEBHOOK_ALLOW_HOSTS: 'https://x.example.com/hook' })).toThrow(
+    ConfigError,
+  );
 });
 
 describe('the content store settings', () => {
@@ -338,27 +369,47 @@ describe('the content store settings', () => {
       dataDir: '/srv/vigil',
       payloadThresholdBytes: 65536,
     });
-    const env = { VIGIL_STORE: 'postgres', VIGIL_STORE_POSTGRES_URL: PG_URL, VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES: '131072' };
-    expect(loadConfig({ OPENAI_API_KEY: KEY, ...env }).store).toEqual({ kind: 'postgres', url: PG_URL, payloadThresholdBytes: 131072 });
+    const env = {
+      VIGIL_STORE: 'postgres',
+      VIGIL_STORE_POSTGRES_URL: PG_URL,
+      VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES: '131072',
+    };
+    expect(loadConfig({ OPENAI_API_KEY: KEY, ...env }).store).toEqual({
+      kind: 'postgres',
+      url: PG_URL,
+      payloadThresholdBytes: 131072,
+    });
     expect(loadGatewayConfig(env).store).toEqual({ kind: 'postgres', url: PG_URL, payloadThresholdBytes: 131072 });
   });
 
   test('report a bad store, a missing or malformed URL and a bad threshold, never quoting the URL', () => {
-    expect(configError({ OPENAI_API_KEY: KEY, VIGIL_STORE: 'sqlite', VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES: '10' }).problems).toEqual([
+    expect(
+      configError({ OPENAI_API_KEY: KEY, VIGIL_STORE: 'sqlite', VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES: '10' }).problems,
+    ).toEqual([
       'VIGIL_STORE must be one of file, postgres (got "sqlite")',
       'VIGIL_STORE_PAYLOAD_THRESHOLD_BYTES must be a number of bytes from 1024 to 2097152 (got "10")',
     ]);
     expect(configError({ OPENAI_API_KEY: KEY, VIGIL_STORE: 'postgres' }).problems).toEqual([
       expect.stringMatching(/^VIGIL_STORE_POSTGRES_URL is not set; it is required when VIGIL_STORE is postgres/),
     ]);
-    const bad = configError({ OPENAI_API_KEY: KEY, VIGIL_STORE: 'postgres', VIGIL_STORE_POSTGRES_URL: 'mysql://vigil:s3cret-pa55word@db/vigil' });
-    expect(bad.problems).toEqual([expect.stringMatching(/^VIGIL_STORE_POSTGRES_URL is set but is not a postgres:\/\/ URL/)]);
+    const bad = configError({
+      OPENAI_API_KEY: KEY,
+      VIGIL_STORE: 'postgres',
+      VIGIL_STORE_POSTGRES_URL: 'mysql://vigil:s3cret-pa55word@db/vigil',
+    });
+    expect(bad.problems).toEqual([
+      expect.stringMatching(/^VIGIL_STORE_POSTGRES_URL is set but is not a postgres:\/\/ URL/),
+    ]);
     expect(bad.message).not.toContain('s3cret-pa55word');
   });
 
   test('are logged without the PostgreSQL password', () => {
     const config = loadConfig({ OPENAI_API_KEY: KEY, VIGIL_STORE: 'postgres', VIGIL_STORE_POSTGRES_URL: PG_URL });
-    expect(describeConfig(config).store).toEqual({ kind: 'postgres', server: 'db:5432/vigil', payloadThresholdBytes: 65536 });
+    expect(describeConfig(config).store).toEqual({
+      kind: 'postgres',
+      server: 'db:5432/vigil',
+      payloadThresholdBytes: 65536,
+    });
     expect(JSON.stringify(describeConfig(config))).not.toContain('s3cret');
   });
 });
@@ -376,9 +427,12 @@ describe('usage and pricing settings', () => {
   });
 
   test('a bad VIGIL_PRICES is reported with what is wrong', () => {
-    expect(configError({ OPENAI_API_KEY: KEY, VIGIL_PRICES: '{"m":{"inputPerMillionTokens":"cheap","outputPerMillionTokens":1}}' }).problems).toEqual([
-      expect.stringMatching(/^VIGIL_PRICES is not a price table \(m\.inputPerMillionTokens: /),
-    ]);
+    expect(
+      configError({
+        OPENAI_API_KEY: KEY,
+        VIGIL_PRICES: '{"m":{"inputPerMillionTokens":"cheap","outputPerMillionTokens":1}}',
+      }).problems,
+    ).toEqual([expect.stringMatching(/^VIGIL_PRICES is not a price table \(m\.inputPerMillionTokens: /)]);
     expect(configError({ OPENAI_API_KEY: KEY, VIGIL_PRICES: '@/nonexistent/prices.json' }).problems).toEqual([
       'VIGIL_PRICES file "/nonexistent/prices.json" cannot be read (ENOENT)',
     ]);
@@ -386,16 +440,26 @@ describe('usage and pricing settings', () => {
 
   test('the payment webhook needs its URL and its secret, and the secret is never shown', () => {
     const secret = 'whsec-pay-0123456789abcdef';
-    const config = loadConfig({ OPENAI_API_KEY: KEY, VIGIL_PAYMENT_WEBHOOK_URL: 'https://pay.example.com/v?token=t0k', VIGIL_PAYMENT_WEBHOOK_SECRET: secret });
+    const config = loadConfig({
+      OPENAI_API_KEY: KEY,
+      VIGIL_PAYMENT_WEBHOOK_URL: 'https://pay.example.com/v?token=t0k',
+      VIGIL_PAYMENT_WEBHOOK_SECRET: secret,
+    });
     expect(config.paymentWebhook).toEqual({ url: 'https://pay.example.com/v?token=t0k', secret });
     const described = JSON.stringify(describeConfig(config));
     expect(described).not.toContain(secret);
     expect(described).not.toContain('t0k');
     expect(describeConfig(config)).toMatchObject({ paymentWebhook: { host: 'pay.example.com', secretSet: true } });
-    expect(configError({ OPENAI_API_KEY: KEY, VIGIL_PAYMENT_WEBHOOK_URL: 'https://pay.example.com/v' }).problems).toEqual([
+    expect(
+      configError({ OPENAI_API_KEY: KEY, VIGIL_PAYMENT_WEBHOOK_URL: 'https://pay.example.com/v' }).problems,
+    ).toEqual([
       'VIGIL_PAYMENT_WEBHOOK_SECRET is not set; the webhook payment verifier needs it along with VIGIL_PAYMENT_WEBHOOK_URL',
     ]);
-    const short = configError({ OPENAI_API_KEY: KEY, VIGIL_PAYMENT_WEBHOOK_URL: 'https://pay.example.com/v', VIGIL_PAYMENT_WEBHOOK_SECRET: 'short' });
+    const short = configError({
+      OPENAI_API_KEY: KEY,
+      VIGIL_PAYMENT_WEBHOOK_URL: 'https://pay.example.com/v',
+      VIGIL_PAYMENT_WEBHOOK_SECRET: 'short',
+    });
     expect(short.problems).toEqual(['VIGIL_PAYMENT_WEBHOOK_SECRET is set but shorter than 16 characters']);
   });
 });

@@ -29,10 +29,13 @@ test('the in-process-only list names exactly the test files that start an in-pro
 });
 
 test('the Temporal CLI list names exactly the test files that run the CLI', () => {
-  const marked = testFiles(join(REPO, 'test')).filter((file) => CLI_MARKER.test(readFileSync(join(REPO, file), 'utf8')));
+  const marked = testFiles(join(REPO, 'test')).filter((file) =>
+    CLI_MARKER.test(readFileSync(join(REPO, file), 'utf8')),
+  );
   expect(marked.sort()).toEqual(Object.keys(NEEDS_TEMPORAL_CLI).sort());
 });
 
 test('every entry says why', () => {
-  for (const [file, reason] of Object.entries({ ...IN_PROCESS_ONLY, ...NEEDS_TEMPORAL_CLI })) expect({ file, reason: reason.length > 20 }).toEqual({ file, reason: true });
+  for (const [file, reason] of Object.entries({ ...IN_PROCESS_ONLY, ...NEEDS_TEMPORAL_CLI }))
+    expect({ file, reason: reason.length > 20 }).toEqual({ file, reason: true });
 });

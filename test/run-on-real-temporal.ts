@@ -32,19 +32,29 @@ async function main(jestArgs: string[]): Promise<number> {
     logLevel: 'warn',
     onStderr: (line) => log.write(`${line}\n`),
   });
-  process.stderr.write(`test:temporal: the Temporal CLI dev server (${executable}) at ${server.address}; its log: ${logPath}\n`);
+  process.stderr.write(
+    `test:temporal: the Temporal CLI dev server (${executable}) at ${server.address}; its log: ${logPath}\n`,
+  );
 
   // A turn costs the real server on 2 cores several times what it costs the in-process one: tests of many turns
   // get three times jest's usual minute (those with their own timeout keep it).
   const jest = spawn(process.execPath, [require.resolve('jest/bin/jest'), '--testTimeout=180000', ...jestArgs], {
     stdio: 'inherit',
-    env: { ...process.env, TEMPORAL_TEST_ADDRESS: server.address, TEMPORAL_TEST_NAMESPACE: 'default', VIGIL_TEMPORAL_CLI: executable },
+    env: {
+      ...process.env,
+      TEMPORAL_TEST_ADDRESS: server.address,
+      TEMPORAL_TEST_NAMESPACE: 'default',
+      VIGIL_TEMPORAL_CLI: executable,
+    },
   });
   // Ctrl-C reaches jest through the terminal's process group; a SIGTERM to this script is passed on.
   const forward = (signal: NodeJS.Signals) => () => jest.kill(signal);
   process.on('SIGINT', () => {});
   process.on('SIGTERM', forward('SIGTERM'));
-  const [code, signal] = (await Promise.race([once(jest, 'exit'), server.exited])) as [number | null, NodeJS.Signals | null];
+  const [code, signal] = (await Promise.race([once(jest, 'exit'), server.exited])) as [
+    number | null,
+    NodeJS.Signals | null,
+  ];
   await server.close();
   log.end();
   if (signal) process.stderr.write(`test:temporal: jest was killed by ${signal}\n`);

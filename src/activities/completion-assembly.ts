@@ -126,7 +126,8 @@ export class CompletionAssembly {
   /** Takes one part; returns the reply text it adds, for a preview. */
   add(raw: unknown): string[] {
     const parsed = CompletionPart.safeParse(raw);
-    if (!parsed.success) throw new ProviderResponseUnreadable(`sent a chunk of an unknown shape (${describeIssue(parsed.error)})`);
+    if (!parsed.success)
+      throw new ProviderResponseUnreadable(`sent a chunk of an unknown shape (${describeIssue(parsed.error)})`);
     const part = parsed.data;
     if (part.id && !this.id) this.id = part.id;
     if (part.model && !this.model) this.model = part.model;
@@ -161,7 +162,11 @@ export class CompletionAssembly {
       content: this.content || this.refusal,
       toolCalls: this.slots
         .filter((slot) => slot.name !== '')
-        .map((slot, k) => ({ id: slot.id || `${this.options.fallbackIdPrefix}_${k + 1}`, name: slot.name, arguments: slot.arguments })),
+        .map((slot, k) => ({
+          id: slot.id || `${this.options.fallbackIdPrefix}_${k + 1}`,
+          name: slot.name,
+          arguments: slot.arguments,
+        })),
       finishReason: this.finishReason ?? 'unknown',
       ...(this.usage ? { usage: this.usage } : {}),
       reasoning: this.reasoning,

@@ -50,7 +50,11 @@ function withoutUrlSecrets(error: unknown, input: DeliveryInput): unknown {
   if (input.channel.type !== 'webhook' || error instanceof CancelledFailure) return error;
   const url = input.channel.url;
   const chain: { message?: unknown; stack?: unknown; cause?: unknown }[] = [];
-  for (let e = error; e !== null && typeof e === 'object' && chain.length < MAX_CAUSES; e = (e as { cause?: unknown }).cause) {
+  for (
+    let e = error;
+    e !== null && typeof e === 'object' && chain.length < MAX_CAUSES;
+    e = (e as { cause?: unknown }).cause
+  ) {
     chain.push(e as (typeof chain)[number]);
   }
   const quotes = (text: unknown) => typeof text === 'string' && redactWebhookUrl(text, url) !== text;

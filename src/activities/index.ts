@@ -106,7 +106,11 @@ export function createActivities(deps: ActivityDeps): WorkerActivities {
   };
 }
 
-export type { ConversationActivities, ScheduledMessageActivities, WorkerActivities } from '../conversation/activity-contract';
+export type {
+  ConversationActivities,
+  ScheduledMessageActivities,
+  WorkerActivities,
+} from '../conversation/activity-contract';
 
 function agentParts(agent: Agent): Pick<ModelCallInput, 'instructions' | 'tools'> {
   const spec = agent.spec();

@@ -52,7 +52,10 @@ export type DeltaSinkFactory = (at: { turn: number; step: number }) => DeltaSink
 export const publishToConversation: DeltaSinkFactory = ({ turn, step }) => {
   const context = Context.current();
   const attempt = context.info.attempt;
-  const client = WorkflowStreamClient.fromWithinActivity({ batchInterval: DELTA_INTERVAL_MS, maxRetryDuration: PUBLISH_RETRY_MS });
+  const client = WorkflowStreamClient.fromWithinActivity({
+    batchInterval: DELTA_INTERVAL_MS,
+    maxRetryDuration: PUBLISH_RETRY_MS,
+  });
   const tokens = client.topic<ConversationEvent>(EVENT_TOPICS.tokens);
   const budget = deltaBatchBudget(attempt);
   let pending = '';

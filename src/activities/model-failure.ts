@@ -22,7 +22,10 @@ function isRetryableStatus(status: number): boolean {
  *
  * `apiKey` is scrubbed from every message: a provider may echo the key it refused.
  */
-export function toModelFailure(error: unknown, context: { signal: AbortSignal; apiKey: string; baseURL: string }): unknown {
+export function toModelFailure(
+  error: unknown,
+  context: { signal: AbortSignal; apiKey: string; baseURL: string },
+): unknown {
   if (context.signal.aborted) {
     // The worker aborts with the CancelledFailure Temporal expects; rethrowing it records the activity cancelled.
     const reason: unknown = context.signal.reason;
@@ -40,7 +43,12 @@ export function toModelFailure(error: unknown, context: { signal: AbortSignal; a
     const message = scrub(`the model provider reported an error in its answer: ${error.message}`);
     const rejected = error.status !== undefined && !isRetryableStatus(error.status);
     return rejected
-      ? ApplicationFailure.create({ message, type: FailureTypes.ModelRequestRejected, nonRetryable: true, details: [{ status: error.status }] })
+      ? ApplicationFailure.create({
+          message,
+          type: FailureTypes.ModelRequestRejected,
+          nonRetryable: true,
+          details: [{ status: error.status }],
+        })
       : ApplicationFailure.create({ message, type: MODEL_UNAVAILABLE });
   }
   if (!(error instanceof OpenAI.APIError)) return error;

@@ -100,7 +100,10 @@ export function createModelActivity(
         .asResponse();
       idle.touch();
       const assembly = new CompletionAssembly({ fallbackIdPrefix: `call_t${input.turn}s${input.step}` });
-      await readProviderResponse(response, assembly, { onBytes: idle.touch, ...(deltas ? { onText: (text) => deltas.push(text) } : {}) });
+      await readProviderResponse(response, assembly, {
+        onBytes: idle.touch,
+        ...(deltas ? { onText: (text) => deltas.push(text) } : {}),
+      });
       const result = toResult(assembly.result(), { model: input.model, messages, tools });
       if (!window) return result;
       return await withStoredAnswer(requireStore(deps.store), input.turn, result, window);
@@ -132,7 +135,9 @@ function modelMessages(input: ModelCallInput, tools: ReturnType<typeof toChatToo
   const context = buildContext({
     instructions: input.instructions,
     ...(summary ? { summary } : {}),
-    entries: stored ? stored.entries : input.transcript.map((entry, k) => ({ index: indicesOf(window.ranges)[k], entry })),
+    entries: stored
+      ? stored.entries
+      : input.transcript.map((entry, k) => ({ index: indicesOf(window.ranges)[k], entry })),
     pinned: window.pinned,
   });
   return fitToBudget(input.model, context, { budget: window.budget, tools: tools ?? [] }).messages;
@@ -171,11 +176,20 @@ async function readWindow(store: ContentStore, window: ModelWindow): Promise<Sto
  * turn's new entries are durable too: the answer then travels in history once, in this result, instead of again in
  * the next call's input.
  */
-async function withStoredAnswer(store: ContentStore, turn: number, result: ModelCallResult, window: StoredWindow): Promise<ModelCallResult> {
+async function withStoredAnswer(
+  store: ContentStore,
+  turn: number,
+  result: ModelCallResult,
+  window: StoredWindow,
+): Promise<ModelCallResult> {
   const answerAt = new Date().toISOString();
   const answer = startAppend(store, { ...window.chain, append: [assistantEntry(turn, result, answerAt)] });
   await Promise.all([window.durable, answer.durable]);
-  return { ...result, chain: { head: answer.head, length: answer.length, refs: [...window.chain.refs, ...answer.refs] }, answerAt };
+  return {
+    ...result,
+    chain: { head: answer.head, length: answer.length, refs: [...window.chain.refs, ...answer.refs] },
+    answerAt,
+  };
 }
 
 function indicesOf(ranges: [number, number][]): number[] {
@@ -185,9 +199,11 @@ function indicesOf(ranges: [number, number][]): number[] {
 export function requireStore(store: ContentStore | undefined): ContentStore {
   if (store) return store;
   // A deployment problem, not a passing one: another worker of the task queue may have the store.
-  throw ApplicationFailure.retryable('this worker has no content store; conversations keep their transcripts in one', FailureTypes.NoContentStore);
+  throw ApplicationFailure.retryable(
+    'this worker has no content store; conversations keep their transcripts in one',
+    FailureTypes.NoContentStore,
+  );
 }
-
 
 function toResult(completion: AssembledCompletion, request: UsageEstimateInput): ModelCallResult {
   if (!completion.answered) {
@@ -202,7 +218,9 @@ function toResult(completion: AssembledCompletion, request: UsageEstimateInput):
     content: completion.content,
     toolCalls: completion.toolCalls,
     model: completion.model || request.model,
-    usage: reported ? { inputTokens: reported.inputTokens, outputTokens: reported.outputTokens } : estimateUsage(request, completion),
+    usage: reported
+      ? { inputTokens: reported.inputTokens, outputTokens: reported.outputTokens }
+      : estimateUsage(request, completion),
     ...(reported ? {} : { usageEstimated: true }),
     finishReason: completion.finishReason,
   };

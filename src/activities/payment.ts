@@ -34,7 +34,8 @@ export function createPaymentActivity(deps: { verifiers: readonly PaymentVerifie
         throw ApplicationFailure.retryable(error.message, FailureTypes.PaymentServiceUnavailable);
       }
       // A bad amount or account name: the request itself is wrong, retrying cannot help.
-      if (error instanceof RangeError) throw ApplicationFailure.nonRetryable(error.message, FailureTypes.PaymentRequestInvalid);
+      if (error instanceof RangeError)
+        throw ApplicationFailure.nonRetryable(error.message, FailureTypes.PaymentRequestInvalid);
       throw error;
     }
   };

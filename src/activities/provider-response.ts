@@ -29,7 +29,11 @@ export interface ReadOptions {
 /** How much of an unreadable answer its error quotes. */
 const QUOTE_CHARS = 120;
 
-export async function readProviderResponse(response: Response, assembly: CompletionAssembly, options: ReadOptions = {}): Promise<void> {
+export async function readProviderResponse(
+  response: Response,
+  assembly: CompletionAssembly,
+  options: ReadOptions = {},
+): Promise<void> {
   const type = response.headers.get('content-type') ?? '';
   if (type.includes('text/event-stream')) return readEventStream(response, assembly, options);
   const text = await response.text();

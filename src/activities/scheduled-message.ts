@@ -23,7 +23,8 @@ export function createScheduledMessageActivity() {
         channel: input.channel,
       });
     } catch (error) {
-      if (error instanceof ValidationError) throw ApplicationFailure.nonRetryable(error.message, FailureTypes.ScheduledMessageInvalid);
+      if (error instanceof ValidationError)
+        throw ApplicationFailure.nonRetryable(error.message, FailureTypes.ScheduledMessageInvalid);
       throw error;
     }
   };

@@ -29,7 +29,9 @@ export interface SummarizeActivityDeps {
 }
 
 /** The `summarize` activity. */
-export function createSummarizeActivity(deps: SummarizeActivityDeps): (input: SummarizeInput) => Promise<SummarizeResult> {
+export function createSummarizeActivity(
+  deps: SummarizeActivityDeps,
+): (input: SummarizeInput) => Promise<SummarizeResult> {
   return async function summarize(input) {
     const context = Context.current();
     const signal = context.cancellationSignal;
@@ -102,7 +104,9 @@ export function summaryInstructions(targetTokens: number): string {
 export function summaryRequest(input: SummarizeInput): ChatCompletionMessageParam[] {
   const lines = input.entries.flatMap((entry) => describe(entry, input.model));
   const parts = [
-    input.previous ? `Previous summary:\n${input.previous}` : 'Previous summary: none (this is the start of the conversation).',
+    input.previous
+      ? `Previous summary:\n${input.previous}`
+      : 'Previous summary: none (this is the start of the conversation).',
     `New messages:\n${lines.join('\n')}`,
   ];
   return [
@@ -130,4 +134,3 @@ function describe(entry: TranscriptEntry, model: string): string[] {
       return [];
   }
 }
-

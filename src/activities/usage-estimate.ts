@@ -17,7 +17,10 @@ export interface UsageEstimateInput {
 
 export function estimateUsage(request: UsageEstimateInput, answer: AssembledCompletion): TokenUsage {
   const { model } = request;
-  const calls = answer.toolCalls.reduce((tokens, call) => tokens + countTokens(model, call.name) + countTokens(model, call.arguments), 0);
+  const calls = answer.toolCalls.reduce(
+    (tokens, call) => tokens + countTokens(model, call.name) + countTokens(model, call.arguments),
+    0,
+  );
   return {
     inputTokens: countMessageTokens(model, request.messages) + countToolTokens(model, request.tools ?? []),
     outputTokens: countTokens(model, answer.content) + countTokens(model, answer.reasoning) + calls,

@@ -10,7 +10,14 @@ import { memoryPolicy, MemoryPolicySchema, type MemoryPolicy } from '../conversa
 import { AgentName } from '../conversation/protocol';
 import { toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
 import { MAX_SWITCH_THRESHOLDS } from '../conversation/run-limits';
-import { DEFAULT_LIMITS, type AgentBudget, type AgentLimits, type AgentPricing, type AgentSpec, type ToolSpec } from '../conversation/agent-spec';
+import {
+  DEFAULT_LIMITS,
+  type AgentBudget,
+  type AgentLimits,
+  type AgentPricing,
+  type AgentSpec,
+  type ToolSpec,
+} from '../conversation/agent-spec';
 
 /** A tool as an agent uses it: as defined, or with this agent's own approval, timeout or retry policy. */
 export type AgentTool = Tool | ({ tool: Tool } & ToolOverrides);
@@ -82,7 +89,12 @@ const Limits = z
     // Temporal terminates a run at 51,200 events or 50 MB and refuses its 10,001st signal: the caps leave a whole
     // turn's room below the point where a turn stops (src/conversation/run-limits.ts).
     continueAsNewAfterEvents: z.number().int().min(100).max(MAX_SWITCH_THRESHOLDS.events).optional(),
-    continueAsNewAfterBytes: z.number().int().min(64 * 1024).max(MAX_SWITCH_THRESHOLDS.bytes).optional(),
+    continueAsNewAfterBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(MAX_SWITCH_THRESHOLDS.bytes)
+      .optional(),
     continueAsNewAfterSignals: z.number().int().min(10).max(MAX_SWITCH_THRESHOLDS.signals).optional(),
     continueAsNewWhenSuggested: z.boolean().optional(),
     deliveryRetry: Retry,
@@ -93,12 +105,18 @@ const Limits = z
 // Micro-USD amounts stay below 2^53 so sums in the workflow are exact.
 const micros = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const UsageLimits = z
-  .object({ maxTokens: positiveInt.max(Number.MAX_SAFE_INTEGER).optional(), maxCostMicros: positiveInt.max(Number.MAX_SAFE_INTEGER).optional() })
+  .object({
+    maxTokens: positiveInt.max(Number.MAX_SAFE_INTEGER).optional(),
+    maxCostMicros: positiveInt.max(Number.MAX_SAFE_INTEGER).optional(),
+  })
   .strict();
 const Budget = z.object({ conversation: UsageLimits.optional(), perAuthor: UsageLimits.optional() }).strict();
 const Pricing = z
   .object({
-    pricePerMessageMicros: micros.refine((value) => value > 0, 'must be more than 0 (leave pricing out for a free agent)'),
+    pricePerMessageMicros: micros.refine(
+      (value) => value > 0,
+      'must be more than 0 (leave pricing out for a free agent)',
+    ),
     verifier: z.string().trim().min(1, 'must name a payment verifier of the worker').max(100),
   })
   .strict();
@@ -193,7 +211,9 @@ export function defineAgent(definition: AgentDefinition): Agent {
  * keeps working as it did before the total existed, instead of failing at startup.
  */
 function withModelTotal(limits: AgentLimits, chosen: number | undefined): AgentLimits {
-  return chosen === undefined ? { ...limits, modelTotalTimeoutMs: Math.max(limits.modelTotalTimeoutMs ?? 0, limits.modelTimeoutMs) } : limits;
+  return chosen === undefined
+    ? { ...limits, modelTotalTimeoutMs: Math.max(limits.modelTotalTimeoutMs ?? 0, limits.modelTimeoutMs) }
+    : limits;
 }
 
 /**

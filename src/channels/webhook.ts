@@ -109,7 +109,9 @@ export function createWebhookChannel(options: WebhookChannelOptions): OutputChan
         if (ctx.signal.aborted) throw ctx.signal.reason;
         if (deadline.aborted) throw retryable(`webhook ${origin} did not answer within ${timeoutMs} ms`);
         const verdict = classifyFetchError(error);
-        const reason = verdict.quoted ? redactWebhookUrl(verdict.reason, input.channel.url, { pieces: true }) : verdict.reason;
+        const reason = verdict.quoted
+          ? redactWebhookUrl(verdict.reason, input.channel.url, { pieces: true })
+          : verdict.reason;
         if (verdict.retryable) throw retryable(`webhook ${origin} could not be reached: ${reason}`);
         throw rejected(`webhook ${origin}: the request cannot be sent, and no retry would change that: ${reason}`);
       }

@@ -18,7 +18,12 @@ export class CommandFailed extends VigilError {}
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   // An agent no worker serves is a wrong --agent: nothing to retry until the command line is fixed.
-  if (error instanceof UsageError || error instanceof ConfigError || error instanceof ValidationError || error instanceof UnknownAgentError) {
+  if (
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    error instanceof ValidationError ||
+    error instanceof UnknownAgentError
+  ) {
     return EXIT_USAGE;
   }
   return EXIT_FAILURE;

@@ -46,7 +46,10 @@ export function parseHistory(json: unknown): { history: History; format: History
     typeof (events[0] as { eventTime?: unknown } | null)?.eventTime === 'string' ? 'proto3-json' : 'protobufjs-object';
   let history: History;
   try {
-    history = format === 'proto3-json' ? historyFromProto3Json(json) : temporal.api.history.v1.History.fromObject(json as object);
+    history =
+      format === 'proto3-json'
+        ? historyFromProto3Json(json)
+        : temporal.api.history.v1.History.fromObject(json as object);
   } catch (error) {
     throw new HistoryFileError(`not a readable ${format} history: ${(error as Error).message}`);
   }

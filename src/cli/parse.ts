@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 /** A TCP port: 0 to 65535, where 0 asks for a free one. */
 export function parsePort(value: string): number {
   const port = /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0 picks a free port)');
+  if (!(port >= 0 && port <= 65535))
+    throw new InvalidArgumentError('must be a port number from 0 to 65535 (0 picks a free port)');
   return port;
 }
 

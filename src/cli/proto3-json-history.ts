@@ -51,7 +51,11 @@ export function historyFromProto3Json(json: unknown): IHistory {
 /** The history as proto3 JSON text, as `temporal workflow show --output json` writes it. */
 export function historyToProto3Json(history: IHistory): string {
   const { protojson, historyType } = protoJson();
-  return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
+  return JSON.stringify(
+    protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)),
+    null,
+    2,
+  );
 }
 
 type JsonObject = Record<string, unknown>;

@@ -26,7 +26,13 @@ export interface RunWorkerOptions {
 }
 
 /** Resolves when the worker has stopped after `stop`; rejects when it fails. */
-export async function runWorker({ config, logger, stop, onRunning, agents = defaultAgents(config) }: RunWorkerOptions): Promise<void> {
+export async function runWorker({
+  config,
+  logger,
+  stop,
+  onRunning,
+  agents = defaultAgents(config),
+}: RunWorkerOptions): Promise<void> {
   // The default is built before waiting on Temporal, so a bad agent setting fails at once rather than after the wait.
   logger.info({ config: describeConfig(config), agents: agents.list().map((a) => a.name) }, 'starting Vigil worker');
 

@@ -5,7 +5,14 @@
  * reported the same way whichever way it came, under the name the user typed.
  */
 import type { Command } from 'commander';
-import { loadConfig, loadGatewayConfig, loadTemporalSettings, type Config, type GatewayConfig, type TemporalSettings } from '../config';
+import {
+  loadConfig,
+  loadGatewayConfig,
+  loadTemporalSettings,
+  type Config,
+  type GatewayConfig,
+  type TemporalSettings,
+} from '../config';
 import { ConfigError } from '../errors';
 
 export type Env = Record<string, string | undefined>;
@@ -73,7 +80,9 @@ function withOptionNames<T>(options: GlobalOptions, load: () => T): T {
     let problems = error.problems;
     for (const { option, flag, variable } of OVERRIDES) {
       if (options[option] === undefined) continue;
-      problems = problems.map((problem) => (problem.startsWith(`${variable} `) ? flag + problem.slice(variable.length) : problem));
+      problems = problems.map((problem) =>
+        problem.startsWith(`${variable} `) ? flag + problem.slice(variable.length) : problem,
+      );
     }
     throw new ConfigError(problems);
   }

@@ -126,7 +126,12 @@ const Address = ConversationAddress;
 type Address = z.infer<typeof Address>;
 const SendInput = Address.extend({
   message: InboundMessage,
-  timeoutMs: z.number().int().positive().max(2 ** 31 - 1).optional(),
+  timeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 31 - 1)
+    .optional(),
   seed: ConversationSeed.optional(),
 });
 const OpenInput = Address.extend({ seed: ConversationSeed.optional() });
@@ -172,13 +177,15 @@ export class AgentClient {
    * ValidationError that says so, never answered twice.
    */
   async send(agent: string, conversationId: string, message: MessageInput, options: SendOptions = {}): Promise<Reply> {
-    const input = await this.served(check('send', SendInput, {
-      agent,
-      conversationId,
-      message: toMessage(message),
-      timeoutMs: options.timeoutMs,
-      seed: options.seed,
-    }));
+    const input = await this.served(
+      check('send', SendInput, {
+        agent,
+        conversationId,
+        message: toMessage(message),
+        timeoutMs: options.timeoutMs,
+        seed: options.seed,
+      }),
+    );
     // One operation per attempt: the SDK runs each only once.
     const start = () =>
       new WithStartWorkflowOperation<typeof conversation>(WORKFLOW_TYPE, {
@@ -201,7 +208,9 @@ export class AgentClient {
         } catch (error) {
           // A busy conversation refuses new sends while it moves to its next run; the next run takes them.
           if (!isSwitchingRuns(error)) throw error;
-          await new Promise((resolve) => setTimeout(resolve, Math.min(SWITCH_RETRY_FIRST_MS * 2 ** attempt, SWITCH_RETRY_MAX_MS)));
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(SWITCH_RETRY_FIRST_MS * 2 ** attempt, SWITCH_RETRY_MAX_MS)),
+          );
         }
       }
     };
@@ -244,7 +253,9 @@ export class AgentClient {
       conversationId,
       page,
     });
-    const held = await this.mapped('transcript', input, () => this.workflowHandle(input).query(transcriptQuery, input.page));
+    const held = await this.mapped('transcript', input, () =>
+      this.workflowHandle(input).query(transcriptQuery, input.page),
+    );
     return { ...held, entries: await this.wholeEntries(held.entries) };
   }
 
@@ -254,7 +265,7 @@ export class AgentClient {
     if (refs.length === 0) return entries as TranscriptEntry[];
     if (!this.store) {
       throw new ConfigError([
-        'this part of the transcript is kept in the content store only (the conversation continued as new): give AgentClient the workers\' store ({ store })',
+        "this part of the transcript is kept in the content store only (the conversation continued as new): give AgentClient the workers' store ({ store })",
       ]);
     }
     const stored = await readStoredEntries(this.store, refs);
@@ -316,7 +327,11 @@ export class AgentClient {
    *   if (event.type === 'model.delta') process.stdout.write(event.text);
    * }
    */
-  async *events(agent: string, conversationId: string, options: EventsOptions = {}): AsyncGenerator<ConversationEventEnvelope> {
+  async *events(
+    agent: string,
+    conversationId: string,
+    options: EventsOptions = {},
+  ): AsyncGenerator<ConversationEventEnvelope> {
     const input = check('events', EventsInput, { agent, conversationId, fromOffset: options.fromOffset });
     const { signal } = options;
     // A missing conversation is reported as such, before any waiting.
@@ -346,17 +361,21 @@ export class AgentClient {
         try {
           // Leaving does not wait for the poll in flight: it is cancelled, and the watcher is released at once.
           next = await Promise.race([
-            this.client.connection.withAbortSignal(poll.signal, () => items.next()).catch((error: unknown) => {
-              if (signal?.aborted) return { done: true as const, value: undefined };
-              throw toVigilError(error, 'events', input);
-            }),
+            this.client.connection
+              .withAbortSignal(poll.signal, () => items.next())
+              .catch((error: unknown) => {
+                if (signal?.aborted) return { done: true as const, value: undefined };
+                throw toVigilError(error, 'events', input);
+              }),
             left,
           ]);
         } finally {
           signal?.removeEventListener('abort', abortPoll);
         }
         if (next.done) return;
-        const parsed = ConversationEvent.safeParse(this.client.options.loadedDataConverter.payloadConverter.fromPayload(next.value.data));
+        const parsed = ConversationEvent.safeParse(
+          this.client.options.loadedDataConverter.payloadConverter.fromPayload(next.value.data),
+        );
         if (next.value.offset > expected) {
           yield { offset: null, event: { type: 'stream.gap', missedFrom: expected, resumedAt: next.value.offset } };
         }
@@ -375,7 +394,10 @@ export class AgentClient {
   async eventOffset(agent: string, conversationId: string): Promise<number> {
     const address = check('eventOffset', Address, { agent, conversationId });
     return this.mapped('eventOffset', address, () =>
-      WorkflowStreamClient.create(this.client, conversationWorkflowId(address.agent, address.conversationId)).getOffset(),
+      WorkflowStreamClient.create(
+        this.client,
+        conversationWorkflowId(address.agent, address.conversationId),
+      ).getOffset(),
     );
   }
 
@@ -400,11 +422,7 @@ export class AgentClient {
     return this.client.workflow.getHandle<typeof conversation>(workflowId);
   }
 
-  private async mapped<T>(
-    operation: string,
-    address: Address,
-    call: () => Promise<T>,
-  ): Promise<T> {
+  private async mapped<T>(operation: string, address: Address, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (error) {
@@ -470,7 +488,9 @@ export function toVigilError(error: unknown, operation: string, address: Address
 function describeChain(error: unknown): string {
   const parts: string[] = [];
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    const texts = isGrpcServiceError(current) ? [current.details || current.message, ...operationFailures(current)] : [current.message];
+    const texts = isGrpcServiceError(current)
+      ? [current.details || current.message, ...operationFailures(current)]
+      : [current.message];
     for (const text of texts) if (text && !parts.some((part) => part.includes(text))) parts.push(text);
   }
   return parts.length > 0 ? parts.join(': ') : String(error);
@@ -518,7 +538,11 @@ const SWITCH_RETRY_FIRST_MS = 50;
 const SWITCH_RETRY_MAX_MS = 2_000;
 
 function isSwitchingRuns(error: unknown): boolean {
-  return error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FailureTypes.SwitchingRuns;
+  return (
+    error instanceof WorkflowUpdateFailedError &&
+    error.cause instanceof ApplicationFailure &&
+    error.cause.type === FailureTypes.SwitchingRuns
+  );
 }
 
 /**
@@ -532,7 +556,9 @@ function pollsUntil(client: Client, signal: AbortSignal): Client {
   const getHandle: Client['workflow']['getHandle'] = (workflowId, runId, options) => {
     const handle = client.workflow.getHandle(workflowId, runId, options);
     const startUpdate = ((...args: Parameters<typeof handle.startUpdate>) =>
-      signal.aborted ? Promise.reject(new Error('the watcher left the event stream')) : handle.startUpdate(...args)) as typeof handle.startUpdate;
+      signal.aborted
+        ? Promise.reject(new Error('the watcher left the event stream'))
+        : handle.startUpdate(...args)) as typeof handle.startUpdate;
     // Prototypes, not copies: everything else (options, the data converter, the handle's other calls) is the client's.
     return Object.assign(Object.create(handle) as typeof handle, { startUpdate });
   };

@@ -38,7 +38,8 @@ export interface ModelCallInput {
  * instructions and tools, which the worker takes from its definition of the agent, so they are not written to
  * history with every call. Calls recorded before, and the first call of a run, carry them.
  */
-export type ModelCallRequest = Omit<ModelCallInput, 'instructions' | 'tools'> & Partial<Pick<ModelCallInput, 'instructions' | 'tools'>>;
+export type ModelCallRequest = Omit<ModelCallInput, 'instructions' | 'tools'> &
+  Partial<Pick<ModelCallInput, 'instructions' | 'tools'>>;
 
 export interface ModelWindow {
   /**
@@ -202,4 +203,3 @@ export interface ScheduledMessageActivities {
 
 /** Every activity the Vigil worker registers. */
 export type WorkerActivities = ConversationActivities & ScheduledMessageActivities;
-

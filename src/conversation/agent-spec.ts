@@ -114,7 +114,9 @@ export type ModelToolSpec = Pick<ToolSpec, 'name' | 'description' | 'parameters'
 
 /** The tools the model is offered: all but those the agent denies. */
 export function modelTools(agent: AgentSpec): ModelToolSpec[] {
-  return agent.tools.filter((t) => t.approval !== 'deny').map(({ name, description, parameters }) => ({ name, description, parameters }));
+  return agent.tools
+    .filter((t) => t.approval !== 'deny')
+    .map(({ name, description, parameters }) => ({ name, description, parameters }));
 }
 
 /** A hung provider is given up on this soon: about a minute to the next attempt. */

@@ -11,5 +11,13 @@ export function assistantEntry(
   answer: Pick<ModelCallResult, 'content' | 'toolCalls' | 'model' | 'usage'>,
   at: string,
 ): Extract<TranscriptEntry, { role: 'assistant' }> {
-  return { role: 'assistant', turn, content: answer.content, toolCalls: answer.toolCalls, model: answer.model, usage: answer.usage, at };
+  return {
+    role: 'assistant',
+    turn,
+    content: answer.content,
+    toolCalls: answer.toolCalls,
+    model: answer.model,
+    usage: answer.usage,
+    at,
+  };
 }

@@ -14,7 +14,11 @@ import { authorUsage, formatCount, formatMicros, totalTokens, type ConversationU
  * budgetRefusal(state.usage, agent.budget, message.author)
  *   // 'This conversation has reached its budget: it has used 10,250 tokens of its 10,000. ...'
  */
-export function budgetRefusal(usage: ConversationUsage, budget: AgentBudget | undefined, author?: string): string | undefined {
+export function budgetRefusal(
+  usage: ConversationUsage,
+  budget: AgentBudget | undefined,
+  author?: string,
+): string | undefined {
   if (!budget) return undefined;
   const over = budget.conversation && exceeded(usage, budget.conversation);
   if (over) {

@@ -20,12 +20,7 @@
  * Sandbox-safe: imports only types and token-estimate.ts.
  */
 import type { MemoryPolicy } from './memory-policy';
-import {
-  estimateTokens,
-  MESSAGE_OVERHEAD_TOKENS,
-  REPLY_PRIMING_TOKENS,
-  SUMMARY_PREFIX_TOKENS,
-} from './token-estimate';
+import { estimateTokens, MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS, SUMMARY_PREFIX_TOKENS } from './token-estimate';
 
 /** What the rules read of a transcript entry; a `TranscriptEntry` with `tokens` added is one. */
 export interface WindowEntry {
@@ -158,7 +153,11 @@ export function planContext<S extends SummaryMark>(request: ContextRequest<S>): 
   const head = steps[0]?.indices.some((i) => entries[i].role === 'user') ? [steps.shift()!] : [];
   const tail: Unit[] = [];
   // The newest step always goes: without it the model cannot go on from where the turn is.
-  for (let i = steps.length - 1; i >= 0 && (tail.length === 0 || sum(head) + sum(tail) + steps[i].tokens <= room); i--) {
+  for (
+    let i = steps.length - 1;
+    i >= 0 && (tail.length === 0 || sum(head) + sum(tail) + steps[i].tokens <= room);
+    i--
+  ) {
     tail.unshift(steps[i]);
   }
   const chosen = [...head, ...tail];

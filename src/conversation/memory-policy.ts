@@ -54,6 +54,7 @@ export const MemoryPolicySchema = sharedSchema('memory.MemoryPolicySchema', () =
       message: 'reserveForReplyTokens must be less than maxContextTokens',
     })
     .refine((memory) => memory.summaryTargetTokens * 4 <= memory.maxContextTokens - memory.reserveForReplyTokens, {
-      message: 'summaryTargetTokens may use at most a quarter of the input budget (maxContextTokens - reserveForReplyTokens)',
+      message:
+        'summaryTargetTokens may use at most a quarter of the input budget (maxContextTokens - reserveForReplyTokens)',
     }),
 );

@@ -40,7 +40,8 @@ export interface CarriedOlderIds {
 }
 
 export function emptyOlderIds(bits = OLDER_IDS_BITS, hashes = OLDER_IDS_HASHES): OlderIds {
-  if (!isPowerOfTwo(bits) || bits < 8) throw new Error(`a filter of older ids has a power of two of bits, 8 or more; got ${bits}`);
+  if (!isPowerOfTwo(bits) || bits < 8)
+    throw new Error(`a filter of older ids has a power of two of bits, 8 or more; got ${bits}`);
   return { bits: new Uint8Array(bits / 8), hashes, count: 0 };
 }
 
@@ -70,10 +71,13 @@ export function carriedOlderIds(ids: OlderIds): CarriedOlderIds {
 export function restoreOlderIds(value: unknown): OlderIds {
   const carried = value as Partial<CarriedOlderIds> | null;
   const problem = (what: string) => new Error(`the state's older message ids are unreadable: ${what}`);
-  if (!carried || typeof carried !== 'object' || carried.format !== 1) throw problem(`unknown format ${String(carried?.format)}`);
+  if (!carried || typeof carried !== 'object' || carried.format !== 1)
+    throw problem(`unknown format ${String(carried?.format)}`);
   const { bits, hashes, count, data } = carried;
-  if (typeof bits !== 'number' || !isPowerOfTwo(bits) || bits < 8) throw problem(`size ${String(bits)} is not a power of two of bits`);
-  if (typeof hashes !== 'number' || !Number.isInteger(hashes) || hashes < 1 || hashes > 32) throw problem(`${String(hashes)} hashes`);
+  if (typeof bits !== 'number' || !isPowerOfTwo(bits) || bits < 8)
+    throw problem(`size ${String(bits)} is not a power of two of bits`);
+  if (typeof hashes !== 'number' || !Number.isInteger(hashes) || hashes < 1 || hashes > 32)
+    throw problem(`${String(hashes)} hashes`);
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw problem(`count ${String(count)}`);
   if (typeof data !== 'string') throw problem('no data');
   const bytes = fromBase64(data, bits / 8);
@@ -136,7 +140,12 @@ function toBase64(bytes: Uint8Array): string {
   for (let i = 0; i < bytes.length; i += 3) {
     const left = bytes.length - i;
     const n = (bytes[i] << 16) | ((left > 1 ? bytes[i + 1] : 0) << 8) | (left > 2 ? bytes[i + 2] : 0);
-    codes.push(CODES[n >>> 18], CODES[(n >>> 12) & 63], left > 1 ? CODES[(n >>> 6) & 63] : PAD, left > 2 ? CODES[n & 63] : PAD);
+    codes.push(
+      CODES[n >>> 18],
+      CODES[(n >>> 12) & 63],
+      left > 1 ? CODES[(n >>> 6) & 63] : PAD,
+      left > 2 ? CODES[n & 63] : PAD,
+    );
     if (codes.length >= 8192) {
       parts.push(String.fromCharCode(...codes));
       codes = [];

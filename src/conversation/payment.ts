@@ -18,8 +18,7 @@ export interface PaymentRequest {
 }
 
 export type PaymentOutcome =
-  | { status: 'paid'; reference: string; amountMicros: number }
-  | { status: 'refused'; reason: string };
+  { status: 'paid'; reference: string; amountMicros: number } | { status: 'refused'; reason: string };
 
 /**
  * Checks and consumes a payment in one step, keyed by its reference:

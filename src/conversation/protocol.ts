@@ -56,7 +56,10 @@ export const MessageId = sharedSchema('protocol.MessageId', () =>
     .string()
     .min(1)
     .max(MAX_ID_LENGTH)
-    .regex(/^[\x21-\x7E]*$/, 'use visible ASCII characters only (no spaces, control characters or other text): message ids travel in HTTP headers'),
+    .regex(
+      /^[\x21-\x7E]*$/,
+      'use visible ASCII characters only (no spaces, control characters or other text): message ids travel in HTTP headers',
+    ),
 );
 
 /**
@@ -153,7 +156,10 @@ export const InboundMessage = sharedSchema('protocol.InboundMessage', () =>
       channel: ChannelRef.optional(),
       metadata: Metadata.optional(),
       /** Pays for the message when the agent sets a price: a reference the agent's payment verifier knows. */
-      payment: z.object({ reference: z.string().min(1).max(200) }).strict().optional(),
+      payment: z
+        .object({ reference: z.string().min(1).max(200) })
+        .strict()
+        .optional(),
     })
     .strict(),
 );
@@ -411,7 +417,9 @@ export const ConversationSeed = sharedSchema('protocol.ConversationSeed', () =>
     })
     .strict()
     .refine(
-      (seed) => (seed.instructions?.length ?? 0) + seed.turns.reduce((sum, turn) => sum + turn.content.length, 0) <= MAX_SEED_CHARS,
+      (seed) =>
+        (seed.instructions?.length ?? 0) + seed.turns.reduce((sum, turn) => sum + turn.content.length, 0) <=
+        MAX_SEED_CHARS,
       `holds more than ${MAX_SEED_CHARS} characters; send fewer earlier turns`,
     ),
 );

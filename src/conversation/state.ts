@@ -6,14 +6,29 @@
  */
 import { type AgentSpec, modelTools } from './agent-spec';
 import { assistantEntry } from './assistant-entry';
-import type { ChainUpdate, ModelCallInput, ModelCallResult, SummarizeInput, SummarizeResult, ToolRunResult } from './activity-contract';
+import type {
+  ChainUpdate,
+  ModelCallInput,
+  ModelCallResult,
+  SummarizeInput,
+  SummarizeResult,
+  ToolRunResult,
+} from './activity-contract';
 import { estimateEntryTokens, estimateFixedTokens, planContext, type WindowEntry } from './context-window';
 import { memoryPolicy } from './memory-policy';
 import type { PaymentCheckInput, PaymentOutcome } from './payment';
 import { paymentRefusedReply, paymentRequiredReply } from './payment';
 import { budgetRefusal } from './budget';
 import { addModelCall, type ConversationUsage, emptyUsage, restoreUsage } from './usage';
-import { addOlderId, type CarriedOlderIds, carriedOlderIds, emptyOlderIds, mayHoldId, type OlderIds, restoreOlderIds } from './older-ids';
+import {
+  addOlderId,
+  type CarriedOlderIds,
+  carriedOlderIds,
+  emptyOlderIds,
+  mayHoldId,
+  type OlderIds,
+  restoreOlderIds,
+} from './older-ids';
 import type {
   ConversationSeed,
   ConversationView,
@@ -152,7 +167,12 @@ export function initialState(agent: string, conversationId: string): Conversatio
  * no message of this conversation brought (ids `seed-<n>`, never admitted, so no message id is taken). The turn
  * count goes on from them, so the first message is the turn after the last seeded one.
  */
-export function seededState(agent: string, conversationId: string, seed: ConversationSeed, now: string): ConversationState {
+export function seededState(
+  agent: string,
+  conversationId: string,
+  seed: ConversationSeed,
+  now: string,
+): ConversationState {
   const state = initialState(agent, conversationId);
   if (seed.instructions !== undefined) state.instructions = seed.instructions;
   for (const entry of seed.turns) {
@@ -169,7 +189,15 @@ export function seededState(agent: string, conversationId: string, seed: Convers
     } else {
       // The model of a seeded answer is not known: it is the client's history.
       const usage = { inputTokens: 0, outputTokens: 0 };
-      state.transcript.push({ role: 'assistant', turn: state.turns, content: entry.content, toolCalls: [], model: SEEDED_MODEL, usage, at: now });
+      state.transcript.push({
+        role: 'assistant',
+        turn: state.turns,
+        content: entry.content,
+        toolCalls: [],
+        model: SEEDED_MODEL,
+        usage,
+        at: now,
+      });
     }
   }
   return state;
@@ -186,10 +214,14 @@ export function joinInstructions(agentInstructions: string, own: string | undefi
 
 /** Reads a state handed over by an app or an earlier run; refuses versions this code does not know. */
 export function restoreState(value: unknown, agent: string, conversationId: string): ConversationState {
-  const state = value as (Omit<Partial<ConversationState>, 'schemaVersion' | 'olderIds'> & { schemaVersion?: number; olderIds?: unknown }) | null;
+  const state = value as
+    | (Omit<Partial<ConversationState>, 'schemaVersion' | 'olderIds'> & { schemaVersion?: number; olderIds?: unknown })
+    | null;
   if (!state || typeof state !== 'object') throw new Error('initial state must be an object');
   if (![1, 2, 3, STATE_SCHEMA_VERSION].includes(state.schemaVersion as number)) {
-    throw new Error(`unsupported state schema version ${String(state.schemaVersion)}; this code reads 1 to ${STATE_SCHEMA_VERSION}`);
+    throw new Error(
+      `unsupported state schema version ${String(state.schemaVersion)}; this code reads 1 to ${STATE_SCHEMA_VERSION}`,
+    );
   }
   if (state.agent !== agent || state.conversationId !== conversationId) {
     throw new Error('initial state belongs to another conversation');
@@ -309,7 +341,11 @@ export interface StepOptions {
 export function nextStep(state: ConversationState, agent: AgentSpec, options: StepOptions = { memory: true }): Step {
   const turn = requireTurn(state);
   if (turn.cancelled) {
-    return { kind: 'finish', status: 'cancelled', content: `The turn was cancelled${turn.cancelled.reason ? `: ${turn.cancelled.reason}` : '.'}` };
+    return {
+      kind: 'finish',
+      status: 'cancelled',
+      content: `The turn was cancelled${turn.cancelled.reason ? `: ${turn.cancelled.reason}` : '.'}`,
+    };
   }
   if (turn.step === 0) {
     // Before the first model call: a conversation over its budget, or an unpaid message, costs nothing more.
@@ -434,7 +470,11 @@ function toRanges(indices: number[], transcript: HeldEntry[]): [number, number][
 
 /** The stored transcript and what it lacks: the entries since the last activity that stored some. */
 function chainInput(state: ConversationState) {
-  return { head: state.chain.head, length: state.chain.length, append: state.transcript.slice(state.chain.length).map(whole) };
+  return {
+    head: state.chain.head,
+    length: state.chain.length,
+    append: state.transcript.slice(state.chain.length).map(whole),
+  };
 }
 
 /** What the window rules read of an entry: its content tokens as recorded (answers) or estimated. */
@@ -445,7 +485,8 @@ function windowEntry(entry: HeldEntry): WindowEntry {
 
 /** An entry the rules need whole: only ever a recent one, which a conversation never holds as stored. */
 function whole(entry: HeldEntry): TranscriptEntry {
-  if (isStored(entry)) throw new Error(`transcript entry of turn ${entry.turn} is held as stored where its content is needed`);
+  if (isStored(entry))
+    throw new Error(`transcript entry of turn ${entry.turn} is held as stored where its content is needed`);
   return entry;
 }
 
@@ -461,7 +502,13 @@ export function carriedState(state: ConversationState): CarriedState {
   const transcript = state.transcript.map((entry, index): HeldEntry => {
     if (index >= storedBefore || isStored(entry)) return entry;
     const tokens = windowEntry(entry).tokens ?? estimateEntryTokens(entry);
-    return { role: entry.role, turn: entry.turn, at: entry.at, tokens: entry.role === 'notice' ? 0 : tokens, stored: state.entryRefs[index] };
+    return {
+      role: entry.role,
+      turn: entry.turn,
+      at: entry.at,
+      tokens: entry.role === 'notice' ? 0 : tokens,
+      stored: state.entryRefs[index],
+    };
   });
   return { ...state, transcript, olderIds };
 }
@@ -473,7 +520,9 @@ export type CarriedState = Omit<ConversationState, 'olderIds'> & { olderIds: Car
 function applyChain(state: ConversationState, update: ChainUpdate | undefined): void {
   if (!update) return;
   if (update.length !== state.chain.length + update.refs.length) {
-    throw new Error(`stored transcript out of step: ${state.chain.length} + ${update.refs.length} entries stored, ${update.length} reported`);
+    throw new Error(
+      `stored transcript out of step: ${state.chain.length} + ${update.refs.length} entries stored, ${update.length} reported`,
+    );
   }
   state.entryRefs.push(...update.refs);
   state.chain = { head: update.head, length: update.length };
@@ -483,10 +532,19 @@ function applyChain(state: ConversationState, update: ChainUpdate | undefined): 
 export function applySummary(state: ConversationState, result: SummarizeResult, coversThrough: number): void {
   const turn = requireTurn(state);
   applyChain(state, result.chain);
-  state.summary = { text: result.text, ...(result.ref ? { ref: result.ref } : {}), tokens: result.tokens, coversThrough, model: result.model };
+  state.summary = {
+    text: result.text,
+    ...(result.ref ? { ref: result.ref } : {}),
+    tokens: result.tokens,
+    coversThrough,
+    model: result.model,
+  };
   const call = { model: result.model, ...result.usage, costMicros: result.costMicros, priced: result.priced };
   state.usage = addModelCall(state.usage, call, turn.message.author);
-  turn.usage = sumTokenUsage(turn.usage, { ...result.usage, ...(result.priced ? { costMicros: result.costMicros } : {}) });
+  turn.usage = sumTokenUsage(turn.usage, {
+    ...result.usage,
+    ...(result.priced ? { costMicros: result.costMicros } : {}),
+  });
 }
 
 function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): Step {
@@ -497,13 +555,25 @@ function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): 
     const tool = agent.tools.find((t) => t.name === call.name);
     const decision = turn.decisions[call.id];
     if (!tool) {
-      settled.push({ toolCall: call, result: { isError: true, content: `unknown tool "${call.name}"; available: ${agent.tools.map((t) => t.name).join(', ') || 'none'}` } });
+      settled.push({
+        toolCall: call,
+        result: {
+          isError: true,
+          content: `unknown tool "${call.name}"; available: ${agent.tools.map((t) => t.name).join(', ') || 'none'}`,
+        },
+      });
     } else if (tool.approval === 'deny') {
-      settled.push({ toolCall: call, result: { isError: true, content: `the tool "${call.name}" is not allowed for this agent` } });
+      settled.push({
+        toolCall: call,
+        result: { isError: true, content: `the tool "${call.name}" is not allowed for this agent` },
+      });
     } else if (decision?.decision === 'reject') {
       settled.push({
         toolCall: call,
-        result: { isError: true, content: `the user rejected this call${decision.reason ? `: ${decision.reason}` : ''}` },
+        result: {
+          isError: true,
+          content: `the user rejected this call${decision.reason ? `: ${decision.reason}` : ''}`,
+        },
       });
     } else if (tool.approval === 'ask' && !decision && !state.rememberedTools.includes(tool.name)) {
       requests.push(call);
@@ -516,7 +586,12 @@ function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): 
   return { kind: 'run_tools', calls, settled };
 }
 
-function modelInput(state: ConversationState, turn: TurnState, agent: AgentSpec, transcript: TranscriptEntry[]): ModelCallInput {
+function modelInput(
+  state: ConversationState,
+  turn: TurnState,
+  agent: AgentSpec,
+  transcript: TranscriptEntry[],
+): ModelCallInput {
   return {
     agent: state.agent,
     conversationId: state.conversationId,
@@ -535,7 +610,10 @@ export function applyModelAnswer(state: ConversationState, answer: ModelCallResu
   applyChain(state, answer.chain);
   turn.step++;
   turn.models.push(answer.model);
-  turn.usage = sumTokenUsage(turn.usage, { ...answer.usage, ...(answer.priced ? { costMicros: answer.costMicros } : {}) });
+  turn.usage = sumTokenUsage(turn.usage, {
+    ...answer.usage,
+    ...(answer.priced ? { costMicros: answer.costMicros } : {}),
+  });
   const call = { model: answer.model, ...answer.usage, costMicros: answer.costMicros, priced: answer.priced };
   state.usage = addModelCall(state.usage, call, turn.message.author);
   turn.lastAnswer = { content: answer.content, toolCalls: answer.toolCalls };
@@ -582,7 +660,11 @@ export function applyDecision(state: ConversationState, decision: Decision): voi
 export function expireApprovals(state: ConversationState): void {
   const turn = requireTurn(state);
   for (const approval of [...turn.approvals]) {
-    applyDecision(state, { toolCallId: approval.toolCallId, decision: 'reject', reason: 'no decision was made in time' });
+    applyDecision(state, {
+      toolCallId: approval.toolCallId,
+      decision: 'reject',
+      reason: 'no decision was made in time',
+    });
   }
 }
 
@@ -590,7 +672,11 @@ export function awaitingApproval(state: ConversationState): boolean {
   return (state.turn?.approvals.length ?? 0) > 0;
 }
 
-export function applyToolResults(state: ConversationState, results: { toolCall: ToolCall; result: ToolRunResult }[], now: string): void {
+export function applyToolResults(
+  state: ConversationState,
+  results: { toolCall: ToolCall; result: ToolRunResult }[],
+  now: string,
+): void {
   const turn = requireTurn(state);
   // Results are recorded in the order the model asked for the calls, whatever order they finished in.
   const byId = new Map(results.map((r) => [r.toolCall.id, r]));
@@ -655,20 +741,35 @@ function forgetOldReplies(state: ConversationState): void {
  * What the `state` query answers. Between turns the conversation is still `running` while messages wait or a
  * reply is being delivered (`delivering`, from the run): `idle` means nothing is left to do.
  */
-export function view(state: ConversationState, run: { delivering: string | null } = { delivering: null }): ConversationView {
+export function view(
+  state: ConversationState,
+  run: { delivering: string | null } = { delivering: null },
+): ConversationView {
   const turn = state.turn;
   const busy = state.queue.length > 0 || run.delivering !== null;
   return {
     agent: state.agent,
     conversationId: state.conversationId,
-    status: turn ? (turn.approvals.length > 0 ? 'awaiting_approval' : 'running') : busy ? 'running' : state.ending ? 'ended' : 'idle',
+    status: turn
+      ? turn.approvals.length > 0
+        ? 'awaiting_approval'
+        : 'running'
+      : busy
+        ? 'running'
+        : state.ending
+          ? 'ended'
+          : 'idle',
     delivering: run.delivering,
-    currentTurn: turn ? { turn: turn.turn, messageId: turn.message.id, step: turn.step, startedAt: turn.startedAt } : null,
+    currentTurn: turn
+      ? { turn: turn.turn, messageId: turn.message.id, step: turn.step, startedAt: turn.startedAt }
+      : null,
     queued: state.queue.map((m) => ({ id: m.id, ...(m.author ? { author: m.author } : {}) })),
     pendingApprovals: turn?.approvals ?? [],
     rememberedTools: state.rememberedTools,
     usage: state.usage,
-    memory: state.summary ? { summarizedThrough: state.summary.coversThrough, summaryTokens: state.summary.tokens } : null,
+    memory: state.summary
+      ? { summarizedThrough: state.summary.coversThrough, summaryTokens: state.summary.tokens }
+      : null,
     turns: state.turns,
     ending: state.ending,
   };
@@ -689,6 +790,11 @@ function requireTurn(state: ConversationState): TurnState {
 
 /** A turn's token usage; cost is summed only where the worker priced the call. */
 function sumTokenUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
-  const costMicros = a.costMicros === undefined && b.costMicros === undefined ? undefined : (a.costMicros ?? 0) + (b.costMicros ?? 0);
-  return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, ...(costMicros === undefined ? {} : { costMicros }) };
+  const costMicros =
+    a.costMicros === undefined && b.costMicros === undefined ? undefined : (a.costMicros ?? 0) + (b.costMicros ?? 0);
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    ...(costMicros === undefined ? {} : { costMicros }),
+  };
 }

@@ -134,6 +134,8 @@ export function formatMicros(micros: number): string {
   const sign = micros < 0 ? '-' : '';
   const abs = Math.abs(Math.trunc(micros));
   const dollars = Math.floor(abs / 1_000_000);
-  const fraction = String(abs % 1_000_000).padStart(6, '0').replace(/0{1,4}$/, '');
+  const fraction = String(abs % 1_000_000)
+    .padStart(6, '0')
+    .replace(/0{1,4}$/, '');
   return `${sign}$${formatCount(dollars)}.${fraction.padEnd(2, '0')}`;
 }

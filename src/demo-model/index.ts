@@ -72,11 +72,18 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
 async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
   if (req.method === 'GET' && path === '/v1/models') {
-    sendJson(res, 200, { object: 'list', data: [{ id: DEMO_MODEL_NAME, object: 'model', created: 0, owned_by: 'vigil' }] });
+    sendJson(res, 200, {
+      object: 'list',
+      data: [{ id: DEMO_MODEL_NAME, object: 'model', created: 0, owned_by: 'vigil' }],
+    });
     return;
   }
   if (req.method !== 'POST' || path !== '/v1/chat/completions') {
-    sendJson(res, 404, errorBody(`the Vigil demo model serves POST /v1/chat/completions, not ${req.method ?? ''} ${path}`));
+    sendJson(
+      res,
+      404,
+      errorBody(`the Vigil demo model serves POST /v1/chat/completions, not ${req.method ?? ''} ${path}`),
+    );
     return;
   }
   const raw = await readBody(req);

@@ -38,7 +38,11 @@ export function toCompletion(reply: DemoReply, request: ChatCompletionCreatePara
         finish_reason: toolCalls ? 'tool_calls' : 'stop',
       },
     ],
-    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
   };
 }
 

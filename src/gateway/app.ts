@@ -73,7 +73,10 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     streamTokens: streamTokens(options.token),
   };
   // Widened to fastify's logger interface, so the instance has fastify's default type.
-  const loggerInstance: FastifyBaseLogger | undefined = options.logger?.child({}, { serializers: { req: requestLogSerializer } });
+  const loggerInstance: FastifyBaseLogger | undefined = options.logger?.child(
+    {},
+    { serializers: { req: requestLogSerializer } },
+  );
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: false }),
     bodyLimit: bodyLimitBytes,
@@ -99,7 +102,13 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     void app.register(cors, {
       origin: options.corsOrigins.includes('*') ? '*' : [...options.corsOrigins],
       methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'last-event-id', IDEMPOTENCY_KEY_HEADER, CONVERSATION_ID_HEADER],
+      allowedHeaders: [
+        'authorization',
+        'content-type',
+        'last-event-id',
+        IDEMPOTENCY_KEY_HEADER,
+        CONVERSATION_ID_HEADER,
+      ],
       exposedHeaders: [REQUEST_ID_HEADER, MESSAGE_ID_HEADER, CONVERSATION_ID_HEADER],
       maxAge: 600,
     });
@@ -110,7 +119,8 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     const response = toErrorResponse(error, { requestId: request.id, bodyLimitBytes });
     // A timeout is the caller's wait running out, not a failure: the request log line says it.
     if (response.status >= 500 && response.status !== 504) request.log.error({ err: error }, 'request failed');
-    const body = request.routeOptions.config?.errorFormat === 'openai' ? openAIErrorBody(response) : vigilErrorBody(response);
+    const body =
+      request.routeOptions.config?.errorFormat === 'openai' ? openAIErrorBody(response) : vigilErrorBody(response);
     return reply
       .code(response.status)
       .headers(response.headers ?? {})
@@ -144,7 +154,9 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable) return;
   const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
   const status = tooLarge ? 431 : 400;
-  const message = tooLarge ? 'the request headers are too large (at most 16 KiB in all, URL included)' : 'the request is not valid HTTP';
+  const message = tooLarge
+    ? 'the request headers are too large (at most 16 KiB in all, URL included)'
+    : 'the request is not valid HTTP';
   const body = JSON.stringify(vigilErrorBody({ status, code: 'invalid_request', message }));
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +

@@ -34,7 +34,10 @@ function hasStreamToken(request: FastifyRequest, streams: StreamTokens): boolean
   const { token } = request.query as { token?: unknown };
   const { agent, conversationId } = request.params as { agent?: unknown; conversationId?: unknown };
   return (
-    typeof token === 'string' && typeof agent === 'string' && typeof conversationId === 'string' && streams.verify(token, agent, conversationId)
+    typeof token === 'string' &&
+    typeof agent === 'string' &&
+    typeof conversationId === 'string' &&
+    streams.verify(token, agent, conversationId)
   );
 }
 

@@ -88,7 +88,8 @@ export function toErrorResponse(error: unknown, context: ErrorContext): ErrorRes
   }
   if (error instanceof UnknownAgentError) return { status: 404, code: 'unknown_agent', message: error.message };
   if (error instanceof ConversationNotFoundError) return { status: 404, code: 'not_found', message: error.message };
-  if (error instanceof ConversationEndedError) return { status: 409, code: 'conversation_ended', message: error.message };
+  if (error instanceof ConversationEndedError)
+    return { status: 409, code: 'conversation_ended', message: error.message };
   if (error instanceof TimeoutError) return { status: 504, code: 'timeout', message: error.message };
   if (error instanceof SystemError) {
     return isUnavailable(error)
@@ -154,10 +155,16 @@ function fastifyClientError(error: unknown, bodyLimitBytes: number): ErrorRespon
   const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
   if (typeof code !== 'string' || !code.startsWith('FST_') || typeof statusCode !== 'number') return undefined;
   if (statusCode === 413) {
-    return { status: 413, code: 'payload_too_large', message: `the request body is larger than ${bodyLimitBytes} bytes` };
+    return {
+      status: 413,
+      code: 'payload_too_large',
+      message: `the request body is larger than ${bodyLimitBytes} bytes`,
+    };
   }
-  if (statusCode === 415) return { status: 415, code: 'unsupported_media_type', message: 'send the request body as application/json' };
-  if (statusCode >= 400 && statusCode < 500) return { status: statusCode, code: 'invalid_request', message: error.message };
+  if (statusCode === 415)
+    return { status: 415, code: 'unsupported_media_type', message: 'send the request body as application/json' };
+  if (statusCode >= 400 && statusCode < 500)
+    return { status: statusCode, code: 'invalid_request', message: error.message };
   return undefined;
 }
 

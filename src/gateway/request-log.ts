@@ -6,13 +6,25 @@
 import type { FastifyRequest } from 'fastify';
 
 /** Query parameters the gateway reads; their values are safe to log. */
-const LOGGED_QUERY_PARAMS = new Set(['wait', 'timeoutMs', 'offset', 'limit', 'fromOffset', 'from', 'agent', 'conversationId']);
+const LOGGED_QUERY_PARAMS = new Set([
+  'wait',
+  'timeoutMs',
+  'offset',
+  'limit',
+  'fromOffset',
+  'from',
+  'agent',
+  'conversationId',
+]);
 
 export function loggedUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const params = new URLSearchParams(url.slice(q + 1));
-  const shown = [...params].map(([key, value]) => `${encodeURIComponent(key)}=${LOGGED_QUERY_PARAMS.has(key) ? encodeURIComponent(value) : '[redacted]'}`);
+  const shown = [...params].map(
+    ([key, value]) =>
+      `${encodeURIComponent(key)}=${LOGGED_QUERY_PARAMS.has(key) ? encodeURIComponent(value) : '[redacted]'}`,
+  );
   return `${url.slice(0, q)}?${shown.join('&')}`;
 }
 

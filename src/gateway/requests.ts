@@ -69,7 +69,11 @@ export const SendMessageRequest = z
   .superRefine((request, ctx) => {
     const key = request.headers[IDEMPOTENCY_KEY_HEADER];
     if (key !== undefined && request.body.id !== undefined && key !== request.body.id) {
-      ctx.addIssue({ code: 'custom', path: ['headers', IDEMPOTENCY_KEY_HEADER], message: 'differs from body.id; send one, or the same' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headers', IDEMPOTENCY_KEY_HEADER],
+        message: 'differs from body.id; send one, or the same',
+      });
     }
   });
 
@@ -98,8 +102,15 @@ export const EventsRequest = z.object({
       token: z.string().max(2048).optional(),
     })
     .strict()
-    .refine((query) => !(query.from && query.fromOffset !== undefined), { message: 'give from=now or fromOffset, not both' }),
-  headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/, 'must be the id of an event: a whole number').optional() }),
+    .refine((query) => !(query.from && query.fromOffset !== undefined), {
+      message: 'give from=now or fromOffset, not both',
+    }),
+  headers: z.object({
+    'last-event-id': z
+      .string()
+      .regex(/^\d{1,15}$/, 'must be the id of an event: a whole number')
+      .optional(),
+  }),
 });
 
 export const StreamTokenRequest = z.object({ params: ConversationParams });
@@ -157,7 +168,12 @@ export const CreateScheduleHttpRequest = z.object({
 });
 
 export const ListSchedulesHttpRequest = z.object({
-  query: z.object({ agent: ConversationParams.shape.agent.optional(), conversationId: ConversationParams.shape.conversationId.optional() }).strict(),
+  query: z
+    .object({
+      agent: ConversationParams.shape.agent.optional(),
+      conversationId: ConversationParams.shape.conversationId.optional(),
+    })
+    .strict(),
 });
 
 export const ScheduleIdRequest = z.object({ params: z.object({ scheduleId: z.string().min(1).max(500) }) });

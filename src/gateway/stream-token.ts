@@ -28,7 +28,10 @@ export interface StreamTokens {
 /** `gatewayToken` absent (a gateway that asks for none): a random key, so the tokens still work on this process. */
 export function streamTokens(gatewayToken: string | undefined, now: () => number = Date.now): StreamTokens {
   // Derived, never the gateway token itself: a stream token reveals nothing usable against the API.
-  const key = gatewayToken === undefined ? randomBytes(32) : createHash('sha256').update(`vigil stream token\0${gatewayToken}`).digest();
+  const key =
+    gatewayToken === undefined
+      ? randomBytes(32)
+      : createHash('sha256').update(`vigil stream token\0${gatewayToken}`).digest();
   const sign = (payload: string) => createHmac('sha256', key).update(payload).digest();
   return {
     issue(agent, conversationId) {

@@ -154,7 +154,9 @@ export function fitToBudget(
 function truncateLongest(model: string, context: Context, units: ContextUnit[], excess: number): number[] {
   const candidates = units
     .flatMap((unit) => unit.messages.map((message, position) => ({ unit, position, message })))
-    .filter(({ message }) => (message.role === 'user' || message.role === 'tool') && typeof message.content === 'string')
+    .filter(
+      ({ message }) => (message.role === 'user' || message.role === 'tool') && typeof message.content === 'string',
+    )
     .map((c) => ({ ...c, tokens: countContentTokens(model, c.message) }))
     .sort((a, b) => b.tokens - a.tokens);
   const truncated: number[] = [];

@@ -71,9 +71,10 @@ export function countContentTokens(model: string, message: ChatCompletionMessage
   if ('name' in message && typeof message.name === 'string') tokens += 1 + countTokens(model, message.name);
   if (message.role === 'assistant') {
     for (const call of message.tool_calls ?? []) {
-      tokens += call.type === 'function'
-        ? countTokens(model, call.function.name) + countTokens(model, call.function.arguments)
-        : countTokens(model, call.custom.name) + countTokens(model, call.custom.input);
+      tokens +=
+        call.type === 'function'
+          ? countTokens(model, call.function.name) + countTokens(model, call.function.arguments)
+          : countTokens(model, call.custom.name) + countTokens(model, call.custom.input);
     }
   }
   return tokens;
@@ -116,5 +117,7 @@ export function truncateToTokens(model: string, text: string, maxTokens: number)
 function textOf(content: ChatCompletionMessageParam['content']): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((part) => (part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : '')).join('');
+  return content
+    .map((part) => (part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : ''))
+    .join('');
 }

@@ -19,15 +19,28 @@ import { WebhookPaymentVerifier } from './webhook-verifier';
 
 export type { PaymentCheckInput, PaymentOutcome, PaymentRequest, PaymentVerifier } from '../conversation/payment';
 export { paymentRefusedReply, paymentRequiredReply } from '../conversation/payment';
-export { formatCredits, parseCredits, type CreditsLedger, type LedgerConsumption, type PaymentConsumer } from './credits/ledger';
+export {
+  formatCredits,
+  parseCredits,
+  type CreditsLedger,
+  type LedgerConsumption,
+  type PaymentConsumer,
+} from './credits/ledger';
 export { FileCreditsLedger, type FileCreditsLedgerOptions } from './credits/file-ledger';
 export { PostgresCreditsLedger, type PostgresCreditsLedgerOptions } from './credits/postgres-ledger';
 export { accountOf, CREDITS_VERIFIER, CreditsLedgerVerifier } from './credits/verifier';
-export { PaymentServiceUnavailableError, WEBHOOK_VERIFIER, WebhookPaymentVerifier, type WebhookPaymentVerifierOptions } from './webhook-verifier';
+export {
+  PaymentServiceUnavailableError,
+  WEBHOOK_VERIFIER,
+  WebhookPaymentVerifier,
+  type WebhookPaymentVerifierOptions,
+} from './webhook-verifier';
 
 /** The credits ledger beside the content store: `<dataDir>/credits/`, or tables in the same PostgreSQL. */
 export function createCreditsLedger(store: StoreSettings): CreditsLedger {
-  return store.kind === 'postgres' ? new PostgresCreditsLedger({ url: store.url }) : new FileCreditsLedger({ dataDir: store.dataDir });
+  return store.kind === 'postgres'
+    ? new PostgresCreditsLedger({ url: store.url })
+    : new FileCreditsLedger({ dataDir: store.dataDir });
 }
 
 /**

@@ -79,7 +79,9 @@ export class WebhookPaymentVerifier implements PaymentVerifier {
       });
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason ?? error;
-      const why = timeout.aborted ? `did not answer within ${this.timeoutMs} ms` : `could not be reached (${causeOf(error)})`;
+      const why = timeout.aborted
+        ? `did not answer within ${this.timeoutMs} ms`
+        : `could not be reached (${causeOf(error)})`;
       throw new PaymentServiceUnavailableError(`${this.label} ${why}`);
     }
     const text = await response.text().catch(() => '');
@@ -88,11 +90,15 @@ export class WebhookPaymentVerifier implements PaymentVerifier {
     }
     if (response.status < 200 || response.status >= 300) {
       const reason = answerOf(text)?.reason;
-      return { status: 'refused', reason: reason ? clip(reason) : `the payment service refused it (HTTP ${response.status})` };
+      return {
+        status: 'refused',
+        reason: reason ? clip(reason) : `the payment service refused it (HTTP ${response.status})`,
+      };
     }
     const answer = answerOf(text);
     if (!answer) return { status: 'refused', reason: 'the payment service gave an answer Vigil cannot read' };
-    if (!answer.valid) return { status: 'refused', reason: clip(answer.reason || 'the payment service did not accept it') };
+    if (!answer.valid)
+      return { status: 'refused', reason: clip(answer.reason || 'the payment service did not accept it') };
     return { status: 'paid', reference, amountMicros };
   }
 }

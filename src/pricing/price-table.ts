@@ -122,7 +122,8 @@ export function parsePriceSetting(
     const example = '{"gpt-4o":{"inputPerMillionTokens":2.5,"outputPerMillionTokens":10}}';
     return {
       problems: parsed.error.issues.map(
-        (issue) => `${source} not a price table (${issue.path.join('.') || 'value'}: ${issue.message}); e.g. ${example}`,
+        (issue) =>
+          `${source} not a price table (${issue.path.join('.') || 'value'}: ${issue.message}); e.g. ${example}`,
       ),
     };
   }

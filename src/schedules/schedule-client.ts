@@ -18,7 +18,14 @@ import {
 import { msToNumber } from '@temporalio/common/lib/time';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { ConfigError, ScheduleConflictError, ScheduleNotFoundError, SystemError, UnknownAgentError, ValidationError } from '../errors';
+import {
+  ConfigError,
+  ScheduleConflictError,
+  ScheduleNotFoundError,
+  SystemError,
+  UnknownAgentError,
+  ValidationError,
+} from '../errors';
 import {
   AgentName,
   ChannelRef,
@@ -46,10 +53,15 @@ function checkEvery(every: string, ctx: z.RefinementCtx): void {
   try {
     ms = msToNumber(every as never);
   } catch {
-    ctx.addIssue({ code: 'custom', path: ['every'], message: `"${every}" is not a duration (e.g. 30s, 15m, 1h, 2 days)` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['every'],
+      message: `"${every}" is not a duration (e.g. 30s, 15m, 1h, 2 days)`,
+    });
     return;
   }
-  if (!(ms >= 1000) || ms % 1000 !== 0) ctx.addIssue({ code: 'custom', path: ['every'], message: 'must be whole seconds, at least 1s' });
+  if (!(ms >= 1000) || ms % 1000 !== 0)
+    ctx.addIssue({ code: 'custom', path: ['every'], message: 'must be whole seconds, at least 1s' });
 }
 
 /** `cron`: five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly; UTC. */
@@ -57,17 +69,29 @@ function checkCron(cron: string, ctx: z.RefinementCtx): void {
   const text = cron.trim();
   const shorthand = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(text);
   if (!shorthand && text.split(/\s+/).length !== 5) {
-    ctx.addIssue({ code: 'custom', path: ['cron'], message: `"${cron}" must have 5 fields: minute hour day-of-month month day-of-week` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cron'],
+      message: `"${cron}" must have 5 fields: minute hour day-of-month month day-of-week`,
+    });
     return;
   }
   if (/[LW#?H]/.test(text.replace(/^@\w+$/, ''))) {
-    ctx.addIssue({ code: 'custom', path: ['cron'], message: `"${cron}": L, W, #, ? and H are not supported by Temporal schedules` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cron'],
+      message: `"${cron}": L, W, #, ? and H are not supported by Temporal schedules`,
+    });
     return;
   }
   try {
     CronExpressionParser.parse(text);
   } catch (error) {
-    ctx.addIssue({ code: 'custom', path: ['cron'], message: `"${cron}" is not a cron expression: ${(error as Error).message}` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cron'],
+      message: `"${cron}" is not a cron expression: ${(error as Error).message}`,
+    });
   }
 }
 
@@ -93,12 +117,18 @@ export const CreateScheduleRequest = z
     if (input.cron !== undefined) checkCron(input.cron, ctx);
     const id = scheduleIdFor(input.agent, input.conversationId, input.name ?? 'default');
     if (id.length > MAX_SCHEDULE_ID_LENGTH) {
-      ctx.addIssue({ code: 'custom', path: ['name'], message: `the schedule id ${id.length} characters long; at most ${MAX_SCHEDULE_ID_LENGTH}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: `the schedule id ${id.length} characters long; at most ${MAX_SCHEDULE_ID_LENGTH}`,
+      });
     }
   });
 export type CreateScheduleRequest = z.input<typeof CreateScheduleRequest>;
 
-export const ListSchedulesRequest = z.object({ agent: AgentName.optional(), conversationId: ConversationId.optional() }).strict();
+export const ListSchedulesRequest = z
+  .object({ agent: AgentName.optional(), conversationId: ConversationId.optional() })
+  .strict();
 export type ListSchedulesRequest = z.infer<typeof ListSchedulesRequest>;
 
 /** What the memo of a Vigil schedule holds: enough to list it without describing each one. */
@@ -166,12 +196,22 @@ export class ScheduleClient {
       summary: `Posts "${clip(input.content, 60)}" to conversation ${input.conversationId} of agent ${input.agent} ${
         input.every ? `every ${input.every}` : `on cron "${input.cron}" (UTC)`
       }; reply to ${input.channel?.type === 'webhook' ? input.channel.url : 'the log'}`,
-      vigil: { agent: input.agent, conversationId: input.conversationId, name, content: input.content, every: input.every, cron: input.cron, channel: input.channel },
+      vigil: {
+        agent: input.agent,
+        conversationId: input.conversationId,
+        name,
+        content: input.content,
+        every: input.every,
+        cron: input.cron,
+        channel: input.channel,
+      },
     };
     try {
       const handle = await this.client.schedule.create({
         scheduleId: id,
-        spec: input.every ? { intervals: [{ every: input.every as never }] } : { cronExpressions: [input.cron!.trim()] },
+        spec: input.every
+          ? { intervals: [{ every: input.every as never }] }
+          : { cronExpressions: [input.cron!.trim()] },
         action: {
           type: 'startWorkflow',
           workflowType: SCHEDULED_MESSAGE_WORKFLOW_TYPE,
@@ -188,7 +228,9 @@ export class ScheduleClient {
       return view;
     } catch (error) {
       if (error instanceof ScheduleAlreadyRunning) {
-        throw new ScheduleConflictError(`a schedule named "${name}" already exists for conversation ${input.conversationId} of agent ${input.agent} (${id})`);
+        throw new ScheduleConflictError(
+          `a schedule named "${name}" already exists for conversation ${input.conversationId} of agent ${input.agent} (${id})`,
+        );
       }
       // The server's own judgement of the spec, in case it is stricter than ours.
       if (error instanceof TypeError) throw new ValidationError(`invalid schedule: ${error.message}`);
@@ -250,7 +292,9 @@ function check<T extends z.ZodType>(schema: T, value: unknown, what: string): z.
 }
 
 function systemError(operation: string, error: unknown): SystemError {
-  return new SystemError(`schedule ${operation} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  return new SystemError(`schedule ${operation} failed: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
 }
 
 function clip(text: string, max: number): string {

@@ -24,7 +24,9 @@ export function vigilDataConverter(
   settings: Partial<Pick<StoreSettings, 'payloadThresholdBytes'>> = {},
 ): DataConverter {
   return {
-    externalStorage: externalStorageFor(store, { thresholdBytes: settings.payloadThresholdBytes ?? DEFAULT_PAYLOAD_THRESHOLD_BYTES }),
+    externalStorage: externalStorageFor(store, {
+      thresholdBytes: settings.payloadThresholdBytes ?? DEFAULT_PAYLOAD_THRESHOLD_BYTES,
+    }),
   };
 }
 

@@ -32,14 +32,17 @@ export class ContentStoreDriver implements StorageDriver {
 
   async store(_context: unknown, payloads: Payload[]): Promise<StorageDriverClaim[]> {
     const refs = await Promise.all(
-      payloads.map((payload) => this.contents.put(Buffer.from(PayloadProto.encode(payload).finish()).toString('base64'))),
+      payloads.map((payload) =>
+        this.contents.put(Buffer.from(PayloadProto.encode(payload).finish()).toString('base64')),
+      ),
     );
     return refs.map((ref) => new StorageDriverClaim({ ref }));
   }
 
   async retrieve(_context: unknown, claims: StorageDriverClaim[]): Promise<Payload[]> {
     const refs = claims.map(({ claimData }) => {
-      if (typeof claimData.ref !== 'string') throw new ValidationError(`a ${this.name} claim without a ref: ${JSON.stringify(claimData)}`);
+      if (typeof claimData.ref !== 'string')
+        throw new ValidationError(`a ${this.name} claim without a ref: ${JSON.stringify(claimData)}`);
       return claimData.ref;
     });
     const encoded = await this.contents.getMany(refs);

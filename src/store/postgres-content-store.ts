@@ -85,7 +85,11 @@ export class PostgresContentStore implements ContentStore {
 
   async has(ref: string): Promise<boolean> {
     const checked = requireContentRef(ref);
-    const rows = await this.query(`SELECT 1 FROM ${CONTENT_TABLE} WHERE ref = $1`, [checked], `could not look up content ${checked}`);
+    const rows = await this.query(
+      `SELECT 1 FROM ${CONTENT_TABLE} WHERE ref = $1`,
+      [checked],
+      `could not look up content ${checked}`,
+    );
     return rows.length > 0;
   }
 
@@ -127,7 +131,11 @@ export class PostgresContentStore implements ContentStore {
     const code = codeOf(error);
     const detail = this.withoutSecrets(error instanceof Error ? error.message : String(error));
     // The driver's error is not kept as the cause: it may hold connection parameters.
-    return new StoreUnavailableError(`${failure} in ${this.name}: ${detail}${code ? ` (${code})` : ''}`, this.name, code);
+    return new StoreUnavailableError(
+      `${failure} in ${this.name}: ${detail}${code ? ` (${code})` : ''}`,
+      this.name,
+      code,
+    );
   }
 
   private withoutSecrets(text: string): string {
@@ -139,7 +147,7 @@ function parseUrl(value: string): URL {
   const url = URL.canParse(value) ? new URL(value) : undefined;
   if (!url || !['postgres:', 'postgresql:'].includes(url.protocol)) {
     // The value is not quoted: it is a secret.
-    throw new ConfigError(['the content store\'s PostgreSQL URL is not a postgres:// URL']);
+    throw new ConfigError(["the content store's PostgreSQL URL is not a postgres:// URL"]);
   }
   return url;
 }

@@ -57,7 +57,8 @@ export function startAppend(store: ContentStore, chain: ChainInput): PendingAppe
     [...records].map(async ([ref, text]) => {
       const stored = await readable(() => store.put(text));
       // A store that does not address by the SHA-256 of the UTF-8 text would break every later record's link.
-      if (stored !== ref) throw new SystemError(`the content store returned ${stored} for a record whose hash is ${ref}`);
+      if (stored !== ref)
+        throw new SystemError(`the content store returned ${stored} for a record whose hash is ${ref}`);
     }),
   ).then(() => undefined);
   // Awaited later by the caller; until then a failure must not count as unhandled (Node would end the process).
@@ -81,7 +82,7 @@ export async function readChain(
   pending?: ReadonlyMap<string, string>,
 ): Promise<{ index: number; entry: TranscriptEntry }[]> {
   const entries: { index: number; entry: TranscriptEntry }[] = [];
-  for (let ref = chain.head; ref !== null && entries.length < chain.length - from; ) {
+  for (let ref = chain.head; ref !== null && entries.length < chain.length - from;) {
     const text = pending?.get(ref);
     const record = text === undefined ? await readRecord(store, ref) : (JSON.parse(text) as TranscriptRecord);
     entries.push({ index: record.index, entry: record.entry });
@@ -124,7 +125,11 @@ async function readable<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (error) {
     if (error instanceof ContentMissingError || error instanceof ContentCorruptError) {
-      throw ApplicationFailure.create({ message: error.message, type: FailureTypes.ContentUnavailable, nonRetryable: true });
+      throw ApplicationFailure.create({
+        message: error.message,
+        type: FailureTypes.ContentUnavailable,
+        nonRetryable: true,
+      });
     }
     throw error;
   }

@@ -22,7 +22,14 @@ import { AgentClient, type EventsOptions, type MessageInput, type SendOptions } 
 import { loadConfig, type LogLevel } from '../config';
 import { createLogger } from '../logger';
 import { ConfigError } from '../errors';
-import type { ConversationEventEnvelope, ConversationView, Decision, Reply, TranscriptPage, TranscriptPageRequest } from '../conversation/protocol';
+import type {
+  ConversationEventEnvelope,
+  ConversationView,
+  Decision,
+  Reply,
+  TranscriptPage,
+  TranscriptPageRequest,
+} from '../conversation/protocol';
 import { FileContentStore } from '../store';
 import { createVigilClient } from '../store/data-converter';
 import { createVigilWorker, installRuntimeLogger, type VigilWorker } from '../workers/worker';

@@ -381,8 +381,7 @@ const DIALECTS = {
   },
   /** Usage on the chunk with the finish reason, asked for or not (vLLM, Mistral). */
   'usage-in-final-choice': {
-    stream: (c) =>
-      sse(onFinish(openaiEvents(c, false), (chunk) => (c.usage ? { ...chunk, usage: c.usage } : chunk))),
+    stream: (c) => sse(onFinish(openaiEvents(c, false), (chunk) => (c.usage ? { ...chunk, usage: c.usage } : chunk))),
   },
   /** Usage under `x_groq` on the chunk with the finish reason, never at the top level (Groq). */
   groq: {

@@ -63,7 +63,8 @@ const STOP_TIMEOUT_MS = 10_000;
 
 /** Where scripts/install-temporal.sh puts the CLI (VIGIL_TEMPORAL_HOME, else the user's cache folder). */
 export function installedTemporalCliPath(env: NodeJS.ProcessEnv = process.env): string {
-  const home = env.VIGIL_TEMPORAL_HOME || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'vigil', 'temporal-cli');
+  const home =
+    env.VIGIL_TEMPORAL_HOME || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'vigil', 'temporal-cli');
   return join(home, `v${TEMPORAL_CLI_VERSION}`, 'temporal');
 }
 
@@ -186,7 +187,9 @@ async function waitUntilServing(address: string, options: TemporalCliServerOptio
   }
   if (options.stop?.aborted) throw new TemporalCliStartCancelled('stopped before Temporal was ready');
   const reason = lastError instanceof Error ? lastError.message : String(lastError);
-  throw new TemporalCliError(`the Temporal CLI dev server did not answer at ${address} within ${timeoutMs / 1000}s: ${reason}`);
+  throw new TemporalCliError(
+    `the Temporal CLI dev server did not answer at ${address} within ${timeoutMs / 1000}s: ${reason}`,
+  );
 }
 
 export async function freePort(): Promise<number> {

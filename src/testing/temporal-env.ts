@@ -11,7 +11,12 @@ import { InternalConnectionOptions, InternalConnectionOptionsSymbol } from '@tem
 import { NativeConnection } from '@temporalio/worker';
 import { registerVigilSearchAttributes } from '../search-attributes-setup';
 import { startTemporalCliServer, type TemporalCliServer } from './temporal-cli';
-import { type DynamicConfig, resolveDynamicConfig, startTestServer, type TestServer } from '@vigil/temporal-test-server';
+import {
+  type DynamicConfig,
+  resolveDynamicConfig,
+  startTestServer,
+  type TestServer,
+} from '@vigil/temporal-test-server';
 
 export interface TemporalTestEnv {
   /** A connected client for the test's namespace. */
@@ -62,7 +67,8 @@ export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}
   }
   const address =
     external ??
-    (server = await startTestServer({ timeSkipping: options.timeSkipping, dynamicConfig: options.dynamicConfig })).address;
+    (server = await startTestServer({ timeSkipping: options.timeSkipping, dynamicConfig: options.dynamicConfig }))
+      .address;
   const namespace = (external && !server && process.env.TEMPORAL_TEST_NAMESPACE) || 'default';
   const connectionOptions: InternalConnectionOptions = {
     address,
@@ -73,7 +79,11 @@ export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}
   // Conversations set Vigil's search attributes; the namespace must know them (idempotent on a real server).
   await registerVigilSearchAttributes(connection, namespace);
   return {
-    client: new Client({ connection, namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) }),
+    client: new Client({
+      connection,
+      namespace,
+      ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    }),
     connection,
     nativeConnection,
     namespace,

@@ -80,9 +80,7 @@ const APPROVAL_POLICIES: readonly ApprovalPolicy[] = ['auto', 'ask', 'deny'];
  *
  * @throws ConfigError listing every problem (a bad name, a schema with no JSON Schema form, a bad timeout).
  */
-export function defineTool<Schema extends ToolParameters>(
-  definition: ToolDefinition<Schema>,
-): Tool<z.output<Schema>> {
+export function defineTool<Schema extends ToolParameters>(definition: ToolDefinition<Schema>): Tool<z.output<Schema>> {
   const label = typeof definition.name === 'string' ? `tool "${definition.name}"` : 'tool';
   const problems: string[] = [];
   if (typeof definition.name !== 'string' || !TOOL_NAME.test(definition.name)) {

@@ -74,7 +74,8 @@ export interface VigilWorker {
  */
 export async function createVigilWorker(options: VigilWorkerOptions): Promise<VigilWorker> {
   const { config } = options;
-  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat, name: 'vigil-worker' });
+  const logger =
+    options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat, name: 'vigil-worker' });
   installRuntimeLogger(logger);
   for (const warning of config.warnings) logger.warn(warning);
 
@@ -82,7 +83,9 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
   const owned: { close(): Promise<void> }[] = [];
   const release = async () => {
     for (const resource of owned.splice(0).reverse()) {
-      await resource.close().catch((error: unknown) => logger.error({ err: error }, 'closing a worker resource failed'));
+      await resource
+        .close()
+        .catch((error: unknown) => logger.error({ err: error }, 'closing a worker resource failed'));
     }
   };
   try {

@@ -8,7 +8,12 @@
  * signals; the transcript itself holds only the final reply.
  */
 import { setHandler } from '@temporalio/workflow';
-import { type PublishInput, WorkflowStream, workflowStreamPublishSignal, type WorkflowStreamState } from '@temporalio/workflow-streams/workflow';
+import {
+  type PublishInput,
+  WorkflowStream,
+  workflowStreamPublishSignal,
+  type WorkflowStreamState,
+} from '@temporalio/workflow-streams/workflow';
 import { type ConversationEvent, EVENT_TOPICS, type TranscriptEntry } from '../conversation/protocol';
 import { type ConversationState, isStored } from '../conversation/state';
 

@@ -26,7 +26,12 @@ import {
   type RetrySpec,
   type ToolSpec,
 } from '../conversation/agent-spec';
-import { ConversationActivities, type ModelCallInput, type ModelCallRequest, ToolRunResult } from '../conversation/activity-contract';
+import {
+  ConversationActivities,
+  type ModelCallInput,
+  type ModelCallRequest,
+  ToolRunResult,
+} from '../conversation/activity-contract';
 import { FailureTypes } from '../conversation/failure-types';
 import {
   cancelTurnUpdate,
@@ -72,7 +77,12 @@ import {
   view,
 } from '../conversation/state';
 import { ConversationEvents, type ConversationEventsState, EVENTS_GRACE_MS } from './conversation-events';
-import { DEFAULT_SWITCH_THRESHOLDS, pastSignalThreshold, type RunSize, turnStopReason } from '../conversation/run-limits';
+import {
+  DEFAULT_SWITCH_THRESHOLDS,
+  pastSignalThreshold,
+  type RunSize,
+  turnStopReason,
+} from '../conversation/run-limits';
 import { errorReply, failureMessage, modelCallOverdue, modelTotalTimeoutMs, runLimitNear } from './turn-failures';
 import { PATCHES } from './patches';
 import { publishVisibility } from './visibility';
@@ -105,12 +115,17 @@ export async function conversation(input: StartConversation): Promise<Conversati
    * with the rest of the queue.
    */
   let draining = false;
-  const events = new ConversationEvents(state, start.events as ConversationEventsState | undefined, () => run.signals++);
+  const events = new ConversationEvents(
+    state,
+    start.events as ConversationEventsState | undefined,
+    () => run.signals++,
+  );
 
   setHandler(
     sendUpdate,
     async (message) => {
-      if (admit(state, message) === 'duplicate') log.info('message seen before; answering with its reply', { messageId: message.id });
+      if (admit(state, message) === 'duplicate')
+        log.info('message seen before; answering with its reply', { messageId: message.id });
       awaitingReply.add(message.id);
       try {
         await condition(() => state.seen[message.id]?.reply != null);
@@ -134,7 +149,10 @@ export async function conversation(input: StartConversation): Promise<Conversati
         const seen = state.seen[parsed.data.id];
         // While draining, only a send whose reply is here already is taken: anything else would wait in this run.
         if (draining && seen?.reply == null) {
-          throw ApplicationFailure.retryable('the conversation is moving to its next run; send the message again', FailureTypes.SwitchingRuns);
+          throw ApplicationFailure.retryable(
+            'the conversation is moving to its next run; send the message again',
+            FailureTypes.SwitchingRuns,
+          );
         }
         if (seen && seen.turn !== null && seen.reply === null && state.turn?.message.id !== parsed.data.id) {
           throw invalid(`message ${parsed.data.id} was answered too long ago for its reply to be kept`);
@@ -171,7 +189,12 @@ export async function conversation(input: StartConversation): Promise<Conversati
     decideUpdate,
     (decision) => {
       applyDecision(state, decision);
-      events.emit({ type: 'tool.decided', turn: state.turn!.turn, toolCallId: decision.toolCallId, decision: decision.decision });
+      events.emit({
+        type: 'tool.decided',
+        turn: state.turn!.turn,
+        toolCallId: decision.toolCallId,
+        decision: decision.decision,
+      });
       return { accepted: true as const };
     },
     {
@@ -205,16 +228,29 @@ export async function conversation(input: StartConversation): Promise<Conversati
     state.ending = true;
   });
   setHandler(stateQuery, () => view(state, { delivering: run.delivering }));
-  setHandler(transcriptQuery, (request?: TranscriptPageRequest) => transcriptPage(state, TranscriptPageRequest.parse(request ?? {})));
+  setHandler(transcriptQuery, (request?: TranscriptPageRequest) =>
+    transcriptPage(state, TranscriptPageRequest.parse(request ?? {})),
+  );
 
   for (;;) {
-    if (state.queue.length === 0 && !state.ending && runIsLong(agentCache.spec, run) && patched(PATCHES.continueAsNew.id)) {
+    if (
+      state.queue.length === 0 &&
+      !state.ending &&
+      runIsLong(agentCache.spec, run) &&
+      patched(PATCHES.continueAsNew.id)
+    ) {
       await continueAsNewBetweenTurns(state, events);
-    } else if (state.queue.length > 0 && !state.ending && runIsLong(agentCache.spec, run) && patched(PATCHES.continueAsNewBusy.id)) {
+    } else if (
+      state.queue.length > 0 &&
+      !state.ending &&
+      runIsLong(agentCache.spec, run) &&
+      patched(PATCHES.continueAsNewBusy.id)
+    ) {
       // Busy: a conversation that is never idle must switch too. Once no queued message has a send waiting for
       // its reply here, the queue goes with the state; until then, turns go on and new sends wait for the next run.
       draining = true;
-      if (!state.queue.some((m) => awaitingReply.has(m.id))) await continueAsNewBetweenTurns(state, events, { carryQueue: true });
+      if (!state.queue.some((m) => awaitingReply.has(m.id)))
+        await continueAsNewBetweenTurns(state, events, { carryQueue: true });
     }
     // 'idle' is only worth a command when the conversation will actually wait: a message that came with the
     // start, or was queued during the last turn, goes straight to 'running'.
@@ -252,8 +288,14 @@ function runIsLong(agent: AgentSpec | undefined, run: RunLocal): boolean {
   if (info.historyLength >= (limits?.continueAsNewAfterEvents ?? DEFAULT_SWITCH_THRESHOLDS.events)) return true;
   // The size and the signals are asked last, and each patch only when it decides, so runs recorded before them
   // replay unchanged.
-  if (info.historySize >= (limits?.continueAsNewAfterBytes ?? DEFAULT_SWITCH_THRESHOLDS.bytes) && patched(PATCHES.continueAsNewBytes.id)) return true;
-  return pastSignalThreshold(run.signals, limits?.continueAsNewAfterSignals) && patched(PATCHES.continueAsNewSignals.id);
+  if (
+    info.historySize >= (limits?.continueAsNewAfterBytes ?? DEFAULT_SWITCH_THRESHOLDS.bytes) &&
+    patched(PATCHES.continueAsNewBytes.id)
+  )
+    return true;
+  return (
+    pastSignalThreshold(run.signals, limits?.continueAsNewAfterSignals) && patched(PATCHES.continueAsNewSignals.id)
+  );
 }
 
 function runSize(run: RunLocal): RunSize {
@@ -334,10 +376,12 @@ async function runTurn(
     // Runs recorded before short-term memory sent the whole transcript and never summarized.
     const memory = patched(PATCHES.memory.id);
     const agent = await currentAgent(state, agentCache);
-    const outcome = await scope.run(() => runSteps(state, agent, agentCache, events, run, memory)).catch((err: unknown) => {
-      if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, agentCache.spec ?? agent);
-      throw err;
-    });
+    const outcome = await scope
+      .run(() => runSteps(state, agent, agentCache, events, run, memory))
+      .catch((err: unknown) => {
+        if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, agentCache.spec ?? agent);
+        throw err;
+      });
     if (outcome.kind !== 'finish') throw new Error(`turn ended on a ${outcome.kind} step`);
     const reply = finishTurn(state, outcome.status, outcome.content, now());
     announceReply(events, state, reply);
@@ -383,13 +427,18 @@ async function runSteps(
     switch (step.kind) {
       case 'verify_payment': {
         // Not cancellable: a payment taken is always recorded, so the turn never loses what was paid.
-        const outcome = await CancellationScope.nonCancellable(() => paymentActivity(step.input.reference).verifyPayment(step.input));
+        const outcome = await CancellationScope.nonCancellable(() =>
+          paymentActivity(step.input.reference).verifyPayment(step.input),
+        );
         applyPayment(state, outcome);
         break;
       }
       case 'summarize': {
         try {
-          const result = await modelActivity(agent, `${agent.model}: summary of turns before entry ${step.coversThrough + 1}`).summarize(step.input);
+          const result = await modelActivity(
+            agent,
+            `${agent.model}: summary of turns before entry ${step.coversThrough + 1}`,
+          ).summarize(step.input);
           applySummary(state, result, step.coversThrough);
         } catch (err) {
           if (isCancellation(err)) throw err;
@@ -419,13 +468,23 @@ async function runSteps(
       }
       case 'await_approval': {
         const timeoutMs = agent.limits.approvalTimeoutMs;
-        requestApprovals(state, step.requests, now(), timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined);
+        requestApprovals(
+          state,
+          step.requests,
+          now(),
+          timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined,
+        );
         events.syncApprovals(state);
         publishVisibility(state, 'awaiting_approval');
         const decided = await condition(() => !awaitingApproval(state) || state.turn?.cancelled != null, timeoutMs);
         if (!decided) {
           for (const approval of state.turn!.approvals) {
-            events.emit({ type: 'tool.decided', turn: state.turn!.turn, toolCallId: approval.toolCallId, decision: 'expired' });
+            events.emit({
+              type: 'tool.decided',
+              turn: state.turn!.turn,
+              toolCallId: approval.toolCallId,
+              decision: 'expired',
+            });
           }
           expireApprovals(state);
         }
@@ -441,7 +500,11 @@ async function runSteps(
 }
 
 /** Runs the approved calls of one model answer, at most `maxParallelTools` at a time. */
-async function runTools(state: ConversationState, agent: AgentSpec, calls: ToolCall[]): Promise<{ toolCall: ToolCall; result: ToolRunResult }[]> {
+async function runTools(
+  state: ConversationState,
+  agent: AgentSpec,
+  calls: ToolCall[],
+): Promise<{ toolCall: ToolCall; result: ToolRunResult }[]> {
   const results: { toolCall: ToolCall; result: ToolRunResult }[] = [];
   const queue = [...calls];
   const worker = async () => {
@@ -460,16 +523,32 @@ async function runTools(state: ConversationState, agent: AgentSpec, calls: ToolC
   return results;
 }
 
-async function deliver(state: ConversationState, run: RunLocal, message: InboundMessage, reply: Reply, retry: RetrySpec): Promise<void> {
+async function deliver(
+  state: ConversationState,
+  run: RunLocal,
+  message: InboundMessage,
+  reply: Reply,
+  retry: RetrySpec,
+): Promise<void> {
   if (!message.channel) return; // the caller of `send` receives the reply itself
   run.delivering = message.id;
   try {
-    await delivery(message.id, message.channel.type, retry).deliverReply({ agent: state.agent, conversationId: state.conversationId, channel: message.channel, reply });
+    await delivery(message.id, message.channel.type, retry).deliverReply({
+      agent: state.agent,
+      conversationId: state.conversationId,
+      channel: message.channel,
+      reply,
+    });
   } catch (err) {
     // The reply is already recorded and returned to any waiting caller; a channel that cannot take it is
     // noted in the transcript rather than failing the conversation.
     log.warn('reply could not be delivered', { messageId: message.id, error: String(err) });
-    state.transcript.push({ role: 'notice', turn: reply.turn, content: `The reply could not be delivered to its ${message.channel.type} channel: ${failureMessage(err)}`, at: now() });
+    state.transcript.push({
+      role: 'notice',
+      turn: reply.turn,
+      content: `The reply could not be delivered to its ${message.channel.type} channel: ${failureMessage(err)}`,
+      at: now(),
+    });
   } finally {
     run.delivering = null;
   }
@@ -480,14 +559,34 @@ async function deliver(state: ConversationState, run: RunLocal, message: Inbound
  * turn: the reply names the conversation's latest one. A resent id's refusal carries the same idempotency key as
  * its first reply, so a receiver that dedupes keeps the first; a new id taken for a used one (rare) is heard.
  */
-async function deliverRefusal(state: ConversationState, message: InboundMessage, content: string, agentCache: AgentCache): Promise<void> {
+async function deliverRefusal(
+  state: ConversationState,
+  message: InboundMessage,
+  content: string,
+  agentCache: AgentCache,
+): Promise<void> {
   const channel = message.channel ?? { type: 'log' as const };
-  const reply: Reply = { messageId: message.id, turn: Math.max(1, state.turns), status: 'error', content, models: [], usage: { inputTokens: 0, outputTokens: 0 } };
+  const reply: Reply = {
+    messageId: message.id,
+    turn: Math.max(1, state.turns),
+    status: 'error',
+    content,
+    models: [],
+    usage: { inputTokens: 0, outputTokens: 0 },
+  };
   try {
     const retry = (agentCache.spec?.limits ?? DEFAULT_LIMITS).deliveryRetry;
-    await delivery(message.id, channel.type, retry).deliverReply({ agent: state.agent, conversationId: state.conversationId, channel, reply });
+    await delivery(message.id, channel.type, retry).deliverReply({
+      agent: state.agent,
+      conversationId: state.conversationId,
+      channel,
+      reply,
+    });
   } catch (err) {
-    log.warn('the refusal of a reused message id could not be delivered', { messageId: message.id, error: String(err) });
+    log.warn('the refusal of a reused message id could not be delivered', {
+      messageId: message.id,
+      error: String(err),
+    });
   }
 }
 

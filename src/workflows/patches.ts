@@ -28,9 +28,16 @@ const NO_LONG_RUN =
 export const PATCHES = {
   visibility: {
     id: 'vigil-visibility-1',
-    guards: "the search attributes (VigilAgent, VigilStatus, VigilTokensUsed, VigilLastActivity) upserted as a conversation goes",
+    guards:
+      'the search attributes (VigilAgent, VigilStatus, VigilTokensUsed, VigilLastActivity) upserted as a conversation goes',
     since: '56a7029',
-    pinnedBy: ['before-visibility-approval', 'before-visibility-cancelled-turn', 'before-visibility-error-reply-and-end', 'before-visibility-multi-turn', 'before-visibility-tool-call'],
+    pinnedBy: [
+      'before-visibility-approval',
+      'before-visibility-cancelled-turn',
+      'before-visibility-error-reply-and-end',
+      'before-visibility-multi-turn',
+      'before-visibility-tool-call',
+    ],
   },
   cost: {
     id: 'vigil-cost-1',
@@ -42,7 +49,12 @@ export const PATCHES = {
     id: 'vigil-visibility-changes-only-1',
     guards: 'upserting only the search attributes that changed, not all of them every time',
     since: 'f6bcde1',
-    pinnedBy: ['before-stored-answers-multi-turn', 'before-stored-answers-tool-call', 'real-server-multi-turn', 'real-server-continue-as-new'],
+    pinnedBy: [
+      'before-stored-answers-multi-turn',
+      'before-stored-answers-tool-call',
+      'real-server-multi-turn',
+      'real-server-continue-as-new',
+    ],
   },
   memory: {
     id: 'vigil-memory-1',

@@ -19,7 +19,10 @@ const { postScheduledMessage } = proxyActivities<ScheduledMessageActivities>({
 export async function scheduledMessage(input: ScheduledMessageInput): Promise<{ messageId: string }> {
   const parsed = ScheduledMessageInput.safeParse(input);
   if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(`invalid scheduledMessage input: ${describeZodError(parsed.error)}`, FailureTypes.ScheduledMessageInvalid);
+    throw ApplicationFailure.nonRetryable(
+      `invalid scheduledMessage input: ${describeZodError(parsed.error)}`,
+      FailureTypes.ScheduledMessageInvalid,
+    );
   }
   const messageId = workflowInfo().workflowId;
   await postScheduledMessage({ ...parsed.data, messageId });

@@ -60,12 +60,17 @@ export function modelCallOverdue(err: unknown, agent: AgentSpec): ApplicationFai
 export function errorReply(err: unknown): string {
   const message = failureMessage(err);
   if (hasFailureType(err, MODEL_CALL_OVERDUE)) return message;
-  if (hasFailureType(err, FailureTypes.ModelRequestRejected)) return `The model provider rejected the request: ${message}`;
-  if (hasFailureType(err, FailureTypes.ModelResponseUnreadable)) return `The model provider's answer could not be read: ${message}`;
+  if (hasFailureType(err, FailureTypes.ModelRequestRejected))
+    return `The model provider rejected the request: ${message}`;
+  if (hasFailureType(err, FailureTypes.ModelResponseUnreadable))
+    return `The model provider's answer could not be read: ${message}`;
   if (hasFailureType(err, FailureTypes.ToolFatal)) return `A tool failed and the turn was stopped: ${message}`;
   if (hasFailureType(err, FailureTypes.UnknownAgent)) return `This agent is not available: ${message}`;
   if (hasFailureType(err, RUN_LIMIT_NEAR)) return `This message could not be fully answered: ${message}`;
-  if (hasFailureType(err, FailureTypes.PaymentVerifierMissing) || hasFailureType(err, FailureTypes.PaymentRequestInvalid)) {
+  if (
+    hasFailureType(err, FailureTypes.PaymentVerifierMissing) ||
+    hasFailureType(err, FailureTypes.PaymentRequestInvalid)
+  ) {
     return `This message's payment could not be checked, and it was not answered: ${message}`;
   }
   return `Something went wrong and this message could not be answered: ${message}`;

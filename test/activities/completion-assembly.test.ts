@@ -14,7 +14,14 @@ const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = 
 describe('text', () => {
   it('joins content pieces without needing a role, and hands each piece out for the preview', () => {
     const result = assemble(chunk({ content: 'Hel' }), chunk({ content: 'lo' }), chunk({}, { finish_reason: 'stop' }));
-    expect(result).toMatchObject({ id: 'c1', model: 'm', content: 'Hello', finishReason: 'stop', answered: true, toolCalls: [] });
+    expect(result).toMatchObject({
+      id: 'c1',
+      model: 'm',
+      content: 'Hello',
+      finishReason: 'stop',
+      answered: true,
+      toolCalls: [],
+    });
     expect(result.texts).toEqual(['Hel', 'lo']);
   });
 
@@ -22,7 +29,7 @@ describe('text', () => {
     expect(assemble(chunk({ content: 'ok' }))).toMatchObject({ content: 'ok', finishReason: 'unknown' });
   });
 
-  it('skips chunks with empty choices (Azure\'s first chunk, the usage chunk) and takes usage from any chunk', () => {
+  it("skips chunks with empty choices (Azure's first chunk, the usage chunk) and takes usage from any chunk", () => {
     const result = assemble(
       { id: '', model: '', choices: [], prompt_filter_results: [{ prompt_index: 0 }] },
       chunk({ content: 'hi' }, { content_filter_results: {} }),
@@ -32,26 +39,42 @@ describe('text', () => {
   });
 
   it('reads usage under x_groq, and the last usage when several chunks carry running totals', () => {
-    expect(assemble(chunk({ content: 'a' }), { choices: [], x_groq: { usage: { prompt_tokens: 4, completion_tokens: 1 } } }).usage).toEqual({
+    expect(
+      assemble(chunk({ content: 'a' }), { choices: [], x_groq: { usage: { prompt_tokens: 4, completion_tokens: 1 } } })
+        .usage,
+    ).toEqual({
       inputTokens: 4,
       outputTokens: 1,
     });
     expect(
-      assemble({ ...chunk({ content: 'a' }), usage: { prompt_tokens: 4, completion_tokens: 1 } }, { ...chunk({ content: 'b' }), usage: { prompt_tokens: 4, completion_tokens: 2 } })
-        .usage,
+      assemble(
+        { ...chunk({ content: 'a' }), usage: { prompt_tokens: 4, completion_tokens: 1 } },
+        { ...chunk({ content: 'b' }), usage: { prompt_tokens: 4, completion_tokens: 2 } },
+      ).usage,
     ).toEqual({ inputTokens: 4, outputTokens: 2 });
   });
 
   it('takes `message` where old proxies put `delta`, and a whole non-streamed completion the same way', () => {
-    expect(assemble({ choices: [{ message: { content: 'whole' }, finish_reason: 'stop' }] })).toMatchObject({ content: 'whole', finishReason: 'stop' });
+    expect(assemble({ choices: [{ message: { content: 'whole' }, finish_reason: 'stop' }] })).toMatchObject({
+      content: 'whole',
+      finishReason: 'stop',
+    });
   });
 
-  it('keeps reasoning out of the reply (reasoning_content, reasoning, Mistral\'s thinking parts)', () => {
+  it("keeps reasoning out of the reply (reasoning_content, reasoning, Mistral's thinking parts)", () => {
     const result = assemble(
       chunk({ reasoning_content: 'think ', content: null }),
       chunk({ reasoning: 'more ' }),
-      chunk({ content: [{ type: 'thinking', thinking: [{ type: 'text', text: 'deep' }] }, { type: 'text', text: 'Answer' }] }),
-      { choices: [], usage: { prompt_tokens: 5, completion_tokens: 30, completion_tokens_details: { reasoning_tokens: 25 } } },
+      chunk({
+        content: [
+          { type: 'thinking', thinking: [{ type: 'text', text: 'deep' }] },
+          { type: 'text', text: 'Answer' },
+        ],
+      }),
+      {
+        choices: [],
+        usage: { prompt_tokens: 5, completion_tokens: 30, completion_tokens_details: { reasoning_tokens: 25 } },
+      },
     );
     expect(result.content).toBe('Answer');
     expect(result.texts).toEqual(['Answer']);
@@ -64,7 +87,10 @@ describe('text', () => {
   });
 
   it('ignores choices other than the first, and knows an answer without any choice is empty', () => {
-    expect(assemble({ choices: [{ index: 1, delta: { content: 'other' } }] })).toMatchObject({ content: '', answered: false });
+    expect(assemble({ choices: [{ index: 1, delta: { content: 'other' } }] })).toMatchObject({
+      content: '',
+      answered: false,
+    });
     expect(assemble({ id: 'x', choices: [] })).toMatchObject({ answered: false });
   });
 });

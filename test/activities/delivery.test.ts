@@ -103,25 +103,28 @@ describe('deliverReply activity', () => {
       ['CR/LF', 'a\r\nb'],
       ['a lone surrogate', 'a\ud800'],
       ['NUL', 'a\u0000b'],
-    ])('delivers the reply to a message id with %s to a real receiver, signed, at the first attempt', async (_, messageId) => {
-      const receiver = await startDedupingReceiver(secret);
-      try {
-        const deliver = createDeliveryActivity({ channels: [createWebhookChannel({ secret })] });
-        const input: DeliveryInput = {
-          agent: 'assistant',
-          conversationId: 'c1',
-          channel: { type: 'webhook', url: receiver.url },
-          reply: { ...reply, messageId },
-        };
-        await expect(activityEnv().run(deliver, input)).resolves.toEqual({ detail: 'HTTP 200' });
-        const delivered = await receiver.delivery(messageId);
-        expect(delivered.body.reply.messageId).toBe(messageId);
-        expect(delivered.idempotencyKey).toMatch(/^assistant:c1:[\x21-\x7E]+$/);
-        expect(receiver.requests).toEqual([{ idempotencyKey: delivered.idempotencyKey, signatureValid: true }]);
-      } finally {
-        await receiver.close();
-      }
-    });
+    ])(
+      'delivers the reply to a message id with %s to a real receiver, signed, at the first attempt',
+      async (_, messageId) => {
+        const receiver = await startDedupingReceiver(secret);
+        try {
+          const deliver = createDeliveryActivity({ channels: [createWebhookChannel({ secret })] });
+          const input: DeliveryInput = {
+            agent: 'assistant',
+            conversationId: 'c1',
+            channel: { type: 'webhook', url: receiver.url },
+            reply: { ...reply, messageId },
+          };
+          await expect(activityEnv().run(deliver, input)).resolves.toEqual({ detail: 'HTTP 200' });
+          const delivered = await receiver.delivery(messageId);
+          expect(delivered.body.reply.messageId).toBe(messageId);
+          expect(delivered.idempotencyKey).toMatch(/^assistant:c1:[\x21-\x7E]+$/);
+          expect(receiver.requests).toEqual([{ idempotencyKey: delivered.idempotencyKey, signatureValid: true }]);
+        } finally {
+          await receiver.close();
+        }
+      },
+    );
 
     it('fails at once on a URL with credentials, naming the origin only', async () => {
       const deliver = createDeliveryActivity({ channels: [createWebhookChannel({ secret })] });
@@ -131,7 +134,9 @@ describe('deliverReply activity', () => {
         channel: { type: 'webhook', url: 'https://bob:hunter2-s3cret@hooks.example.com/T01/tok-s3cret?q=s3cret' },
         reply,
       };
-      const error = await activityEnv().run(deliver, input).catch((e: unknown) => e);
+      const error = await activityEnv()
+        .run(deliver, input)
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ nonRetryable: true, type: FailureTypes.DeliveryRejected });
       const { message, stack } = error as ApplicationFailure;
       expect(message).toMatch(/^webhook https:\/\/hooks\.example\.com: the URL carries credentials/);
@@ -154,8 +159,17 @@ describe('deliverReply activity', () => {
           },
         };
         const deliver = createDeliveryActivity({ channels: [leaky] });
-        const input: DeliveryInput = { agent: 'assistant', conversationId: 'c1', channel: { type: 'webhook', url }, reply };
-        seen.push(await activityEnv().run(deliver, input).catch((e: unknown) => e));
+        const input: DeliveryInput = {
+          agent: 'assistant',
+          conversationId: 'c1',
+          channel: { type: 'webhook', url },
+          reply,
+        };
+        seen.push(
+          await activityEnv()
+            .run(deliver, input)
+            .catch((e: unknown) => e),
+        );
       }
       expect(seen).toMatchObject([
         { message: 'POST https://hooks.example.com failed', type: 'Error', nonRetryable: false },
@@ -170,7 +184,10 @@ describe('deliverReply activity', () => {
     });
 
     it('passes failures that do not quote the URL through unchanged', async () => {
-      const failure = ApplicationFailure.create({ message: 'webhook https://hooks.example.com answered HTTP 503', type: 'DeliveryFailed' });
+      const failure = ApplicationFailure.create({
+        message: 'webhook https://hooks.example.com answered HTTP 503',
+        type: 'DeliveryFailed',
+      });
       const channel: OutputChannel = {
         type: 'webhook',
         deliver: async () => {

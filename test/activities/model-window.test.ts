@@ -72,12 +72,20 @@ function windowInput(): ModelCallInput {
     instructions: 'You are helpful.',
     transcript: [],
     tools: [],
-    window: { ranges: [[0, 0]], pinned: [], budget: 10_000, chain: { head: null, length: 0, append: [message], from: 0, pinnedRefs: [] } },
+    window: {
+      ranges: [[0, 0]],
+      pinned: [],
+      budget: 10_000,
+      chain: { head: null, length: 0, append: [message], from: 0, pinnedRefs: [] },
+    },
   };
 }
 
 function run(store: ContentStore): Promise<ModelCallResult> {
-  const activity = createModelActivity({ openai: createOpenAIClient({ baseURL: model.baseURL, apiKey: 'sk-test' }), store });
+  const activity = createModelActivity({
+    openai: createOpenAIClient({ baseURL: model.baseURL, apiKey: 'sk-test' }),
+    store,
+  });
   return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(activity, windowInput());
 }
 
@@ -106,11 +114,20 @@ it('asks the model while the new entries are being written, and answers only onc
   expect(result.chain).toEqual({ head: answerRef, length: 2, refs: [messageRef, answerRef] });
   expect(held.started).toHaveLength(2);
   // What the returned references name is in the store for any later reader.
-  const read = async (ref: string) => JSON.parse(await files.get(ref)) as { index: number; entry: TranscriptEntry; prev: string | null };
+  const read = async (ref: string) =>
+    JSON.parse(await files.get(ref)) as { index: number; entry: TranscriptEntry; prev: string | null };
   expect(await read(messageRef)).toEqual({ index: 0, entry: message, prev: null });
   expect(await read(answerRef)).toEqual({
     index: 1,
-    entry: { role: 'assistant', turn: 1, content: 'nothing much', toolCalls: [], model: result.model, usage: result.usage, at: result.answerAt },
+    entry: {
+      role: 'assistant',
+      turn: 1,
+      content: 'nothing much',
+      toolCalls: [],
+      model: result.model,
+      usage: result.usage,
+      at: result.answerAt,
+    },
     prev: messageRef,
   });
 });

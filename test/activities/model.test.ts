@@ -51,7 +51,6 @@ function callModel(modelInput: ModelCallInput, env = environment(), baseURL = mo
   return env.run(activity, modelInput);
 }
 
-
 describe('the request', () => {
   it('puts instructions, transcript and tools to the model as chat messages', async () => {
     const transcript: TranscriptEntry[] = [
@@ -372,7 +371,10 @@ describe('a provider that sends nothing', () => {
     model.script({ content: 'one two three four', stallAfterChunks: 2 });
     const seen: string[] = [];
     const deltas = () => ({ push: (text: string) => void seen.push(text), close: async () => {} });
-    const activity = createModelActivity({ openai: createOpenAIClient({ baseURL: model.baseURL, apiKey: API_KEY }), deltas });
+    const activity = createModelActivity({
+      openai: createOpenAIClient({ baseURL: model.baseURL, apiKey: API_KEY }),
+      deltas,
+    });
 
     const failure = await failureOf(environment().run(activity, input({ idleTimeoutMs: 300 })));
 
@@ -407,7 +409,9 @@ describe('a provider that sends nothing', () => {
 
   it('never retries inside the attempt, even with a client built to retry: Temporal retries, visibly', async () => {
     model.script({ status: 503 }, { content: 'the SDK retried' });
-    const activity = createModelActivity({ openai: new OpenAI({ baseURL: model.baseURL, apiKey: API_KEY, maxRetries: 3 }) });
+    const activity = createModelActivity({
+      openai: new OpenAI({ baseURL: model.baseURL, apiKey: API_KEY, maxRetries: 3 }),
+    });
 
     const failure = await failureOf(environment().run(activity, input()));
 

@@ -62,13 +62,25 @@ test('continue-as-new limits Temporal would never let a run reach are refused', 
   expect(problems({ continueAsNewAfterSignals: 9 })).toMatch(/continueAsNewAfterSignals/);
   expect(problems({ continueAsNewAfterBytes: 32 * 1024 * 1024 + 1 })).toMatch(/continueAsNewAfterBytes/);
   expect(problems({ continueAsNewAfterBytes: 1024 })).toMatch(/continueAsNewAfterBytes/);
-  expect(problems({ continueAsNewAfterEvents: 40_000, continueAsNewAfterBytes: 65_536, continueAsNewAfterSignals: 6_000, continueAsNewWhenSuggested: false })).toBe('');
+  expect(
+    problems({
+      continueAsNewAfterEvents: 40_000,
+      continueAsNewAfterBytes: 65_536,
+      continueAsNewAfterSignals: 6_000,
+      continueAsNewWhenSuggested: false,
+    }),
+  ).toBe('');
 });
 
 test('a model call is bounded by default: a minute of silence per attempt, five minutes with all retries', () => {
   const { limits } = defineAgent({ name: 'plain', instructions: 'x', model: 'm' }).spec();
   expect(limits).toMatchObject({ modelTimeoutMs: 120_000, modelIdleTimeoutMs: 60_000, modelTotalTimeoutMs: 300_000 });
-  const own = defineAgent({ name: 'own', instructions: 'x', model: 'm', limits: { modelIdleTimeoutMs: 2_000, modelTotalTimeoutMs: 150_000 } });
+  const own = defineAgent({
+    name: 'own',
+    instructions: 'x',
+    model: 'm',
+    limits: { modelIdleTimeoutMs: 2_000, modelTotalTimeoutMs: 150_000 },
+  });
   expect(own.spec().limits).toMatchObject({ modelIdleTimeoutMs: 2_000, modelTotalTimeoutMs: 150_000 });
 });
 
@@ -84,9 +96,14 @@ test('model limits that could not work are refused: a bound shorter than one att
   // A model given ten minutes an attempt and no total gets a total of one attempt, not the default five minutes
   // that would cut it (an agent defined before the total existed keeps working).
   expect(problems({ modelTimeoutMs: 600_000 })).toBe('');
-  expect(defineAgent({ name: 'slow', instructions: 'x', model: 'm', limits: { modelTimeoutMs: 600_000 } }).spec().limits.modelTotalTimeoutMs).toBe(600_000);
+  expect(
+    defineAgent({ name: 'slow', instructions: 'x', model: 'm', limits: { modelTimeoutMs: 600_000 } }).spec().limits
+      .modelTotalTimeoutMs,
+  ).toBe(600_000);
   expect(defineAgent({ name: 'quick', instructions: 'x', model: 'm' }).spec().limits.modelTotalTimeoutMs).toBe(300_000);
-  expect(problems({ modelTimeoutMs: 600_000, modelTotalTimeoutMs: 599_999 })).toMatch(/modelTotalTimeoutMs \(599999\) must be at least/);
+  expect(problems({ modelTimeoutMs: 600_000, modelTotalTimeoutMs: 599_999 })).toMatch(
+    /modelTotalTimeoutMs \(599999\) must be at least/,
+  );
   expect(problems({ modelTimeoutMs: 600_000, modelTotalTimeoutMs: 1_200_000 })).toBe('');
   expect(problems({ modelIdleTimeoutMs: 60 })).toMatch(/limits\.modelIdleTimeoutMs: must be at least 1000/);
   expect(problems({ modelTotalTimeoutMs: 300 })).toMatch(/limits\.modelTotalTimeoutMs: must be at least 1000/);

@@ -37,12 +37,19 @@ afterAll(async () => {
   await gateway.app?.close();
 });
 
-const webhookDeliveries = () => [...fx.hook.applied.values()].map((d) => d.body as { conversationId: string; reply: { content: string } });
+const webhookDeliveries = () =>
+  [...fx.hook.applied.values()].map((d) => d.body as { conversationId: string; reply: { content: string } });
 const logged = () => fx.logged as { conversationId?: string; content?: string }[];
 
 it('runs every channel at once, and answers each message where it came from', async () => {
   const shared = newId('shared'); // one conversation fed by three channels
-  const solo = { http: newId('http'), openai: newId('openai'), webhook: newId('hook'), log: newId('log'), schedule: newId('sched') };
+  const solo = {
+    http: newId('http'),
+    openai: newId('openai'),
+    webhook: newId('hook'),
+    log: newId('log'),
+    schedule: newId('sched'),
+  };
 
   // A watcher of the shared conversation, attached before anything is sent.
   await fx.client.open(AGENT, shared);
@@ -62,7 +69,12 @@ it('runs every channel at once, and answers each message where it came from', as
     });
   };
   const http = (conversationId: string, content: string) =>
-    request<{ reply: { content: string } }>(gateway.url, 'POST', `${conversationPath(AGENT, conversationId)}/messages`, { body: { content } });
+    request<{ reply: { content: string } }>(
+      gateway.url,
+      'POST',
+      `${conversationPath(AGENT, conversationId)}/messages`,
+      { body: { content } },
+    );
   const chat = (conversationId: string, content: string) =>
     openai.chat.completions.create(
       { model: AGENT, messages: [{ role: 'user', content }] },
@@ -103,11 +115,16 @@ it('runs every channel at once, and answers each message where it came from', as
   await request(gateway.url, 'DELETE', `/v1/schedules/${encodeURIComponent(schedule.body.id)}`);
 
   const hooked = webhookDeliveries();
-  expect(hooked.filter((d) => d.conversationId === solo.webhook).map((d) => d.reply.content)).toEqual(['re: webhook solo']);
+  expect(hooked.filter((d) => d.conversationId === solo.webhook).map((d) => d.reply.content)).toEqual([
+    're: webhook solo',
+  ]);
   // The shared conversation answered three messages; only the webhook's went to the webhook.
   expect(hooked.filter((d) => d.conversationId === shared).map((d) => d.reply.content)).toEqual(['re: webhook shared']);
-  expect(hooked.filter((d) => d.conversationId === solo.schedule).every((d) => d.reply.content === 're: schedule solo')).toBe(true);
-  for (const quiet of [solo.http, solo.openai, solo.log]) expect(hooked.some((d) => d.conversationId === quiet)).toBe(false);
+  expect(
+    hooked.filter((d) => d.conversationId === solo.schedule).every((d) => d.reply.content === 're: schedule solo'),
+  ).toBe(true);
+  for (const quiet of [solo.http, solo.openai, solo.log])
+    expect(hooked.some((d) => d.conversationId === quiet)).toBe(false);
 
   const logs = logged().filter((l) => l.conversationId !== undefined);
   expect(logs.filter((l) => l.conversationId === solo.log).map((l) => l.content)).toEqual(['re: log solo']);

@@ -37,10 +37,16 @@ test('a webhook URL with credentials fails at once, names the origin only, and h
   const { entries } = await fx.client.transcript('tester', id);
   const notices = entries.filter((e) => e.role === 'notice').map((e) => e.content);
   expect(notices).toEqual([
-    expect.stringMatching(new RegExp(`^The reply could not be delivered to its webhook channel: webhook http://${host.replace(/\./g, '\\.')}: the URL carries credentials`)),
+    expect.stringMatching(
+      new RegExp(
+        `^The reply could not be delivered to its webhook channel: webhook http://${host.replace(/\./g, '\\.')}: the URL carries credentials`,
+      ),
+    ),
   ]);
   expect(JSON.stringify(entries)).not.toMatch(/alice|hunter2|s3cret|T0001/);
-  expect(fx.hook.requests).not.toContainEqual(expect.objectContaining({ idempotencyKey: expect.stringContaining(first.id) }));
+  expect(fx.hook.requests).not.toContainEqual(
+    expect.objectContaining({ idempotencyKey: expect.stringContaining(first.id) }),
+  );
 
   // The delivery ran once, and its failure in history quotes no part of the URL past the origin. (The message's
   // own input event still holds the URL: only the boundaries' check of `channel` can keep that out.)
@@ -50,9 +56,13 @@ test('a webhook URL with credentials fails at once, names the origin only, and h
   );
   expect(deliveries).toHaveLength(2); // the webhook's, then the log's
   const scheduledId = deliveries[0].eventId!.toString();
-  const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduledId);
+  const attempts = history.events!.filter(
+    (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduledId,
+  );
   expect(attempts.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1]);
-  const failed = history.events!.filter((e) => e.activityTaskFailedEventAttributes?.scheduledEventId?.toString() === scheduledId);
+  const failed = history.events!.filter(
+    (e) => e.activityTaskFailedEventAttributes?.scheduledEventId?.toString() === scheduledId,
+  );
   expect(failed).toHaveLength(1);
   const failure = failed[0].activityTaskFailedEventAttributes!.failure!;
   expect(failure.applicationFailureInfo).toMatchObject({ type: 'DeliveryRejected', nonRetryable: true });

@@ -21,7 +21,10 @@ beforeEach(async () => {
 });
 afterEach(() => receiver.close());
 
-function delivery(url: string, ids: { agent?: string; conversationId?: string; messageId?: string } = {}): DeliveryInput {
+function delivery(
+  url: string,
+  ids: { agent?: string; conversationId?: string; messageId?: string } = {},
+): DeliveryInput {
   return {
     agent: ids.agent ?? 'assistant',
     conversationId: ids.conversationId ?? 'conv-42',
@@ -37,17 +40,20 @@ function delivery(url: string, ids: { agent?: string; conversationId?: string; m
   };
 }
 
-
 /** Splits a key at its first and last `:` and decodes each part (percent-encoded WTF-8), as a receiver may. */
 function decodeKey(key: string): [string, string, string] {
   const first = key.indexOf(':');
   const last = key.lastIndexOf(':');
-  return [key.slice(0, first), key.slice(first + 1, last), key.slice(last + 1)].map(decodePart) as [string, string, string];
+  return [key.slice(0, first), key.slice(first + 1, last), key.slice(last + 1)].map(decodePart) as [
+    string,
+    string,
+    string,
+  ];
 }
 
 function decodePart(part: string): string {
   const bytes: number[] = [];
-  for (let i = 0; i < part.length; ) {
+  for (let i = 0; i < part.length;) {
     if (part[i] === '%') {
       if (!/^[0-9A-F]{2}$/.test(part.slice(i + 1, i + 3))) throw new Error(`bad escape in ${part}`);
       bytes.push(parseInt(part.slice(i + 1, i + 3), 16));
@@ -58,7 +64,7 @@ function decodePart(part: string): string {
     }
   }
   let out = '';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const lead = bytes[i];
     const length = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
     let codePoint = length === 1 ? lead : lead & (0xff >> (length + 1));
@@ -98,7 +104,7 @@ describe('message ids no HTTP header can carry as they are', () => {
       deliveryIdempotencyKey(delivery('http://x.example', { conversationId, messageId }));
     expect(key('conv-42', 'msg-7')).toBe('assistant:conv-42:msg-7');
     expect(key('acct:42', 'msg-7')).toBe('assistant:acct:42:msg-7');
-    expect(key('c', "!\"#$&'()*+,-./;<=>?@[\\]^_`{|}~")).toBe("assistant:c:!\"#$&'()*+,-./;<=>?@[\\]^_`{|}~");
+    expect(key('c', '!"#$&\'()*+,-./;<=>?@[\\]^_`{|}~')).toBe('assistant:c:!"#$&\'()*+,-./;<=>?@[\\]^_`{|}~');
   });
 });
 
@@ -149,7 +155,9 @@ describe('webhook URLs no retry can fix fail at once, naming the origin only', (
     const url = `http://${userinfo}${host}/hooks/T0001/tok-path-s3cret?token=tok-query-s3cret`;
     const failure = await failureOf(channel.deliver(delivery(url), firstAttempt()));
     expect(failure).toMatchObject({ nonRetryable: true, type: FailureTypes.DeliveryRejected });
-    expect(failure.message).toMatch(new RegExp(`^webhook http://${host.replace(/\./g, '\\.')}: the URL carries credentials`));
+    expect(failure.message).toMatch(
+      new RegExp(`^webhook http://${host.replace(/\./g, '\\.')}: the URL carries credentials`),
+    );
     for (const text of [failure.message, failure.stack ?? '', JSON.stringify(failure)]) {
       expect(text).not.toMatch(/s3cret|T0001|hooks|alice|pw-/);
     }
@@ -197,7 +205,8 @@ describe("a receiver's answer that echoes the URL", () => {
       { status: 500, body: `unknown token tok-abcdef123 (from ${url})` },
     );
     const messages: string[] = [];
-    for (let i = 0; i < 3; i++) messages.push((await failureOf(channel.deliver(delivery(url), firstAttempt()))).message);
+    for (let i = 0; i < 3; i++)
+      messages.push((await failureOf(channel.deliver(delivery(url), firstAttempt()))).message);
     const origin = new URL(receiver.url).origin;
     expect(messages[0]).toBe(`webhook ${origin} answered HTTP 404: Cannot POST /[redacted]`);
     expect(messages[2]).toBe(`webhook ${origin} answered HTTP 500: unknown token [redacted] (from ${origin})`);
@@ -246,7 +255,9 @@ describe('redactWebhookUrl', () => {
 
   it('leaves the origin and removes credentials, path, query and fragment in every form', () => {
     expect(redactWebhookUrl(`POST ${url} failed`, url)).toBe('POST https://hooks.example.com:8443 failed');
-    expect(redactWebhookUrl('to https://user:pa55word@hooks.example.com:8443', url)).toBe('to https://hooks.example.com:8443');
+    expect(redactWebhookUrl('to https://user:pa55word@hooks.example.com:8443', url)).toBe(
+      'to https://hooks.example.com:8443',
+    );
     expect(redactWebhookUrl('Cannot POST /T0001/B0002/tok-xyz123?sig=abc/def', url)).toBe('Cannot POST /[redacted]');
     expect(redactWebhookUrl('webhook https://hooks.example.com:8443 answered', url)).toBe(
       'webhook https://hooks.example.com:8443 answered',

@@ -218,14 +218,25 @@ describe('webhook host allow-list', () => {
       agent: 'assistant',
       conversationId: 'c',
       channel: { type: 'webhook' as const, url: 'http://127.0.0.1:9/hook' },
-      reply: { messageId: 'm', turn: 1, status: 'completed' as const, content: 'x', models: [], usage: { inputTokens: 0, outputTokens: 0 } },
+      reply: {
+        messageId: 'm',
+        turn: 1,
+        status: 'completed' as const,
+        content: 'x',
+        models: [],
+        usage: { inputTokens: 0, outputTokens: 0 },
+      },
     };
-    const err = await channel.deliver(input, { signal: new AbortController().signal, attempt: 1 }).catch((e: unknown) => e);
+    const err = await channel
+      .deliver(input, { signal: new AbortController().signal, attempt: 1 })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'DeliveryRejected', nonRetryable: true });
     expect((err as Error).message).toMatch(/127\.0\.0\.1 is not in the worker's allow-list/);
   });
 
   it('rejects a malformed allow-list at construction', () => {
-    expect(() => createWebhookChannel({ secret: 'a-long-enough-secret', allowHosts: ['https://x.example.com/path'] })).toThrow(ConfigError);
+    expect(() =>
+      createWebhookChannel({ secret: 'a-long-enough-secret', allowHosts: ['https://x.example.com/path'] }),
+    ).toThrow(ConfigError);
   });
 });

@@ -24,9 +24,19 @@ const defineAgentFrom = `import { defineAgent } from '${join(REPO, 'src', 'index
 
 test.each([
   ['a syntax error', 'broken.ts', 'export default { agents: [ ;\n', 'could not be loaded: Transform failed'],
-  ['no default export', 'named.ts', `${defineAgentFrom}\nexport const agents = [defineAgent({ name: 'a', instructions: 'x', model: 'm' })];\n`, 'it has no default export'],
+  [
+    'no default export',
+    'named.ts',
+    `${defineAgentFrom}\nexport const agents = [defineAgent({ name: 'a', instructions: 'x', model: 'm' })];\n`,
+    'it has no default export',
+  ],
   ['no agents', 'empty.mts', 'export default { agents: [] };\n', 'its config defines no agent'],
-  ['something else than an agent', 'plain.js', "module.exports = { agents: [{ name: 'a' }] };\n", 'agents[0] is not an agent made by defineAgent'],
+  [
+    'something else than an agent',
+    'plain.js',
+    "module.exports = { agents: [{ name: 'a' }] };\n",
+    'agents[0] is not an agent made by defineAgent',
+  ],
   [
     'two agents of one name',
     'twice.ts',

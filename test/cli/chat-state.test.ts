@@ -76,7 +76,10 @@ describe('while a turn runs', () => {
   test('the first Ctrl-C cancels the turn; the second exits 130', () => {
     const once = run([interrupt], inTurn);
     expect(once.state).toMatchObject({ mode: 'turn', cancelling: true });
-    expect(once.effects).toEqual([{ type: 'cancel' }, { type: 'say', text: 'cancelling the turn… (Ctrl-C again exits)' }]);
+    expect(once.effects).toEqual([
+      { type: 'cancel' },
+      { type: 'say', text: 'cancelling the turn… (Ctrl-C again exits)' },
+    ]);
     expect(run([interrupt, interrupt], inTurn).effects.at(-1)).toEqual({ type: 'exit', code: EXIT_INTERRUPTED });
   });
 
@@ -96,9 +99,15 @@ describe('while a turn runs', () => {
     const a1 = approval('t1');
     const asked = run([requested(a1)], inTurn);
     expect(asked.effects).toEqual([{ type: 'ask', approval: a1 }]);
-    expect(run([key('y')], asked.state).effects).toEqual([{ type: 'decide', approval: a1, decision: 'approve', remember: false }]);
-    expect(run([key('N')], asked.state).effects).toEqual([{ type: 'decide', approval: a1, decision: 'reject', remember: false }]);
-    expect(run([key('a')], asked.state).effects).toEqual([{ type: 'decide', approval: a1, decision: 'approve', remember: true }]);
+    expect(run([key('y')], asked.state).effects).toEqual([
+      { type: 'decide', approval: a1, decision: 'approve', remember: false },
+    ]);
+    expect(run([key('N')], asked.state).effects).toEqual([
+      { type: 'decide', approval: a1, decision: 'reject', remember: false },
+    ]);
+    expect(run([key('a')], asked.state).effects).toEqual([
+      { type: 'decide', approval: a1, decision: 'approve', remember: true },
+    ]);
     // From a pipe, the answer is a line.
     expect(run([line('always')], asked.state).effects).toEqual([
       { type: 'decide', approval: a1, decision: 'approve', remember: true },
@@ -117,7 +126,10 @@ describe('while a turn runs', () => {
 
   test('several approvals are asked one after another, each once', () => {
     const [a1, a2, a3] = [approval('t1'), approval('t2', 'http_fetch'), approval('t3')];
-    const { effects, state } = run([requested(a1), requested(a2), requested(a1), key('y'), requested(a3), key('n'), key('a')], inTurn);
+    const { effects, state } = run(
+      [requested(a1), requested(a2), requested(a1), key('y'), requested(a3), key('n'), key('a')],
+      inTurn,
+    );
     expect(effects).toEqual([
       { type: 'ask', approval: a1 },
       { type: 'decide', approval: a1, decision: 'approve', remember: false },
@@ -138,14 +150,20 @@ describe('while a turn runs', () => {
     expect(behind.effects).toEqual([]);
     expect(behind.state).toMatchObject({ approvals: [a1, a2] });
     const head = run([{ type: 'approval.settled', toolCallId: 't1', decision: 'expired' }], behind.state);
-    expect(head.effects).toEqual([{ type: 'say', text: '(the approval request expired)' }, { type: 'ask', approval: a2 }]);
+    expect(head.effects).toEqual([
+      { type: 'say', text: '(the approval request expired)' },
+      { type: 'ask', approval: a2 },
+    ]);
     // Our own decision coming back as an event changes nothing.
     const ours = run([key('y'), { type: 'approval.settled', toolCallId: 't2', decision: 'approve' }], head.state);
     expect(ours.effects).toEqual([{ type: 'decide', approval: a2, decision: 'approve', remember: false }]);
   });
 
   test('Ctrl-C during a question cancels the turn and drops the questions', () => {
-    const { state, effects } = run([requested(approval('t1')), requested(approval('t2')), interrupt, key('y'), requested(approval('t3'))], inTurn);
+    const { state, effects } = run(
+      [requested(approval('t1')), requested(approval('t2')), interrupt, key('y'), requested(approval('t3'))],
+      inTurn,
+    );
     expect(effects.filter((e) => e.type !== 'ask')).toEqual([
       { type: 'cancel' },
       { type: 'say', text: 'cancelling the turn… (Ctrl-C again exits)' },
@@ -156,5 +174,8 @@ describe('while a turn runs', () => {
 
 test('after exit nothing happens', () => {
   const { state } = run([eof]);
-  expect(run([line('hello'), interrupt, turnEnded], state)).toEqual({ state: { mode: 'exited', code: 0 }, effects: [] });
+  expect(run([line('hello'), interrupt, turnEnded], state)).toEqual({
+    state: { mode: 'exited', code: 0 },
+    effects: [],
+  });
 });

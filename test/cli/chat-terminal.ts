@@ -43,7 +43,11 @@ export function startChat(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): 
  * Any command in a pseudo-terminal of its own, as a person starts it from a shell: it leads its own session and
  * process group, so the terminal's Ctrl-C reaches it and every process it starts, as a shell's job control does.
  */
-export function startTerminal(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChatTerminal {
+export function startTerminal(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): ChatTerminal {
   const pty: IPty = spawn(file, args, {
     name: 'xterm',
     cols: 200,

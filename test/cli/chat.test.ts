@@ -13,7 +13,12 @@ import { lookup, lookups } from '../helpers/test-agents';
 import { cleanEnv, REPO, runCli, unusedPort } from './cli-process';
 import { CTRL_C, CTRL_D, ENTER, startChat, type ChatTerminal } from './chat-terminal';
 
-const chatty = defineAgent({ name: 'chatty', instructions: 'Be brief.', model: 'test-model', tools: [calculator, lookup] });
+const chatty = defineAgent({
+  name: 'chatty',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  tools: [calculator, lookup],
+});
 const fx = useConversations([chatty]);
 
 /** Every chat a test starts, so one left running by a failed test is killed rather than hanging jest. */
@@ -30,10 +35,7 @@ const temporalArgs = () => ['--address', fx.env.address, '--namespace', fx.env.n
 
 /** `vigil chat <conversation> --agent chatty` against the test's Temporal and worker; waits for the prompt. */
 async function chat(conversation: string): Promise<ChatTerminal> {
-  const terminal = startChat(
-    [...temporalArgs(), '--agent', 'chatty', conversation],
-    cleanEnv(),
-  );
+  const terminal = startChat([...temporalArgs(), '--agent', 'chatty', conversation], cleanEnv());
   chats.push(terminal);
   await terminal.waitFor(/^you> /m);
   return terminal;
@@ -190,7 +192,10 @@ test('/help lists the commands; /state shows the conversation', async () => {
 test('an agent no running worker serves is said at once, with exit code 2, and starts nothing', async () => {
   const id = newId('chat');
   const { code, stderr } = await runCli(['chat', ...temporalArgs(), '--agent', 'nobody', id], cleanEnv());
-  expect({ code, stderr }).toEqual({ code: 2, stderr: 'vigil: no agent named "nobody" is served here; the agents are: chatty\n' });
+  expect({ code, stderr }).toEqual({
+    code: 2,
+    stderr: 'vigil: no agent named "nobody" is served here; the agents are: chatty\n',
+  });
   await expect(fx.client.state('nobody', id)).rejects.toBeInstanceOf(ConversationNotFoundError);
 });
 
@@ -200,11 +205,15 @@ test('from a pipe, each line is a message and an approval is answered by a line;
     { toolCalls: [{ name: 'lookup', arguments: '{"q":"piped"}' }] },
     { content: 'Looked it up.' },
   );
-  const child = spawn(process.execPath, [join(REPO, 'bin', 'vigil.js'), 'chat', ...temporalArgs(), '--agent', 'chatty', newId('chat')], {
-    cwd: REPO,
-    env: cleanEnv(),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(REPO, 'bin', 'vigil.js'), 'chat', ...temporalArgs(), '--agent', 'chatty', newId('chat')],
+    {
+      cwd: REPO,
+      env: cleanEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
   child.stdin.end('first\nsecond\ny\n');

@@ -28,7 +28,10 @@ test('arithmetic becomes a calculator call, and the tool result a sentence', asy
   expect(first.model).toBe('vigil-demo');
   const [call] = first.choices[0].message.tool_calls ?? [];
   expect(first.choices[0].finish_reason).toBe('tool_calls');
-  expect(call).toMatchObject({ type: 'function', function: { name: 'calculator', arguments: '{"expression":"17*23"}' } });
+  expect(call).toMatchObject({
+    type: 'function',
+    function: { name: 'calculator', arguments: '{"expression":"17*23"}' },
+  });
 
   const second = await ask([
     question,

@@ -22,28 +22,40 @@ beforeAll(async () => {
 afterAll(() => taken.close());
 
 const config = () =>
-  loadConfig({ OPENAI_API_KEY: 'sk-test-0123456789', TEMPORAL_ADDRESS: '127.0.0.1:1', VIGIL_GATEWAY_PORT: String(port) });
+  loadConfig({
+    OPENAI_API_KEY: 'sk-test-0123456789',
+    TEMPORAL_ADDRESS: '127.0.0.1:1',
+    VIGIL_GATEWAY_PORT: String(port),
+  });
 const logger = createLogger({ level: 'silent' });
 
 test('a default port that is taken moves to a free one, and the user is told', async () => {
   const said: string[] = [];
-  const gateway = await startDevGateway(config(), logger, { agents: ['assistant'], portIsExplicit: false, say: (m) => said.push(m) });
+  const gateway = await startDevGateway(config(), logger, {
+    agents: ['assistant'],
+    portIsExplicit: false,
+    say: (m) => said.push(m),
+  });
   try {
     const moved = Number(new URL(gateway.url).port);
     expect(moved).not.toBe(port);
     // The gateway serves on the port it moved to.
     const models = (await (await fetch(`${gateway.url}/v1/models`)).json()) as { data: { id: string }[] };
     expect(models.data.map((model) => model.id)).toEqual(['assistant']);
-    expect(said).toEqual([`the gateway's port ${port} is taken; using a free port instead (choose one with --gateway-port)`]);
+    expect(said).toEqual([
+      `the gateway's port ${port} is taken; using a free port instead (choose one with --gateway-port)`,
+    ]);
   } finally {
     await gateway.close();
   }
 });
 
 test('a port the user chose that is taken is an error that says what to do', async () => {
-  const failure = await startDevGateway(config(), logger, { agents: ['assistant'], portIsExplicit: true, say: () => undefined }).catch(
-    (error: unknown) => error,
-  );
+  const failure = await startDevGateway(config(), logger, {
+    agents: ['assistant'],
+    portIsExplicit: true,
+    say: () => undefined,
+  }).catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(CommandFailed);
   expect((failure as Error).message).toBe(
     `the gateway's port ${port} on 127.0.0.1 is already in use; choose another with --gateway-port (or VIGIL_GATEWAY_PORT; 0 picks a free one), or run without it: --no-gateway`,

@@ -26,7 +26,10 @@ async function portClosed(port: number): Promise<boolean> {
 describeWithCli('vigil dev with the Temporal CLI', () => {
   test('runs the real dev server with its Web UI, answers a message, and stops the server on Ctrl-C', async () => {
     const port = await unusedPort();
-    const dev = startCli(['dev', '--port', String(port), '--no-gateway'], cleanEnv({ VIGIL_TEMPORAL_CLI: temporalCli! }));
+    const dev = startCli(
+      ['dev', '--port', String(port), '--no-gateway'],
+      cleanEnv({ VIGIL_TEMPORAL_CLI: temporalCli! }),
+    );
     try {
       await dev.waitFor(/^Ctrl-C stops\.$/m);
       expect(dev.stderr()).toContain("starting the Temporal CLI's dev server");
@@ -38,7 +41,10 @@ describeWithCli('vigil dev with the Temporal CLI', () => {
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<html');
 
-      const { code, stdout } = await runCli(['send', '--address', `127.0.0.1:${port}`, 'real-dev', 'what is 6*7'], cleanEnv());
+      const { code, stdout } = await runCli(
+        ['send', '--address', `127.0.0.1:${port}`, 'real-dev', 'what is 6*7'],
+        cleanEnv(),
+      );
       expect({ code, stdout }).toEqual({ code: 0, stdout: 'The calculator says 42.\n' });
     } finally {
       dev.child.kill('SIGINT');
@@ -48,7 +54,10 @@ describeWithCli('vigil dev with the Temporal CLI', () => {
     expect(await portClosed(port)).toBe(true);
 
     // Started again, it finds the conversation where it left it: the dev server's database is a file.
-    const again = startCli(['dev', '--port', String(port), '--no-gateway'], cleanEnv({ VIGIL_TEMPORAL_CLI: temporalCli! }));
+    const again = startCli(
+      ['dev', '--port', String(port), '--no-gateway'],
+      cleanEnv({ VIGIL_TEMPORAL_CLI: temporalCli! }),
+    );
     try {
       await again.waitFor(/^Ctrl-C stops\.$/m);
       const inspected = await runCli(['inspect', '--address', `127.0.0.1:${port}`, 'real-dev', '--json'], cleanEnv());

@@ -52,7 +52,7 @@ describe('with nothing configured', () => {
     expect(dev.stderr()).toContain('offline demo model "vigil-demo"');
   });
 
-  test('vigil send gets the demo model\'s answer, computed with the calculator tool', async () => {
+  test("vigil send gets the demo model's answer, computed with the calculator tool", async () => {
     const { code, stdout, stderr } = await runCli(['send', '--address', address, 'cli-test', 'what is 17*23']);
     expect({ code, stdout }).toEqual({ code: 0, stdout: 'The calculator says 391.\n' });
     expect(stderr).toMatch(/turn 1 · completed · vigil-demo/);
@@ -93,7 +93,16 @@ describe('with nothing configured', () => {
   });
 
   test('vigil list finds conversations by agent and status through their search attributes', async () => {
-    const { code, stdout } = await runCli(['list', '--address', address, '--agent', 'assistant', '--status', 'idle', '--json']);
+    const { code, stdout } = await runCli([
+      'list',
+      '--address',
+      address,
+      '--agent',
+      'assistant',
+      '--status',
+      'idle',
+      '--json',
+    ]);
     expect(code).toBe(0);
     const listed = JSON.parse(stdout) as { conversationId: string; status: string; tokens: number }[];
     expect(listed.find((c) => c.conversationId === 'cli-test')).toMatchObject({ status: 'idle' });
@@ -112,7 +121,9 @@ describe('with nothing configured', () => {
       conversations: conversations.length,
       tokens: conversations.reduce((sum, c) => sum + c.tokens, 0),
     });
-    expect((await runCli(['list', '--address', address, '--agent', 'assistant', '--totals'])).stdout).toMatch(/^total assistant: \d+ conversations, \d+ tokens, \$/m);
+    expect((await runCli(['list', '--address', address, '--agent', 'assistant', '--totals'])).stdout).toMatch(
+      /^total assistant: \d+ conversations, \d+ tokens, \$/m,
+    );
   });
 
   test('vigil inspect of a conversation that does not exist exits 1', async () => {
@@ -133,15 +144,24 @@ describe('with nothing configured', () => {
 
   test('the gateway knows the agents dev serves: another is a 404 that starts nothing, on every route that could start one', async () => {
     const post = (path: string, body: unknown) =>
-      fetch(`${gateway}/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${gateway}/v1${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const message = await post('/agents/nobody/conversations/c1/messages', { content: 'hello' });
     expect(message.status).toBe(404);
     expect(await message.json()).toEqual({
       error: { code: 'unknown_agent', message: 'no agent named "nobody" is served here; the agents are: assistant' },
     });
-    const completion = await post('/chat/completions', { model: 'nobody', messages: [{ role: 'user', content: 'hello' }] });
+    const completion = await post('/chat/completions', {
+      model: 'nobody',
+      messages: [{ role: 'user', content: 'hello' }],
+    });
     expect(completion.status).toBe(404);
-    expect(await completion.json()).toMatchObject({ error: { code: 'model_not_found', type: 'invalid_request_error' } });
+    expect(await completion.json()).toMatchObject({
+      error: { code: 'model_not_found', type: 'invalid_request_error' },
+    });
     const schedule = await post('/agents/nobody/conversations/c1/schedules', { content: 'tick', every: '1h' });
     expect(schedule.status).toBe(404);
     expect(await schedule.json()).toMatchObject({ error: { code: 'unknown_agent' } });
@@ -152,9 +172,27 @@ describe('with nothing configured', () => {
 
     // The CLI, away from the worker, knows them too: the worker names them in its identity.
     const sent = await runCli(['send', '--address', address, '--agent', 'nobody', 'c1', 'hello']);
-    expect(sent).toMatchObject({ code: 2, stderr: 'vigil: no agent named "nobody" is served here; the agents are: assistant\n' });
-    const scheduled = await runCli(['schedule', 'create', '--address', address, '--agent', 'nobody', 'c1', '--message', 'tick', '--every', '1h']);
-    expect(scheduled).toMatchObject({ code: 2, stderr: expect.stringContaining('no agent named "nobody" is served here') });
+    expect(sent).toMatchObject({
+      code: 2,
+      stderr: 'vigil: no agent named "nobody" is served here; the agents are: assistant\n',
+    });
+    const scheduled = await runCli([
+      'schedule',
+      'create',
+      '--address',
+      address,
+      '--agent',
+      'nobody',
+      'c1',
+      '--message',
+      'tick',
+      '--every',
+      '1h',
+    ]);
+    expect(scheduled).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('no agent named "nobody" is served here'),
+    });
 
     // Nothing was left behind: no conversation of that agent, as `vigil list --totals` counts them.
     const { stdout } = await runCli(['list', '--address', address, '--agent', 'nobody', '--json']);

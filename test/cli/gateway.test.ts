@@ -2,7 +2,10 @@
 import { cleanEnv, runCli, startCli } from './cli-process';
 
 test('vigil gateway serves /healthz and exits 0 on SIGINT', async () => {
-  const gateway = startCli(['gateway', '--address', '127.0.0.1:1'], cleanEnv({ VIGIL_GATEWAY_PORT: '0', VIGIL_LOG_LEVEL: 'info' }));
+  const gateway = startCli(
+    ['gateway', '--address', '127.0.0.1:1'],
+    cleanEnv({ VIGIL_GATEWAY_PORT: '0', VIGIL_LOG_LEVEL: 'info' }),
+  );
   const [, url] = await gateway.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/, 'stdout');
   const health = await fetch(`${url}/healthz`);
   expect(health.status).toBe(200);

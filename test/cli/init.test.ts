@@ -21,13 +21,22 @@ describe('the vigil an app depends on', () => {
       from: 'option',
     });
     expect(resolveVigilSpec({ option: '../vigil', env: {}, cwd, version: '0.1.0' }).spec).toBe('file:/home/me/vigil');
-    for (const spec of ['^0.3.0', '0.3.1', 'https://example.com/vigil-0.3.0.tgz', 'npm:vigil-fork@1', 'vigil@0.3.0', 'github:me/vigil']) {
+    for (const spec of [
+      '^0.3.0',
+      '0.3.1',
+      'https://example.com/vigil-0.3.0.tgz',
+      'npm:vigil-fork@1',
+      'vigil@0.3.0',
+      'github:me/vigil',
+    ]) {
       expect(resolveVigilSpec({ option: spec, env: {}, cwd, version: '0.1.0' }).spec).toBe(spec);
     }
   });
 
   test('under `npm exec --package <tarball>`, the tarball that runs the command', () => {
-    expect(resolveVigilSpec({ env: { ...exec, npm_config_package: './dist/vigil-0.1.0.tgz' }, cwd, version: '0.1.0' })).toEqual({
+    expect(
+      resolveVigilSpec({ env: { ...exec, npm_config_package: './dist/vigil-0.1.0.tgz' }, cwd, version: '0.1.0' }),
+    ).toEqual({
       spec: 'file:/home/me/work/dist/vigil-0.1.0.tgz',
       from: 'npm exec',
     });
@@ -38,8 +47,12 @@ describe('the vigil an app depends on', () => {
 
   test("otherwise this Vigil's version, as a range: also when npm exec ran something else", () => {
     expect(resolveVigilSpec({ env: {}, cwd, version: '0.1.0' })).toEqual({ spec: '^0.1.0', from: 'version' });
-    expect(resolveVigilSpec({ env: { ...exec, npm_config_package: 'vigil@0.1.0' }, cwd, version: '0.1.0' }).spec).toBe('^0.1.0');
-    expect(resolveVigilSpec({ env: { npm_config_package: '/tmp/vigil-0.1.0.tgz' }, cwd, version: '0.1.0' }).spec).toBe('^0.1.0');
+    expect(resolveVigilSpec({ env: { ...exec, npm_config_package: 'vigil@0.1.0' }, cwd, version: '0.1.0' }).spec).toBe(
+      '^0.1.0',
+    );
+    expect(resolveVigilSpec({ env: { npm_config_package: '/tmp/vigil-0.1.0.tgz' }, cwd, version: '0.1.0' }).spec).toBe(
+      '^0.1.0',
+    );
   });
 });
 
@@ -63,12 +76,30 @@ describe('vigil init on the command line', () => {
     const { code, stdout } = await runCli(['init', target, '--vigil', '^0.1.0'], cleanEnv());
     expect(code).toBe(0);
     expect(stdout).toContain(`Wrote support-bot in ${target} (vigil: ^0.1.0, from --vigil).`);
-    expect(readdirSync(target).sort()).toEqual(['.gitignore', 'README.md', 'package.json', 'src', 'test', 'tsconfig.json', 'vigil.config.ts']);
-    const pkg = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
-    const own = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as Record<string, Record<string, string>>;
+    expect(readdirSync(target).sort()).toEqual([
+      '.gitignore',
+      'README.md',
+      'package.json',
+      'src',
+      'test',
+      'tsconfig.json',
+      'vigil.config.ts',
+    ]);
+    const pkg = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')) as Record<
+      string,
+      Record<string, string>
+    >;
+    const own = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as Record<
+      string,
+      Record<string, string>
+    >;
     // The app builds with what Vigil builds with: one zod in the tree, a compiler that reads Vigil's types.
     expect(pkg.dependencies).toEqual({ vigil: '^0.1.0', zod: own.dependencies.zod });
-    expect(pkg.devDependencies).toEqual({ '@types/node': own.devDependencies['@types/node'], tsx: own.dependencies.tsx, typescript: own.devDependencies.typescript });
+    expect(pkg.devDependencies).toEqual({
+      '@types/node': own.devDependencies['@types/node'],
+      tsx: own.dependencies.tsx,
+      typescript: own.devDependencies.typescript,
+    });
     expect(readFileSync(join(target, 'vigil.config.ts'), 'utf8')).toContain("name: 'helper'");
   });
 
@@ -78,7 +109,9 @@ describe('vigil init on the command line', () => {
     writeFileSync(join(other, 'mine.ts'), 'export const mine = 1;\n');
     const again = await runCli(['init', dir], cleanEnv());
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain(`vigil: ${dir} is not empty (.gitignore, README.md, package.json, …); choose a new or empty folder`);
+    expect(again.stderr).toContain(
+      `vigil: ${dir} is not empty (.gitignore, README.md, package.json, …); choose a new or empty folder`,
+    );
     expect(readFileSync(join(other, 'mine.ts'), 'utf8')).toBe('export const mine = 1;\n');
 
     const file = join(dir, 'a-file');

@@ -2,7 +2,13 @@
 import { describeConversation, describeUsage } from '../../src/cli/commands/inspect';
 import { emptyTotals } from '../../src/conversation/usage';
 
-const totals = (inputTokens: number, outputTokens: number, costMicros: number, modelCalls: number, unpricedCalls = 0) => ({
+const totals = (
+  inputTokens: number,
+  outputTokens: number,
+  costMicros: number,
+  modelCalls: number,
+  unpricedCalls = 0,
+) => ({
   inputTokens,
   outputTokens,
   costMicros,

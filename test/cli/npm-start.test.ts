@@ -21,7 +21,9 @@ test('one Ctrl-C stops `npm start` cleanly, with an SSE client connected', async
     body: JSON.stringify({ content: 'what is 2+2' }),
   });
   expect(sent.status).toBe(200);
-  const stream = await fetch(`${gateway}/v1/agents/assistant/conversations/watched/events`, { headers: { accept: 'text/event-stream' } });
+  const stream = await fetch(`${gateway}/v1/agents/assistant/conversations/watched/events`, {
+    headers: { accept: 'text/event-stream' },
+  });
   expect(stream.status).toBe(200);
   const reader = stream.body!.getReader();
   expect(new TextDecoder().decode((await reader.read()).value)).toContain('turn.started');

@@ -10,7 +10,9 @@ import { createTemporalTestEnv, type TemporalTestEnv } from '../../src/testing';
 import { REPO, runCli } from './cli-process';
 
 const HISTORIES = join(REPO, 'test', 'replay', 'histories');
-const stored = readdirSync(HISTORIES).filter((name) => name.endsWith('.json')).sort();
+const stored = readdirSync(HISTORIES)
+  .filter((name) => name.endsWith('.json'))
+  .sort();
 
 interface StoredEvent {
   eventType: string;
@@ -29,7 +31,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('the stored histories all replay: exit 0, each named as passing', async () => {
   expect(stored.length).toBeGreaterThan(0);
-  const { code, stdout, stderr } = await runCli(['replay', ...stored.map((name) => join('test/replay/histories', name))]);
+  const { code, stdout, stderr } = await runCli([
+    'replay',
+    ...stored.map((name) => join('test/replay/histories', name)),
+  ]);
   expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   for (const name of stored) expect(stdout).toContain(`PASS test/replay/histories/${name}`);
   expect(stdout).toContain(`${stored.length} histories replayed: all passed`);
@@ -120,9 +125,19 @@ describe('a query Temporal refuses', () => {
     ["WorkflowType = 'conversation' ORDER BY StartTime DESC", /leave out ORDER BY/],
     ["WorkflowTypo = 'conversation'", /WorkflowTypo/],
   ])('%s: exit code 1 and a sentence saying what Temporal said, no stack trace', async (query, said) => {
-    const { code, stderr } = await runCli(['replay', '--address', temporal.address, '--namespace', temporal.namespace, '--query', query]);
+    const { code, stderr } = await runCli([
+      'replay',
+      '--address',
+      temporal.address,
+      '--namespace',
+      temporal.namespace,
+      '--query',
+      query,
+    ]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(new RegExp(`^vigil: Temporal refused the query "${query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}": `));
+    expect(stderr).toMatch(
+      new RegExp(`^vigil: Temporal refused the query "${query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}": `),
+    );
     expect(stderr).toMatch(said);
     expect(stderr).not.toMatch(/^\s+at /m);
   });

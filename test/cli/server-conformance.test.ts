@@ -35,14 +35,21 @@ async function outcome<T>(call: Promise<T>, pick: (value: T) => unknown = (value
 
 async function eventTypesOf(h: Harness, id: string): Promise<string[]> {
   const history = await h.env.client.workflow.getHandle(conversationWorkflowId(AGENT, id)).fetchHistory();
-  return (history.events ?? []).map((e) => temporal.api.enums.v1.EventType[e.eventType as number].replace(/^EVENT_TYPE_/, ''));
+  return (history.events ?? []).map((e) =>
+    temporal.api.enums.v1.EventType[e.eventType as number].replace(/^EVENT_TYPE_/, ''),
+  );
 }
 
-const reply = (r: { status: string; content: string; turn: number }) => ({ status: r.status, content: r.content, turn: r.turn });
+const reply = (r: { status: string; content: string; turn: number }) => ({
+  status: r.status,
+  content: r.content,
+  turn: r.turn,
+});
 
 const scenarios: Record<string, (h: Harness, id: string) => Promise<Observed>> = {
   'two turns and a duplicate': async (h, id) => [
-    (h.model.script({ content: 'Hello!' }, { content: 'Still here.' }), await outcome(h.client.send(AGENT, id, { id: 'm1', content: 'hi' }), reply)),
+    (h.model.script({ content: 'Hello!' }, { content: 'Still here.' }),
+    await outcome(h.client.send(AGENT, id, { id: 'm1', content: 'hi' }), reply)),
     await outcome(h.client.send(AGENT, id, { id: 'm2', content: 'there?' }), reply),
     await outcome(h.client.send(AGENT, id, { id: 'm1', content: 'hi' }), reply),
     await outcome(h.client.state(AGENT, id), (s) => ({ status: s.status, turns: s.turns, queued: s.queued })),
@@ -77,7 +84,10 @@ describeWithCli('the same conversations on the in-process server and on the real
   const harnesses: Harness[] = [];
 
   beforeAll(async () => {
-    [real, inProcess] = await Promise.all([startTemporalCliServer({ executable: temporalCli!, ui: false }), startTestServer()]);
+    [real, inProcess] = await Promise.all([
+      startTemporalCliServer({ executable: temporalCli!, ui: false }),
+      startTestServer(),
+    ]);
     for (const address of [inProcess.address, real.address]) {
       // No text previews: a completion slower than their interval would add a signal and a task to one history and
       // not the other, which says something about the machine's load, not about the servers.
@@ -95,7 +105,10 @@ describeWithCli('the same conversations on the in-process server and on the real
       h.model.reset();
       const id = `conformance-${randomUUID()}`;
       const seen = await scenarios[name](h, id);
-      observed.push({ seen: JSON.parse(JSON.stringify(seen).replaceAll(id, '<id>')), events: await eventTypesOf(h, id) });
+      observed.push({
+        seen: JSON.parse(JSON.stringify(seen).replaceAll(id, '<id>')),
+        events: await eventTypesOf(h, id),
+      });
     }
     const [inProcessSeen, realSeen] = observed;
     expect(inProcessSeen).toEqual(realSeen);

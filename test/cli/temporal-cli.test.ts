@@ -21,9 +21,13 @@ describeWithCli('the Temporal CLI on a conversation', () => {
   let workflowId: string;
 
   const temporal = async (...args: string[]) => {
-    const { stdout } = await promisify(execFile)(temporalCli!, [...args, '--address', fx.env.address, '--namespace', fx.env.namespace], {
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const { stdout } = await promisify(execFile)(
+      temporalCli!,
+      [...args, '--address', fx.env.address, '--namespace', fx.env.namespace],
+      {
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     return stdout;
   };
 
@@ -37,7 +41,16 @@ describeWithCli('the Temporal CLI on a conversation', () => {
   test('`temporal workflow list --query "VigilAgent = ..."` finds it', async () => {
     // Visibility lags behind on a real server.
     const listed = await eventually(async () => {
-      const rows = JSON.parse(await temporal('workflow', 'list', '--query', `VigilAgent = 'cli-visible' AND VigilStatus = 'idle'`, '--output', 'json')) as {
+      const rows = JSON.parse(
+        await temporal(
+          'workflow',
+          'list',
+          '--query',
+          `VigilAgent = 'cli-visible' AND VigilStatus = 'idle'`,
+          '--output',
+          'json',
+        ),
+      ) as {
         execution: { workflowId: string };
       }[];
       return rows.some((row) => row.execution.workflowId === workflowId) ? rows : undefined;
@@ -46,7 +59,9 @@ describeWithCli('the Temporal CLI on a conversation', () => {
   });
 
   test('`temporal workflow query --type state` answers with the conversation state', async () => {
-    const out = JSON.parse(await temporal('workflow', 'query', '--workflow-id', workflowId, '--type', 'state', '--output', 'json')) as {
+    const out = JSON.parse(
+      await temporal('workflow', 'query', '--workflow-id', workflowId, '--type', 'state', '--output', 'json'),
+    ) as {
       queryResult: unknown[];
     };
     expect(out.queryResult[0]).toMatchObject({ agent: 'cli-visible', conversationId: id, status: 'idle', turns: 1 });
@@ -54,7 +69,11 @@ describeWithCli('the Temporal CLI on a conversation', () => {
 
   test('`temporal workflow show --output json | vigil replay -` replays it', async () => {
     const shown = await temporal('workflow', 'show', '--workflow-id', workflowId, '--output', 'json');
-    const replay = spawn(process.execPath, [`${REPO}/bin/vigil.js`, 'replay', '-'], { cwd: REPO, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const replay = spawn(process.execPath, [`${REPO}/bin/vigil.js`, 'replay', '-'], {
+      cwd: REPO,
+      env: cleanEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     replay.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
     replay.stdin.end(shown);

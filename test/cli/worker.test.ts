@@ -18,7 +18,14 @@ afterAll(async () => {
   await temporal?.teardown();
 });
 
-const target = (taskQueue: string) => ['--address', temporal.address, '--namespace', temporal.namespace, '--task-queue', taskQueue];
+const target = (taskQueue: string) => [
+  '--address',
+  temporal.address,
+  '--namespace',
+  temporal.namespace,
+  '--task-queue',
+  taskQueue,
+];
 
 test('--demo-without-key and no model configured: the worker answers from the demo model and says so', async () => {
   const taskQueue = `worker-demo-${Date.now()}`;

@@ -3,11 +3,7 @@
  * failures arrive as Vigil's errors. End-to-end behaviour with the conversation workflow is tested beside it.
  */
 import { status } from '@grpc/grpc-js';
-import {
-  ServiceError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
+import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { AgentClient, toVigilError } from '../../src/client/agent-client';
@@ -144,7 +140,10 @@ describe('toVigilError', () => {
   });
 
   test('any other failed update is a SystemError that keeps the failure', () => {
-    const failed = new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ message: 'boom' }));
+    const failed = new WorkflowUpdateFailedError(
+      'Workflow Update failed',
+      ApplicationFailure.create({ message: 'boom' }),
+    );
     const error = toVigilError(failed, 'send', address);
     expect(error).toBeInstanceOf(SystemError);
     expect(error.message).toContain('boom');
@@ -157,9 +156,9 @@ describe('toVigilError', () => {
       details: 'workflow not found',
       metadata: {},
     });
-    expect(toVigilError(new ServiceError('Failed to query Workflow', { cause: grpc }), 'state', address)).toBeInstanceOf(
-      ConversationNotFoundError,
-    );
+    expect(
+      toVigilError(new ServiceError('Failed to query Workflow', { cause: grpc }), 'state', address),
+    ).toBeInstanceOf(ConversationNotFoundError);
     expect(toVigilError(new WorkflowNotFoundError('gone', 'x', undefined), 'end', address)).toBeInstanceOf(
       ConversationNotFoundError,
     );
@@ -171,9 +170,9 @@ describe('toVigilError', () => {
       details: 'Deadline exceeded',
       metadata: {},
     });
-    expect(toVigilError(new ServiceError('Failed to query Workflow', { cause: deadline }), 'state', address)).toBeInstanceOf(
-      TimeoutError,
-    );
+    expect(
+      toVigilError(new ServiceError('Failed to query Workflow', { cause: deadline }), 'state', address),
+    ).toBeInstanceOf(TimeoutError);
     expect(toVigilError(new WorkflowUpdateRPCTimeoutOrCancelledError('timed out'), 'send', address)).toBeInstanceOf(
       TimeoutError,
     );

@@ -12,7 +12,8 @@ const fx = useConversations([
   defineAgent({ name: 'tester', instructions: 'Be brief.', model: 'test-model' }),
   defineAgent({ name: 'helper', instructions: 'Help.', model: 'test-model' }),
 ]);
-const fromWorkers = (taskQueue = fx.taskQueue) => new AgentClient({ client: fx.env.client, taskQueue, agents: 'from-workers' });
+const fromWorkers = (taskQueue = fx.taskQueue) =>
+  new AgentClient({ client: fx.env.client, taskQueue, agents: 'from-workers' });
 
 test("knows the polling workers' agents, sends to them and refuses another before it starts", async () => {
   // Answered once, the worker has polled.

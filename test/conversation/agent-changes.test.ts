@@ -16,7 +16,9 @@ async function modelResults(id: string): Promise<ModelCallResult[]> {
   const history = await fx.env.client.workflow.getHandle(conversationWorkflowId('changing', id)).fetchHistory();
   const events = history.events ?? [];
   const callModel = new Set(
-    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel').map((e) => String(e.eventId)),
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel')
+      .map((e) => String(e.eventId)),
   );
   return events.flatMap((e) => {
     const completed = e.activityTaskCompletedEventAttributes;

@@ -24,7 +24,9 @@ const message = (i: number) => `message ${i}: ${'words that take room in the his
  */
 async function runsOf(fx: ConversationFixture, agent: string, id: string) {
   const runs: { status: string; bytes: number; events: number; started: number }[] = [];
-  for await (const run of fx.env.client.workflow.list({ query: `WorkflowId = '${conversationWorkflowId(agent, id)}'` })) {
+  for await (const run of fx.env.client.workflow.list({
+    query: `WorkflowId = '${conversationWorkflowId(agent, id)}'`,
+  })) {
     const history = await fx.env.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
     const events = (history.events ?? []).filter((e) => !e.workflowExecutionContinuedAsNewEventAttributes);
     runs.push({
@@ -102,8 +104,13 @@ describe('on any Temporal', () => {
     const current = fx.env.client.workflow.getHandle(conversationWorkflowId('sized', id));
     const started = (await current.fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
     expect(started.continuedExecutionRunId).toBeTruthy();
-    const memo = Object.fromEntries(Object.entries(started.memo?.fields ?? {}).map(([k, v]) => [k, defaultPayloadConverter.fromPayload(v)]));
-    expect(memo).toEqual({ summary: expect.stringMatching(/^sized · \d+ turns · idle$/), lastMessage: expect.stringMatching(/^message \d+: /) });
+    const memo = Object.fromEntries(
+      Object.entries(started.memo?.fields ?? {}).map(([k, v]) => [k, defaultPayloadConverter.fromPayload(v)]),
+    );
+    expect(memo).toEqual({
+      summary: expect.stringMatching(/^sized · \d+ turns · idle$/),
+      lastMessage: expect.stringMatching(/^message \d+: /),
+    });
     const agentAttribute = started.searchAttributes?.indexedFields?.VigilAgent;
     expect(agentAttribute && defaultPayloadConverter.fromPayload(agentAttribute)).toEqual('sized');
   });
@@ -112,14 +119,19 @@ describe('on any Temporal', () => {
     const id = newId('busy');
     // The first answer takes a while, so the other 39 messages are queued before any turn ends.
     fx.model.script({ content: 'echo: m1', delayMs: 500 });
-    for (let i = 1; i <= 40; i++) await fx.client.post('busy', id, { id: `m${i}`, content: i === 1 ? 'm1' : `m${i}`, channel: { type: 'log' } });
+    for (let i = 1; i <= 40; i++)
+      await fx.client.post('busy', id, { id: `m${i}`, content: i === 1 ? 'm1' : `m${i}`, channel: { type: 'log' } });
     await eventually(async () => ((await fx.client.state('busy', id)).turns === 40 ? true : undefined), 60_000);
 
     // Idle only once, at the end: switching only when idle would have made one or two runs.
     expect((await runsOf(fx, 'busy', id)).length).toBeGreaterThanOrEqual(3);
     expect(await userMessages(fx, 'busy', id)).toEqual(ids(40));
     // Every message answered once, to its channel.
-    expect(logged(id).map((line) => line.messageId as string).sort()).toEqual(ids(40).sort());
+    expect(
+      logged(id)
+        .map((line) => line.messageId as string)
+        .sort(),
+    ).toEqual(ids(40).sort());
   });
 
   it('sends that arrive while a busy conversation switches runs are taken by the next run, each answered once', async () => {
@@ -136,7 +148,10 @@ describe('on any Temporal', () => {
       for (const m of posted) await fx.client.post('busy', id, { id: m, content: m, channel: { type: 'log' } });
       // Three sends queue behind the posts: when the run grows long, it must wait for their replies to switch.
       const early = sent.slice(0, 3).map((m) => fx.client.send('busy', id, { id: m, content: m }));
-      await eventually(async () => ((await fx.client.state('busy', id)).turns >= posted.length ? true : undefined), 60_000);
+      await eventually(
+        async () => ((await fx.client.state('busy', id)).turns >= posted.length ? true : undefined),
+        60_000,
+      );
       // Three more while it waits: refused there, and sent again by AgentClient to the next run.
       const late = sent.slice(3).map((m) => fx.client.send('busy', id, { id: m, content: m }));
       const replies = await Promise.all([...early, ...late]);
@@ -159,7 +174,7 @@ describe('a runaway turn', () => {
 
   // On a real server the signals reach the worker in activations of up to thousands; this crashed the worker
   // process until Vigil's workers allowed an activation more than the SDK's 5 s (ACTIVATION_TIMEOUT).
-  it('stops before its next step once the run nears Temporal\'s signal limit, and the conversation goes on in a new run', async () => {
+  it("stops before its next step once the run nears Temporal's signal limit, and the conversation goes on in a new run", async () => {
     const id = newId('runaway');
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
@@ -179,7 +194,9 @@ describe('a runaway turn', () => {
       const handle = fx.env.client.workflow.getHandle(conversationWorkflowId('runaway', id));
       for (let sent = 0; sent < TURN_STOPS_AT.signals; sent += 100) {
         await Promise.all(
-          Array.from({ length: 100 }, () => handle.signal('__temporal_workflow_stream_publish', { items: [], publisher_id: '', sequence: 0 })),
+          Array.from({ length: 100 }, () =>
+            handle.signal('__temporal_workflow_stream_publish', { items: [], publisher_id: '', sequence: 0 }),
+          ),
         );
       }
       release();
@@ -187,12 +204,16 @@ describe('a runaway turn', () => {
       // The model asked for a tool; the turn stopped instead of running it, with a reply that says why.
       await eventually(async () => (fx.logged.some((line) => line.conversationId === id) ? true : undefined), 120_000);
       const reply = fx.logged.find((line) => line.conversationId === id)!;
-      expect(reply.content).toMatch(/^This message could not be fully answered: this turn was stopped before its next step: .*8\d{3} signals/);
+      expect(reply.content).toMatch(
+        /^This message could not be fully answered: this turn was stopped before its next step: .*8\d{3} signals/,
+      );
       const { entries } = await fx.client.transcript('runaway', id, { limit: 50 });
       expect(entries.filter((e) => e.role === 'tool')).toEqual([]);
 
       // The next turn boundary switched runs: the next message is answered in a new run, as always.
-      expect((await fx.client.send('runaway', id, { id: 'm2', content: 'still there?' })).content).toBe('echo: still there?');
+      expect((await fx.client.send('runaway', id, { id: 'm2', content: 'still there?' })).content).toBe(
+        'echo: still there?',
+      );
       const runs = await runsOf(fx, 'runaway', id);
       expect(runs.map((r) => r.status)).toEqual(['CONTINUED_AS_NEW', 'RUNNING']);
       expect(runs[0].events).toBeLessThan(TURN_STOPS_AT.events);
@@ -211,9 +232,15 @@ describe('when a run may take only 40 signals (a real server allows 10,000)', ()
     model: 'test-model',
     limits: { continueAsNewAfterSignals: 10, continueAsNewWhenSuggested: false },
   });
-  const unswitched = defineAgent({ name: 'unswitched', instructions: 'Be brief.', model: 'test-model', limits: { continueAsNewWhenSuggested: false } });
+  const unswitched = defineAgent({
+    name: 'unswitched',
+    instructions: 'Be brief.',
+    model: 'test-model',
+    limits: { continueAsNewWhenSuggested: false },
+  });
   const fx = useConversations([posted, unswitched], { dynamicConfig: { 'history.maximumSignalsPerExecution': 40 } });
-  const answered = (id: string) => fx.logged.filter((line) => line.conversationId === id).map((line) => line.messageId as string);
+  const answered = (id: string) =>
+    fx.logged.filter((line) => line.conversationId === id).map((line) => line.messageId as string);
 
   it('the conversation continues as new past continueAsNewAfterSignals and takes every post; without it, the 41st is refused', async () => {
     const id = newId('signals');
@@ -228,17 +255,20 @@ describe('when a run may take only 40 signals (a real server allows 10,000)', ()
 
     // What the switch saves a conversation from: the run refuses post 41, and the client is told why.
     const stuck = newId('signals');
-    for (let i = 1; i <= 40; i++) await fx.client.post('unswitched', stuck, { id: `m${i}`, content: `m${i}`, channel: { type: 'log' } });
-    await expect(fx.client.post('unswitched', stuck, { id: 'm41', content: 'm41', channel: { type: 'log' } })).rejects.toThrow(
-      /exceeded workflow execution limit for signal events/,
-    );
+    for (let i = 1; i <= 40; i++)
+      await fx.client.post('unswitched', stuck, { id: `m${i}`, content: `m${i}`, channel: { type: 'log' } });
+    await expect(
+      fx.client.post('unswitched', stuck, { id: 'm41', content: 'm41', channel: { type: 'log' } }),
+    ).rejects.toThrow(/exceeded workflow execution limit for signal events/);
     await eventually(async () => (answered(stuck).length === 40 ? true : undefined), 60_000);
     expect(await userMessages(fx, 'unswitched', stuck)).toEqual(ids(40));
   });
 });
 
 describe('when Temporal suggests continue-as-new (here after 60 events)', () => {
-  const fx = useConversations([advised, unadvised], { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 } });
+  const fx = useConversations([advised, unadvised], {
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 },
+  });
 
   it('the conversation follows the suggestion, unless its agent sets continueAsNewWhenSuggested: false', async () => {
     const id = newId('advice');

@@ -48,7 +48,11 @@ const impatient = defineAgent({
 });
 const fx = useConversations([assistant, impatient]);
 
-const message = (content: string, extra: Partial<InboundMessage> = {}): InboundMessage => ({ id: newId('m'), content, ...extra });
+const message = (content: string, extra: Partial<InboundMessage> = {}): InboundMessage => ({
+  id: newId('m'),
+  content,
+  ...extra,
+});
 const releaseAll = () => gate.waiting.splice(0).forEach((r) => r());
 const lastRequest = () => fx.model.requests[fx.model.requests.length - 1];
 /** A chat message's content as text (the SDK's type also allows content parts). */
@@ -61,7 +65,10 @@ beforeEach(() => {
 
 test('a multi-turn conversation: each turn sees the conversation so far, and usage adds up', async () => {
   const id = newId();
-  fx.model.script({ content: 'Hello!', usage: { prompt_tokens: 10, completion_tokens: 2 } }, { content: 'Still here.', usage: { prompt_tokens: 20, completion_tokens: 3 } });
+  fx.model.script(
+    { content: 'Hello!', usage: { prompt_tokens: 10, completion_tokens: 2 } },
+    { content: 'Still here.', usage: { prompt_tokens: 20, completion_tokens: 3 } },
+  );
   const first = await fx.client.send('tester', id, message('hi'));
   expect(first).toMatchObject({ status: 'completed', content: 'Hello!', turn: 1, models: ['test-model'] });
   const second = await fx.client.send('tester', id, message('are you there?'));
@@ -94,7 +101,9 @@ test('a message id seen before returns the original reply and never starts a sec
 
 test('concurrent messages are answered one turn at a time, in arrival order, each reply to its channel', async () => {
   const id = newId();
-  const messages = ['first', 'second', 'third'].map((c) => message(c, { channel: { type: 'webhook', url: fx.hook.url } }));
+  const messages = ['first', 'second', 'third'].map((c) =>
+    message(c, { channel: { type: 'webhook', url: fx.hook.url } }),
+  );
   fx.model.respondWith((req) => ({ content: `re: ${text(req.body.messages.at(-1)?.content)}`, delayMs: 30 }));
   for (const m of messages) await fx.client.post('tester', id, m);
   const delivered = await Promise.all(messages.map((m) => fx.hook.delivery(m.id)));
@@ -112,7 +121,9 @@ test('a tool call runs as an activity and its result goes back to the model', as
   const toolMessage = lastRequest().body.messages.find((m) => m.role === 'tool');
   expect(text(toolMessage?.content)).toContain('42');
   const history = await fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id)).fetchHistory();
-  const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
+  const scheduled = history
+    .events!.filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
   expect(scheduled).toEqual(['callModel', 'runTool', 'callModel']);
 });
 
@@ -129,13 +140,18 @@ test('parallel tool calls run up to the agent cap at once, results in the order 
   releaseAll();
   expect(await reply).toMatchObject({ content: 'all done' });
   expect(gate.maxRunning).toBe(2);
-  const tools = lastRequest().body.messages.filter((m) => m.role === 'tool').map((m) => m.content);
+  const tools = lastRequest()
+    .body.messages.filter((m) => m.role === 'tool')
+    .map((m) => m.content);
   expect(tools).toEqual(['done a', 'done b', 'done c']);
 });
 
 test('a malformed tool-call JSON goes back to the model as an error; the turn goes on', async () => {
   const id = newId();
-  fx.model.script({ toolCalls: [{ name: 'calculator', arguments: '{"expression": "1+' }] }, { content: 'Sorry, let me fix that.' });
+  fx.model.script(
+    { toolCalls: [{ name: 'calculator', arguments: '{"expression": "1+' }] },
+    { content: 'Sorry, let me fix that.' },
+  );
   const reply = await fx.client.send('tester', id, message('compute'));
   expect(reply).toMatchObject({ status: 'completed', content: 'Sorry, let me fix that.' });
   const tool = (await fx.client.transcript('tester', id)).entries.find((e) => e.role === 'tool');
@@ -180,7 +196,11 @@ describe('tool approval', () => {
     fx.model.script({ toolCalls: [{ name: 'lookup', arguments: '{"q":"secrets"}' }] }, { content: 'Understood.' });
     const reply = fx.client.send('tester', id, message('find secrets'));
     const pending = await waitForApproval('tester', id);
-    await fx.client.decide('tester', id, { toolCallId: pending.toolCallId, decision: 'reject', reason: 'not allowed here' });
+    await fx.client.decide('tester', id, {
+      toolCallId: pending.toolCallId,
+      decision: 'reject',
+      reason: 'not allowed here',
+    });
     expect(await reply).toMatchObject({ content: 'Understood.' });
     expect(lookups.length).toBe(before);
     const toolMessage = lastRequest().body.messages.find((m) => m.role === 'tool');
@@ -211,7 +231,10 @@ describe('tool approval', () => {
 
   test('a worker restart while a call waits for approval changes nothing', async () => {
     const id = newId();
-    fx.model.script({ toolCalls: [{ name: 'lookup', arguments: '{"q":"after restart"}' }] }, { content: 'Done after restart.' });
+    fx.model.script(
+      { toolCalls: [{ name: 'lookup', arguments: '{"q":"after restart"}' }] },
+      { content: 'Done after restart.' },
+    );
     const reply = fx.client.send('tester', id, message('look it up'));
     const pending = await waitForApproval('tester', id);
     await fx.restartWorker();
@@ -225,7 +248,9 @@ describe('tool approval', () => {
     const id = newId();
     fx.model.script({ content: 'hi' });
     await fx.client.send('tester', id, message('hi'));
-    await expect(fx.client.decide('tester', id, { toolCallId: 'nope', decision: 'approve' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(fx.client.decide('tester', id, { toolCallId: 'nope', decision: 'approve' })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 });
 
@@ -234,7 +259,10 @@ test('cancelling a turn cancels its running model call and records the turn as c
   fx.model.script({ hang: true });
   const reply = fx.client.send('tester', id, message('take your time'));
   const request = await fx.model.nextRequest();
-  expect(await fx.client.cancelTurn('tester', id, { reason: 'user pressed stop' })).toEqual({ cancelled: true, turn: 1 });
+  expect(await fx.client.cancelTurn('tester', id, { reason: 'user pressed stop' })).toEqual({
+    cancelled: true,
+    turn: 1,
+  });
   expect(await reply).toMatchObject({ status: 'cancelled', content: 'The turn was cancelled: user pressed stop' });
   expect(await request.ended).toBe('aborted');
   expect((await fx.client.state('tester', id)).status).toBe('idle');
@@ -245,13 +273,19 @@ describe('model faults', () => {
   test('a 429 with retry-after is retried after the delay the provider asked for', async () => {
     const id = newId();
     fx.model.script({ status: 429, retryAfter: 1, message: 'slow down' }, { content: 'ok after waiting' });
-    expect(await fx.client.send('tester', id, message('hi'))).toMatchObject({ status: 'completed', content: 'ok after waiting' });
+    expect(await fx.client.send('tester', id, message('hi'))).toMatchObject({
+      status: 'completed',
+      content: 'ok after waiting',
+    });
   });
 
   test('a 500 is retried', async () => {
     const id = newId();
     fx.model.script({ status: 500, message: 'boom' }, { content: 'recovered' });
-    expect(await fx.client.send('tester', id, message('hi'))).toMatchObject({ status: 'completed', content: 'recovered' });
+    expect(await fx.client.send('tester', id, message('hi'))).toMatchObject({
+      status: 'completed',
+      content: 'recovered',
+    });
   });
 
   test('a 400 is not retried and becomes a clear error reply; the conversation goes on', async () => {
@@ -263,7 +297,10 @@ describe('model faults', () => {
     expect(reply.content).toMatch(/rejected the request.*context length exceeded/);
     expect(fx.model.requests.length - before).toBe(1);
     fx.model.script({ content: 'fine now' });
-    expect(await fx.client.send('tester', id, message('again'))).toMatchObject({ status: 'completed', content: 'fine now' });
+    expect(await fx.client.send('tester', id, message('again'))).toMatchObject({
+      status: 'completed',
+      content: 'fine now',
+    });
   });
 
   test('a posted message whose turn fails hears of it on its channel', async () => {
@@ -271,7 +308,11 @@ describe('model faults', () => {
     fx.model.script({ status: 400, message: 'context length exceeded' });
     await fx.client.post('tester', id, { id: 'p1', content: 'hi', channel: { type: 'log' } });
     const delivered = await eventually(async () => fx.logged.find((line) => line.conversationId === id), 30_000);
-    expect(delivered).toMatchObject({ messageId: 'p1', status: 'error', content: expect.stringMatching(/rejected the request.*context length exceeded/) });
+    expect(delivered).toMatchObject({
+      messageId: 'p1',
+      status: 'error',
+      content: expect.stringMatching(/rejected the request.*context length exceeded/),
+    });
   });
 });
 
@@ -307,7 +348,9 @@ test('a reply is delivered once even when the worker dies between sending and re
   stalled.release();
   const delivery = await fx.hook.delivery(m.id);
   expect(delivery.body.reply.content).toBe('delivered once');
-  await eventually(async () => (fx.hook.requests.filter((r) => r.idempotencyKey === delivery.idempotencyKey).length >= 2 ? true : undefined));
+  await eventually(async () =>
+    fx.hook.requests.filter((r) => r.idempotencyKey === delivery.idempotencyKey).length >= 2 ? true : undefined,
+  );
   expect([...fx.hook.applied.values()].filter((d) => d.body.reply.messageId === m.id)).toHaveLength(1);
   expect((await fx.client.state('tester', id)).turns).toBe(1);
 });
@@ -321,7 +364,12 @@ test('while a reply is being delivered, and while messages wait, the state says 
   await stalled.arrived;
   await fx.client.post('tester', id, message('next one'));
   const during = await fx.client.state('tester', id);
-  expect(during).toMatchObject({ status: 'running', currentTurn: null, delivering: m.id, queued: [{ id: expect.any(String) }] });
+  expect(during).toMatchObject({
+    status: 'running',
+    currentTurn: null,
+    delivering: m.id,
+    queued: [{ id: expect.any(String) }],
+  });
   stalled.release();
   await fx.hook.delivery(m.id);
   const after = await eventually(async () => {
@@ -364,7 +412,11 @@ test('a turn asks for its patches before the agent loads, so a task the SDK spli
     const marker = e.markerRecordedEventAttributes;
     if (!marker) return [];
     const patch = marker.details?.['patch-data']?.payloads?.[0]?.data;
-    return [marker.markerName === 'core_patch' && patch ? (JSON.parse(Buffer.from(patch).toString()) as { id: string }).id : marker.markerName];
+    return [
+      marker.markerName === 'core_patch' && patch
+        ? (JSON.parse(Buffer.from(patch).toString()) as { id: string }).id
+        : marker.markerName,
+    ];
   });
   const loaded = markers.indexOf('core_local_activity');
   expect(loaded).toBeGreaterThan(-1);
@@ -386,9 +438,14 @@ test('an ended conversation stays ended: send, post and open are refused, and no
     () => fx.client.post('tester', id, message('hello?')),
     () => fx.client.open('tester', id),
   ]) {
-    const error = await attempt().then(() => undefined, (e: unknown) => e);
+    const error = await attempt().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ConversationEndedError);
-    expect((error as Error).message).toBe(`conversation ${id} of agent tester has ended and takes no more messages; use a new conversation id`);
+    expect((error as Error).message).toBe(
+      `conversation ${id} of agent tester has ended and takes no more messages; use a new conversation id`,
+    );
   }
   const after = await handle.describe();
   expect({ runId: after.runId, status: after.status.name }).toEqual({ runId, status: 'COMPLETED' });
@@ -409,12 +466,19 @@ test('sends racing `end` are answered or refused, never taken by a new conversat
   for (;;) {
     const outcome = await fx.client.send('tester', id, message('racing')).then(
       () => 'answered',
-      (e: unknown) => (e instanceof ConversationEndedError ? 'ended' : e instanceof ValidationError ? 'refused while ending' : String(e)),
+      (e: unknown) =>
+        e instanceof ConversationEndedError
+          ? 'ended'
+          : e instanceof ValidationError
+            ? 'refused while ending'
+            : String(e),
     );
     outcomes.push(outcome);
     if (outcome === 'ended') break;
   }
-  expect(new Set(outcomes)).toEqual(new Set(outcomes.filter((o) => ['answered', 'refused while ending', 'ended'].includes(o))));
+  expect(new Set(outcomes)).toEqual(
+    new Set(outcomes.filter((o) => ['answered', 'refused while ending', 'ended'].includes(o))),
+  );
   const after = await handle.describe();
   expect({ runId: after.runId, status: after.status.name }).toEqual({ runId, status: 'COMPLETED' });
   expect((await handle.result()).turns).toBe(1 + outcomes.filter((o) => o === 'answered').length);

@@ -61,8 +61,15 @@ it('tells a watcher the turn as it happens: start, tool call and result, streame
   });
 
   // The streamed text of the last model call is the reply, and it arrived before the reply event.
-  const deltas = events.filter((e) => e.event.type === 'model.delta').map((e) => e.event as Extract<ConversationEvent, { type: 'model.delta' }>);
-  expect(deltas.filter((d) => d.step === 2).map((d) => d.text).join('')).toBe(reply.content);
+  const deltas = events
+    .filter((e) => e.event.type === 'model.delta')
+    .map((e) => e.event as Extract<ConversationEvent, { type: 'model.delta' }>);
+  expect(
+    deltas
+      .filter((d) => d.step === 2)
+      .map((d) => d.text)
+      .join(''),
+  ).toBe(reply.content);
   expect(deltas.every((d) => d.turn === 1 && d.attempt === 1)).toBe(true);
   expect(types(events).lastIndexOf('model.delta')).toBeLessThan(types(events).indexOf('reply'));
   expect(events.at(-1)!.event).toEqual({ type: 'reply', reply });
@@ -102,17 +109,25 @@ it('resumes after the last offset seen with nothing missed and nothing twice', a
 
 it('announces approvals and decisions', async () => {
   const id = newId();
-  fx.model.script({ toolCalls: [{ id: 'call_l', name: 'lookup', arguments: '{"q":"x"}' }] }, { content: 'looked it up' });
+  fx.model.script(
+    { toolCalls: [{ id: 'call_l', name: 'lookup', arguments: '{"q":"x"}' }] },
+    { content: 'looked it up' },
+  );
   await fx.client.open('watched', id);
   const watching = collect(id, isReply);
   const reply = fx.client.send('watched', id, { id: 'm1', content: 'look x up' });
-  await eventually(async () => ((await fx.client.state('watched', id)).pendingApprovals.length === 1 ? true : undefined));
+  await eventually(async () =>
+    (await fx.client.state('watched', id)).pendingApprovals.length === 1 ? true : undefined,
+  );
   await fx.client.decide('watched', id, { toolCallId: 'call_l', decision: 'approve' });
   await reply;
 
   const events = (await watching).map((e) => e.event);
   expect(events).toContainEqual(
-    expect.objectContaining({ type: 'tool.awaiting_approval', approval: expect.objectContaining({ toolCallId: 'call_l', tool: 'lookup' }) }),
+    expect.objectContaining({
+      type: 'tool.awaiting_approval',
+      approval: expect.objectContaining({ toolCallId: 'call_l', tool: 'lookup' }),
+    }),
   );
   expect(events).toContainEqual({ type: 'tool.decided', turn: 1, toolCallId: 'call_l', decision: 'approve' });
   expect(types(await watching).filter((t) => t.startsWith('tool.'))).toEqual([
@@ -146,7 +161,11 @@ it('leaves at once when the watcher aborts on an idle conversation', async () =>
     return seen;
   })();
   // The watcher's poll is parked in the conversation (accepted, waiting for an event) before it leaves.
-  await eventually(async () => ((await eventTypes(fx.client.handle('watched', id))).includes('WORKFLOW_EXECUTION_UPDATE_ACCEPTED') ? true : undefined));
+  await eventually(async () =>
+    (await eventTypes(fx.client.handle('watched', id))).includes('WORKFLOW_EXECUTION_UPDATE_ACCEPTED')
+      ? true
+      : undefined,
+  );
   abort.abort();
   await expect(iteration).resolves.toEqual([]);
 });
@@ -155,7 +174,9 @@ it('leaves at once when the watcher aborts on an idle conversation', async () =>
 async function pollsAccepted(conversationId: string): Promise<number> {
   const { events } = await fx.client.handle('watched', conversationId).fetchHistory();
   return (events ?? []).filter(
-    (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === '__temporal_workflow_stream_poll',
+    (e) =>
+      e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ===
+      '__temporal_workflow_stream_poll',
   ).length;
 }
 
@@ -169,7 +190,8 @@ describe('a watcher that leaves starts no poll after it', () => {
     await fx.client.open('watched', id);
     const abort = new AbortController();
     const watching = (async () => {
-      for await (const { event } of fx.client.events('watched', id, { signal: abort.signal })) if (isReply(event)) leave(abort);
+      for await (const { event } of fx.client.events('watched', id, { signal: abort.signal }))
+        if (isReply(event)) leave(abort);
     })();
     await fx.client.send('watched', id, { id: 'm1', content: 'hi' });
     await watching;

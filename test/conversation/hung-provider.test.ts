@@ -19,7 +19,12 @@ const hangAware = (name: string, modelTimeoutMs: number, modelTotalTimeoutMs: nu
       modelIdleTimeoutMs: 2_000,
       modelTimeoutMs,
       modelTotalTimeoutMs,
-      modelRetry: { maximumAttempts: 6, initialIntervalMs: retryWaitMs, backoffCoefficient: 1, maximumIntervalMs: retryWaitMs },
+      modelRetry: {
+        maximumAttempts: 6,
+        initialIntervalMs: retryWaitMs,
+        backoffCoefficient: 1,
+        maximumIntervalMs: retryWaitMs,
+      },
     },
   });
 /** Retries quickly (200 ms apart), and lets one attempt stream for 10 s. */
@@ -57,10 +62,13 @@ test('a provider that never sends its response headers is given up on after the 
   expect(waitedMs).toBeLessThan(8_000);
 });
 
-test('a stream that stops mid-answer is given up on after the idle timeout; the reply is the next attempt\'s whole answer', async () => {
+test("a stream that stops mid-answer is given up on after the idle timeout; the reply is the next attempt's whole answer", async () => {
   const id = newId();
   const before = fx.model.requests.length;
-  fx.model.script({ content: 'a partial answer that never ends', stallAfterChunks: 3 }, { content: 'the whole answer' });
+  fx.model.script(
+    { content: 'a partial answer that never ends', stallAfterChunks: 3 },
+    { content: 'the whole answer' },
+  );
 
   const { reply, waitedMs } = await timedSend('retrying', id, 'tell me');
 
@@ -105,7 +113,11 @@ test('a provider that always hangs ends the turn with an error reply naming the 
 
   fx.model.reset();
   fx.model.script({ content: 'back again' });
-  expect(await fx.client.send('bounded', id, message('and now?'))).toMatchObject({ status: 'completed', content: 'back again', turn: 2 });
+  expect(await fx.client.send('bounded', id, message('and now?'))).toMatchObject({
+    status: 'completed',
+    content: 'back again',
+    turn: 2,
+  });
   expect(await fx.client.state('bounded', id)).toMatchObject({ status: 'idle', turns: 2 });
 });
 

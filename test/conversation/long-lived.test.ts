@@ -29,7 +29,13 @@ const TURNS = Number(process.env.VIGIL_LONG_TURNS ?? 300);
 const LATE = TURNS / 2;
 const tools = [calculator, lookup];
 /** Continues as new every few turns. */
-const marathon = defineAgent({ name: 'marathon', instructions: 'Be brief.', model: 'test-model', tools, limits: { continueAsNewAfterEvents: 100 } });
+const marathon = defineAgent({
+  name: 'marathon',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  tools,
+  limits: { continueAsNewAfterEvents: 100 },
+});
 /**
  * The same agent in one run: the reference that nothing observable may differ from. The highest limits an agent
  * may set, and Temporal's suggestion ignored (a real server suggests it at 4,096 events).
@@ -39,7 +45,11 @@ const reference = defineAgent({
   instructions: 'Be brief.',
   model: 'test-model',
   tools,
-  limits: { continueAsNewAfterEvents: 40_000, continueAsNewAfterBytes: 32 * 1024 * 1024, continueAsNewWhenSuggested: false },
+  limits: {
+    continueAsNewAfterEvents: 40_000,
+    continueAsNewAfterBytes: 32 * 1024 * 1024,
+    continueAsNewWhenSuggested: false,
+  },
 });
 /** A small context window, so summaries come early and often. */
 const forgetful = defineAgent({
@@ -59,12 +69,14 @@ beforeAll(() => {
   // A pure function of the request, so two conversations fed the same messages get the same answers.
   fx.model.respondWith((request) => {
     const messages = request.body.messages;
-    if (isSummaryRequest(request)) return { content: `Summary of ${messages.length} messages: the user counts and asks.` };
+    if (isSummaryRequest(request))
+      return { content: `Summary of ${messages.length} messages: the user counts and asks.` };
     const last = messages.at(-1)!;
     const text = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
     if (last.role === 'tool') return { content: `done: ${text}` };
     const calc = /^calc (\d+)/.exec(text);
-    if (calc) return { toolCalls: [{ id: `calc_${calc[1]}`, name: 'calculator', arguments: `{"expression":"${calc[1]}*2"}` }] };
+    if (calc)
+      return { toolCalls: [{ id: `calc_${calc[1]}`, name: 'calculator', arguments: `{"expression":"${calc[1]}*2"}` }] };
     const look = /^look (\d+)/.exec(text);
     if (look) return { toolCalls: [{ id: `look_${look[1]}`, name: 'lookup', arguments: `{"q":"item ${look[1]}"}` }] };
     return { content: `echo: ${text.slice(0, 80)}` };
@@ -80,7 +92,7 @@ function content(i: number): string {
 
 async function allEntries(agent: string, id: string): Promise<TranscriptEntry[]> {
   const entries: TranscriptEntry[] = [];
-  for (let offset: number | null = 0; offset !== null; ) {
+  for (let offset: number | null = 0; offset !== null;) {
     const page = await fx.client.transcript(agent, id, { offset, limit: 500 });
     entries.push(...page.entries);
     offset = page.nextOffset;
@@ -100,7 +112,11 @@ async function turnsDone(agent: string, id: string, turns: number): Promise<void
     const view = await fx.client.state(agent, id).catch(() => undefined);
     if (view?.pendingApprovals.length) {
       // The first lookup asks; approved for good, later ones run without asking.
-      await fx.client.decide(agent, id, { toolCallId: view.pendingApprovals[0].toolCallId, decision: 'approve', remember: true });
+      await fx.client.decide(agent, id, {
+        toolCallId: view.pendingApprovals[0].toolCallId,
+        decision: 'approve',
+        remember: true,
+      });
     }
     return view && view.turns >= turns && view.status === 'idle' ? true : undefined;
   }, 60_000).catch(async (error: unknown) => {
@@ -110,7 +126,9 @@ async function turnsDone(agent: string, id: string, turns: number): Promise<void
     const types = await eventTypes(handle).catch(() => []);
     const view = await fx.client.state(agent, id).catch((e: unknown) => String(e));
     const runs: string[] = [];
-    for await (const run of fx.env.client.workflow.list({ query: `WorkflowId = '${conversationWorkflowId(agent, id)}'` })) {
+    for await (const run of fx.env.client.workflow.list({
+      query: `WorkflowId = '${conversationWorkflowId(agent, id)}'`,
+    })) {
       const history = await fx.env.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
       const events = (history.events ?? []).map((e) => {
         const type = String(temporal.api.enums.v1.EventType[e.eventType as number]).replace(/^EVENT_TYPE_/, '');
@@ -129,9 +147,9 @@ async function turnsDone(agent: string, id: string, turns: number): Promise<void
 it(`${TURNS} turns across continue-as-new are exactly the turns of one uninterrupted run`, async () => {
   const id = newId('long');
   const bytesAt: Record<number, number> = {};
-  for (let sent = 0; sent < TURNS; ) {
+  for (let sent = 0; sent < TURNS;) {
     // Ten messages at a time, sent without waiting: some arrive while the run is switching to the next.
-    for (const end = sent + 10; sent < end; ) {
+    for (const end = sent + 10; sent < end;) {
       sent++;
       const message = { id: `m${sent}`, content: content(sent), channel: { type: 'log' as const } };
       await Promise.all([fx.client.post('marathon', id, message), fx.client.post('reference', id, message)]);
@@ -157,7 +175,8 @@ it(`${TURNS} turns across continue-as-new are exactly the turns of one uninterru
   // It really did continue as new, many times; the reference never did. Visibility lags on a real server.
   const runs = async (agent: string) => {
     let count = 0;
-    for await (const _ of fx.env.client.workflow.list({ query: `WorkflowId = '${conversationWorkflowId(agent, id)}'` })) count++;
+    for await (const _ of fx.env.client.workflow.list({ query: `WorkflowId = '${conversationWorkflowId(agent, id)}'` }))
+      count++;
     return count;
   };
   // About one run per seven turns; a third of that still shows switching did not stall.
@@ -167,7 +186,9 @@ it(`${TURNS} turns across continue-as-new are exactly the turns of one uninterru
   // History bytes a turn adds: the same at turn 10 as half way (10 turns each, the same mix of turns).
   const early = (bytesAt[20] - bytesAt[10]) / 10;
   const late = (bytesAt[LATE + 10] - bytesAt[LATE]) / 10;
-  process.stdout.write(`history bytes per turn: turns 10-20 ${early.toFixed(0)}, turns ${LATE}-${LATE + 10} ${late.toFixed(0)}\n`);
+  process.stdout.write(
+    `history bytes per turn: turns 10-20 ${early.toFixed(0)}, turns ${LATE}-${LATE + 10} ${late.toFixed(0)}\n`,
+  );
   expect(Math.abs(late - early) / early).toBeLessThan(0.1);
 }, 900_000);
 

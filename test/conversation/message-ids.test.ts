@@ -48,17 +48,29 @@ test('an id used more than 10,000 messages ago is refused by send and post, also
   const resend = (n: number) => fx.client.send('ids', id, { id: idOf(n), content: 'the same id again' });
 
   // In the window, its reply long forgotten: refused, as before.
-  await expect(resend(5_000)).rejects.toThrow(`message ${idOf(5_000)} was answered too long ago for its reply to be kept`);
+  await expect(resend(5_000)).rejects.toThrow(
+    `message ${idOf(5_000)} was answered too long ago for its reply to be kept`,
+  );
   // A new message pushes the oldest id out of the window: from then on it is refused as used before.
   expect(await fx.client.send('ids', id, { id: 'new-1', content: 'hello' })).toMatchObject({ turn: DEDUPE_WINDOW + 1 });
   const refused = await resend(1).catch((error: unknown) => error);
   expect(refused).toBeInstanceOf(ValidationError);
-  expect((refused as Error).message).toMatch(/^message id m-00001 was used in this conversation before, and its reply is no longer kept.* new id/);
+  expect((refused as Error).message).toMatch(
+    /^message id m-00001 was used in this conversation before, and its reply is no longer kept.* new id/,
+  );
 
   // A post cannot be refused: it is dropped, and its channel hears why.
-  await fx.client.post('ids', id, { id: idOf(1), content: 'the same id again', channel: { type: 'webhook', url: fx.hook.url } });
+  await fx.client.post('ids', id, {
+    id: idOf(1),
+    content: 'the same id again',
+    channel: { type: 'webhook', url: fx.hook.url },
+  });
   const heard = await fx.hook.delivery(idOf(1));
-  expect(heard.body.reply).toMatchObject({ messageId: idOf(1), status: 'error', content: expect.stringMatching(/was used in this conversation before/) });
+  expect(heard.body.reply).toMatchObject({
+    messageId: idOf(1),
+    status: 'error',
+    content: expect.stringMatching(/was used in this conversation before/),
+  });
 
   // New messages until the run continues as new; each pushes one more old id out.
   const handle = fx.env.client.workflow.getHandle(workflowId);
@@ -72,13 +84,22 @@ test('an id used more than 10,000 messages ago is refused by send and post, also
   expect(sent).toBeGreaterThanOrEqual(3);
   await expect(resend(sent)).rejects.toThrow(`message id ${idOf(sent)} was used in this conversation before`);
   await expect(resend(3)).rejects.toThrow(`message id ${idOf(3)} was used in this conversation before`);
-  await fx.client.post('ids', id, { id: idOf(2), content: 'the same id again', channel: { type: 'webhook', url: fx.hook.url } });
-  expect((await fx.hook.delivery(idOf(2))).body.reply).toMatchObject({ status: 'error', content: expect.stringMatching(/used in this conversation before/) });
+  await fx.client.post('ids', id, {
+    id: idOf(2),
+    content: 'the same id again',
+    channel: { type: 'webhook', url: fx.hook.url },
+  });
+  expect((await fx.hook.delivery(idOf(2))).body.reply).toMatchObject({
+    status: 'error',
+    content: expect.stringMatching(/used in this conversation before/),
+  });
   // ...while the window still answers its own: the next id is a known one, not a used-before one.
   await expect(resend(sent + 1)).rejects.toThrow('answered too long ago');
 
   // One turn for each new message, none for the refused ones.
-  expect(await fx.client.send('ids', id, { id: 'new-last', content: 'hello' })).toMatchObject({ turn: DEDUPE_WINDOW + sent + 1 });
+  expect(await fx.client.send('ids', id, { id: 'new-last', content: 'hello' })).toMatchObject({
+    turn: DEDUPE_WINDOW + sent + 1,
+  });
   expect(modelCalls() - calls).toBe(sent + 1);
   expect((await fx.client.state('ids', id)).turns).toBe(DEDUPE_WINDOW + sent + 1);
 

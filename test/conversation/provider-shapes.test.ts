@@ -13,7 +13,13 @@ import { PROVIDER_SHAPES, UNREADABLE_SHAPES, type ProviderShape } from '../../sr
 
 const agent = defineAgent({ name: 'compat', instructions: 'Be brief.', model: 'test-model', tools: [calculator] });
 /** For a provider that cannot stream at all. */
-const whole = defineAgent({ name: 'whole', instructions: 'Be brief.', model: 'test-model', tools: [calculator], stream: false });
+const whole = defineAgent({
+  name: 'whole',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  tools: [calculator],
+  stream: false,
+});
 const fx = useConversations([agent, whole]);
 
 beforeEach(() => fx.model.reset());
@@ -49,7 +55,9 @@ describe.each(PROVIDER_SHAPES)('a provider answering as %s', (shape) => {
     const toolMessage = second.body.messages.find((m) => m.role === 'tool');
     expect(JSON.parse(toolMessage?.content as string)).toEqual({ expression: '6*7', result: 42 });
     const assistantCall = second.body.messages.find((m) => m.role === 'assistant');
-    expect(assistantCall).toMatchObject({ tool_calls: [{ function: { name: 'calculator', arguments: '{"expression":"6*7"}' } }] });
+    expect(assistantCall).toMatchObject({
+      tool_calls: [{ function: { name: 'calculator', arguments: '{"expression":"6*7"}' } }],
+    });
     expect(await activities('compat', id)).toEqual(['callModel', 'runTool', 'callModel']);
 
     const transcript = (await fx.client.transcript('compat', id)).entries;
@@ -64,13 +72,18 @@ describe.each(UNREADABLE_SHAPES)('a provider answering as %s', (shape) => {
     const before = fx.model.requests.length;
     const reply = await fx.client.send('compat', id, message('hello'));
     expect(reply.status).toBe('error');
-    expect(reply.content).toMatch(/^The model provider's answer could not be read: the provider at 127\.0\.0\.1:\d+\/v1 /);
+    expect(reply.content).toMatch(
+      /^The model provider's answer could not be read: the provider at 127\.0\.0\.1:\d+\/v1 /,
+    );
     expect(reply.content).not.toContain('sk-test-key');
     // One request: the same answer would come again, so Temporal does not retry it.
     expect(fx.model.requests.length - before).toBe(1);
     // The conversation goes on: the next message is answered.
     fx.model.script({ content: 'Back again.' });
-    expect(await fx.client.send('compat', id, message('again'))).toMatchObject({ status: 'completed', content: 'Back again.' });
+    expect(await fx.client.send('compat', id, message('again'))).toMatchObject({
+      status: 'completed',
+      content: 'Back again.',
+    });
   });
 });
 
@@ -95,7 +108,9 @@ test('an agent with stream: false asks for the whole answer, and reads tool call
   const [first, second] = fx.model.requests.slice(-2);
   expect(first.body.stream ?? false).toBe(false);
   expect(first.body.stream_options).toBeUndefined();
-  expect(JSON.parse(second.body.messages.find((m) => m.role === 'tool')?.content as string)).toMatchObject({ result: 5 });
+  expect(JSON.parse(second.body.messages.find((m) => m.role === 'tool')?.content as string)).toMatchObject({
+    result: 5,
+  });
 });
 
 describe('an error the provider reports inside a 200', () => {

@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineAgent } from '../../src/agents/define-agent';
 import { CreditsLedgerVerifier, FileCreditsLedger, WebhookPaymentVerifier } from '../../src/payments';
-import { conversationWorkflowId, type InboundMessage, type Reply, type TranscriptEntry } from '../../src/conversation/protocol';
+import {
+  conversationWorkflowId,
+  type InboundMessage,
+  type Reply,
+  type TranscriptEntry,
+} from '../../src/conversation/protocol';
 import { eventTypes, eventually } from '../helpers/conformance';
 import { newId, startConversationHarness, type ConversationFixture } from '../helpers/conversation';
 import { startPaymentService } from '../helpers/payment-service';
@@ -23,9 +28,24 @@ const PAYMENT_PATH = `/payments/verify-${randomUUID()}`;
 
 const metered = defineAgent({ name: 'metered', instructions: 'Be brief.', model: 'test-model' });
 const unpriced = defineAgent({ name: 'unpriced', instructions: 'Be brief.', model: 'house-model' });
-const capped = defineAgent({ name: 'capped', instructions: 'Be brief.', model: 'test-model', budget: { conversation: { maxTokens: 150 } } });
-const costCapped = defineAgent({ name: 'cost-capped', instructions: 'Be brief.', model: 'test-model', budget: { conversation: { maxCostMicros: 10_000 } } });
-const perAuthor = defineAgent({ name: 'per-author', instructions: 'Be brief.', model: 'test-model', budget: { perAuthor: { maxTokens: 100 } } });
+const capped = defineAgent({
+  name: 'capped',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  budget: { conversation: { maxTokens: 150 } },
+});
+const costCapped = defineAgent({
+  name: 'cost-capped',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  budget: { conversation: { maxCostMicros: 10_000 } },
+});
+const perAuthor = defineAgent({
+  name: 'per-author',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  budget: { perAuthor: { maxTokens: 100 } },
+});
 const paid = defineAgent({
   name: 'paid',
   instructions: 'Be brief.',
@@ -50,7 +70,10 @@ beforeAll(async () => {
   service = await startPaymentService(PAYMENT_SECRET, PAYMENT_PATH);
   const harness = await startConversationHarness([metered, unpriced, capped, costCapped, perAuthor, paid, hooked], {
     prices: PRICES,
-    paymentVerifiers: [new CreditsLedgerVerifier(ledger), new WebhookPaymentVerifier({ url: service.url, secret: PAYMENT_SECRET })],
+    paymentVerifiers: [
+      new CreditsLedgerVerifier(ledger),
+      new WebhookPaymentVerifier({ url: service.url, secret: PAYMENT_SECRET }),
+    ],
   });
   closeHarness = harness.close;
   Object.assign(fx, harness);
@@ -65,13 +88,18 @@ afterAll(async () => {
 
 beforeEach(() => fx.model.reset());
 
-const message = (content: string, extra: Partial<InboundMessage> = {}): InboundMessage => ({ id: newId('m'), content, ...extra });
+const message = (content: string, extra: Partial<InboundMessage> = {}): InboundMessage => ({
+  id: newId('m'),
+  content,
+  ...extra,
+});
 const usage = (prompt_tokens: number, completion_tokens: number) => ({ usage: { prompt_tokens, completion_tokens } });
 /** A new account with a unique name, so tests never share a balance. */
 const newAccount = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 const reference = (account: string) => `${account}:${randomUUID()}`;
 const handleOf = (agent: string, id: string) => fx.env.client.workflow.getHandle(conversationWorkflowId(agent, id));
-const entries = async (agent: string, id: string): Promise<TranscriptEntry[]> => (await fx.client.transcript(agent, id)).entries;
+const entries = async (agent: string, id: string): Promise<TranscriptEntry[]> =>
+  (await fx.client.transcript(agent, id)).entries;
 const roles = async (agent: string, id: string) => (await entries(agent, id)).map((e) => e.role);
 
 /** Sends `m` and expects a reply made without the model: no request, no models, no tokens. */
@@ -98,13 +126,21 @@ async function historyText(agent: string, id: string): Promise<string> {
 }
 
 /** How many times an activity type was scheduled, and how many of those completed, in the workflow's history. */
-async function activityRuns(agent: string, id: string, type: string): Promise<{ scheduled: number; completed: number }> {
+async function activityRuns(
+  agent: string,
+  id: string,
+  type: string,
+): Promise<{ scheduled: number; completed: number }> {
   const events = (await handleOf(agent, id).fetchHistory()).events ?? [];
   const scheduledIds = new Set(
-    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).map((e) => String(e.eventId)),
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)
+      .map((e) => String(e.eventId)),
   );
   const completed = events.filter(
-    (e) => e.activityTaskCompletedEventAttributes && scheduledIds.has(String(e.activityTaskCompletedEventAttributes.scheduledEventId)),
+    (e) =>
+      e.activityTaskCompletedEventAttributes &&
+      scheduledIds.has(String(e.activityTaskCompletedEventAttributes.scheduledEventId)),
   ).length;
   return { scheduled: scheduledIds.size, completed };
 }
@@ -114,10 +150,18 @@ describe('cost', () => {
     const id = newId();
     fx.model.script({ content: 'Hello Alice.', ...usage(1_000, 500) }, { content: 'Hello Bob.', ...usage(2_000, 100) });
     const first = await fx.client.send('metered', id, message('hi', { author: 'alice' }));
-    expect(first).toMatchObject({ status: 'completed', content: 'Hello Alice.', usage: { inputTokens: 1_000, outputTokens: 500, costMicros: 7_000 } });
+    expect(first).toMatchObject({
+      status: 'completed',
+      content: 'Hello Alice.',
+      usage: { inputTokens: 1_000, outputTokens: 500, costMicros: 7_000 },
+    });
     const second = await fx.client.send('metered', id, message('hi too', { author: 'bob' }));
     // 2,000 x 2 + 100 x 10 = 5,000 micro-USD
-    expect(second).toMatchObject({ status: 'completed', content: 'Hello Bob.', usage: { inputTokens: 2_000, outputTokens: 100, costMicros: 5_000 } });
+    expect(second).toMatchObject({
+      status: 'completed',
+      content: 'Hello Bob.',
+      usage: { inputTokens: 2_000, outputTokens: 100, costMicros: 5_000 },
+    });
 
     const state = await fx.client.state('metered', id);
     const totals = (inputTokens: number, outputTokens: number, costMicros: number, modelCalls: number) => ({
@@ -161,7 +205,10 @@ describe('budgets', () => {
     fx.model.script({ content: 'one', ...usage(60, 40) }, { content: 'two', ...usage(60, 40) });
     expect(await fx.client.send('capped', id, message('first'))).toMatchObject({ status: 'completed', content: 'one' });
     // 100 of 150 tokens used: the second turn may start, and it crosses the limit.
-    expect(await fx.client.send('capped', id, message('second'))).toMatchObject({ status: 'completed', content: 'two' });
+    expect(await fx.client.send('capped', id, message('second'))).toMatchObject({
+      status: 'completed',
+      content: 'two',
+    });
 
     const refused = await sendWithoutModel('capped', id, message('third'));
     expect(refused.status).toBe('budget_exceeded');
@@ -170,10 +217,23 @@ describe('budgets', () => {
     // Still refused afterwards: nothing was spent.
     expect((await sendWithoutModel('capped', id, message('fourth'))).status).toBe('budget_exceeded');
 
-    expect(await roles('capped', id)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'notice', 'user', 'notice']);
+    expect(await roles('capped', id)).toEqual([
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+      'user',
+      'notice',
+      'user',
+      'notice',
+    ]);
     const notice = (await entries('capped', id))[5];
     expect(notice).toMatchObject({ role: 'notice', content: refused.content });
-    expect((await fx.client.state('capped', id)).usage).toMatchObject({ inputTokens: 120, outputTokens: 80, modelCalls: 2 });
+    expect((await fx.client.state('capped', id)).usage).toMatchObject({
+      inputTokens: 120,
+      outputTokens: 80,
+      modelCalls: 2,
+    });
   });
 
   test('a conversation at its cost budget refuses the next message, naming the amounts', async () => {
@@ -189,16 +249,24 @@ describe('budgets', () => {
   test('a per-author budget blocks the author who reached it; another author is still answered', async () => {
     const id = newId();
     fx.model.script({ content: 'for alice', ...usage(60, 40) }, { content: 'for bob', ...usage(10, 5) });
-    expect(await fx.client.send('per-author', id, message('hi', { author: 'alice' }))).toMatchObject({ status: 'completed' });
+    expect(await fx.client.send('per-author', id, message('hi', { author: 'alice' }))).toMatchObject({
+      status: 'completed',
+    });
 
     const blocked = await sendWithoutModel('per-author', id, message('again', { author: 'alice' }));
     expect(blocked.status).toBe('budget_exceeded');
     expect(blocked.content).toContain('You ("alice") have reached your budget');
     expect(blocked.content).toContain('100 tokens of 100 allowed');
 
-    expect(await fx.client.send('per-author', id, message('hello', { author: 'bob' }))).toMatchObject({ status: 'completed', content: 'for bob' });
+    expect(await fx.client.send('per-author', id, message('hello', { author: 'bob' }))).toMatchObject({
+      status: 'completed',
+      content: 'for bob',
+    });
     const state = await fx.client.state('per-author', id);
-    expect(state.usage.byAuthor).toMatchObject({ alice: { inputTokens: 60, outputTokens: 40 }, bob: { inputTokens: 10, outputTokens: 5 } });
+    expect(state.usage.byAuthor).toMatchObject({
+      alice: { inputTokens: 60, outputTokens: 40 },
+      bob: { inputTokens: 10, outputTokens: 5 },
+    });
   });
 });
 
@@ -276,7 +344,9 @@ describe('paid messages (credits)', () => {
     const reply = fx.client.send('paid', id, message('survive a restart', { payment: { reference: ref } }));
     const first = await fx.model.nextRequest();
     // The model is called only after the payment's outcome is in history; check it there before the restart.
-    await eventually(async () => ((await activityRuns('paid', id, 'verifyPayment')).completed === 1 ? true : undefined));
+    await eventually(async () =>
+      (await activityRuns('paid', id, 'verifyPayment')).completed === 1 ? true : undefined,
+    );
     expect(await ledger.balance(account)).toBe(1_000_000 - PRICE);
 
     await fx.restartWorker();
@@ -300,13 +370,24 @@ describe('paid messages (webhook)', () => {
     service.issue(ref, PRICE);
     service.failNext(2);
     fx.model.script({ content: 'Worth the wait.' });
-    const reply = await fx.client.send('hooked', id, message('pay by webhook', { author: 'frank', payment: { reference: ref } }));
+    const reply = await fx.client.send(
+      'hooked',
+      id,
+      message('pay by webhook', { author: 'frank', payment: { reference: ref } }),
+    );
     expect(reply).toMatchObject({ status: 'completed', content: 'Worth the wait.' });
 
     const mine = service.requests.filter((r) => r.reference === ref);
     expect(mine.map((r) => r.status)).toEqual([500, 500, 200]);
     expect(mine.every((r) => r.signatureValid && r.idempotencyKey === ref)).toBe(true);
-    expect(mine[2].body).toEqual({ reference: ref, amountMicros: PRICE, agent: 'hooked', conversationId: id, messageId: reply.messageId, author: 'frank' });
+    expect(mine[2].body).toEqual({
+      reference: ref,
+      amountMicros: PRICE,
+      agent: 'hooked',
+      conversationId: id,
+      messageId: reply.messageId,
+      author: 'frank',
+    });
     expect(service.consumed.get(ref)).toEqual({ agent: 'hooked', conversationId: id, messageId: reply.messageId });
     // One activity, retried: the outcome recorded once.
     expect(await activityRuns('hooked', id, 'verifyPayment')).toEqual({ scheduled: 1, completed: 1 });

@@ -45,10 +45,15 @@ describe('with a token configured', () => {
       { headers: { authorization: `Basic ${Buffer.from(`user:${TOKEN}`).toString('base64')}` } },
     ];
     for (const attempt of attempts) {
-      const answer = await request<ErrorBody>(secured.url, 'POST', path(id, '/messages'), { ...attempt, body: { content: 'hi' } });
+      const answer = await request<ErrorBody>(secured.url, 'POST', path(id, '/messages'), {
+        ...attempt,
+        body: { content: 'hi' },
+      });
       expect(answer.status).toBe(401);
       expect(answer.headers.get('www-authenticate')).toBe('Bearer realm="vigil"');
-      expect(answer.body).toEqual({ error: { code: 'unauthorized', message: 'send a valid token as "Authorization: Bearer <token>"' } });
+      expect(answer.body).toEqual({
+        error: { code: 'unauthorized', message: 'send a valid token as "Authorization: Bearer <token>"' },
+      });
     }
     // Nothing reached the conversation.
     expect((await request(secured.url, 'GET', path(id), { token: TOKEN })).status).toBe(404);
@@ -64,11 +69,14 @@ describe('with a token configured', () => {
     expect(answer.body.reply.content).toBe('echo: knock knock');
   });
 
-  test('the chat completions route answers 401 in OpenAI\'s shape, which the openai client reads', async () => {
+  test("the chat completions route answers 401 in OpenAI's shape, which the openai client reads", async () => {
     const openai = new OpenAI({ baseURL: `${secured.url}/v1`, apiKey: 'not-the-token-0123456789', maxRetries: 0 });
     const error = await openai.chat.completions
       .create({ model: 'tester', user: newId(), messages: [{ role: 'user', content: 'hi' }] })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(error).toMatchObject({ status: 401, code: 'unauthorized', type: 'authentication_error' });
   });
@@ -82,11 +90,16 @@ describe('with a token configured', () => {
     expect(log).not.toContain('guessed-token-do-not-log-me');
   });
 
-  test('a secret put in the query string is censored in the request log; the gateway\'s own parameters are kept', async () => {
+  test("a secret put in the query string is censored in the request log; the gateway's own parameters are kept", async () => {
     const before = logLines.length;
-    await request(secured.url, 'GET', `${path(newId(), '/messages')}?access_token=query-secret-do-not-log&limit=5&api_key=another-secret`, {
-      token: TOKEN,
-    });
+    await request(
+      secured.url,
+      'GET',
+      `${path(newId(), '/messages')}?access_token=query-secret-do-not-log&limit=5&api_key=another-secret`,
+      {
+        token: TOKEN,
+      },
+    );
     const lines = logLines.slice(before).map((line) => JSON.parse(line) as { req?: { url: string } });
     const logged = lines.find((line) => line.req)?.req?.url;
     expect(logged).toMatch(/\/messages\?access_token=\[redacted\]&limit=5&api_key=\[redacted\]$/);
@@ -96,7 +109,10 @@ describe('with a token configured', () => {
 
 test('a body that is not JSON is 415, as documented, and starts nothing', async () => {
   const id = newId();
-  const answer = await request<ErrorBody>(open.url, 'POST', path(id, '/messages'), { rawBody: 'hello', headers: { 'content-type': 'text/plain' } });
+  const answer = await request<ErrorBody>(open.url, 'POST', path(id, '/messages'), {
+    rawBody: 'hello',
+    headers: { 'content-type': 'text/plain' },
+  });
   expect(answer.status).toBe(415);
   expect(answer.body.error.code).toBe('unsupported_media_type');
   expect((await request(open.url, 'GET', path(id))).status).toBe(404);
@@ -109,34 +125,50 @@ test('without a token configured, /v1 asks for none', async () => {
 });
 
 describe('body size limit', () => {
-  test('a body over the limit is 413, in Vigil\'s shape, and starts nothing', async () => {
+  test("a body over the limit is 413, in Vigil's shape, and starts nothing", async () => {
     const id = newId();
     const answer = await request<ErrorBody>(secured.url, 'POST', path(id, '/messages'), {
       token: TOKEN,
       body: { content: 'x'.repeat(5000) },
     });
     expect(answer.status).toBe(413);
-    expect(answer.body).toEqual({ error: { code: 'payload_too_large', message: 'the request body is larger than 4096 bytes' } });
+    expect(answer.body).toEqual({
+      error: { code: 'payload_too_large', message: 'the request body is larger than 4096 bytes' },
+    });
     expect((await request(secured.url, 'GET', path(id), { token: TOKEN })).status).toBe(404);
   });
 
-  test('on the chat completions route, 413 in OpenAI\'s shape', async () => {
+  test("on the chat completions route, 413 in OpenAI's shape", async () => {
     const answer = await request(secured.url, 'POST', '/v1/chat/completions', {
       token: TOKEN,
       body: { model: 'tester', user: newId(), messages: [{ role: 'user', content: 'x'.repeat(5000) }] },
     });
     expect(answer).toMatchObject({
       status: 413,
-      body: { error: { type: 'invalid_request_error', code: 'payload_too_large', message: 'the request body is larger than 4096 bytes', param: null } },
+      body: {
+        error: {
+          type: 'invalid_request_error',
+          code: 'payload_too_large',
+          message: 'the request body is larger than 4096 bytes',
+          param: null,
+        },
+      },
     });
   });
 
   test('the default limit is 1 MiB', async () => {
     const id = newId();
-    const big = await request<ErrorBody>(open.url, 'POST', path(id, '/messages'), { body: { content: 'x'.repeat(1024 * 1024) } });
-    expect(big.body.error).toEqual({ code: 'payload_too_large', message: 'the request body is larger than 1048576 bytes' });
+    const big = await request<ErrorBody>(open.url, 'POST', path(id, '/messages'), {
+      body: { content: 'x'.repeat(1024 * 1024) },
+    });
+    expect(big.body.error).toEqual({
+      code: 'payload_too_large',
+      message: 'the request body is larger than 1048576 bytes',
+    });
     // Under the limit, the protocol's own limit on a message applies: a clear 400, not a 413.
-    const long = await request<ErrorBody>(open.url, 'POST', path(id, '/messages'), { body: { content: 'x'.repeat(200_000) } });
+    const long = await request<ErrorBody>(open.url, 'POST', path(id, '/messages'), {
+      body: { content: 'x'.repeat(200_000) },
+    });
     expect(long.status).toBe(400);
   });
 });
@@ -163,7 +195,9 @@ describe('when Temporal cannot be reached', () => {
       expect(answer.status).toBe(503);
       expect(answer.headers.get('retry-after')).toBe('5');
       const requestId = answer.headers.get('x-request-id');
-      expect(answer.body).toEqual({ error: { code: 'unavailable', message: `Temporal is not reachable; try again shortly (request ${requestId})` } });
+      expect(answer.body).toEqual({
+        error: { code: 'unavailable', message: `Temporal is not reachable; try again shortly (request ${requestId})` },
+      });
       expect(JSON.stringify(answer.body)).not.toContain(String(port));
     } finally {
       await app.close();

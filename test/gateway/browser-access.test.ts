@@ -18,7 +18,11 @@ describe('CORS', () => {
   test("a configured origin's preflight is answered without a token, and allows what the API needs", async () => {
     const response = await fetch(`${gateway.url}${conversationPath('web', 'c1')}/messages`, {
       method: 'OPTIONS',
-      headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe(ORIGIN);
@@ -34,10 +38,10 @@ describe('CORS', () => {
   });
 
   test('VIGIL_GATEWAY_CORS_ORIGINS takes origins or *, and refuses anything with a path', () => {
-    expect(loadGatewayConfig({ VIGIL_GATEWAY_CORS_ORIGINS: 'https://a.example.com, http://localhost:3000' }).gateway.corsOrigins).toEqual([
-      'https://a.example.com',
-      'http://localhost:3000',
-    ]);
+    expect(
+      loadGatewayConfig({ VIGIL_GATEWAY_CORS_ORIGINS: 'https://a.example.com, http://localhost:3000' }).gateway
+        .corsOrigins,
+    ).toEqual(['https://a.example.com', 'http://localhost:3000']);
     expect(loadGatewayConfig({ VIGIL_GATEWAY_CORS_ORIGINS: '*' }).gateway.corsOrigins).toEqual(['*']);
     expect(loadGatewayConfig({}).gateway.corsOrigins).toBeUndefined();
     expect(() => loadGatewayConfig({ VIGIL_GATEWAY_CORS_ORIGINS: 'https://a.example.com/app' })).toThrow(ConfigError);
@@ -50,18 +54,39 @@ describe('stream tokens', () => {
   test("open that conversation's events without the bearer token, and only those", async () => {
     const id = newId();
     const other = newId();
-    for (const c of [id, other]) await request(gateway.url, 'POST', `${conversationPath('web', c)}/messages`, { token: TOKEN, body: { content: 'hi' } });
-    const issued = await request<{ token: string; expiresAt: string }>(gateway.url, 'POST', `${conversationPath('web', id)}/stream-token`, { token: TOKEN });
+    for (const c of [id, other])
+      await request(gateway.url, 'POST', `${conversationPath('web', c)}/messages`, {
+        token: TOKEN,
+        body: { content: 'hi' },
+      });
+    const issued = await request<{ token: string; expiresAt: string }>(
+      gateway.url,
+      'POST',
+      `${conversationPath('web', id)}/stream-token`,
+      { token: TOKEN },
+    );
     expect(issued.status).toBe(201);
     expect(Date.parse(issued.body.expiresAt) - Date.now()).toBeGreaterThan(STREAM_TOKEN_TTL_MS - 60_000);
 
     const controller = new AbortController();
-    const opened = await fetch(`${gateway.url}${events(id, `token=${encodeURIComponent(issued.body.token)}`)}`, { signal: controller.signal });
+    const opened = await fetch(`${gateway.url}${events(id, `token=${encodeURIComponent(issued.body.token)}`)}`, {
+      signal: controller.signal,
+    });
     expect(opened.status).toBe(200);
     controller.abort();
     // Not another conversation's stream, not any other route, and asking for one needs the bearer token.
-    expect((await request(gateway.url, 'GET', events(other, `token=${encodeURIComponent(issued.body.token)}`))).status).toBe(401);
-    expect((await request(gateway.url, 'GET', `${conversationPath('web', id)}?token=${encodeURIComponent(issued.body.token)}`)).status).toBe(401);
+    expect(
+      (await request(gateway.url, 'GET', events(other, `token=${encodeURIComponent(issued.body.token)}`))).status,
+    ).toBe(401);
+    expect(
+      (
+        await request(
+          gateway.url,
+          'GET',
+          `${conversationPath('web', id)}?token=${encodeURIComponent(issued.body.token)}`,
+        )
+      ).status,
+    ).toBe(401);
     expect((await request(gateway.url, 'POST', `${conversationPath('web', id)}/stream-token`)).status).toBe(401);
   });
 

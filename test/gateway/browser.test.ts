@@ -26,11 +26,15 @@ async function pageScript({ gateway, token }: { gateway: string; token: string }
   const base = `${gateway}/v1/agents/web/conversations/browser-1`;
   const auth = { authorization: `Bearer ${token}` };
   const send = (content: string) =>
-    fetch(`${base}/messages`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ content }) }).then(
-      (r) => r.json() as Promise<{ reply: { content: string } }>,
-    );
+    fetch(`${base}/messages`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ content }),
+    }).then((r) => r.json() as Promise<{ reply: { content: string } }>);
   const first = await send('before the stream');
-  const { token: streamToken } = (await (await fetch(`${base}/stream-token`, { method: 'POST', headers: auth })).json()) as { token: string };
+  const { token: streamToken } = (await (
+    await fetch(`${base}/stream-token`, { method: 'POST', headers: auth })
+  ).json()) as { token: string };
 
   type Seen = { id: string; type: string; text?: string };
   const collect = (query: string, until: (seen: Seen[]) => boolean) =>
@@ -106,7 +110,12 @@ describeWithBrowser('a browser page on another origin', () => {
     expect(seen.first).toBe('first answer');
     // From now: nothing of the turn before the stream opened.
     expect(seen.live[0].type).toBe('turn.started');
-    expect(seen.live.filter((s) => s.type === 'model.delta').map((s) => s.text).join('')).toBe('Streamed to the page, a few words at a time.');
+    expect(
+      seen.live
+        .filter((s) => s.type === 'model.delta')
+        .map((s) => s.text)
+        .join(''),
+    ).toBe('Streamed to the page, a few words at a time.');
     expect(seen.live.at(-1)).toMatchObject({ type: 'reply', text: 'Streamed to the page, a few words at a time.' });
     // Resumed: the next turn's events, none seen twice.
     expect(seen.resumed.at(-1)).toMatchObject({ type: 'reply', text: 'resumed answer' });

@@ -19,13 +19,20 @@ const gateway = useGateway(fx, { token: TOKEN, servedAgents: ['tester'] });
 
 beforeEach(() => fx.model.reset());
 
-const seen = () => fx.model.requests.at(-1)?.body.messages.map((m) => `${m.role}: ${typeof m.content === 'string' ? m.content : JSON.stringify(m.content)}`);
+const seen = () =>
+  fx.model.requests
+    .at(-1)
+    ?.body.messages.map((m) => `${m.role}: ${typeof m.content === 'string' ? m.content : JSON.stringify(m.content)}`);
 
 describe('the Vercel AI SDK', () => {
-  const vigil = () => createOpenAICompatible({ name: 'vigil', baseURL: `${gateway.url}/v1`, apiKey: TOKEN, includeUsage: true });
+  const vigil = () =>
+    createOpenAICompatible({ name: 'vigil', baseURL: `${gateway.url}/v1`, apiKey: TOKEN, includeUsage: true });
 
   test('streamText holds a multi-turn conversation', async () => {
-    fx.model.script({ content: 'Paris, the capital.', usage: { prompt_tokens: 20, completion_tokens: 5 } }, { content: 'About two million people.' });
+    fx.model.script(
+      { content: 'Paris, the capital.', usage: { prompt_tokens: 20, completion_tokens: 5 } },
+      { content: 'About two million people.' },
+    );
     const messages: ModelMessage[] = [{ role: 'user', content: 'What is the capital of France?' }];
     const first = streamText({ model: vigil()('tester'), system: 'Answer about geography.', messages });
     const pieces: string[] = [];
@@ -58,7 +65,11 @@ describe('the Vercel AI SDK', () => {
   test('aborting streamText cancels the turn: the model call is aborted', async () => {
     fx.model.script({ hang: true });
     const leaving = new AbortController();
-    const result = streamText({ model: vigil()('tester'), prompt: 'a long essay, please', abortSignal: leaving.signal });
+    const result = streamText({
+      model: vigil()('tester'),
+      prompt: 'a long essay, please',
+      abortSignal: leaving.signal,
+    });
     const call = await fx.model.nextRequest();
     leaving.abort();
     await result.consumeStream();
@@ -68,7 +79,13 @@ describe('the Vercel AI SDK', () => {
 
 describe("LangChain's ChatOpenAI", () => {
   const chat = (streaming: boolean) =>
-    new ChatOpenAI({ model: 'tester', apiKey: TOKEN, streaming, maxRetries: 0, configuration: { baseURL: `${gateway.url}/v1` } });
+    new ChatOpenAI({
+      model: 'tester',
+      apiKey: TOKEN,
+      streaming,
+      maxRetries: 0,
+      configuration: { baseURL: `${gateway.url}/v1` },
+    });
 
   test('invoke and stream hold a multi-turn conversation', async () => {
     fx.model.script({ content: 'Bonjour !' }, { content: 'Je vais bien, merci.' });

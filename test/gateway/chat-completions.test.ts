@@ -21,17 +21,18 @@ const impatient = useGateway(fx, {
   replyTimeoutMs: 300,
   logger: createLogger({ destination: { write: (line: string) => void impatientLog.push(JSON.parse(line)) } }),
 });
-const answered = (status: number) => impatientLog.filter((line) => line.msg === 'request completed' && line.res?.statusCode === status).length;
+const answered = (status: number) =>
+  impatientLog.filter((line) => line.msg === 'request completed' && line.res?.statusCode === status).length;
 
 const client = (url = gateway.url, options: ConstructorParameters<typeof OpenAI>[0] = {}) =>
   new OpenAI({ baseURL: `${url}/v1`, apiKey: TOKEN, ...options });
-const turns = async (conversationId: string) =>
-  (await fx.client.state('tester', conversationId)).turns;
+const turns = async (conversationId: string) => (await fx.client.state('tester', conversationId)).turns;
 
 beforeEach(() => fx.model.reset());
 
 /** A chat client that names its conversation, as a durable chat does. */
-const named = (conversationId: string, url = gateway.url) => client(url, { defaultHeaders: { 'X-Vigil-Conversation-Id': conversationId } });
+const named = (conversationId: string, url = gateway.url) =>
+  client(url, { defaultHeaders: { 'X-Vigil-Conversation-Id': conversationId } });
 
 describe('a stateless request, as chat tools send them', () => {
   test('gets a conversation of its own, started from the messages it sent', async () => {
@@ -72,11 +73,14 @@ describe('a stateless request, as chat tools send them', () => {
         { role: 'assistant', turn: 2, content: 'Bonjour.' },
       ],
     });
-    expect(await fx.client.state('tester', id)).toMatchObject({ turns: 2, usage: { inputTokens: 12, outputTokens: 4 } });
+    expect(await fx.client.state('tester', id)).toMatchObject({
+      turns: 2,
+      usage: { inputTokens: 12, outputTokens: 4 },
+    });
   });
 
   test('the same words twice are two turns, and regenerate is a new answer', async () => {
-    fx.model.script({ content: 'It is noon.' }, { content: 'It is one o\'clock.' }, { content: 'It is five past one.' });
+    fx.model.script({ content: 'It is noon.' }, { content: "It is one o'clock." }, { content: 'It is five past one.' });
     const openai = client();
     const ask = [{ role: 'user' as const, content: 'what time is it?' }];
     const first = await openai.chat.completions.create({ model: 'tester', messages: ask });
@@ -85,7 +89,11 @@ describe('a stateless request, as chat tools send them', () => {
       model: 'tester',
       messages: [...ask, { role: 'assistant', content: regenerated.choices[0].message.content }, ...ask],
     });
-    expect([first, regenerated, again].map((c) => c.choices[0].message.content)).toEqual(['It is noon.', "It is one o'clock.", 'It is five past one.']);
+    expect([first, regenerated, again].map((c) => c.choices[0].message.content)).toEqual([
+      'It is noon.',
+      "It is one o'clock.",
+      'It is five past one.',
+    ]);
     expect(new Set([first.id, regenerated.id, again.id]).size).toBe(3);
   });
 
@@ -101,23 +109,31 @@ describe('a stateless request, as chat tools send them', () => {
     expect(fx.model.requests.length - before).toBe(1);
   });
 
-  test('a 504 names the conversation where the turn goes on, and OpenAI\'s client does not retry it', async () => {
+  test("a 504 names the conversation where the turn goes on, and OpenAI's client does not retry it", async () => {
     fx.model.script({ content: 'late', delayMs: 1_000 });
     const before = fx.model.requests.length;
     const error = await client(impatient.url, { maxRetries: 5 })
       .chat.completions.create({ model: 'tester', messages: [{ role: 'user', content: 'slow one' }] })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toMatchObject({ status: 504, code: 'timeout', type: 'timeout_error' });
     const id = /in conversation (chat-[0-9a-f]{32})/.exec((error as Error).message)?.[1];
     expect(id).toBeDefined();
     await fx.client.send('tester', id!, { id: 'after-the-timeout', content: 'still there?' });
     expect(fx.model.requests.length - before).toBe(2); // the slow turn once, then the next message: no retried turn
-    expect((await fx.client.transcript('tester', id!)).entries.map((e) => e.content)).toEqual(['slow one', 'late', 'still there?', expect.any(String)]);
+    expect((await fx.client.transcript('tester', id!)).entries.map((e) => e.content)).toEqual([
+      'slow one',
+      'late',
+      'still there?',
+      expect.any(String),
+    ]);
   });
 });
 
 describe('a named conversation (X-Vigil-Conversation-Id)', () => {
-  test('starts from its first request\'s messages, then holds its own history: only the last user message is new', async () => {
+  test("starts from its first request's messages, then holds its own history: only the last user message is new", async () => {
     const id = newId();
     const openai = named(id);
     fx.model.script({ content: 'It is 4.' }, { content: 'It is 6.' });
@@ -155,13 +171,24 @@ describe('a named conversation (X-Vigil-Conversation-Id)', () => {
 
   test('`user` is the author, in any form', async () => {
     const id = newId();
-    await named(id).chat.completions.create({ model: 'tester', user: 'Ada Lovelace', messages: [{ role: 'user', content: 'hello' }] });
-    expect((await fx.client.transcript('tester', id)).entries[0]).toMatchObject({ role: 'user', author: 'Ada Lovelace' });
+    await named(id).chat.completions.create({
+      model: 'tester',
+      user: 'Ada Lovelace',
+      messages: [{ role: 'user', content: 'hello' }],
+    });
+    expect((await fx.client.transcript('tester', id)).entries[0]).toMatchObject({
+      role: 'user',
+      author: 'Ada Lovelace',
+    });
   });
 });
 
 test('stream: true sends the text while the model is still writing it, then usage, then [DONE]', async () => {
-  fx.model.script({ content: 'A durable reply, split into chunks.', usage: { prompt_tokens: 5, completion_tokens: 7 }, chunkDelayMs: 200 });
+  fx.model.script({
+    content: 'A durable reply, split into chunks.',
+    usage: { prompt_tokens: 5, completion_tokens: 7 },
+    chunkDelayMs: 200,
+  });
   const requestsBefore = fx.model.requests.length;
   const stream = await client().chat.completions.create({
     model: 'tester',
@@ -190,7 +217,10 @@ test('stream: true sends the text while the model is still writing it, then usag
   expect(pieces.filter((piece) => piece !== '').length).toBeGreaterThan(1);
   expect(pieces.join('')).toBe('A durable reply, split into chunks.');
   expect(chunks.at(-2)?.choices[0].finish_reason).toBe('stop');
-  expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } });
+  expect(chunks.at(-1)).toMatchObject({
+    choices: [],
+    usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 },
+  });
 });
 
 test('the stream on the wire is server-sent events ending with data: [DONE]', async () => {
@@ -206,18 +236,31 @@ test('the stream on the wire is server-sent events ending with data: [DONE]', as
   expect(JSON.parse(events.at(-2)!.slice('data: '.length))).toMatchObject({ choices: [{ finish_reason: 'stop' }] });
 });
 
-describe('a turn that ends without an answer ends as OpenAI\'s requests do', () => {
-  test('a failed turn is an error status, and an error event in a stream; OpenAI\'s client does not retry it', async () => {
-    fx.model.script({ status: 400, message: 'this model does not exist' }, { status: 400, message: 'this model does not exist' });
+describe("a turn that ends without an answer ends as OpenAI's requests do", () => {
+  test("a failed turn is an error status, and an error event in a stream; OpenAI's client does not retry it", async () => {
+    fx.model.script(
+      { status: 400, message: 'this model does not exist' },
+      { status: 400, message: 'this model does not exist' },
+    );
     const before = fx.model.requests.length;
     const failed = await client(gateway.url, { maxRetries: 3 })
       .chat.completions.create({ model: 'tester', messages: [{ role: 'user', content: 'hi' }] })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(failed).toMatchObject({ status: 502, code: 'turn_failed', type: 'server_error' });
-    const stream = await client().chat.completions.create({ model: 'tester', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await client().chat.completions.create({
+      model: 'tester',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
     const streamed = await (async () => {
       for await (const _chunk of stream);
-    })().then(() => undefined, (e: unknown) => e);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(streamed).toBeInstanceOf(OpenAI.APIError);
     expect(streamed).toMatchObject({ code: 'turn_failed', type: 'server_error' });
     expect(fx.model.requests.length - before).toBe(2);
@@ -227,7 +270,10 @@ describe('a turn that ends without an answer ends as OpenAI\'s requests do', () 
     fx.model.script({ hang: true });
     const leaving = new AbortController();
     const { data: stream, response } = await client()
-      .chat.completions.create({ model: 'tester', messages: [{ role: 'user', content: 'never mind' }], stream: true }, { signal: leaving.signal })
+      .chat.completions.create(
+        { model: 'tester', messages: [{ role: 'user', content: 'never mind' }], stream: true },
+        { signal: leaving.signal },
+      )
       .withResponse();
     const id = response.headers.get('x-vigil-conversation-id')!;
     const left = (async () => {
@@ -238,14 +284,22 @@ describe('a turn that ends without an answer ends as OpenAI\'s requests do', () 
     expect(await call.ended).toBe('aborted');
     // The next message runs after the cancelled turn, which the transcript shows as such.
     await fx.client.send('tester', id, { id: 'next', content: 'hello again' });
-    expect((await fx.client.transcript('tester', id)).entries.map((e) => e.role)).toEqual(['user', 'notice', 'user', 'assistant']);
+    expect((await fx.client.transcript('tester', id)).entries.map((e) => e.role)).toEqual([
+      'user',
+      'notice',
+      'user',
+      'assistant',
+    ]);
   });
 
   test('a client that leaves before a complete answer cancels its turn', async () => {
     const id = newId();
     fx.model.script({ hang: true });
     const leaving = new AbortController();
-    const asked = named(id).chat.completions.create({ model: 'tester', messages: [{ role: 'user', content: 'forget it' }] }, { signal: leaving.signal });
+    const asked = named(id).chat.completions.create(
+      { model: 'tester', messages: [{ role: 'user', content: 'forget it' }] },
+      { signal: leaving.signal },
+    );
     asked.catch(() => undefined);
     const call = await fx.model.nextRequest();
     leaving.abort();
@@ -257,12 +311,19 @@ describe('a turn that ends without an answer ends as OpenAI\'s requests do', () 
   test('a turn cancelled by someone else ends the stream with an error event', async () => {
     const id = newId();
     fx.model.script({ hang: true });
-    const stream = await named(id).chat.completions.create({ model: 'tester', messages: [{ role: 'user', content: 'wait' }], stream: true });
+    const stream = await named(id).chat.completions.create({
+      model: 'tester',
+      messages: [{ role: 'user', content: 'wait' }],
+      stream: true,
+    });
     const ended = (async () => {
       for await (const _chunk of stream) await fx.client.cancelTurn('tester', id, { reason: 'an operator stopped it' });
-    })().then(() => undefined, (e: unknown) => e);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(await ended).toMatchObject({ code: 'turn_cancelled' });
-    expect((await ended as Error).message).toContain('an operator stopped it');
+    expect(((await ended) as Error).message).toContain('an operator stopped it');
   });
 });
 
@@ -280,28 +341,33 @@ describe('retries in a named conversation', () => {
     expect(await turns(id)).toBe(1);
   });
 
-  test('OpenAI\'s client retrying after a 504 gets the reply of the one turn that ran', async () => {
+  test("OpenAI's client retrying after a 504 gets the reply of the one turn that ran", async () => {
     const id = newId();
     fx.model.script({ content: 'worth the wait', delayMs: 1_000 });
     const before = fx.model.requests.length;
     const timeoutsBefore = answered(504);
-    const completion = await named(id, impatient.url).withOptions({ maxRetries: 10 }).chat.completions.create({
-      model: 'tester',
-      messages: [{ role: 'user', content: 'slow one' }],
-    });
+    const completion = await named(id, impatient.url)
+      .withOptions({ maxRetries: 10 })
+      .chat.completions.create({
+        model: 'tester',
+        messages: [{ role: 'user', content: 'slow one' }],
+      });
     expect(completion.choices[0].message.content).toBe('worth the wait');
     expect(answered(504) - timeoutsBefore).toBeGreaterThan(0);
     expect(fx.model.requests.length - before).toBe(1);
     expect(await turns(id)).toBe(1);
   });
 
-  test('the 504 says the turn goes on, in OpenAI\'s shape', async () => {
+  test("the 504 says the turn goes on, in OpenAI's shape", async () => {
     const id = newId();
     fx.model.script({ hang: true });
     const error = await named(id, impatient.url)
       .withOptions({ maxRetries: 0 })
       .chat.completions.create({ model: 'tester', messages: [{ role: 'user', content: 'hang' }] })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect(error).toMatchObject({ status: 504, code: 'timeout', type: 'timeout_error' });
     expect((error as Error).message).toMatch(/the turn goes on\. Send the same request again to get its reply/);
@@ -329,7 +395,9 @@ describe('retries in a named conversation', () => {
     });
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-vigil-message-id')).toBe('client-chosen-1');
-    expect(answer.body).toMatchObject({ vigil: { conversationId: id, messageId: 'client-chosen-1', turn: 1, status: 'completed' } });
+    expect(answer.body).toMatchObject({
+      vigil: { conversationId: id, messageId: 'client-chosen-1', turn: 1, status: 'completed' },
+    });
     const unnamed = await request(gateway.url, 'POST', '/v1/chat/completions', {
       token: TOKEN,
       headers: { 'x-vigil-conversation-id': id },
@@ -339,24 +407,37 @@ describe('retries in a named conversation', () => {
   });
 });
 
-describe('bad requests are 400 in OpenAI\'s shape', () => {
+describe("bad requests are 400 in OpenAI's shape", () => {
   const badRequest = async (body: Record<string, unknown>, defaultHeaders: Record<string, string> = {}) => {
     const error = await client(gateway.url, { maxRetries: 0, defaultHeaders })
       .chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     return error as InstanceType<typeof OpenAI.BadRequestError>;
   };
 
   test('that does not end with a user message, or sends tool calls and results', async () => {
-    const endsWithAssistant = await badRequest({ model: 'tester', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Hel' }] });
+    const endsWithAssistant = await badRequest({
+      model: 'tester',
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'Hel' },
+      ],
+    });
     expect(endsWithAssistant).toMatchObject({ param: 'body.messages.1.role' });
     expect(endsWithAssistant.message).toContain("the last message must be the user's new message");
     const toolResult = await badRequest({
       model: 'tester',
       messages: [
         { role: 'user', content: 'weather?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{}' } }],
+        },
         { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
         { role: 'user', content: 'thanks' },
       ],
@@ -366,7 +447,10 @@ describe('bad requests are 400 in OpenAI\'s shape', () => {
   });
 
   test('with more history than a conversation can start from', async () => {
-    const messages = Array.from({ length: 1001 }, (_, k) => ({ role: k % 2 ? 'assistant' : 'user', content: `message ${k}` }));
+    const messages = Array.from({ length: 1001 }, (_, k) => ({
+      role: k % 2 ? 'assistant' : 'user',
+      content: `message ${k}`,
+    }));
     const error = await badRequest({ model: 'tester', messages: [...messages, { role: 'user', content: 'and?' }] });
     expect(error).toMatchObject({ param: 'body.messages' });
     expect(error.message).toMatch(/1000/);
@@ -388,7 +472,10 @@ describe('bad requests are 400 in OpenAI\'s shape', () => {
   test('a refused request leaves no conversation behind', async () => {
     const id = newId();
     const image = [{ type: 'image_url', image_url: { url: 'https://example.com/x.png' } }];
-    await badRequest({ model: 'tester', messages: [{ role: 'user', content: image }] }, { 'X-Vigil-Conversation-Id': id });
+    await badRequest(
+      { model: 'tester', messages: [{ role: 'user', content: image }] },
+      { 'X-Vigil-Conversation-Id': id },
+    );
     expect((await request(gateway.url, 'GET', conversationPath('tester', id), { token: TOKEN })).status).toBe(404);
   });
 });

@@ -3,14 +3,24 @@
  * scripted model: messages (waiting and not), state, transcript, approvals, cancel, end, and their errors.
  */
 import { defineAgent } from '../../src/agents/define-agent';
-import { conversationWorkflowId, type ConversationView, type Reply, type TranscriptPage } from '../../src/conversation/protocol';
+import {
+  conversationWorkflowId,
+  type ConversationView,
+  type Reply,
+  type TranscriptPage,
+} from '../../src/conversation/protocol';
 import { calculator } from '../../src/tools';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
 import { lookup, lookups } from '../helpers/test-agents';
 import { conversationPath, request, useGateway } from './gateway-fixture';
 
-const agent = defineAgent({ name: 'tester', instructions: 'Be brief.', model: 'test-model', tools: [calculator, lookup] });
+const agent = defineAgent({
+  name: 'tester',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  tools: [calculator, lookup],
+});
 const fx = useConversations([agent]);
 const gateway = useGateway(fx);
 
@@ -18,11 +28,20 @@ interface ErrorBody {
   error: { code: string; message: string; issues?: { path: string; message: string }[] };
 }
 
-const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
-  request<T>(gateway.url, method, path, { body, headers });
+const call = <T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => request<T>(gateway.url, method, path, { body, headers });
 const path = (conversationId: string, rest = '') => conversationPath('tester', conversationId) + rest;
 const post = (conversationId: string, body: unknown, query = '', headers?: Record<string, string>) =>
-  call<{ reply: Reply } & { messageId: string } & ErrorBody>('POST', path(conversationId, `/messages${query}`), body, headers);
+  call<{ reply: Reply } & { messageId: string } & ErrorBody>(
+    'POST',
+    path(conversationId, `/messages${query}`),
+    body,
+    headers,
+  );
 const transcript = async (conversationId: string, query = '') =>
   (await call<TranscriptPage>('GET', path(conversationId, `/messages${query}`))).body;
 const state = async (conversationId: string) => (await call<ConversationView>('GET', path(conversationId))).body;
@@ -30,7 +49,9 @@ const state = async (conversationId: string) => (await call<ConversationView>('G
 const waitForApproval = (id: string) =>
   eventually(async () => {
     const answer = await call<ConversationView>('GET', path(id));
-    return answer.status === 200 && answer.body.status === 'awaiting_approval' ? answer.body.pendingApprovals[0] : undefined;
+    return answer.status === 200 && answer.body.status === 'awaiting_approval'
+      ? answer.body.pendingApprovals[0]
+      : undefined;
   });
 
 beforeEach(() => fx.model.reset());
@@ -43,7 +64,14 @@ describe('messages', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-vigil-message-id')).toBe('m-1');
     expect(answer.body).toEqual({
-      reply: { messageId: 'm-1', turn: 1, status: 'completed', content: 'Hello!', models: ['test-model'], usage: { inputTokens: 10, outputTokens: 2 } },
+      reply: {
+        messageId: 'm-1',
+        turn: 1,
+        status: 'completed',
+        content: 'Hello!',
+        models: ['test-model'],
+        usage: { inputTokens: 10, outputTokens: 2 },
+      },
     });
     expect(await state(id)).toMatchObject({ agent: 'tester', conversationId: id, status: 'idle', turns: 1 });
     expect((await transcript(id)).entries).toMatchObject([
@@ -99,7 +127,9 @@ describe('messages', () => {
     expect(answer.headers.get('x-vigil-message-id')).toBe('slow-1');
     expect(answer.body.error).toEqual({
       code: 'timeout',
-      message: expect.stringMatching(/^no reply within 1000 ms; the turn goes on\. Post message slow-1 again .*GET \/v1\/agents\/tester\/conversations\/.*\/messages$/),
+      message: expect.stringMatching(
+        /^no reply within 1000 ms; the turn goes on\. Post message slow-1 again .*GET \/v1\/agents\/tester\/conversations\/.*\/messages$/,
+      ),
     });
     expect(await state(id)).toMatchObject({ status: 'running', currentTurn: { messageId: 'slow-1' } });
 
@@ -108,7 +138,11 @@ describe('messages', () => {
     expect(await modelCall.ended).toBe('aborted');
     const again = await post(id, { id: 'slow-1', content: 'take your time' });
     expect(again.status).toBe(200);
-    expect(again.body.reply).toMatchObject({ messageId: 'slow-1', status: 'cancelled', content: 'The turn was cancelled: user pressed stop' });
+    expect(again.body.reply).toMatchObject({
+      messageId: 'slow-1',
+      status: 'cancelled',
+      content: 'The turn was cancelled: user pressed stop',
+    });
   });
 
   test('an invalid message is 400 listing every problem, and starts no conversation', async () => {
@@ -132,7 +166,9 @@ describe('messages', () => {
     expect(tooLong.body.error.issues).toEqual([{ path: 'query.timeoutMs', message: expect.any(String) }]);
     const mismatch = await post(id, { id: 'a', content: 'x' }, '', { 'idempotency-key': 'b' });
     expect(mismatch.status).toBe(400);
-    expect(mismatch.body.error.issues).toEqual([{ path: 'headers.idempotency-key', message: 'differs from body.id; send one, or the same' }]);
+    expect(mismatch.body.error.issues).toEqual([
+      { path: 'headers.idempotency-key', message: 'differs from body.id; send one, or the same' },
+    ]);
   });
 
   test('a body that is not JSON is 400; one in another media type is 415', async () => {
@@ -166,7 +202,11 @@ describe('reading a conversation', () => {
     await post(id, { content: 'hi' });
     const answer = await call<ErrorBody>('GET', path(id, '/messages?limit=0&offset=first&page=2'));
     expect(answer.status).toBe(400);
-    expect(answer.body.error.issues?.map((issue) => issue.path).sort()).toEqual(['query', 'query.limit', 'query.offset']);
+    expect(answer.body.error.issues?.map((issue) => issue.path).sort()).toEqual([
+      'query',
+      'query.limit',
+      'query.offset',
+    ]);
   });
 
   test('a conversation that does not exist is 404 on every route', async () => {
@@ -180,13 +220,18 @@ describe('reading a conversation', () => {
     ]);
     for (const answer of answers) {
       expect(answer.status).toBe(404);
-      expect(answer.body).toEqual({ error: { code: 'not_found', message: `conversation ${id} of agent tester was not found` } });
+      expect(answer.body).toEqual({
+        error: { code: 'not_found', message: `conversation ${id} of agent tester was not found` },
+      });
     }
   });
 
   test('an unknown route is 404 in the same error format', async () => {
     const answer = await call<ErrorBody>('GET', '/v1/nothing/here?x=1');
-    expect(answer).toMatchObject({ status: 404, body: { error: { code: 'not_found', message: 'no route GET /v1/nothing/here' } } });
+    expect(answer).toMatchObject({
+      status: 404,
+      body: { error: { code: 'not_found', message: 'no route GET /v1/nothing/here' } },
+    });
   });
 });
 
@@ -198,11 +243,17 @@ describe('approvals', () => {
     const pending = await waitForApproval(id);
     expect(pending).toMatchObject({ tool: 'lookup', arguments: '{"q":"gateway weather"}' });
 
-    const malformed = await call<ErrorBody>('POST', path(id, `/approvals/${pending.toolCallId}`), { decision: 'maybe', toolCallId: 'x' });
+    const malformed = await call<ErrorBody>('POST', path(id, `/approvals/${pending.toolCallId}`), {
+      decision: 'maybe',
+      toolCallId: 'x',
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.issues?.map((issue) => issue.path).sort()).toEqual(['body', 'body.decision']);
 
-    const decided = await call('POST', path(id, `/approvals/${pending.toolCallId}`), { decision: 'approve', remember: true });
+    const decided = await call('POST', path(id, `/approvals/${pending.toolCallId}`), {
+      decision: 'approve',
+      remember: true,
+    });
     expect(decided).toMatchObject({ status: 200, body: { accepted: true } });
     expect((await reply).body.reply).toMatchObject({ status: 'completed', content: 'Sunny.' });
     expect(lookups).toContain('gateway weather');
@@ -210,7 +261,10 @@ describe('approvals', () => {
 
     const again = await call<ErrorBody>('POST', path(id, `/approvals/${pending.toolCallId}`), { decision: 'reject' });
     expect(again.status).toBe(409);
-    expect(again.body.error).toEqual({ code: 'conflict', message: `no tool call ${pending.toolCallId} is waiting for approval` });
+    expect(again.body.error).toEqual({
+      code: 'conflict',
+      message: `no tool call ${pending.toolCallId} is waiting for approval`,
+    });
   });
 
   test('a rejection goes back to the model with its reason', async () => {
@@ -218,7 +272,10 @@ describe('approvals', () => {
     fx.model.script({ toolCalls: [{ name: 'lookup', arguments: '{"q":"secrets"}' }] }, { content: 'Understood.' });
     const reply = post(id, { content: 'find secrets' });
     const pending = await waitForApproval(id);
-    const decided = await call('POST', path(id, `/approvals/${pending.toolCallId}`), { decision: 'reject', reason: 'not here' });
+    const decided = await call('POST', path(id, `/approvals/${pending.toolCallId}`), {
+      decision: 'reject',
+      reason: 'not here',
+    });
     expect(decided.status).toBe(200);
     expect((await reply).body.reply.content).toBe('Understood.');
     const toolEntry = (await transcript(id)).entries.find((entry) => entry.role === 'tool');
@@ -230,7 +287,10 @@ describe('cancel and end', () => {
   test('cancel with no turn running answers cancelled: false; a bad reason is 400', async () => {
     const id = newId();
     await post(id, { content: 'hi' });
-    expect(await call('POST', path(id, '/cancel'))).toMatchObject({ status: 200, body: { cancelled: false, turn: null } });
+    expect(await call('POST', path(id, '/cancel'))).toMatchObject({
+      status: 200,
+      body: { cancelled: false, turn: null },
+    });
     const bad = await call<ErrorBody>('POST', path(id, '/cancel'), { reason: 42 });
     expect(bad.status).toBe(400);
     expect(bad.body.error.issues?.[0].path).toBe('body.reason');
@@ -246,11 +306,16 @@ describe('cancel and end', () => {
     await eventually(async () => ((await state(id)).ending ? true : undefined));
     const refused = await post(id, { id: 'late-1', content: 'one more thing' });
     expect(refused.status).toBe(409);
-    expect(refused.body.error).toEqual({ code: 'conflict', message: 'the conversation is ending and takes no new messages' });
+    expect(refused.body.error).toEqual({
+      code: 'conflict',
+      message: 'the conversation is ending and takes no new messages',
+    });
 
     await call('POST', path(id, `/approvals/${pending.toolCallId}`), { decision: 'reject' });
     expect((await first).body.reply).toMatchObject({ status: 'completed', content: 'Goodbye.' });
-    expect(await eventually(async () => ((await state(id)).status === 'ended' ? state(id) : undefined))).toMatchObject({ turns: 1 });
+    expect(await eventually(async () => ((await state(id)).status === 'ended' ? state(id) : undefined))).toMatchObject({
+      turns: 1,
+    });
 
     // Once the run has closed, a message is 409 conversation_ended, and starts no new conversation.
     await fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id)).result();

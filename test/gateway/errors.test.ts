@@ -2,7 +2,14 @@
  * The one mapping from errors to responses, for the failures the end-to-end tests cannot provoke on demand:
  * a failing conversation, a bug. Whatever their messages hold never reaches the caller.
  */
-import { ConfigError, ConversationNotFoundError, SystemError, TimeoutError, UnknownAgentError, ValidationError } from '../../src/errors';
+import {
+  ConfigError,
+  ConversationNotFoundError,
+  SystemError,
+  TimeoutError,
+  UnknownAgentError,
+  ValidationError,
+} from '../../src/errors';
 import { HttpError, openAIErrorBody, toErrorResponse, vigilErrorBody } from '../../src/gateway/errors';
 
 const context = { requestId: 'req-1', bodyLimitBytes: 1024 };
@@ -25,7 +32,11 @@ test('each kind of error has its status and code', () => {
 });
 
 test('system failures and bugs answer with the request id, never their own message', () => {
-  for (const error of [new SystemError(`send failed: ${INTERNALS}`), new ConfigError([INTERNALS]), new Error(INTERNALS)]) {
+  for (const error of [
+    new SystemError(`send failed: ${INTERNALS}`),
+    new ConfigError([INTERNALS]),
+    new Error(INTERNALS),
+  ]) {
     const response = toErrorResponse(error, context);
     expect(response.message).toContain('req-1');
     expect(JSON.stringify(vigilErrorBody(response))).not.toContain('hunter2');
@@ -34,12 +45,24 @@ test('system failures and bugs answer with the request id, never their own messa
 });
 
 test('the two wire shapes carry the same facts', () => {
-  const response = toErrorResponse(new ValidationError('invalid request: body.content: Too small', [{ path: 'body.content', message: 'Too small' }]), context);
+  const response = toErrorResponse(
+    new ValidationError('invalid request: body.content: Too small', [{ path: 'body.content', message: 'Too small' }]),
+    context,
+  );
   expect(vigilErrorBody(response)).toEqual({
-    error: { code: 'invalid_request', message: 'invalid request: body.content: Too small', issues: [{ path: 'body.content', message: 'Too small' }] },
+    error: {
+      code: 'invalid_request',
+      message: 'invalid request: body.content: Too small',
+      issues: [{ path: 'body.content', message: 'Too small' }],
+    },
   });
   expect(openAIErrorBody(response)).toEqual({
-    error: { message: 'invalid request: body.content: Too small', type: 'invalid_request_error', code: 'invalid_request', param: 'body.content' },
+    error: {
+      message: 'invalid request: body.content: Too small',
+      type: 'invalid_request_error',
+      code: 'invalid_request',
+      param: 'body.content',
+    },
   });
   expect(vigilErrorBody(toErrorResponse(new ConversationNotFoundError('a', 'c'), context))).toEqual({
     error: { code: 'not_found', message: 'conversation c of agent a was not found' },

@@ -21,7 +21,12 @@ const held = defineTool({
   parameters: z.object({}),
   execute: () => new Promise<string>((resolve) => gate.release.push(() => resolve('released'))),
 });
-const agent = defineAgent({ name: 'streamer', instructions: 'Be brief.', model: 'test-model', tools: [calculator, held] });
+const agent = defineAgent({
+  name: 'streamer',
+  instructions: 'Be brief.',
+  model: 'test-model',
+  tools: [calculator, held],
+});
 const fx = useConversations([agent]);
 const gateway = useGateway(fx, { token: TOKEN });
 
@@ -43,17 +48,27 @@ const EVENT_TYPES = ConversationEvent.options.map((o) => o.shape.type.value);
 function watch(conversationId: string, init: { lastEventId?: string; query?: string } = {}) {
   const received: Received[] = [];
   let connections = 0;
-  const source = new EventSource(`${gateway.url}${conversationPath('streamer', conversationId)}/events${init.query ?? ''}`, {
-    fetch: (input, options) => {
-      connections++;
-      const headers: Record<string, string> = { ...(options?.headers as Record<string, string>), authorization: `Bearer ${TOKEN}` };
-      if (init.lastEventId !== undefined && connections === 1) headers['last-event-id'] = init.lastEventId;
-      return fetch(input, { ...options, headers });
+  const source = new EventSource(
+    `${gateway.url}${conversationPath('streamer', conversationId)}/events${init.query ?? ''}`,
+    {
+      fetch: (input, options) => {
+        connections++;
+        const headers: Record<string, string> = {
+          ...(options?.headers as Record<string, string>),
+          authorization: `Bearer ${TOKEN}`,
+        };
+        if (init.lastEventId !== undefined && connections === 1) headers['last-event-id'] = init.lastEventId;
+        return fetch(input, { ...options, headers });
+      },
     },
-  });
+  );
   for (const type of EVENT_TYPES) {
     source.addEventListener(type, (message) => {
-      received.push({ id: message.lastEventId, type: message.type, event: ConversationEvent.parse(JSON.parse(message.data as string)) });
+      received.push({
+        id: message.lastEventId,
+        type: message.type,
+        event: ConversationEvent.parse(JSON.parse(message.data as string)),
+      });
     });
   }
   return {
@@ -64,9 +79,13 @@ function watch(conversationId: string, init: { lastEventId?: string; query?: str
   };
 }
 
-const hasReply = (events: Received[], turn = 1) => events.some((e) => e.event.type === 'reply' && e.event.reply.turn === turn);
+const hasReply = (events: Received[], turn = 1) =>
+  events.some((e) => e.event.type === 'reply' && e.event.reply.turn === turn);
 const post = (conversationId: string, content: string, id = newId('m')) =>
-  request(gateway.url, 'POST', `${conversationPath('streamer', conversationId)}/messages?wait=false`, { token: TOKEN, body: { id, content } });
+  request(gateway.url, 'POST', `${conversationPath('streamer', conversationId)}/messages?wait=false`, {
+    token: TOKEN,
+    body: { id, content },
+  });
 
 it('streams a turn as it happens: start, tool call and result, model text, reply', async () => {
   const id = newId();
@@ -79,11 +98,21 @@ it('streams a turn as it happens: start, tool call and result, model text, reply
   const events = await watcher.until((e) => hasReply(e));
   watcher.close();
 
-  expect(events.map((e) => e.type).filter((t) => t !== 'model.delta')).toEqual(['turn.started', 'tool.requested', 'tool.finished', 'reply']);
+  expect(events.map((e) => e.type).filter((t) => t !== 'model.delta')).toEqual([
+    'turn.started',
+    'tool.requested',
+    'tool.finished',
+    'reply',
+  ]);
   expect(events.map((e) => e.id)).toEqual(events.map((_, i) => String(i)));
-  const text = events.flatMap((e) => (e.event.type === 'model.delta' && e.event.step === 2 ? [e.event.text] : [])).join('');
+  const text = events
+    .flatMap((e) => (e.event.type === 'model.delta' && e.event.step === 2 ? [e.event.text] : []))
+    .join('');
   expect(text).toBe('Six times seven is 42, the answer.');
-  expect(events.at(-1)!.event).toMatchObject({ type: 'reply', reply: { messageId: 'm1', content: text, status: 'completed' } });
+  expect(events.at(-1)!.event).toMatchObject({
+    type: 'reply',
+    reply: { messageId: 'm1', content: text, status: 'completed' },
+  });
 });
 
 it('after a dropped connection, the client reconnects with Last-Event-ID and misses nothing, twice nothing', async () => {
@@ -138,7 +167,9 @@ it('ends with conversation.ended, and then answers 204 so clients stop reconnect
   const events = await watcher.until((e) => e.some((x) => x.type === 'conversation.ended'));
   expect(events.at(-1)!.event).toEqual({ type: 'conversation.ended', turns: 1 });
 
-  await eventually(async () => ((await fx.client.handle('streamer', id).describe()).status.name === 'COMPLETED' ? true : undefined));
+  await eventually(async () =>
+    (await fx.client.handle('streamer', id).describe()).status.name === 'COMPLETED' ? true : undefined,
+  );
   const after = await request(gateway.url, 'GET', `${conversationPath('streamer', id)}/events`, { token: TOKEN });
   expect(after.status).toBe(204);
   watcher.close();
@@ -146,7 +177,9 @@ it('ends with conversation.ended, and then answers 204 so clients stop reconnect
 
 describe('refusals', () => {
   it('404 for a conversation that does not exist, as JSON, before any stream', async () => {
-    const answer = await request(gateway.url, 'GET', `${conversationPath('streamer', newId())}/events`, { token: TOKEN });
+    const answer = await request(gateway.url, 'GET', `${conversationPath('streamer', newId())}/events`, {
+      token: TOKEN,
+    });
     expect(answer.status).toBe(404);
     expect(answer.body).toMatchObject({ error: { code: 'not_found', message: expect.stringContaining('streamer') } });
   });
@@ -167,7 +200,9 @@ describe('refusals', () => {
     });
     expect(badHeader.status).toBe(400);
     expect(JSON.stringify(badHeader.body)).toContain('headers.last-event-id');
-    const badQuery = await request(gateway.url, 'GET', `${conversationPath('streamer', id)}/events?fromOffset=-1`, { token: TOKEN });
+    const badQuery = await request(gateway.url, 'GET', `${conversationPath('streamer', id)}/events?fromOffset=-1`, {
+      token: TOKEN,
+    });
     expect(badQuery.status).toBe(400);
   });
 

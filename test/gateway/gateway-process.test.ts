@@ -66,14 +66,25 @@ test('serves conversations on the configured listener and stops cleanly on SIGTE
 
     expect(await request(url, 'GET', '/healthz')).toMatchObject({ status: 200, body: { ok: true } });
     const id = newId();
-    const answer = await request(url, 'POST', `${conversationPath('tester', id)}/messages`, { token: TOKEN, body: { content: 'through the process' } });
-    expect(answer).toMatchObject({ status: 200, body: { reply: { content: 'echo: through the process', status: 'completed' } } });
+    const answer = await request(url, 'POST', `${conversationPath('tester', id)}/messages`, {
+      token: TOKEN,
+      body: { content: 'through the process' },
+    });
+    expect(answer).toMatchObject({
+      status: 200,
+      body: { reply: { content: 'echo: through the process', status: 'completed' } },
+    });
     expect((await request(url, 'GET', conversationPath('tester', id))).status).toBe(401);
 
     // Beside no worker, it knows the agents from the workers polling the task queue.
-    expect((await request(url, 'GET', '/v1/models', { token: TOKEN })).body).toMatchObject({ data: [{ id: 'tester', object: 'model' }] });
+    expect((await request(url, 'GET', '/v1/models', { token: TOKEN })).body).toMatchObject({
+      data: [{ id: 'tester', object: 'model' }],
+    });
     const stranger = newId();
-    const unknown = await request(url, 'POST', `${conversationPath('nobody', stranger)}/messages`, { token: TOKEN, body: { content: 'hello?' } });
+    const unknown = await request(url, 'POST', `${conversationPath('nobody', stranger)}/messages`, {
+      token: TOKEN,
+      body: { content: 'hello?' },
+    });
     expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'unknown_agent' } } });
     expect((await request(url, 'GET', conversationPath('nobody', stranger), { token: TOKEN })).status).toBe(404);
 

@@ -12,7 +12,9 @@ import { request, useGateway } from './gateway-fixture';
 const agent = defineAgent({ name: 'tester', instructions: 'Be brief.', model: 'test-model' });
 const fx = useConversations([agent]);
 const logLines: string[] = [];
-const gateway = useGateway(fx, { logger: createLogger({ level: 'warn', destination: { write: (line: string) => void logLines.push(line) } }) });
+const gateway = useGateway(fx, {
+  logger: createLogger({ level: 'warn', destination: { write: (line: string) => void logLines.push(line) } }),
+});
 // A getter: useGateway reads its options once the harness is up, and the schedule client needs the harness's client.
 const withSchedules = useGateway(fx, {
   get schedules() {
@@ -48,9 +50,28 @@ const BODIES: string[] = [
 ];
 
 /** Path parameters that are not ids: encodings, separators, controls, lengths. */
-const SEGMENTS = ['%00', '%E0%A4%A', '..', '%2F%2F', '%F0%9F%98%80', 'a:b', `${'x'.repeat(600)}`, '%20', '%0D%0Ax-injected:1'];
+const SEGMENTS = [
+  '%00',
+  '%E0%A4%A',
+  '..',
+  '%2F%2F',
+  '%F0%9F%98%80',
+  'a:b',
+  `${'x'.repeat(600)}`,
+  '%20',
+  '%0D%0Ax-injected:1',
+];
 
-const QUERIES = ['?limit=-1', '?limit=1e309', '?offset=abc', '?timeoutMs=0', '?wait=maybe', '?fromOffset=-5', '?limit=1&limit=2', '?%zz=1'];
+const QUERIES = [
+  '?limit=-1',
+  '?limit=1e309',
+  '?offset=abc',
+  '?timeoutMs=0',
+  '?wait=maybe',
+  '?fromOffset=-5',
+  '?limit=1&limit=2',
+  '?%zz=1',
+];
 
 function routes(conversationId: string, segment: string): [string, string][] {
   const c = `/v1/agents/tester/conversations/${conversationId}`;
@@ -80,23 +101,28 @@ async function answerTo(url: string, method: string, path: string, rawBody?: str
 test.each([
   ['without schedules', () => gateway.url],
   ['with schedules', () => withSchedules.url],
-])('no hostile request gets a 5xx (%s), and the gateway keeps serving', async (_, url) => {
-  const failures: string[] = [];
-  const check = async (method: string, path: string, body?: string, contentType?: string) => {
-    const answer = await answerTo(url(), method, path, body, contentType);
-    if (answer.status >= 500) failures.push(`${answer.status} ${method} ${path} ${body?.slice(0, 60) ?? ''}: ${JSON.stringify(answer.body)}`);
-  };
-  const id = newId();
-  for (const segment of SEGMENTS) {
-    for (const [method, path] of routes(segment, segment)) await check(method, path, '{}');
-  }
-  for (const [method, path] of routes(id, 'call-1')) {
-    for (const body of BODIES) await check(method, path, body);
-    for (const query of QUERIES) await check(method, `${path}${query}`, '{"content":"hi"}');
-    await check(method, path, 'content=hi', 'application/x-www-form-urlencoded');
-    await check(method, path, '<xml/>', 'application/xml');
-  }
-  if (failures.length > 0) console.log(logLines.join(''));
-  expect(failures).toEqual([]);
-  expect((await request(url(), 'GET', '/healthz')).status).toBe(200);
-}, 300_000);
+])(
+  'no hostile request gets a 5xx (%s), and the gateway keeps serving',
+  async (_, url) => {
+    const failures: string[] = [];
+    const check = async (method: string, path: string, body?: string, contentType?: string) => {
+      const answer = await answerTo(url(), method, path, body, contentType);
+      if (answer.status >= 500)
+        failures.push(`${answer.status} ${method} ${path} ${body?.slice(0, 60) ?? ''}: ${JSON.stringify(answer.body)}`);
+    };
+    const id = newId();
+    for (const segment of SEGMENTS) {
+      for (const [method, path] of routes(segment, segment)) await check(method, path, '{}');
+    }
+    for (const [method, path] of routes(id, 'call-1')) {
+      for (const body of BODIES) await check(method, path, body);
+      for (const query of QUERIES) await check(method, `${path}${query}`, '{"content":"hi"}');
+      await check(method, path, 'content=hi', 'application/x-www-form-urlencoded');
+      await check(method, path, '<xml/>', 'application/xml');
+    }
+    if (failures.length > 0) console.log(logLines.join(''));
+    expect(failures).toEqual([]);
+    expect((await request(url(), 'GET', '/healthz')).status).toBe(200);
+  },
+  300_000,
+);

@@ -19,7 +19,12 @@ interface ErrorBody {
   error: { code: string; message: string; issues?: { path: string; message: string }[] };
 }
 const post = (conversationId: string, body: unknown, agentName = 'assistant') =>
-  request<ErrorBody & { reply?: { content: string } }>(gateway.url, 'POST', `${conversationPath(agentName, conversationId)}/messages`, { body });
+  request<ErrorBody & { reply?: { content: string } }>(
+    gateway.url,
+    'POST',
+    `${conversationPath(agentName, conversationId)}/messages`,
+    { body },
+  );
 
 const exists = (agentName: string, conversationId: string) => conversationStarted(fx, agentName, conversationId);
 
@@ -27,8 +32,12 @@ beforeEach(() => fx.model.reset());
 
 describe('agent names and conversation ids cannot collide in a workflow id', () => {
   test("an agent name with ':' is refused where agents are defined", () => {
-    expect(() => defineAgent({ name: 'assistant:x', instructions: 'Be brief.', model: 'test-model' })).toThrow(ConfigError);
-    expect(() => defineAgent({ name: 'assistant:x', instructions: 'Be brief.', model: 'test-model' })).toThrow(/':' would make ids ambiguous/);
+    expect(() => defineAgent({ name: 'assistant:x', instructions: 'Be brief.', model: 'test-model' })).toThrow(
+      ConfigError,
+    );
+    expect(() => defineAgent({ name: 'assistant:x', instructions: 'Be brief.', model: 'test-model' })).toThrow(
+      /':' would make ids ambiguous/,
+    );
   });
 
   test("assistant's conversation acct:inv cannot be reached as agent assistant:acct, conversation inv", async () => {
@@ -40,13 +49,17 @@ describe('agent names and conversation ids cannot collide in a workflow id', () 
     expect(read.status).toBe(400);
     expect(read.body.error.issues).toEqual([expect.objectContaining({ path: 'params.agent' })]);
     await expect(fx.client.state('assistant:acct', rest)).rejects.toBeInstanceOf(ValidationError);
-    await expect(fx.client.send('assistant:acct', rest, { id: 'm2', content: 'hi' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(fx.client.send('assistant:acct', rest, { id: 'm2', content: 'hi' })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 
   test("a schedule's name cannot hold ':', so a schedule id names its agent, conversation and name unambiguously", async () => {
     const schedules = new ScheduleClient({ client: fx.env.client, taskQueue: fx.taskQueue });
     const base = { agent: 'assistant', content: 'ping', every: '1h' };
-    await expect(schedules.create({ ...base, conversationId: 'acct', name: 'inv:daily' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(schedules.create({ ...base, conversationId: 'acct', name: 'inv:daily' })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 });
 
@@ -61,9 +74,13 @@ describe('every message id can travel in an HTTP header', () => {
     const id = newId();
     const answer = await post(id, { id: messageId, content: 'hi' });
     expect(answer.status).toBe(400);
-    expect(answer.body.error.issues).toEqual([expect.objectContaining({ path: 'body.id', message: expect.stringMatching(/visible ASCII/) })]);
+    expect(answer.body.error.issues).toEqual([
+      expect.objectContaining({ path: 'body.id', message: expect.stringMatching(/visible ASCII/) }),
+    ]);
     expect(await exists('assistant', id)).toBe(false);
-    await expect(fx.client.post('assistant', id, { id: messageId, content: 'hi' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(fx.client.post('assistant', id, { id: messageId, content: 'hi' })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 
   test('a raw send update with such an id, or with a second argument, is refused by the conversation and leaves no trace', async () => {
@@ -73,14 +90,12 @@ describe('every message id can travel in an HTTP header', () => {
     const handle = fx.env.client.workflow.getHandle(conversationWorkflowId('assistant', id));
     const before = (await handle.fetchHistory()).events!.length;
     // The validator's words are the update failure's cause.
-    await expect(handle.executeUpdate(sendUpdate, { args: [{ id: 'x\u{1F600}', content: 'hi' }] })).rejects.toHaveProperty(
-      'cause.message',
-      expect.stringMatching(/visible ASCII/),
-    );
-    await expect(handle.executeUpdate('send', { args: [{ id: 'm2', content: 'hi' }, { ignored: true }] as never })).rejects.toHaveProperty(
-      'cause.message',
-      'send takes exactly one message, got 2 arguments',
-    );
+    await expect(
+      handle.executeUpdate(sendUpdate, { args: [{ id: 'x\u{1F600}', content: 'hi' }] }),
+    ).rejects.toHaveProperty('cause.message', expect.stringMatching(/visible ASCII/));
+    await expect(
+      handle.executeUpdate('send', { args: [{ id: 'm2', content: 'hi' }, { ignored: true }] as never }),
+    ).rejects.toHaveProperty('cause.message', 'send takes exactly one message, got 2 arguments');
     expect((await handle.fetchHistory()).events!.length).toBe(before);
   });
 });
@@ -106,7 +121,9 @@ describe('metadata has a depth and a size limit', () => {
     const id = newId();
     const answer = await post(id, { id: 'm1', content: 'hi', metadata: deep });
     expect(answer.status).toBe(400);
-    expect(answer.body.error.issues).toEqual([expect.objectContaining({ path: 'body.metadata', message: 'nested deeper than 16 levels' })]);
+    expect(answer.body.error.issues).toEqual([
+      expect.objectContaining({ path: 'body.metadata', message: 'nested deeper than 16 levels' }),
+    ]);
     expect(await exists('assistant', id)).toBe(false);
   });
 

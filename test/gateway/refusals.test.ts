@@ -34,35 +34,48 @@ async function raw(request: string): Promise<string> {
   return answer;
 }
 
-test('an event stream asked for as JSON is a 406 in Vigil\'s format', async () => {
-  const response = await fetch(`${base}/v1/agents/assistant/conversations/c1/events`, { headers: { accept: 'application/json' } });
+test("an event stream asked for as JSON is a 406 in Vigil's format", async () => {
+  const response = await fetch(`${base}/v1/agents/assistant/conversations/c1/events`, {
+    headers: { accept: 'application/json' },
+  });
   expect(response.status).toBe(406);
   expect(await response.json()).toEqual({
-    error: { code: 'invalid_request', message: 'this route answers only text/event-stream; send Accept: text/event-stream (or */*)' },
+    error: {
+      code: 'invalid_request',
+      message: 'this route answers only text/event-stream; send Accept: text/event-stream (or */*)',
+    },
   });
 });
 
-test('headers past the parser\'s limit are a 431 in Vigil\'s format', async () => {
-  const answer = await raw(`GET /v1/agents/assistant/conversations/c1/transcript?x=${'a'.repeat(20_000)} HTTP/1.1\r\nhost: x\r\n\r\n`);
+test("headers past the parser's limit are a 431 in Vigil's format", async () => {
+  const answer = await raw(
+    `GET /v1/agents/assistant/conversations/c1/transcript?x=${'a'.repeat(20_000)} HTTP/1.1\r\nhost: x\r\n\r\n`,
+  );
   expect(answer).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
   expect(JSON.parse(answer.split('\r\n\r\n')[1])).toEqual({
-    error: { code: 'invalid_request', message: 'the request headers are too large (at most 16 KiB in all, URL included)' },
+    error: {
+      code: 'invalid_request',
+      message: 'the request headers are too large (at most 16 KiB in all, URL included)',
+    },
   });
 });
 
-test('bytes that are not HTTP are a 400 in Vigil\'s format, and the gateway serves on', async () => {
+test("bytes that are not HTTP are a 400 in Vigil's format, and the gateway serves on", async () => {
   const answer = await raw('GARBAGE\r\n\r\n');
   expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-  expect(JSON.parse(answer.split('\r\n\r\n')[1])).toEqual({ error: { code: 'invalid_request', message: 'the request is not valid HTTP' } });
+  expect(JSON.parse(answer.split('\r\n\r\n')[1])).toEqual({
+    error: { code: 'invalid_request', message: 'the request is not valid HTTP' },
+  });
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
 });
 
-test('a gateway that does not know the agents says so on /v1/models, in OpenAI\'s format, rather than list none', async () => {
+test("a gateway that does not know the agents says so on /v1/models, in OpenAI's format, rather than list none", async () => {
   const response = await fetch(`${base}/v1/models`);
   expect(response.status).toBe(404);
   expect(await response.json()).toEqual({
     error: {
-      message: 'which agents the workers serve is not known (no worker polls the task queue, or one does not say), so they cannot be listed',
+      message:
+        'which agents the workers serve is not known (no worker polls the task queue, or one does not say), so they cannot be listed',
       type: 'not_found_error',
       code: 'not_found',
       param: null,

@@ -41,7 +41,13 @@ async function deliver(agent: string, body: string, signature: string, url = gat
 }
 
 /** A delivery as a sender serializes and signs it: `agent` in the signed body. */
-function signedDelivery(fields: { agent?: string; id?: string; conversationId?: string; content?: string; replyTo?: string }) {
+function signedDelivery(fields: {
+  agent?: string;
+  id?: string;
+  conversationId?: string;
+  content?: string;
+  replyTo?: string;
+}) {
   const body = JSON.stringify({
     id: newId('delivery'),
     agent: 'tester',
@@ -77,7 +83,10 @@ test("a captured delivery replayed to another agent's route is 401 and reaches n
   const conversationId = newId();
   const { body, signature } = signedDelivery({ conversationId, content: 'deploy finished' });
   const id = JSON.parse(body).id as string;
-  expect(await deliver('tester', body, signature)).toMatchObject({ status: 202, body: { messageId: id, conversationId } });
+  expect(await deliver('tester', body, signature)).toMatchObject({
+    status: 202,
+    body: { messageId: id, conversationId },
+  });
   await fx.hook.delivery(id);
 
   // Byte for byte, within the tolerance, to a real agent the worker serves, and to a name that would put the
@@ -120,7 +129,10 @@ describe('an unknown agent never starts a workflow', () => {
     expect((await deliver('tester', body, signature)).status).toBe(202);
     await fx.hook.delivery(id);
 
-    expect(await deliver('nope', body, signature)).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+    expect(await deliver('nope', body, signature)).toMatchObject({
+      status: 401,
+      body: { error: { code: 'unauthorized' } },
+    });
     expect(await workflowExists('nope', conversationId)).toBe(false);
   });
 

@@ -35,7 +35,13 @@ interface ErrorBody {
 
 /** A delivery body as a sender serializes it: the exact bytes that get signed, naming the agent they are for. */
 function deliveryBody(fields: Record<string, unknown>): string {
-  return JSON.stringify({ id: newId('delivery'), agent: 'tester', conversationId: newId(), content: 'build 42 failed', ...fields });
+  return JSON.stringify({
+    id: newId('delivery'),
+    agent: 'tester',
+    conversationId: newId(),
+    content: 'build 42 failed',
+    ...fields,
+  });
 }
 
 /** POSTs `body` as is, with `signature` (none when undefined) and no bearer token. */
@@ -61,7 +67,9 @@ async function conversationExists(conversationId: string): Promise<boolean> {
 
 /** Every payload of a workflow's history as text. */
 async function historyText(conversationId: string): Promise<string> {
-  const history = await fx.env.client.workflow.getHandle(conversationWorkflowId('tester', conversationId)).fetchHistory();
+  const history = await fx.env.client.workflow
+    .getHandle(conversationWorkflowId('tester', conversationId))
+    .fetchHistory();
   const texts: string[] = [];
   const walk = (value: unknown): void => {
     if (value instanceof Uint8Array) texts.push(Buffer.from(value).toString('utf8'));
@@ -84,13 +92,22 @@ test('a signed delivery gets a turn, and its reply arrives, signed, at replyTo a
   expect(answer.headers.get('x-vigil-message-id')).toBe(id);
 
   const delivered = await fx.hook.delivery(id);
-  expect(delivered.body).toMatchObject({ agent: 'tester', conversationId, reply: { messageId: id, content: 'echo: hello from ci' } });
+  expect(delivered.body).toMatchObject({
+    agent: 'tester',
+    conversationId,
+    reply: { messageId: id, content: 'echo: hello from ci' },
+  });
   expect(fx.hook.requests.filter((r) => r.idempotencyKey === keyOf(conversationId, id))).toEqual([
     { idempotencyKey: keyOf(conversationId, id), signatureValid: true },
   ]);
   expect(fx.logged.filter((line) => line.messageId === id)).toEqual([]);
   const transcript = await fx.client.transcript('tester', conversationId);
-  expect(transcript.entries[0]).toMatchObject({ role: 'user', messageId: id, content: 'hello from ci', author: 'ci-bot' });
+  expect(transcript.entries[0]).toMatchObject({
+    role: 'user',
+    messageId: id,
+    content: 'hello from ci',
+    author: 'ci-bot',
+  });
   // The secret signed the request; it is nowhere in what the conversation keeps.
   const history = await historyText(conversationId);
   expect(history).toContain('hello from ci');
@@ -133,12 +150,19 @@ test('a replayed delivery, as captured or re-signed later, runs no second turn a
   await fx.hook.delivery(later);
 
   const transcript = await fx.client.transcript('tester', conversationId);
-  expect(transcript.entries.filter((e) => e.role === 'user').map((e) => e.role === 'user' && e.messageId)).toEqual([id, later]);
+  expect(transcript.entries.filter((e) => e.role === 'user').map((e) => e.role === 'user' && e.messageId)).toEqual([
+    id,
+    later,
+  ]);
   expect(transcript.entries.filter((e) => e.role === 'assistant')).toHaveLength(2);
   expect(fx.hook.requests.filter((r) => r.idempotencyKey === keyOf(conversationId, id))).toHaveLength(1);
   // The replays did reach the conversation, which ignored them: its dedupe is durable, not the gateway's memory.
-  const history = await fx.env.client.workflow.getHandle(conversationWorkflowId('tester', conversationId)).fetchHistory();
-  const signals = (history.events ?? []).map((e) => e.workflowExecutionSignaledEventAttributes?.signalName).filter(Boolean);
+  const history = await fx.env.client.workflow
+    .getHandle(conversationWorkflowId('tester', conversationId))
+    .fetchHistory();
+  const signals = (history.events ?? [])
+    .map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)
+    .filter(Boolean);
   expect(signals.filter((name) => name === messageSignal.name)).toHaveLength(4);
   expect((await fx.client.state('tester', conversationId)).status).toBe('idle');
 });
@@ -187,7 +211,11 @@ describe('refused with 401, reaching no conversation', () => {
 
   test('a tampered body', async () => {
     const body = deliveryBody({ content: 'pay 10' });
-    await expectRefused(body.replace('pay 10', 'pay 99'), signWebhookBody(SECRET, body), /does not match the request body/);
+    await expectRefused(
+      body.replace('pay 10', 'pay 99'),
+      signWebhookBody(SECRET, body),
+      /does not match the request body/,
+    );
   });
 
   test('a body re-serialized after signing (whitespace differs)', async () => {
@@ -213,7 +241,11 @@ describe('refused with 401, reaching no conversation', () => {
   test('a stale timestamp, saying it is too old; one from the future too', async () => {
     const body = deliveryBody({});
     // Well past the 300 s either way: the header carries whole seconds, so a time 301 s ahead can be signed as 300.
-    await expectRefused(body, signWebhookBody(SECRET, body, Date.now() - 305_000), /timestamp is too old \(more than 300 s\)/);
+    await expectRefused(
+      body,
+      signWebhookBody(SECRET, body, Date.now() - 305_000),
+      /timestamp is too old \(more than 300 s\)/,
+    );
     await expectRefused(body, signWebhookBody(SECRET, body, Date.now() + 305_000), /ahead of the gateway's clock/);
   });
 });
@@ -234,7 +266,11 @@ describe('a signed but invalid delivery is 400 and leaves nothing in any history
     ['with an agent that is not text', (c) => deliveryBody({ conversationId: c, agent: 5 }), 'body.agent'],
     ['with an unknown field', (c) => deliveryBody({ conversationId: c, channel: { type: 'log' } }), 'body'],
     ['with empty content', (c) => deliveryBody({ conversationId: c, content: '' }), 'body.content'],
-    ['with a replyTo that is not http(s)', (c) => deliveryBody({ conversationId: c, replyTo: 'ftp://example.com/x' }), 'body.replyTo'],
+    [
+      'with a replyTo that is not http(s)',
+      (c) => deliveryBody({ conversationId: c, replyTo: 'ftp://example.com/x' }),
+      'body.replyTo',
+    ],
   ];
   test.each(cases)('%s', async (_name, build, path) => {
     const conversationId = newId();
@@ -250,7 +286,10 @@ describe('a signed but invalid delivery is 400 and leaves nothing in any history
     const body = '{"id": "d-1", "conversationId": ';
     const answer = await deliver<ErrorBody>(body, signWebhookBody(SECRET, body));
     expect(answer.status).toBe(400);
-    expect(answer.body.error).toMatchObject({ code: 'invalid_request', message: 'invalid request: the body is not JSON' });
+    expect(answer.body.error).toMatchObject({
+      code: 'invalid_request',
+      message: 'invalid request: the body is not JSON',
+    });
   });
 
   test('an unknown query option (there is no ?wait)', async () => {
@@ -269,7 +308,10 @@ test('the webhook route needs no bearer token, while the other /v1 routes still 
   const conversationId = newId();
   const messages = `${conversationPath('tester', conversationId)}/messages`;
   expect((await request(gateway.url, 'POST', messages, { body: { content: 'hi' } })).status).toBe(401);
-  const answer = await request<{ reply: { content: string } }>(gateway.url, 'POST', messages, { token: TOKEN, body: { content: 'hi' } });
+  const answer = await request<{ reply: { content: string } }>(gateway.url, 'POST', messages, {
+    token: TOKEN,
+    body: { content: 'hi' },
+  });
   expect(answer.status).toBe(200);
   expect(answer.body.reply.content).toBe('echo: hi');
 
@@ -307,7 +349,8 @@ test('no secret ever reaches an answer or the log', async () => {
 describe('checkSignature', () => {
   const body = Buffer.from('{"id":"d"}');
   const now = 1_700_000_000_000;
-  const check = (signature: string, toleranceSeconds: number) => () => checkSignature(signature, body, [SECRET], toleranceSeconds, now);
+  const check = (signature: string, toleranceSeconds: number) => () =>
+    checkSignature(signature, body, [SECRET], toleranceSeconds, now);
 
   test('the tolerance is configurable, and holds in both directions', () => {
     const twentyMinutesOld = signWebhookBody(SECRET, body.toString(), now - 20 * 60_000);
@@ -319,7 +362,9 @@ describe('checkSignature', () => {
 
   test('several headers of the same name are refused', () => {
     const signature = signWebhookBody(SECRET, body.toString(), now);
-    expect(() => checkSignature([signature, signature], body, [SECRET], 300, now)).toThrow(/send one vigil-signature header/);
+    expect(() => checkSignature([signature, signature], body, [SECRET], 300, now)).toThrow(
+      /send one vigil-signature header/,
+    );
   });
 });
 
@@ -332,7 +377,9 @@ describe('configuration', () => {
       secrets: [SECRET, NEXT_SECRET],
       toleranceSeconds: 300,
     });
-    const config = loadGatewayConfig(env({ VIGIL_WEBHOOK_IN_SECRET: SECRET, VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: '60' }));
+    const config = loadGatewayConfig(
+      env({ VIGIL_WEBHOOK_IN_SECRET: SECRET, VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: '60' }),
+    );
     expect(config.gateway.webhookIn?.toleranceSeconds).toBe(60);
     const described = JSON.stringify(describeGateway(config.gateway));
     expect(described).toContain('"webhookIn":{"secrets":1,"toleranceSeconds":60,"agents":"default"}');
@@ -342,7 +389,9 @@ describe('configuration', () => {
   test('a bad secret or tolerance is refused, naming the entry and never quoting a secret', () => {
     let error: unknown;
     try {
-      loadGatewayConfig(env({ VIGIL_WEBHOOK_IN_SECRET: `${SECRET},short-secret,`, VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: '0' }));
+      loadGatewayConfig(
+        env({ VIGIL_WEBHOOK_IN_SECRET: `${SECRET},short-secret,`, VIGIL_WEBHOOK_IN_TOLERANCE_SECONDS: '0' }),
+      );
     } catch (e) {
       error = e;
     }

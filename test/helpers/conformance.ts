@@ -25,11 +25,13 @@ export function useWorker(activities: Activities, options: TemporalTestEnvOption
     fixture.env = await createTemporalTestEnv(options);
     fixture.taskQueue = uniqueTaskQueue('conformance');
     const dispatch: Activities = new Proxy(activities, {
-      get: (target, name: string) => (...args: unknown[]) => {
-        const fn = target[name];
-        if (!fn) throw new Error(`no activity named ${name} in this test file`);
-        return fn(...args);
-      },
+      get:
+        (target, name: string) =>
+        (...args: unknown[]) => {
+          const fn = target[name];
+          if (!fn) throw new Error(`no activity named ${name} in this test file`);
+          return fn(...args);
+        },
     });
     fixture.worker = await createWorker(fixture.env, { taskQueue: fixture.taskQueue, activities: dispatch });
     running = fixture.worker.run();
@@ -43,7 +45,9 @@ export function useWorker(activities: Activities, options: TemporalTestEnvOption
 }
 
 /** Event type names of a workflow's history, without the EVENT_TYPE_ prefix. */
-export async function eventTypes(handle: { fetchHistory(): Promise<{ events?: { eventType?: unknown }[] | null }> }): Promise<string[]> {
+export async function eventTypes(handle: {
+  fetchHistory(): Promise<{ events?: { eventType?: unknown }[] | null }>;
+}): Promise<string[]> {
   const history = await handle.fetchHistory();
   return (history.events ?? []).map((e) =>
     String(temporal.api.enums.v1.EventType[e.eventType as number]).replace(/^EVENT_TYPE_/, ''),

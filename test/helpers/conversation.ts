@@ -144,7 +144,11 @@ export const newId = (prefix = 'c') => `${prefix}-${randomUUID()}`;
  * Whether Temporal has any run of the conversation's workflow, asked with describe (consistent, unlike listing,
  * and it starts nothing): a refused message must leave no trace.
  */
-export async function conversationStarted(fx: ConversationFixture, agent: string, conversationId: string): Promise<boolean> {
+export async function conversationStarted(
+  fx: ConversationFixture,
+  agent: string,
+  conversationId: string,
+): Promise<boolean> {
   try {
     await fx.env.client.workflow.getHandle(conversationWorkflowId(agent, conversationId)).describe();
     return true;

@@ -28,8 +28,10 @@ export const IN_PROCESS_ONLY: Readonly<Record<string, string>> = {
  * under `npm run test:temporal`, which requires the CLI, and are skipped under `npm test` (see describeWithCli).
  */
 export const NEEDS_TEMPORAL_CLI: Readonly<Record<string, string>> = {
-  'test/cli/temporal-cli.test.ts': '`temporal workflow list`, `query` and `show | vigil replay -` on a conversation, as the README has users run them',
-  'test/cli/dev-real-temporal.test.ts': '`vigil dev` with the CLI installed: the real dev server, its Web UI, stopped on Ctrl-C',
+  'test/cli/temporal-cli.test.ts':
+    '`temporal workflow list`, `query` and `show | vigil replay -` on a conversation, as the README has users run them',
+  'test/cli/dev-real-temporal.test.ts':
+    '`vigil dev` with the CLI installed: the real dev server, its Web UI, stopped on Ctrl-C',
   'test/cli/server-conformance.test.ts':
     'the same conversations on an in-process server and a real dev server it starts, compared as a user sees them',
   'test/cli/temporal-ui.test.ts':
@@ -40,7 +42,13 @@ export const NEEDS_TEMPORAL_CLI: Readonly<Record<string, string>> = {
 export const CLI_MARKER = /describeWithCli\(/;
 
 /** What marks a test file as starting an in-process server of its own. */
-export const IN_PROCESS_MARKERS = [/timeSkipping: true/, /useWatchedServer\(/, /startTestServer\(/, /fake-temporal/, /test-server/];
+export const IN_PROCESS_MARKERS = [
+  /timeSkipping: true/,
+  /useWatchedServer\(/,
+  /startTestServer\(/,
+  /fake-temporal/,
+  /test-server/,
+];
 
 /**
  * For the files in NEEDS_TEMPORAL_CLI: `describe` under `npm run test:temporal`, which passes the CLI it runs on as

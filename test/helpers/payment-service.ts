@@ -21,7 +21,14 @@ export interface PaymentServiceRequest {
   idempotencyKey: string;
   signatureValid: boolean;
   /** The parsed body, when the signature was valid. */
-  body?: { reference: string; amountMicros: number; agent: string; conversationId: string; messageId: string; author: string | null };
+  body?: {
+    reference: string;
+    amountMicros: number;
+    agent: string;
+    conversationId: string;
+    messageId: string;
+    author: string | null;
+  };
   /** What the service answered (or decided, for a stalled answer the caller may never have received). */
   status: number;
   answer?: { valid: boolean; reason?: string };
@@ -47,13 +54,20 @@ export async function startPaymentService(secret: string, path = '/payments/veri
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
       const idempotencyKey = String(req.headers['idempotency-key'] ?? '');
-      const signatureValid = verifyWebhookSignature(secret, req.headers['vigil-signature'] as string | undefined, raw, 300);
+      const signatureValid = verifyWebhookSignature(
+        secret,
+        req.headers['vigil-signature'] as string | undefined,
+        raw,
+        300,
+      );
       const record: PaymentServiceRequest = { reference: '', idempotencyKey, signatureValid, status: 0 };
       requests.push(record);
       const send = (status: number, body?: { valid: boolean; reason?: string }) => {
         record.status = status;
         if (body) record.answer = body;
-        res.writeHead(status, { 'content-type': 'application/json' }).end(body ? JSON.stringify(body) : '{"error":"unavailable"}');
+        res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(body ? JSON.stringify(body) : '{"error":"unavailable"}');
       };
       const answer = (status: number, body?: { valid: boolean; reason?: string }) => {
         if (!stall || status !== 200) return send(status, body);
@@ -77,12 +91,22 @@ export async function startPaymentService(secret: string, path = '/payments/veri
       const consumer: Consumer = { agent: body.agent, conversationId: body.conversationId, messageId: body.messageId };
       const previous = consumed.get(body.reference);
       if (previous) {
-        const same = previous.agent === consumer.agent && previous.conversationId === consumer.conversationId && previous.messageId === consumer.messageId;
-        return answer(200, same ? { valid: true } : { valid: false, reason: 'payment already used for another message' });
+        const same =
+          previous.agent === consumer.agent &&
+          previous.conversationId === consumer.conversationId &&
+          previous.messageId === consumer.messageId;
+        return answer(
+          200,
+          same ? { valid: true } : { valid: false, reason: 'payment already used for another message' },
+        );
       }
       const amount = issued.get(body.reference);
       if (amount === undefined) return answer(200, { valid: false, reason: `no payment ${body.reference} on record` });
-      if (amount < body.amountMicros) return answer(200, { valid: false, reason: `payment ${body.reference} covers ${amount} micro-USD, not ${body.amountMicros}` });
+      if (amount < body.amountMicros)
+        return answer(200, {
+          valid: false,
+          reason: `payment ${body.reference} covers ${amount} micro-USD, not ${body.amountMicros}`,
+        });
       consumed.set(body.reference, consumer);
       return answer(200, { valid: true });
     });

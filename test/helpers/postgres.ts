@@ -41,7 +41,8 @@ function binaries(): string {
     candidates.push(...versions.map((version) => join('/usr/lib/postgresql', version, 'bin')));
   }
   const found = candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')));
-  if (!found) throw new Error(`no PostgreSQL binaries (initdb, postgres) in: ${candidates.join(', ') || 'nowhere to look'}`);
+  if (!found)
+    throw new Error(`no PostgreSQL binaries (initdb, postgres) in: ${candidates.join(', ') || 'nowhere to look'}`);
   return found;
 }
 
@@ -78,7 +79,18 @@ export async function startPostgres(): Promise<TestPostgres> {
   chmodSync(dir, 0o700);
   execFileSync(
     join(bin, 'initdb'),
-    ['-D', data, '-U', USER, '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--no-locale', '--no-sync'],
+    [
+      '-D',
+      data,
+      '-U',
+      USER,
+      '--auth=scram-sha-256',
+      `--pwfile=${passwordFile}`,
+      '-E',
+      'UTF8',
+      '--no-locale',
+      '--no-sync',
+    ],
     { ...ids, cwd: dir, stdio: 'pipe' },
   );
 
@@ -143,7 +155,20 @@ function launch(postgres: string, data: string, socketDir: string, port: number,
     const child = spawn(
       postgres,
       // Durability is not under test here, so the server skips fsync; the stores' own fsyncs still run.
-      ['-D', data, '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off'],
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        socketDir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
+      ],
       { ...ids, cwd: socketDir, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let log = '';

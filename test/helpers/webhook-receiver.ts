@@ -5,7 +5,11 @@ import { createStall, type Stall } from './stall';
 
 export interface ReceivedDelivery {
   idempotencyKey: string;
-  body: { agent: string; conversationId: string; reply: { messageId: string; content: string; status: string; turn: number } };
+  body: {
+    agent: string;
+    conversationId: string;
+    reply: { messageId: string; content: string; status: string; turn: number };
+  };
 }
 
 /**

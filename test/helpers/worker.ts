@@ -14,7 +14,8 @@ export async function createWorker(
   options: Partial<WorkerOptions> & { taskQueue: string },
 ): Promise<Worker> {
   const codePath = process.env.VIGIL_TEST_WORKFLOW_BUNDLE;
-  if (!codePath) throw new Error('VIGIL_TEST_WORKFLOW_BUNDLE is not set: run the tests through jest (test/global-setup.ts)');
+  if (!codePath)
+    throw new Error('VIGIL_TEST_WORKFLOW_BUNDLE is not set: run the tests through jest (test/global-setup.ts)');
   return Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace,

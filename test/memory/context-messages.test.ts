@@ -83,7 +83,11 @@ describe('the exact-count guard', () => {
   it('cuts the longest content when even the smallest context is over the budget', () => {
     const context = buildContext({
       instructions: 'Be brief.',
-      entries: numbered([user(1, undefined, 'summarize this page'), call(1, undefined, ['p']), result(1, undefined, 'p', words(5_000))]),
+      entries: numbered([
+        user(1, undefined, 'summarize this page'),
+        call(1, undefined, ['p']),
+        result(1, undefined, 'p', words(5_000)),
+      ]),
     });
     const fitted = fitToBudget(model, context, { budget: 1_000 });
     expect(fitted.tokens).toBeLessThanOrEqual(1_000);

@@ -6,7 +6,11 @@ import {
   type SummaryMark,
 } from '../../src/conversation/context-window';
 import { DEFAULT_MEMORY, type MemoryPolicy } from '../../src/conversation/memory-policy';
-import { MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS, SUMMARY_PREFIX_TOKENS } from '../../src/conversation/token-estimate';
+import {
+  MESSAGE_OVERHEAD_TOKENS,
+  REPLY_PRIMING_TOKENS,
+  SUMMARY_PREFIX_TOKENS,
+} from '../../src/conversation/token-estimate';
 import { answer, call, notice, random, randomTranscript, result, turn, user, type Entry } from './transcripts';
 
 /** A budget of 2,000 input tokens: 2,200 in all, 200 kept for the reply. */
@@ -23,7 +27,10 @@ const cost = (tokens: number) => tokens + MESSAGE_OVERHEAD_TOKENS;
 /** What every call costs before the transcript. */
 const BASE = REPLY_PRIMING_TOKENS + FIXED;
 
-function plan(entries: Entry[], options: { summary?: SummaryMark; policy?: Partial<MemoryPolicy> } = {}): ContextPlan<SummaryMark> {
+function plan(
+  entries: Entry[],
+  options: { summary?: SummaryMark; policy?: Partial<MemoryPolicy> } = {},
+): ContextPlan<SummaryMark> {
   return planContext({
     entries,
     summary: options.summary,
@@ -87,7 +94,14 @@ describe('the context window', () => {
 
   it('never folds the turn in progress', () => {
     // One big earlier turn and a current turn that grew past the budget with its tool results.
-    const entries = [...turn(1, 300), user(2, 10), call(2, 10, ['a']), result(2, 900, 'a'), call(2, 10, ['b']), result(2, 900, 'b')];
+    const entries = [
+      ...turn(1, 300),
+      user(2, 10),
+      call(2, 10, ['a']),
+      result(2, 900, 'a'),
+      call(2, 10, ['b']),
+      result(2, 900, 'b'),
+    ];
     const ask = plan(entries);
     expect(ask).toMatchObject({ kind: 'summarize', fold: [0, 1], coversThrough: 1 });
     // With the earlier turn folded, the turn in progress is cut to its user message and newest steps.
@@ -98,7 +112,15 @@ describe('the context window', () => {
   });
 
   it('keeps a tool call and its results together when it leaves a step out', () => {
-    const entries = [user(1, 10), call(1, 10, ['a', 'b']), result(1, 600, 'a'), result(1, 600, 'b'), call(1, 10, ['c']), result(1, 700, 'c'), answer(1, 100)];
+    const entries = [
+      user(1, 10),
+      call(1, 10, ['a', 'b']),
+      result(1, 600, 'a'),
+      result(1, 600, 'b'),
+      call(1, 10, ['c']),
+      result(1, 700, 'c'),
+      answer(1, 100),
+    ];
     const p = window(plan(entries, { policy: { summary: false } }));
     // The first step (call a, b and both results) does not fit beside the newer ones: it goes as a whole.
     expect(p.entries).toEqual([0, 4, 5, 6]);
@@ -126,7 +148,12 @@ describe('the context window', () => {
     if (ask.kind !== 'summarize') throw new Error('expected a summarize plan');
     expect(ask.fold).not.toContain(0);
     expect(ask.fold[0]).toBe(1);
-    const after = window(plan(entries, { policy: { pinFirstUserMessage: true }, summary: { tokens: 100, coversThrough: ask.coversThrough } }));
+    const after = window(
+      plan(entries, {
+        policy: { pinFirstUserMessage: true },
+        summary: { tokens: 100, coversThrough: ask.coversThrough },
+      }),
+    );
     expect(after.entries[0]).toBe(0);
     expect(after.pinned).toEqual([0]);
   });
@@ -187,7 +214,8 @@ describe('the context window over random transcripts', () => {
     entries.forEach((entry, index) => {
       if (entry.role !== 'tool') return;
       const caller = callerOf.get(entry.toolCallId)!;
-      if (inWindow.has(index) !== inWindow.has(caller)) problems.push(`tool result ${index} and its call ${caller} split`);
+      if (inWindow.has(index) !== inWindow.has(caller))
+        problems.push(`tool result ${index} and its call ${caller} split`);
     });
     return problems;
   }

@@ -36,13 +36,16 @@ const input = (overrides: Partial<SummarizeInput> = {}): SummarizeInput => ({
 });
 
 function summarize(summaryInput: SummarizeInput): Promise<SummarizeResult> {
-  const activity = createSummarizeActivity({ openai: createOpenAIClient({ baseURL: model.baseURL, apiKey: 'sk-test' }) });
+  const activity = createSummarizeActivity({
+    openai: createOpenAIClient({ baseURL: model.baseURL, apiKey: 'sk-test' }),
+  });
   return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(activity, summaryInput);
 }
 
 describe('the summarize activity', () => {
   it('asks the model to merge the previous summary with the new messages, and returns the summary with its count', async () => {
-    const text = 'Ana is planning a Lisbon trip in May. She asked for a hotel under 120 EUR; Hotel Alfama (110 EUR) fits.';
+    const text =
+      'Ana is planning a Lisbon trip in May. She asked for a hotel under 120 EUR; Hotel Alfama (110 EUR) fits.';
     model.script({ content: text, usage: { prompt_tokens: 180, completion_tokens: 30 } });
 
     const summary = await summarize(input());
@@ -65,7 +68,15 @@ describe('the summarize activity', () => {
       },
     ]);
     const instructions = summaryInstructions(200);
-    for (const asked of ['fact', 'decision', 'name', 'number', 'questions and tasks still open', 'third person', '150 words']) {
+    for (const asked of [
+      'fact',
+      'decision',
+      'name',
+      'number',
+      'questions and tasks still open',
+      'third person',
+      '150 words',
+    ]) {
       expect(instructions).toContain(asked);
     }
     expect(summary).toEqual({

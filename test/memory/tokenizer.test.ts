@@ -1,12 +1,7 @@
 import { encodeChat as encodeChatCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 import { encodeChat as encodeChatO200k } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import {
-  countMessageTokens,
-  countTokens,
-  tokenizerFor,
-  truncateToTokens,
-} from '../../src/memory/tokenizer';
+import { countMessageTokens, countTokens, tokenizerFor, truncateToTokens } from '../../src/memory/tokenizer';
 import { estimateTokens, SUMMARY_PREFIX, SUMMARY_PREFIX_TOKENS } from '../../src/conversation/token-estimate';
 
 describe('which tokenizer counts a model', () => {
@@ -100,7 +95,9 @@ describe('truncation', () => {
     expect(countTokens('gpt-4o', cut)).toBeLessThanOrEqual(20);
     expect(text.startsWith(cut)).toBe(true);
     expect(truncateToTokens('gpt-4o', 'short', 20)).toBe('short');
-    expect(countTokens('some-model', truncateToTokens('some-model', '我非常渴望与人工智能一起工作'.repeat(9), 30))).toBeLessThanOrEqual(30);
+    expect(
+      countTokens('some-model', truncateToTokens('some-model', '我非常渴望与人工智能一起工作'.repeat(9), 30)),
+    ).toBeLessThanOrEqual(30);
   });
 });
 

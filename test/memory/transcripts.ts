@@ -11,16 +11,43 @@ export function user(turn: number, tokens?: number, content = `message ${turn}`)
 }
 
 export function answer(turn: number, tokens?: number, content = `answer ${turn}`): Entry {
-  return { role: 'assistant', turn, content, toolCalls: [], model: 'gpt-test', usage, at, ...(tokens === undefined ? {} : { tokens }) };
+  return {
+    role: 'assistant',
+    turn,
+    content,
+    toolCalls: [],
+    model: 'gpt-test',
+    usage,
+    at,
+    ...(tokens === undefined ? {} : { tokens }),
+  };
 }
 
 export function call(turn: number, tokens: number | undefined, ids: string[]): Entry {
   const toolCalls = ids.map((id) => ({ id, name: 'lookup', arguments: `{"q":"${id}"}` }));
-  return { role: 'assistant', turn, content: '', toolCalls, model: 'gpt-test', usage, at, ...(tokens === undefined ? {} : { tokens }) };
+  return {
+    role: 'assistant',
+    turn,
+    content: '',
+    toolCalls,
+    model: 'gpt-test',
+    usage,
+    at,
+    ...(tokens === undefined ? {} : { tokens }),
+  };
 }
 
 export function result(turn: number, tokens: number | undefined, id: string, content = `result of ${id}`): Entry {
-  return { role: 'tool', turn, toolCallId: id, name: 'lookup', content, isError: false, at, ...(tokens === undefined ? {} : { tokens }) };
+  return {
+    role: 'tool',
+    turn,
+    toolCallId: id,
+    name: 'lookup',
+    content,
+    isError: false,
+    at,
+    ...(tokens === undefined ? {} : { tokens }),
+  };
 }
 
 export function notice(turn: number): Entry {
@@ -62,7 +89,8 @@ export function randomTranscript(next: () => number, turns: number, maxTokens: n
         const ids = Array.from({ length: 1 + Math.floor(next() * 3) }, () => `call_${++callId}`);
         entries.push(call(t, counted(size()), ids));
         const cancelled = s === steps - 1 && next() < 0.3;
-        for (const id of cancelled ? ids.slice(0, 1) : ids) entries.push(result(t, counted(size()), id, 'r'.repeat(size() * 4)));
+        for (const id of cancelled ? ids.slice(0, 1) : ids)
+          entries.push(result(t, counted(size()), id, 'r'.repeat(size() * 4)));
       } else {
         entries.push(answer(t, counted(size())));
       }

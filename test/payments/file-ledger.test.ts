@@ -28,15 +28,21 @@ describe('file credits ledger on disk', () => {
     const ledger = new FileCreditsLedger({ dataDir });
     await ledger.grant('alice', 10_000_000);
     const children = Array.from({ length: 4 }, (_, i) =>
-      spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'consume-child.ts'), dataDir, 'alice:race', `m${i}`], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      }),
+      spawn(
+        process.execPath,
+        ['--import', 'tsx', join(__dirname, 'consume-child.ts'), dataDir, 'alice:race', `m${i}`],
+        {
+          stdio: ['pipe', 'pipe', 'inherit'],
+        },
+      ),
     );
     const lines = children.map((child) => createInterface({ input: child.stdout })[Symbol.asyncIterator]());
     // Every process is loaded and waiting before any consumes.
     for (const line of lines) expect((await line.next()).value).toBe('ready');
     for (const child of children) child.stdin.write('go\n');
-    const outcomes = await Promise.all(lines.map(async (line) => JSON.parse((await line.next()).value as string) as PaymentOutcome));
+    const outcomes = await Promise.all(
+      lines.map(async (line) => JSON.parse((await line.next()).value as string) as PaymentOutcome),
+    );
     await Promise.all(children.filter((child) => child.exitCode === null).map((child) => once(child, 'exit')));
 
     expect(outcomes.filter((o) => o.status === 'paid')).toHaveLength(1);
@@ -49,7 +55,12 @@ describe('file credits ledger on disk', () => {
   test('a spend whose reference record was lost in a crash is still never spent twice', async () => {
     const ledger = new FileCreditsLedger({ dataDir });
     await ledger.grant('alice', 3_000_000);
-    await ledger.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 1_000_000, consumer: { agent: 'a', conversationId: 'c', messageId: 'm1' } });
+    await ledger.consume({
+      account: 'alice',
+      reference: 'alice:r1',
+      amountMicros: 1_000_000,
+      consumer: { agent: 'a', conversationId: 'c', messageId: 'm1' },
+    });
     // The process died after writing the account entry and before recording the reference.
     const references = join(dataDir, 'credits', 'references');
     for (const name of readdirSync(references)) rmSync(join(references, name));

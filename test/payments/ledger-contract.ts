@@ -11,7 +11,11 @@ export interface LedgerFixture {
   reset(): Promise<void>;
 }
 
-const message = (messageId: string, conversationId = 'c1'): PaymentConsumer => ({ agent: 'paid', conversationId, messageId });
+const message = (messageId: string, conversationId = 'c1'): PaymentConsumer => ({
+  agent: 'paid',
+  conversationId,
+  messageId,
+});
 
 export function ledgerContract(name: string, fixture: () => LedgerFixture): void {
   describe(`${name} credits ledger`, () => {
@@ -40,7 +44,14 @@ export function ledgerContract(name: string, fixture: () => LedgerFixture): void
     test('a payment takes the amount from the balance', async () => {
       const ledger = open();
       await ledger.grant('alice', 1_000_000);
-      expect(await ledger.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 300_000, consumer: message('m1') })).toEqual({
+      expect(
+        await ledger.consume({
+          account: 'alice',
+          reference: 'alice:r1',
+          amountMicros: 300_000,
+          consumer: message('m1'),
+        }),
+      ).toEqual({
         status: 'paid',
         reference: 'alice:r1',
         amountMicros: 300_000,
@@ -51,18 +62,33 @@ export function ledgerContract(name: string, fixture: () => LedgerFixture): void
     test('a payment the balance does not cover is refused, takes nothing, and leaves the reference unused', async () => {
       const ledger = open();
       await ledger.grant('alice', 100_000);
-      const refused = await ledger.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 300_000, consumer: message('m1') });
-      expect(refused).toEqual({ status: 'refused', reason: 'account "alice" has 0.1 credits and this message costs 0.3' });
+      const refused = await ledger.consume({
+        account: 'alice',
+        reference: 'alice:r1',
+        amountMicros: 300_000,
+        consumer: message('m1'),
+      });
+      expect(refused).toEqual({
+        status: 'refused',
+        reason: 'account "alice" has 0.1 credits and this message costs 0.3',
+      });
       expect(await ledger.balance('alice')).toBe(100_000);
       await ledger.grant('alice', 200_000);
-      const paid = await ledger.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 300_000, consumer: message('m2') });
+      const paid = await ledger.consume({
+        account: 'alice',
+        reference: 'alice:r1',
+        amountMicros: 300_000,
+        consumer: message('m2'),
+      });
       expect(paid.status).toBe('paid');
       expect(await ledger.balance('alice')).toBe(0);
     });
 
     test('an account never granted anything refuses payments', async () => {
       const ledger = open();
-      expect(await ledger.consume({ account: 'nobody', reference: 'nobody:r1', amountMicros: 1, consumer: message('m1') })).toEqual({
+      expect(
+        await ledger.consume({ account: 'nobody', reference: 'nobody:r1', amountMicros: 1, consumer: message('m1') }),
+      ).toEqual({
         status: 'refused',
         reason: 'there is no credits account "nobody"',
       });
@@ -72,12 +98,24 @@ export function ledgerContract(name: string, fixture: () => LedgerFixture): void
       const ledger = open();
       await ledger.grant('alice', 1_000_000);
       await ledger.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 100_000, consumer: message('m1') });
-      expect(await ledger.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 100_000, consumer: message('m2') })).toEqual({
+      expect(
+        await ledger.consume({
+          account: 'alice',
+          reference: 'alice:r1',
+          amountMicros: 100_000,
+          consumer: message('m2'),
+        }),
+      ).toEqual({
         status: 'refused',
         reason: 'this payment reference was already used for another message',
       });
       // The same message id in another conversation is another message.
-      const elsewhere = await ledger.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 100_000, consumer: message('m1', 'c2') });
+      const elsewhere = await ledger.consume({
+        account: 'alice',
+        reference: 'alice:r1',
+        amountMicros: 100_000,
+        consumer: message('m1', 'c2'),
+      });
       expect(elsewhere.status).toBe('refused');
       expect(await ledger.balance('alice')).toBe(900_000);
     });
@@ -85,8 +123,18 @@ export function ledgerContract(name: string, fixture: () => LedgerFixture): void
     test('the same reference for the same message (a retried activity) answers paid again and is charged once', async () => {
       const ledger = open();
       await ledger.grant('alice', 1_000_000);
-      const first = await ledger.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 100_000, consumer: message('m1') });
-      const retry = await ledger.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 100_000, consumer: message('m1') });
+      const first = await ledger.consume({
+        account: 'alice',
+        reference: 'alice:r1',
+        amountMicros: 100_000,
+        consumer: message('m1'),
+      });
+      const retry = await ledger.consume({
+        account: 'alice',
+        reference: 'alice:r1',
+        amountMicros: 100_000,
+        consumer: message('m1'),
+      });
       expect(retry).toEqual(first);
       expect(await ledger.balance('alice')).toBe(900_000);
     });
@@ -100,8 +148,26 @@ export function ledgerContract(name: string, fixture: () => LedgerFixture): void
 
       const after = open();
       expect(await after.balance('alice')).toBe(750_000);
-      expect((await after.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 250_000, consumer: message('m2') })).status).toBe('refused');
-      expect((await after.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 250_000, consumer: message('m1') })).status).toBe('paid');
+      expect(
+        (
+          await after.consume({
+            account: 'alice',
+            reference: 'alice:r1',
+            amountMicros: 250_000,
+            consumer: message('m2'),
+          })
+        ).status,
+      ).toBe('refused');
+      expect(
+        (
+          await after.consume({
+            account: 'alice',
+            reference: 'alice:r1',
+            amountMicros: 250_000,
+            consumer: message('m1'),
+          })
+        ).status,
+      ).toBe('paid');
       expect(await after.balance('alice')).toBe(750_000);
     });
 
@@ -109,7 +175,14 @@ export function ledgerContract(name: string, fixture: () => LedgerFixture): void
       await open().grant('alice', 10_000_000);
       const ledgers = Array.from({ length: 8 }, open);
       const outcomes = await Promise.all(
-        ledgers.map((ledger, i) => ledger.consume({ account: 'alice', reference: 'alice:race', amountMicros: 1_000_000, consumer: message(`m${i}`) })),
+        ledgers.map((ledger, i) =>
+          ledger.consume({
+            account: 'alice',
+            reference: 'alice:race',
+            amountMicros: 1_000_000,
+            consumer: message(`m${i}`),
+          }),
+        ),
       );
       expect(outcomes.filter((o) => o.status === 'paid')).toHaveLength(1);
       expect(await ledgers[0].balance('alice')).toBe(9_000_000);
@@ -119,7 +192,14 @@ export function ledgerContract(name: string, fixture: () => LedgerFixture): void
       await open().grant('alice', 3_000_000);
       const ledgers = Array.from({ length: 8 }, open);
       const outcomes = await Promise.all(
-        ledgers.map((ledger, i) => ledger.consume({ account: 'alice', reference: `alice:r${i}`, amountMicros: 1_000_000, consumer: message(`m${i}`) })),
+        ledgers.map((ledger, i) =>
+          ledger.consume({
+            account: 'alice',
+            reference: `alice:r${i}`,
+            amountMicros: 1_000_000,
+            consumer: message(`m${i}`),
+          }),
+        ),
       );
       expect(outcomes.filter((o) => o.status === 'paid')).toHaveLength(3);
       expect(await ledgers[0].balance('alice')).toBe(0);
@@ -130,7 +210,12 @@ export function ledgerContract(name: string, fixture: () => LedgerFixture): void
       await ledger.grant('alice', 5_000_000);
       await Promise.all([
         ...Array.from({ length: 4 }, (_, i) =>
-          open().consume({ account: 'alice', reference: `alice:g${i}`, amountMicros: 1_000_000, consumer: message(`m${i}`) }),
+          open().consume({
+            account: 'alice',
+            reference: `alice:g${i}`,
+            amountMicros: 1_000_000,
+            consumer: message(`m${i}`),
+          }),
         ),
         open().grant('alice', 1_000_000),
         open().grant('alice', 1_000_000),

@@ -28,13 +28,23 @@ describe('PostgreSQL credits ledger', () => {
   test('payments survive a restart of the server', async () => {
     const ledger = new PostgresCreditsLedger({ url });
     await ledger.grant('alice', 1_000_000);
-    await ledger.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 400_000, consumer: { agent: 'a', conversationId: 'c', messageId: 'm1' } });
+    await ledger.consume({
+      account: 'alice',
+      reference: 'alice:r1',
+      amountMicros: 400_000,
+      consumer: { agent: 'a', conversationId: 'c', messageId: 'm1' },
+    });
     await ledger.close();
     await server.restart();
     const after = new PostgresCreditsLedger({ url });
     try {
       expect(await after.balance('alice')).toBe(600_000);
-      const again = await after.consume({ account: 'alice', reference: 'alice:r1', amountMicros: 400_000, consumer: { agent: 'a', conversationId: 'c', messageId: 'm2' } });
+      const again = await after.consume({
+        account: 'alice',
+        reference: 'alice:r1',
+        amountMicros: 400_000,
+        consumer: { agent: 'a', conversationId: 'c', messageId: 'm2' },
+      });
       expect(again.status).toBe('refused');
     } finally {
       await after.close();

@@ -55,7 +55,9 @@ test('pays from the credits ledger once; a retried attempt for the same message 
   const first = await attempt(activity, input());
   expect(first).toEqual({ status: 'paid', reference: 'alice:7f3c', amountMicros: 400_000 });
   // The worker died before reporting the result: Temporal runs the activity again, on a new worker.
-  const restarted = createPaymentActivity({ verifiers: [new CreditsLedgerVerifier(new FileCreditsLedger({ dataDir }))] });
+  const restarted = createPaymentActivity({
+    verifiers: [new CreditsLedgerVerifier(new FileCreditsLedger({ dataDir }))],
+  });
   expect(await attempt(restarted, input())).toEqual(first);
   expect(await ledger.balance('alice')).toBe(600_000);
 });
@@ -63,7 +65,9 @@ test('pays from the credits ledger once; a retried attempt for the same message 
 test('a reference spent on one message is refused for another (a double spend), also after a restart', async () => {
   const activity = createPaymentActivity({ verifiers: [new CreditsLedgerVerifier(ledger)] });
   await attempt(activity, input());
-  const restarted = createPaymentActivity({ verifiers: [new CreditsLedgerVerifier(new FileCreditsLedger({ dataDir }))] });
+  const restarted = createPaymentActivity({
+    verifiers: [new CreditsLedgerVerifier(new FileCreditsLedger({ dataDir }))],
+  });
   expect(await attempt(restarted, input({ messageId: 'm2' }))).toEqual({
     status: 'refused',
     reason: 'this payment reference was already used for another message',
@@ -77,7 +81,10 @@ test('not enough credits, an unknown account or a malformed reference is refused
     status: 'refused',
     reason: 'account "alice" has 1 credits and this message costs 2',
   });
-  expect(await attempt(activity, input({ reference: 'bob:1' }))).toEqual({ status: 'refused', reason: 'there is no credits account "bob"' });
+  expect(await attempt(activity, input({ reference: 'bob:1' }))).toEqual({
+    status: 'refused',
+    reason: 'there is no credits account "bob"',
+  });
   expect(await attempt(activity, input({ reference: 'no-account-here' }))).toMatchObject({
     status: 'refused',
     reason: expect.stringContaining('<account>:<unique id>'),
@@ -103,7 +110,9 @@ test('a payment service that fails with a 5xx is retried, and the retry is paid'
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/pay`;
-    const activity = createPaymentActivity({ verifiers: [new WebhookPaymentVerifier({ url, secret: 'whsec-0123456789abcdef' })] });
+    const activity = createPaymentActivity({
+      verifiers: [new WebhookPaymentVerifier({ url, secret: 'whsec-0123456789abcdef' })],
+    });
     const failure = await applicationFailure(attempt(activity, input({ verifier: 'webhook', reference: 'pay_1' })));
     expect(failure.type).toBe(FailureTypes.PaymentServiceUnavailable);
     expect(failure.nonRetryable).toBe(false);
@@ -118,7 +127,7 @@ test('a payment service that fails with a 5xx is retried, and the retry is paid'
 });
 
 test('two verifiers with one name are a configuration error', () => {
-  expect(() => createPaymentActivity({ verifiers: [new CreditsLedgerVerifier(ledger), new CreditsLedgerVerifier(ledger)] })).toThrow(
-    'two payment verifiers are named "credits"',
-  );
+  expect(() =>
+    createPaymentActivity({ verifiers: [new CreditsLedgerVerifier(ledger), new CreditsLedgerVerifier(ledger)] }),
+  ).toThrow('two payment verifiers are named "credits"');
 });

@@ -22,13 +22,19 @@ async function startPaymentService() {
         res.writeHead(401, { 'content-type': 'application/json' }).end('{"valid":false,"reason":"bad signature"}');
         return;
       }
-      requests.push({ headers: req.headers, body: JSON.parse(raw.toString('utf8')) as Record<string, unknown>, url: req.url ?? '' });
+      requests.push({
+        headers: req.headers,
+        body: JSON.parse(raw.toString('utf8')) as Record<string, unknown>,
+        url: req.url ?? '',
+      });
       const answer = answers.shift() ?? { status: 200, body: { valid: true } };
       if (answer === 'hang') {
         hanging.push(res);
         return;
       }
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+      res
+        .writeHead(answer.status, { 'content-type': 'application/json' })
+        .end(answer.body === undefined ? '' : JSON.stringify(answer.body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -80,10 +86,17 @@ test('a valid payment is paid; the request is signed, keyed by the reference and
   const [received] = service.requests;
   expect(received.headers['idempotency-key']).toBe('pay_123');
   expect(received.headers['content-type']).toBe('application/json');
-  expect(received.body).toEqual({ reference: 'pay_123', amountMicros: 250_000, agent: 'paid', conversationId: 'c1', messageId: 'm1', author: 'alice' });
+  expect(received.body).toEqual({
+    reference: 'pay_123',
+    amountMicros: 250_000,
+    agent: 'paid',
+    conversationId: 'c1',
+    messageId: 'm1',
+    author: 'alice',
+  });
 });
 
-test('valid: false is refused with the service\'s reason', async () => {
+test("valid: false is refused with the service's reason", async () => {
   service.answer({ status: 200, body: { valid: false, reason: 'reference already spent' } });
   expect(await verifier().consume(request)).toEqual({ status: 'refused', reason: 'reference already spent' });
 });
@@ -91,7 +104,10 @@ test('valid: false is refused with the service\'s reason', async () => {
 test('a 4xx is refused, with the reason when the service gives one', async () => {
   service.answer({ status: 402, body: { valid: false, reason: 'insufficient funds' } }, { status: 404 });
   expect(await verifier().consume(request)).toEqual({ status: 'refused', reason: 'insufficient funds' });
-  expect(await verifier().consume(request)).toEqual({ status: 'refused', reason: 'the payment service refused it (HTTP 404)' });
+  expect(await verifier().consume(request)).toEqual({
+    status: 'refused',
+    reason: 'the payment service refused it (HTTP 404)',
+  });
 });
 
 test('a request signed with another secret is refused by the service', async () => {
@@ -102,7 +118,10 @@ test('a request signed with another secret is refused by the service', async () 
 
 test('an answer Vigil cannot read is a refusal', async () => {
   service.answer({ status: 200, body: { ok: true } });
-  expect(await verifier().consume(request)).toEqual({ status: 'refused', reason: 'the payment service gave an answer Vigil cannot read' });
+  expect(await verifier().consume(request)).toEqual({
+    status: 'refused',
+    reason: 'the payment service gave an answer Vigil cannot read',
+  });
 });
 
 test('a 5xx, 408 or 429 fails to be retried, and the retry (same reference, same message) is paid', async () => {
@@ -123,7 +142,7 @@ test('a service that does not answer in time fails to be retried', async () => {
   expect(error.message).toMatch(/did not answer within 150 ms$/);
 });
 
-test('an unreachable service fails to be retried, and neither the URL\'s token nor the secret is in the error', async () => {
+test("an unreachable service fails to be retried, and neither the URL's token nor the secret is in the error", async () => {
   await service.close();
   const error = await failure(verifier().consume(request));
   expect(error).toBeInstanceOf(PaymentServiceUnavailableError);

@@ -2,7 +2,7 @@ import { costOf, DEFAULT_PRICES, findPrice, parsePriceSetting, priceTable } from
 
 const table = priceTable({
   'gpt-4': { inputPerMillionTokens: 30, outputPerMillionTokens: 60 },
-  'llama3': { inputPerMillionTokens: 0, outputPerMillionTokens: 0 },
+  llama3: { inputPerMillionTokens: 0, outputPerMillionTokens: 0 },
 });
 
 test('a model is priced by its exact name first', () => {
@@ -26,21 +26,35 @@ test('a prefix without a boundary does not price another model (gpt-4 is not gpt
 
 test('cost is tokens times USD per million, in whole micro-USD', () => {
   // 1000 x 0.15 + 500 x 0.6 = 450 micro-USD
-  expect(costOf(table, 'gpt-4o-mini-2024-07-18', { inputTokens: 1000, outputTokens: 500 })).toEqual({ costMicros: 450, priced: true });
+  expect(costOf(table, 'gpt-4o-mini-2024-07-18', { inputTokens: 1000, outputTokens: 500 })).toEqual({
+    costMicros: 450,
+    priced: true,
+  });
   // 1,000,000 input tokens of gpt-4o cost $2.50
-  expect(costOf(table, 'gpt-4o', { inputTokens: 1_000_000, outputTokens: 0 })).toEqual({ costMicros: 2_500_000, priced: true });
+  expect(costOf(table, 'gpt-4o', { inputTokens: 1_000_000, outputTokens: 0 })).toEqual({
+    costMicros: 2_500_000,
+    priced: true,
+  });
   // 3 x 0.15 = 0.45 rounds to 0; 7 x 0.15 = 1.05 rounds to 1
   expect(costOf(table, 'gpt-4o-mini', { inputTokens: 3, outputTokens: 0 }).costMicros).toBe(0);
   expect(costOf(table, 'gpt-4o-mini', { inputTokens: 7, outputTokens: 0 }).costMicros).toBe(1);
-  expect(Number.isInteger(costOf(table, 'gpt-4.1-mini', { inputTokens: 12_345, outputTokens: 6_789 }).costMicros)).toBe(true);
+  expect(Number.isInteger(costOf(table, 'gpt-4.1-mini', { inputTokens: 12_345, outputTokens: 6_789 }).costMicros)).toBe(
+    true,
+  );
 });
 
 test('an unknown model costs 0 and is reported unpriced, never an error', () => {
-  expect(costOf(table, 'my-local-model', { inputTokens: 5000, outputTokens: 5000 })).toEqual({ costMicros: 0, priced: false });
+  expect(costOf(table, 'my-local-model', { inputTokens: 5000, outputTokens: 5000 })).toEqual({
+    costMicros: 0,
+    priced: false,
+  });
 });
 
 test('a free model (price 0) is priced, unlike an unknown one', () => {
-  expect(costOf(table, 'llama3:70b', { inputTokens: 5000, outputTokens: 5000 })).toEqual({ costMicros: 0, priced: true });
+  expect(costOf(table, 'llama3:70b', { inputTokens: 5000, outputTokens: 5000 })).toEqual({
+    costMicros: 0,
+    priced: true,
+  });
 });
 
 test('overrides replace built-in entries one by one and leave the others', () => {
@@ -62,16 +76,20 @@ describe('the VIGIL_PRICES setting', () => {
 
   test('reads @path from a file', () => {
     const read = jest.fn(() => '{"m":{"inputPerMillionTokens":1,"outputPerMillionTokens":2}}');
-    expect(parsePriceSetting('@prices.json', read).table).toEqual({ m: { inputPerMillionTokens: 1, outputPerMillionTokens: 2 } });
+    expect(parsePriceSetting('@prices.json', read).table).toEqual({
+      m: { inputPerMillionTokens: 1, outputPerMillionTokens: 2 },
+    });
     expect(read).toHaveBeenCalledWith('prices.json');
   });
 
   test('says what is wrong: bad JSON, a missing file, a bad entry, a misspelt field', () => {
     expect(parsePriceSetting('{nope', noFile).problems?.[0]).toMatch(/^is not valid JSON/);
-    expect(parsePriceSetting('@missing.json', noFile).problems).toEqual(['file "missing.json" cannot be read (ENOENT)']);
-    expect(parsePriceSetting('{"m":{"inputPerMillionTokens":-1,"outputPerMillionTokens":2}}', noFile).problems?.[0]).toMatch(
-      /m\.inputPerMillionTokens/,
-    );
+    expect(parsePriceSetting('@missing.json', noFile).problems).toEqual([
+      'file "missing.json" cannot be read (ENOENT)',
+    ]);
+    expect(
+      parsePriceSetting('{"m":{"inputPerMillionTokens":-1,"outputPerMillionTokens":2}}', noFile).problems?.[0],
+    ).toMatch(/m\.inputPerMillionTokens/);
     expect(parsePriceSetting('{"m":{"input":1,"outputPerMillionTokens":2}}', noFile).problems?.join()).toMatch(/input/);
     expect(parsePriceSetting('[1]', noFile).problems?.[0]).toMatch(/not a price table/);
   });

@@ -52,7 +52,15 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
     await h.client.send('replayed', id, { id: 'm1', content: 'hi' }); // a duplicate
   },
   'tool-call': async (h, id) => {
-    h.model.script({ toolCalls: [{ name: 'calculator', arguments: '{"expression":"6*7"}' }, { name: 'calculator', arguments: '{"bad json' }] }, { content: 'It is 42.' });
+    h.model.script(
+      {
+        toolCalls: [
+          { name: 'calculator', arguments: '{"expression":"6*7"}' },
+          { name: 'calculator', arguments: '{"bad json' },
+        ],
+      },
+      { content: 'It is 42.' },
+    );
     await h.client.send('replayed', id, { id: 'm1', content: 'what is 6*7?' });
   },
   approval: async (h, id) => {
@@ -62,7 +70,11 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
       // The send that starts the conversation may not have reached the server yet.
       const state = await h.client.state('replayed', id).catch(() => undefined);
       if (state?.pendingApprovals[0]) {
-        await h.client.decide('replayed', id, { toolCallId: state.pendingApprovals[0].toolCallId, decision: 'approve', remember: true });
+        await h.client.decide('replayed', id, {
+          toolCallId: state.pendingApprovals[0].toolCallId,
+          decision: 'approve',
+          remember: true,
+        });
         break;
       }
       await new Promise((r) => setTimeout(r, 20));
@@ -92,17 +104,20 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
       await h.client.send(sizedAgent.name, id, { id: `m${sent}`, content: `message ${sent}` });
       if (sent > 100) throw new Error('the conversation did not continue as new');
     }
-    for (const last of [sent + 1, sent + 2]) await h.client.send(sizedAgent.name, id, { id: `m${last}`, content: `message ${last}` });
+    for (const last of [sent + 1, sent + 2])
+      await h.client.send(sizedAgent.name, id, { id: `m${last}`, content: `message ${last}` });
   },
   'continue-as-new-busy': async (h, id) => {
     // Fifteen messages queued behind a slow first answer: the runs switch between turns, carrying the queue.
     h.model.script({ content: 'first', delayMs: 500 });
-    for (let i = 1; i <= 15; i++) await h.client.post(busyAgent.name, id, { id: `m${i}`, content: `message ${i}`, channel: { type: 'log' } });
+    for (let i = 1; i <= 15; i++)
+      await h.client.post(busyAgent.name, id, { id: `m${i}`, content: `message ${i}`, channel: { type: 'log' } });
     for (;;) {
       if ((await h.client.state(busyAgent.name, id)).turns === 15) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    if ((await runsOf(h, conversationWorkflowId(busyAgent.name, id))).length < 2) throw new Error('the busy conversation did not switch runs');
+    if ((await runsOf(h, conversationWorkflowId(busyAgent.name, id))).length < 2)
+      throw new Error('the busy conversation did not switch runs');
   },
 };
 
@@ -117,10 +132,13 @@ async function runsOf(h: Harness, workflowId: string): Promise<{ runId: string }
   let runId: string | undefined = await h.env.client.workflow
     .getHandle(workflowId)
     .describe()
-    .then((d) => d.runId, (error: unknown) => {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
-    });
+    .then(
+      (d) => d.runId,
+      (error: unknown) => {
+        if (error instanceof WorkflowNotFoundError) return undefined;
+        throw error;
+      },
+    );
   while (runId) {
     runs.unshift({ runId });
     const history = await h.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -144,7 +162,8 @@ async function main(): Promise<void> {
   writeFileSync(process.env.VIGIL_WORKFLOW_BUNDLE, code);
   const asked = process.argv.slice(2);
   const unknown = asked.filter((name) => !(name in scenarios));
-  if (unknown.length > 0) throw new Error(`no scenario ${unknown.join(', ')}; the scenarios: ${Object.keys(scenarios).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`no scenario ${unknown.join(', ')}; the scenarios: ${Object.keys(scenarios).join(', ')}`);
   const harness = await startConversationHarness([replayAgent, sizedAgent, busyAgent]);
   try {
     for (const [name, run] of Object.entries(scenarios)) {

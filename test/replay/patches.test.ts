@@ -14,7 +14,12 @@ const entries = Object.entries(PATCHES) as [string, PatchEntry][];
 /** The patch ids a recorded history holds markers for. */
 function markersOf(fixture: string): Set<string> {
   const history = JSON.parse(readFileSync(join(HISTORIES, `${fixture}.json`), 'utf8')) as {
-    events: { markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: { data: string }[] }> } }[];
+    events: {
+      markerRecordedEventAttributes?: {
+        markerName?: string;
+        details?: Record<string, { payloads?: { data: string }[] }>;
+      };
+    }[];
   };
   const ids = new Set<string>();
   for (const event of history.events) {
@@ -44,11 +49,17 @@ test('ids are unique and look like the recorded ones', () => {
   for (const id of ids) expect(id).toMatch(/^vigil-[a-z-]+-\d+$/);
 });
 
-test.each(entries)('%s: its pinning fixtures exist and were recorded before it; or it says why none does', (_, entry) => {
-  if (entry.pinnedBy.length === 0) expect(entry.unpinned).toEqual(expect.any(String));
-  for (const fixture of entry.pinnedBy) expect({ fixture, marked: markersOf(fixture).has(entry.id) }).toEqual({ fixture, marked: false });
-  // The fixtures recorded by today's code do hold the marker of a patch on their path: the id is the recorded one.
-  const recordedNow = readdirSync(HISTORIES).filter((file) => !/^(before-|real-server-)/.test(file)).map((file) => file.replace(/\.json$/, ''));
-  const marked = recordedNow.some((fixture) => markersOf(fixture).has(entry.id));
-  if (entry.pinnedBy.length > 0) expect({ id: entry.id, marked }).toEqual({ id: entry.id, marked: true });
-});
+test.each(entries)(
+  '%s: its pinning fixtures exist and were recorded before it; or it says why none does',
+  (_, entry) => {
+    if (entry.pinnedBy.length === 0) expect(entry.unpinned).toEqual(expect.any(String));
+    for (const fixture of entry.pinnedBy)
+      expect({ fixture, marked: markersOf(fixture).has(entry.id) }).toEqual({ fixture, marked: false });
+    // The fixtures recorded by today's code do hold the marker of a patch on their path: the id is the recorded one.
+    const recordedNow = readdirSync(HISTORIES)
+      .filter((file) => !/^(before-|real-server-)/.test(file))
+      .map((file) => file.replace(/\.json$/, ''));
+    const marked = recordedNow.some((fixture) => markersOf(fixture).has(entry.id));
+    if (entry.pinnedBy.length > 0) expect({ id: entry.id, marked }).toEqual({ id: entry.id, marked: true });
+  },
+);

@@ -13,13 +13,22 @@ import '../helpers/quiet-runtime';
 const dir = join(__dirname, 'histories');
 const histories = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
-  .map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
+  .map((f) => ({
+    workflowId: f.replace(/\.json$/, ''),
+    history: temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, f), 'utf8'))),
+  }));
 
 test('there are stored histories to replay: from before the visibility patch, from before memory, from before stored answers, current, and captured on the real server', () => {
   const scenarios = ['approval', 'cancelled-turn', 'error-reply-and-end', 'multi-turn', 'tool-call'];
   // A run that continued as new at its size limit, and the run it continued as; a busy conversation that
   // switched runs between turns, carrying its queue.
-  const continued = ['continue-as-new', 'continue-as-new-run-2', 'continue-as-new-busy', 'continue-as-new-busy-run-2', 'continue-as-new-busy-run-3'];
+  const continued = [
+    'continue-as-new',
+    'continue-as-new-run-2',
+    'continue-as-new-busy',
+    'continue-as-new-busy-run-2',
+    'continue-as-new-busy-run-3',
+  ];
   expect(histories.map((h) => h.workflowId).sort()).toEqual(
     [
       ...scenarios.map((s) => `before-visibility-${s}`),
@@ -38,7 +47,10 @@ test('there are stored histories to replay: from before the visibility patch, fr
 
 test('every stored history replays against the current workflow code', async () => {
   const failures: string[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: process.env.VIGIL_WORKFLOW_BUNDLE! } }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: process.env.VIGIL_WORKFLOW_BUNDLE! } },
+    histories,
+  )) {
     if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
   }
   expect(failures).toEqual([]);
@@ -50,7 +62,8 @@ test('an incompatible change to the workflow is caught by replay', async () => {
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
   });
   const errors: unknown[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) errors.push(result.error);
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories))
+    errors.push(result.error);
   expect(errors).toHaveLength(histories.length);
   for (const error of errors) expect(error).toBeInstanceOf(DeterminismViolationError);
 });

@@ -18,7 +18,10 @@ let app: FastifyInstance;
 let url: string;
 
 beforeAll(async () => {
-  app = createGateway({ agents: fx.client, schedules: new ScheduleClient({ client: fx.env.client, taskQueue: fx.taskQueue }) });
+  app = createGateway({
+    agents: fx.client,
+    schedules: new ScheduleClient({ client: fx.env.client, taskQueue: fx.taskQueue }),
+  });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
   fx.model.respondWith((req) => {
     const last = req.body.messages.at(-1)?.content;
@@ -57,7 +60,8 @@ test('a schedule created through the gateway fires; each firing is one turn, ans
   expect(users.length).toBeGreaterThanOrEqual(2);
   const ids = users.map((u) => (u.role === 'user' ? u.messageId : ''));
   expect(new Set(ids).size).toBe(ids.length);
-  for (const messageId of ids) expect(messageId).toMatch(new RegExp(`^${id}-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`));
+  for (const messageId of ids)
+    expect(messageId).toMatch(new RegExp(`^${id}-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`));
   for (const d of delivered()) expect(d.body.reply.content).toBe('re: time for a check-in');
   // The schedule's channel is the webhook: nothing of this conversation went to the log channel.
   expect(JSON.stringify(fx.logged)).not.toContain(conversationId);
@@ -69,7 +73,11 @@ test('a firing that runs again (same workflow id) does not make a second turn', 
   const input: ScheduledMessageInput = { agent: AGENT, conversationId, content: 'once only' };
   const workflowId = `vigil-schedule:${AGENT}:${conversationId}:default-2030-01-01T09:00:00Z`;
   const run = () =>
-    fx.env.client.workflow.execute(SCHEDULED_MESSAGE_WORKFLOW_TYPE, { workflowId, taskQueue: fx.taskQueue, args: [input] });
+    fx.env.client.workflow.execute(SCHEDULED_MESSAGE_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: fx.taskQueue,
+      args: [input],
+    });
   expect(await run()).toEqual({ messageId: workflowId });
   expect(await run()).toEqual({ messageId: workflowId });
   // Messages are taken in arrival order: once this reply is back, both posts have been seen.
@@ -81,7 +89,9 @@ test('a firing that runs again (same workflow id) does not make a second turn', 
 test('gateway: list by conversation and by agent, conflicts, bad specs and unknown ids', async () => {
   const conversationId = newId('gw');
   const path = `${conversationPath(AGENT, conversationId)}/schedules`;
-  const created = await request<ScheduledMessage>(url, 'POST', path, { body: { content: 'standup', cron: '0 9 * * 1-5' } });
+  const created = await request<ScheduledMessage>(url, 'POST', path, {
+    body: { content: 'standup', cron: '0 9 * * 1-5' },
+  });
   expect(created.status).toBe(201);
   expect(created.body.nextRunAt).toMatch(/T09:00:00\.000Z$/);
 
@@ -96,7 +106,9 @@ test('gateway: list by conversation and by agent, conflicts, bad specs and unkno
   expect(byConversation[0]).toMatchObject({ id: created.body.id, cron: '0 9 * * 1-5', content: 'standup' });
   const byAgent = await request<{ schedules: ScheduledMessage[] }>(url, 'GET', `/v1/schedules?agent=${AGENT}`);
   expect(byAgent.body.schedules.map((s) => s.id)).toContain(created.body.id);
-  expect((await request<{ schedules: unknown[] }>(url, 'GET', '/v1/schedules?agent=nobody')).body.schedules).toEqual([]);
+  expect((await request<{ schedules: unknown[] }>(url, 'GET', '/v1/schedules?agent=nobody')).body.schedules).toEqual(
+    [],
+  );
 
   const badCron = await request(url, 'POST', path, { body: { content: 'x', cron: '0 99 * * *', name: 'bad' } });
   expect(badCron.status).toBe(400);
@@ -107,18 +119,36 @@ test('gateway: list by conversation and by agent, conflicts, bad specs and unkno
   const badEvery = await request(url, 'POST', path, { body: { content: 'x', every: 'soon', name: 'soon' } });
   expect(badEvery.status).toBe(400);
 
-  expect((await request(url, 'DELETE', `/v1/schedules/${encodeURIComponent(`vigil-schedule:${AGENT}:nope:default`)}`)).status).toBe(404);
+  expect(
+    (await request(url, 'DELETE', `/v1/schedules/${encodeURIComponent(`vigil-schedule:${AGENT}:nope:default`)}`))
+      .status,
+  ).toBe(404);
   expect((await request(url, 'DELETE', `/v1/schedules/${encodeURIComponent(created.body.id)}`)).status).toBe(204);
 });
 
 describe('vigil schedule (the CLI as a process)', () => {
   const cli = (args: string[]) =>
-    runCli([...args, '--address', fx.env.address, '--namespace', fx.env.namespace, '--task-queue', fx.taskQueue], cleanEnv());
+    runCli(
+      [...args, '--address', fx.env.address, '--namespace', fx.env.namespace, '--task-queue', fx.taskQueue],
+      cleanEnv(),
+    );
 
   test('create, list and delete', async () => {
     const conversationId = newId('cli');
     const id = `vigil-schedule:${AGENT}:${conversationId}:morning`;
-    const created = await cli(['schedule', 'create', conversationId, '--agent', AGENT, '--cron', '0 9 * * 1-5', '--message', 'good morning', '--name', 'morning']);
+    const created = await cli([
+      'schedule',
+      'create',
+      conversationId,
+      '--agent',
+      AGENT,
+      '--cron',
+      '0 9 * * 1-5',
+      '--message',
+      'good morning',
+      '--name',
+      'morning',
+    ]);
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     expect(created.stdout).toContain(`created ${id}`);

@@ -46,7 +46,12 @@ export function contentStoreContract(harness: () => ContentStoreHarness): void {
   });
 
   test('keeps unicode, NUL characters, the empty string and 5 MB contents exactly', async () => {
-    const contents = ['', 'naïve café — 東京 🚀 \u{1F600}', 'before\u0000after', 'x'.repeat(5 * 1024 * 1024 - 3) + 'end'];
+    const contents = [
+      '',
+      'naïve café — 東京 🚀 \u{1F600}',
+      'before\u0000after',
+      'x'.repeat(5 * 1024 * 1024 - 3) + 'end',
+    ];
     const refs = await Promise.all(contents.map((content) => store.put(content)));
     expect(await store.getMany(refs)).toEqual(contents);
   });
@@ -74,7 +79,9 @@ export function contentStoreContract(harness: () => ContentStoreHarness): void {
   test('an entry changed after it was written is a ContentCorruptError', async () => {
     const ref = await store.put('the original words');
     await harness().corrupt(ref);
-    const error = await open().get(ref).catch((caught: unknown) => caught);
+    const error = await open()
+      .get(ref)
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ContentCorruptError);
     expect(error).toMatchObject({ ref, store: store.name });
     expect((error as ContentCorruptError).actualRef).not.toBe(ref);

@@ -11,7 +11,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTemporalTestEnv, type TemporalTestEnv } from '../../src/testing/temporal-env';
-import { CONTENT_STORE_DRIVER_NAME, ContentStoreDriver, FileContentStore, externalStorageFor, isContentRef } from '../../src/store';
+import {
+  CONTENT_STORE_DRIVER_NAME,
+  ContentStoreDriver,
+  FileContentStore,
+  externalStorageFor,
+  isContentRef,
+} from '../../src/store';
 import { createWorker, uniqueTaskQueue } from '../helpers/worker';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-payloads-'));
@@ -47,7 +53,10 @@ describe('with a worker and a client that share the store', () => {
     worker = await createWorker(env, {
       taskQueue,
       dataConverter: { externalStorage },
-      activities: { toolOutput: async (seed: string) => bigText(seed, 1024 * 1024), length: async (text: string) => text.length },
+      activities: {
+        toolOutput: async (seed: string) => bigText(seed, 1024 * 1024),
+        length: async (text: string) => text.length,
+      },
     });
     running = worker.run();
     client = new Client({ connection: env.connection, namespace: env.namespace, dataConverter: { externalStorage } });

@@ -24,11 +24,13 @@ describe('PostgresContentStore', () => {
     open: () => new PostgresContentStore({ url }),
     countEntries: async () => Number((await sql.query(`SELECT count(*) AS n FROM ${CONTENT_TABLE}`)).rows[0].n),
     corrupt: async (ref) => {
-      await sql.query(`UPDATE ${CONTENT_TABLE} SET content = convert_to('the changed words', 'UTF8') WHERE ref = $1`, [ref]);
+      await sql.query(`UPDATE ${CONTENT_TABLE} SET content = convert_to('the changed words', 'UTF8') WHERE ref = $1`, [
+        ref,
+      ]);
     },
   }));
 
-  test('creates its table on first use and records each entry\'s size', async () => {
+  test("creates its table on first use and records each entry's size", async () => {
     const store = new PostgresContentStore({ url });
     const ref = await store.put('ünïcode');
     const { rows } = await sql.query(`SELECT bytes, created_at FROM ${CONTENT_TABLE} WHERE ref = $1`, [ref]);
@@ -54,10 +56,15 @@ describe('PostgresContentStore', () => {
     const wrongPassword = url.replace(postgres.password, 'not-the-pw-hunter2');
     const refused = new PostgresContentStore({ url: wrongPassword, connectionTimeoutMs: 5_000 });
     const unreachable = new PostgresContentStore({ url: url.replace(/:\d+\//, ':1/'), connectionTimeoutMs: 5_000 });
-    for (const [store, secret] of [[refused, 'not-the-pw-hunter2'], [unreachable, postgres.password]] as const) {
+    for (const [store, secret] of [
+      [refused, 'not-the-pw-hunter2'],
+      [unreachable, postgres.password],
+    ] as const) {
       const error = await store.put('anything').catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(StoreUnavailableError);
-      expect((error as StoreUnavailableError).message).toMatch(/could not store content sha256:[0-9a-f]{64} in postgres:127\.0\.0\.1:\d+\/vigil/);
+      expect((error as StoreUnavailableError).message).toMatch(
+        /could not store content sha256:[0-9a-f]{64} in postgres:127\.0\.0\.1:\d+\/vigil/,
+      );
       const everything = `${String(error)} ${(error as Error).stack} ${JSON.stringify(error)} ${JSON.stringify((error as Error).cause ?? null)}`;
       expect(everything).not.toContain(secret);
       expect(store.name).not.toContain(secret);

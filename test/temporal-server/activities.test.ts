@@ -187,7 +187,11 @@ test('schedule-to-start timeout fires when no worker takes the task', async () =
   const handle = await fx.env.client.workflow.start(wf.runActivity, {
     taskQueue: fx.taskQueue,
     workflowId: `activity-${randomUUID()}`,
-    args: ['act', ['none'], { taskQueue: `nobody-${randomUUID()}`, scheduleToStartTimeout: '300ms', startToCloseTimeout: '5s' }],
+    args: [
+      'act',
+      ['none'],
+      { taskQueue: `nobody-${randomUUID()}`, scheduleToStartTimeout: '300ms', startToCloseTimeout: '5s' },
+    ],
   });
   const failure = await activityFailure(handle);
   expect((failure.cause as TimeoutFailure).timeoutType).toBe(TimeoutType.SCHEDULE_TO_START);

@@ -150,7 +150,11 @@ function pseudoRandomBytes(seed: number, length: number): Buffer {
 
 describe('starting a workflow', () => {
   test('an empty workflow id, a missing workflow type or task queue is INVALID_ARGUMENT, and nothing is created', async () => {
-    await expectStatus(service().startWorkflowExecution(startRequest({ workflowId: '' })), status.INVALID_ARGUMENT, /WorkflowId is not set/);
+    await expectStatus(
+      service().startWorkflowExecution(startRequest({ workflowId: '' })),
+      status.INVALID_ARGUMENT,
+      /WorkflowId is not set/,
+    );
 
     for (const [broken, message] of [
       [{ workflowType: undefined }, /WorkflowType is not set/],
@@ -219,7 +223,13 @@ describe('unknown names', () => {
     await expectStatus(service().startWorkflowExecution(startRequest({ namespace })), status.NOT_FOUND, notFound);
     // The healthy workflow's id, in the wrong namespace: must not reach it (afterEach checks its sum).
     await expectStatus(
-      service().signalWorkflowExecution({ namespace, workflowExecution: execution, signalName: 'add', input: STRAY_ADD, identity: IDENTITY }),
+      service().signalWorkflowExecution({
+        namespace,
+        workflowExecution: execution,
+        signalName: 'add',
+        input: STRAY_ADD,
+        identity: IDENTITY,
+      }),
       status.NOT_FOUND,
       notFound,
     );
@@ -237,7 +247,12 @@ describe('unknown names', () => {
     const execution = { workflowId: unique('no-such-workflow') };
     const notFound = /not found/i;
     await expectStatus(
-      service().signalWorkflowExecution({ namespace, workflowExecution: execution, signalName: 'add', identity: IDENTITY }),
+      service().signalWorkflowExecution({
+        namespace,
+        workflowExecution: execution,
+        signalName: 'add',
+        identity: IDENTITY,
+      }),
       status.NOT_FOUND,
       notFound,
     );
@@ -248,12 +263,22 @@ describe('unknown names', () => {
     );
     await expectStatus(service().describeWorkflowExecution({ namespace, execution }), status.NOT_FOUND, notFound);
     await expectStatus(
-      service().requestCancelWorkflowExecution({ namespace, workflowExecution: execution, identity: IDENTITY, requestId: randomUUID() }),
+      service().requestCancelWorkflowExecution({
+        namespace,
+        workflowExecution: execution,
+        identity: IDENTITY,
+        requestId: randomUUID(),
+      }),
       status.NOT_FOUND,
       notFound,
     );
     await expectStatus(
-      service().terminateWorkflowExecution({ namespace, workflowExecution: execution, identity: IDENTITY, reason: 'test' }),
+      service().terminateWorkflowExecution({
+        namespace,
+        workflowExecution: execution,
+        identity: IDENTITY,
+        reason: 'test',
+      }),
       status.NOT_FOUND,
       notFound,
     );
@@ -261,7 +286,12 @@ describe('unknown names', () => {
 
     // Through the client's handle API, the same answers are WorkflowNotFoundError.
     const handle = env.client.workflow.getHandle(execution.workflowId);
-    for (const call of [() => handle.signal('add', 1000), () => handle.query('total'), () => handle.describe(), () => handle.terminate()]) {
+    for (const call of [
+      () => handle.signal('add', 1000),
+      () => handle.query('total'),
+      () => handle.describe(),
+      () => handle.terminate(),
+    ]) {
       expect(await failure(call())).toBeInstanceOf(WorkflowNotFoundError);
     }
   });
@@ -293,7 +323,10 @@ describe('unknown names', () => {
       /RunId/,
     );
     await expectStatus(
-      service().describeWorkflowExecution({ namespace, execution: { workflowId: healthy.workflowId, runId: 'not-a-run-id' } }),
+      service().describeWorkflowExecution({
+        namespace,
+        execution: { workflowId: healthy.workflowId, runId: 'not-a-run-id' },
+      }),
       status.INVALID_ARGUMENT,
       /RunId/,
     );
@@ -349,7 +382,11 @@ describe('namespaces', () => {
 /** Starts a workflow on a queue no worker polls, and takes its first workflow task by hand, as a worker would. */
 async function takeWorkflowTask() {
   const queue = uniqueTaskQueue('bad-input-manual');
-  const handle = await env.client.workflow.start('counter', { taskQueue: queue, workflowId: unique('manual'), args: [0] });
+  const handle = await env.client.workflow.start('counter', {
+    taskQueue: queue,
+    workflowId: unique('manual'),
+    args: [0],
+  });
   const task = await pollWorkflowTask(queue);
   expect(task.workflowExecution?.workflowId).toBe(handle.workflowId);
   expect(task.taskToken?.length).toBeGreaterThan(0);
@@ -358,7 +395,11 @@ async function takeWorkflowTask() {
 
 const pollWorkflowTask = (queue: string) =>
   longPoll(env.connection, () =>
-    service().pollWorkflowTaskQueue({ namespace: env.namespace, taskQueue: { name: queue, kind: NORMAL }, identity: IDENTITY }),
+    service().pollWorkflowTaskQueue({
+      namespace: env.namespace,
+      taskQueue: { name: queue, kind: NORMAL },
+      identity: IDENTITY,
+    }),
   );
 
 const complete = (taskToken: Uint8Array, commands: temporal.api.command.v1.ICommand[] = []) =>
@@ -366,9 +407,21 @@ const complete = (taskToken: Uint8Array, commands: temporal.api.command.v1.IComm
 
 describe('task polls', () => {
   test('a poll without a deadline is INVALID_ARGUMENT, one under a second FAILED_PRECONDITION, as workers always set one', async () => {
-    const request = { namespace: env.namespace, taskQueue: { name: uniqueTaskQueue('no-deadline'), kind: NORMAL }, identity: IDENTITY };
-    await expectStatus(service().pollWorkflowTaskQueue(request), status.INVALID_ARGUMENT, /^Context timeout is not set\.$/);
-    await expectStatus(service().pollActivityTaskQueue(request), status.INVALID_ARGUMENT, /^Context timeout is not set\.$/);
+    const request = {
+      namespace: env.namespace,
+      taskQueue: { name: uniqueTaskQueue('no-deadline'), kind: NORMAL },
+      identity: IDENTITY,
+    };
+    await expectStatus(
+      service().pollWorkflowTaskQueue(request),
+      status.INVALID_ARGUMENT,
+      /^Context timeout is not set\.$/,
+    );
+    await expectStatus(
+      service().pollActivityTaskQueue(request),
+      status.INVALID_ARGUMENT,
+      /^Context timeout is not set\.$/,
+    );
     await expectStatus(
       env.connection.withDeadline(Date.now() + 500, () => service().pollWorkflowTaskQueue(request)),
       status.FAILED_PRECONDITION,
@@ -378,7 +431,6 @@ describe('task polls', () => {
 });
 
 describe('task tokens', () => {
-
   test('a token for a task that is already completed is NOT_FOUND', async () => {
     const { handle, token } = await takeWorkflowTask();
     try {
@@ -427,9 +479,21 @@ describe('workflow task completions', () => {
   const CT = temporal.api.enums.v1.CommandType;
   test.each<[string, temporal.api.command.v1.ICommand, RegExp]>([
     ['RecordMarker without attributes', { commandType: CT.COMMAND_TYPE_RECORD_MARKER }, /RecordMarker/],
-    ['RecordMarker without a name', { commandType: CT.COMMAND_TYPE_RECORD_MARKER, recordMarkerCommandAttributes: {} }, /MarkerName/],
-    ['ContinueAsNew without attributes', { commandType: CT.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION }, /ContinueAsNew/],
-    ['StartChild without attributes', { commandType: CT.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION }, /StartChildWorkflowExecution/],
+    [
+      'RecordMarker without a name',
+      { commandType: CT.COMMAND_TYPE_RECORD_MARKER, recordMarkerCommandAttributes: {} },
+      /MarkerName/,
+    ],
+    [
+      'ContinueAsNew without attributes',
+      { commandType: CT.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION },
+      /ContinueAsNew/,
+    ],
+    [
+      'StartChild without attributes',
+      { commandType: CT.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION },
+      /StartChildWorkflowExecution/,
+    ],
     [
       'StartChild without a workflow id',
       {
@@ -438,7 +502,11 @@ describe('workflow task completions', () => {
       },
       /WorkflowId is not set/,
     ],
-    ['SignalExternal without attributes', { commandType: CT.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION }, /SignalExternalWorkflowExecution/],
+    [
+      'SignalExternal without attributes',
+      { commandType: CT.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION },
+      /SignalExternalWorkflowExecution/,
+    ],
     [
       'SignalExternal without a signal name',
       {
@@ -452,7 +520,11 @@ describe('workflow task completions', () => {
       { commandType: CT.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION },
       /RequestCancelExternalWorkflowExecution/,
     ],
-    ['FailWorkflowExecution without a failure', { commandType: CT.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION }, /FailWorkflowExecution/],
+    [
+      'FailWorkflowExecution without a failure',
+      { commandType: CT.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION },
+      /FailWorkflowExecution/,
+    ],
   ])('%s is INVALID_ARGUMENT, and the task is offered again', async (name, command, message) => {
     const { handle, queue, token } = await takeWorkflowTask();
     try {
@@ -492,7 +564,11 @@ describe('preconditions', () => {
     await handle.terminate('closed before any worker saw it');
     // Nothing can answer the query: no worker ever built this workflow's state. (Real server: WorkflowNotReady.)
     await expectStatus(
-      service().queryWorkflow({ namespace: env.namespace, execution: { workflowId: handle.workflowId }, query: { queryType: 'total' } }),
+      service().queryWorkflow({
+        namespace: env.namespace,
+        execution: { workflowId: handle.workflowId },
+        query: { queryType: 'total' },
+      }),
       status.FAILED_PRECONDITION,
       /closed before/i,
     );
@@ -501,7 +577,9 @@ describe('preconditions', () => {
   test('time-skipping calls on a server started without time skipping are refused', async () => {
     const raw = new grpc.Client(env.address, grpc.credentials.createInsecure());
     try {
-      const err = await failure(rawCall(raw, '/temporal.api.testservice.v1.TestService/UnlockTimeSkipping', Buffer.alloc(0)));
+      const err = await failure(
+        rawCall(raw, '/temporal.api.testservice.v1.TestService/UnlockTimeSkipping', Buffer.alloc(0)),
+      );
       // A real Temporal has no TestService at all; the in-process server has one, and says time skipping is off.
       if (env.backend === 'in-process') {
         expect({ code: status[err.code], details: err.details }).toEqual({
@@ -550,7 +628,11 @@ describe('what the server does not support', () => {
     // work there. Everything else in this file runs on both.
     if (env.backend === 'in-process') {
       await expectStatus(
-        service().deleteWorkerDeployment({ namespace: env.namespace, deploymentName: 'no-such-deployment', identity: IDENTITY }),
+        service().deleteWorkerDeployment({
+          namespace: env.namespace,
+          deploymentName: 'no-such-deployment',
+          identity: IDENTITY,
+        }),
         status.UNIMPLEMENTED,
         /DeleteWorkerDeployment is not supported/,
       );
@@ -564,7 +646,12 @@ describe('what the server does not support', () => {
 });
 
 describe('bytes that are not a request', () => {
-  const methods = ['StartWorkflowExecution', 'SignalWorkflowExecution', 'RespondWorkflowTaskCompleted', 'QueryWorkflow'];
+  const methods = [
+    'StartWorkflowExecution',
+    'SignalWorkflowExecution',
+    'RespondWorkflowTaskCompleted',
+    'QueryWorkflow',
+  ];
   let raw: grpc.Client;
   beforeAll(() => {
     raw = new grpc.Client(env.address, grpc.credentials.createInsecure());
@@ -574,7 +661,9 @@ describe('bytes that are not a request', () => {
   test('a truncated message is an error status, and the server keeps serving', async () => {
     // Field 1 (namespace) announces 100 bytes and carries one.
     const truncated = Buffer.from([0x0a, 0x64, 0x01]);
-    const err = await failure(rawCall(raw, '/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution', truncated));
+    const err = await failure(
+      rawCall(raw, '/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution', truncated),
+    );
     expect(err.code).toEqual(expect.any(Number));
     expect(err.code).not.toBe(status.OK);
     // A real server (grpc-go) answers an undecodable request with INTERNAL; the in-process server says what it is.
@@ -591,11 +680,11 @@ describe('bytes that are not a request', () => {
     for (let seed = 1; seed <= 40; seed++) {
       for (const method of methods) {
         const body = pseudoRandomBytes(seed, 16 + ((seed * 37) % 400));
-        const err = await failure(rawCall(raw, `/temporal.api.workflowservice.v1.WorkflowService/${method}`, body)).catch(
-          (e: Error) => {
-            throw new Error(`${method} accepted random bytes (seed ${seed}): ${e.message}`);
-          },
-        );
+        const err = await failure(
+          rawCall(raw, `/temporal.api.workflowservice.v1.WorkflowService/${method}`, body),
+        ).catch((e: Error) => {
+          throw new Error(`${method} accepted random bytes (seed ${seed}): ${e.message}`);
+        });
         codes.add(status[err.code] ?? String(err.code));
         // In-process, anything but a client error means a handler threw on input it should have rejected.
         if (env.backend === 'in-process' && !['INVALID_ARGUMENT', 'NOT_FOUND'].includes(status[err.code])) {

@@ -12,7 +12,11 @@ const id = (prefix: string) => `${prefix}-${randomUUID()}`;
 
 describe('timers', () => {
   test('a timer fires after its duration', async () => {
-    const handle = await fx.env.client.workflow.start(wf.sleeper, { taskQueue: fx.taskQueue, workflowId: id('sleep'), args: [300] });
+    const handle = await fx.env.client.workflow.start(wf.sleeper, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('sleep'),
+      args: [300],
+    });
     expect(await handle.result()).toBeGreaterThanOrEqual(300);
     expect(await eventTypes(handle)).toEqual(expect.arrayContaining(['TIMER_STARTED', 'TIMER_FIRED']));
   });
@@ -32,7 +36,11 @@ describe('timers', () => {
   });
 
   test('a condition with a timeout times out when nothing arrives', async () => {
-    const handle = await fx.env.client.workflow.start(wf.waitOrTimeout, { taskQueue: fx.taskQueue, workflowId: id('timeout'), args: [200] });
+    const handle = await fx.env.client.workflow.start(wf.waitOrTimeout, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('timeout'),
+      args: [200],
+    });
     expect(await handle.result()).toBe('timed out');
   });
 });
@@ -40,7 +48,11 @@ describe('timers', () => {
 describe('child workflows', () => {
   test("a child's result reaches its parent, with the child's events in the parent's history", async () => {
     const childId = id('child');
-    const handle = await fx.env.client.workflow.start(wf.parent, { taskQueue: fx.taskQueue, workflowId: id('parent'), args: [childId] });
+    const handle = await fx.env.client.workflow.start(wf.parent, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('parent'),
+      args: [childId],
+    });
     expect(await handle.result()).toBe('from child');
     expect((await eventTypes(handle)).filter((t) => t.includes('CHILD'))).toEqual([
       'START_CHILD_WORKFLOW_EXECUTION_INITIATED',
@@ -68,7 +80,10 @@ describe('child workflows', () => {
       workflowId: id('parent'),
       args: [terminated, 'TERMINATE'],
     });
-    const err = await fx.env.client.workflow.getHandle(terminated).result().catch((e: WorkflowFailedError) => e);
+    const err = await fx.env.client.workflow
+      .getHandle(terminated)
+      .result()
+      .catch((e: WorkflowFailedError) => e);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(TerminatedFailure);
 
     const abandoned = id('child');
@@ -96,7 +111,10 @@ describe('child workflows', () => {
 
 describe('external workflows', () => {
   test('a workflow signals another by id', async () => {
-    const target = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('target') });
+    const target = await fx.env.client.workflow.start(wf.counter, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('target'),
+    });
     const result = await fx.env.client.workflow.execute(wf.signalExternal, {
       taskQueue: fx.taskQueue,
       workflowId: id('sender'),
@@ -117,7 +135,10 @@ describe('external workflows', () => {
   });
 
   test('a workflow cancels another, which ends cancelled', async () => {
-    const target = await fx.env.client.workflow.start(wf.waitForever, { taskQueue: fx.taskQueue, workflowId: id('target') });
+    const target = await fx.env.client.workflow.start(wf.waitForever, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('target'),
+    });
     const result = await fx.env.client.workflow.execute(wf.cancelExternal, {
       taskQueue: fx.taskQueue,
       workflowId: id('canceller'),

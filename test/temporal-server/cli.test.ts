@@ -28,7 +28,11 @@ const started: CliProcess[] = [];
 function runCli(args: string[]): CliProcess {
   // Node itself with tsx's loader, not the tsx binary: that wrapper relays signals to a child process of its own
   // and, on a busy machine, may answer a Ctrl-C with exit 130 before the server's handler is known to it.
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    cwd: ROOT,
+    env: process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   child.stdin.end();
   let out = '';
   let err = '';
@@ -70,7 +74,11 @@ function runCli(args: string[]): CliProcess {
         // Settling twice is a no-op: this only matters when the process ends without printing the line.
         exited.then(
           ({ code, signal }) =>
-            reject(new Error(`test-server exited (code ${code}, signal ${signal}) before printing ${pattern}.\nstdout: ${out}\nstderr: ${err}`)),
+            reject(
+              new Error(
+                `test-server exited (code ${code}, signal ${signal}) before printing ${pattern}.\nstdout: ${out}\nstderr: ${err}`,
+              ),
+            ),
           reject,
         );
       }),
@@ -101,7 +109,9 @@ function expectRefused(port: number): Promise<void> {
 
 test('serves a real client until SIGTERM, then closes its port and exits 0', async () => {
   const cli = runCli(['--port', '0']);
-  const [, address, port] = await cli.line(/^Temporal test server listening on (127\.0\.0\.1:(\d+)) \(in memory; time skipping off\)$/);
+  const [, address, port] = await cli.line(
+    /^Temporal test server listening on (127\.0\.0\.1:(\d+)) \(in memory; time skipping off\)$/,
+  );
 
   const connection = await Connection.connect({ address });
   try {
@@ -138,7 +148,7 @@ test('SIGINT (Ctrl-C) also shuts down cleanly, and --time-skipping is reported',
   expect(await cli.exited).toEqual({ code: 0, signal: null });
 });
 
-test('--dynamic-config-value KEY=VALUE (repeatable) sets the server\'s limits, as on `temporal server start-dev`', async () => {
+test("--dynamic-config-value KEY=VALUE (repeatable) sets the server's limits, as on `temporal server start-dev`", async () => {
   const cli = runCli([
     '--port',
     '0',
@@ -156,12 +166,20 @@ test('--dynamic-config-value KEY=VALUE (repeatable) sets the server\'s limits, a
     const client = new Client({ connection, namespace: 'default' });
     const taskQueue = `cli-${randomUUID()}`;
     await client.workflow.start('counter', { taskQueue, workflowId: `cli-${randomUUID()}` });
-    const task = await longPoll(connection, () => connection.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, identity: 'cli-test' }));
+    const task = await longPoll(connection, () =>
+      connection.workflowService.pollWorkflowTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: taskQueue },
+        identity: 'cli-test',
+      }),
+    );
     const started = task.history!.events!.at(-1)!;
     expect(Number(started.eventId)).toBe(3);
     expect(started.workflowTaskStartedEventAttributes).toMatchObject({
       suggestContinueAsNew: true,
-      suggestContinueAsNewReasons: [temporal.api.enums.v1.SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS],
+      suggestContinueAsNewReasons: [
+        temporal.api.enums.v1.SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS,
+      ],
     });
   } finally {
     await connection.close();
@@ -171,10 +189,22 @@ test('--dynamic-config-value KEY=VALUE (repeatable) sets the server\'s limits, a
 });
 
 test.each([
-  [['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNeww=3'], /unknown dynamic config key 'limit\.historyCount\.suggestContinueAsNeww'/],
-  [['--dynamic-config-value', 'history.maxTotalUpdates=lots'], /dynamic config history\.maxTotalUpdates must be a whole number of updates, at least 1, got 'lots'/],
-  [['--dynamic-config-value', 'history.maxTotalUpdates.suggestContinueAsNewThreshold=0'], /history\.maxTotalUpdates\.suggestContinueAsNewThreshold must be a fraction/],
-  [['--dynamic-config-value', 'history.maxTotalUpdates'], /--dynamic-config-value takes KEY=VALUE, got 'history\.maxTotalUpdates'/],
+  [
+    ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNeww=3'],
+    /unknown dynamic config key 'limit\.historyCount\.suggestContinueAsNeww'/,
+  ],
+  [
+    ['--dynamic-config-value', 'history.maxTotalUpdates=lots'],
+    /dynamic config history\.maxTotalUpdates must be a whole number of updates, at least 1, got 'lots'/,
+  ],
+  [
+    ['--dynamic-config-value', 'history.maxTotalUpdates.suggestContinueAsNewThreshold=0'],
+    /history\.maxTotalUpdates\.suggestContinueAsNewThreshold must be a fraction/,
+  ],
+  [
+    ['--dynamic-config-value', 'history.maxTotalUpdates'],
+    /--dynamic-config-value takes KEY=VALUE, got 'history\.maxTotalUpdates'/,
+  ],
 ])('a bad --dynamic-config-value %j is a usage error naming it: exit 2, nothing served', async (args, message) => {
   const cli = runCli(['--port', '0', ...args]);
   expect(await cli.exited).toEqual({ code: 2, signal: null });

@@ -24,7 +24,8 @@ const FAILED_PRECONDITION = 9;
 type Reporter = WorkflowHandle<typeof wf.adviceReporter>;
 
 /** The reasons a server gives with its advice: v1.31's on the in-process server, none from server v1.29.1. */
-const reasonsOn = (fx: ReturnType<typeof useWorker>, reasons: string[]) => (fx.env.backend === 'in-process' ? reasons : []);
+const reasonsOn = (fx: ReturnType<typeof useWorker>, reasons: string[]) =>
+  fx.env.backend === 'in-process' ? reasons : [];
 
 /**
  * Starts the reporter and waits for its first workflow task to complete, so the first update comes in a task of
@@ -68,7 +69,7 @@ describe('defaults (the real server v1.31 dynamic config)', () => {
     });
   });
 
-  test('continue-as-new is suggested once the history count (an update task\'s started event id - 1) is 4096, not before', async () => {
+  test("continue-as-new is suggested once the history count (an update task's started event id - 1) is 4096, not before", async () => {
     // `timers` timers in the first task are events 5 to timers + 4; the first update's task starts at timers + 6.
     const firstUpdate = async (timers: number) => {
       const handle = await startReporter(fx, id('default-count'), timers);
@@ -134,7 +135,9 @@ describe('limit.historyCount.suggestContinueAsNew', () => {
     await handle.result();
     // DescribeWorkflowExecution reports the size of the whole history.
     const described = await handle.describe();
-    expect(Number(described.raw.workflowExecutionInfo!.historySizeBytes)).toBe(await encodedSize(handle, described.historyLength));
+    expect(Number(described.raw.workflowExecutionInfo!.historySizeBytes)).toBe(
+      await encodedSize(handle, described.historyLength),
+    );
   });
 });
 
@@ -171,10 +174,13 @@ describe('history.maxTotalUpdates', () => {
 
     // Rejected updates leave no trace and do not count.
     for (let i = 0; i < 3; i++) {
-      await expect(handle.executeUpdate(wf.adviceUpdate, { args: ['reject'] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(handle.executeUpdate(wf.adviceUpdate, { args: ['reject'] })).rejects.toBeInstanceOf(
+        WorkflowUpdateFailedError,
+      );
     }
     const answers: HistoryAdvice[] = [];
-    for (let n = 1; n <= max; n++) answers.push(await handle.executeUpdate(wf.adviceUpdate, { args: [''], updateId: `u${n}` }));
+    for (let n = 1; n <= max; n++)
+      answers.push(await handle.executeUpdate(wf.adviceUpdate, { args: [''], updateId: `u${n}` }));
     // ceil(10 × 0.9) = 9: the 9th update's task counts it with the 8 before it.
     answers.forEach((a, i) => {
       expect(a).toMatchObject(
@@ -184,11 +190,17 @@ describe('history.maxTotalUpdates', () => {
       );
     });
 
-    const refused = await handle.executeUpdate(wf.adviceUpdate, { args: [''], updateId: 'u11' }).catch((e: unknown) => e);
+    const refused = await handle
+      .executeUpdate(wf.adviceUpdate, { args: [''], updateId: 'u11' })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(Error);
     expect((refused as Error & { cause?: { code?: number; details?: string } }).cause).toMatchObject({
       code: FAILED_PRECONDITION,
-      details: expect.stringMatching(new RegExp(`^The limit on the total number of distinct updates in this workflow has been reached \\(${max}\\)\\.`)),
+      details: expect.stringMatching(
+        new RegExp(
+          `^The limit on the total number of distinct updates in this workflow has been reached \\(${max}\\)\\.`,
+        ),
+      ),
     });
     // A retry joins the update the run has: answered with its outcome, not refused.
     expect(await handle.executeUpdate(wf.adviceUpdate, { args: [''], updateId: 'u3' })).toEqual(answers[2]);
@@ -215,11 +227,26 @@ describe('history.maxTotalUpdates', () => {
 
 describe('bad dynamic config', () => {
   test.each([
-    [{ 'limit.historyCount.suggestContinueAsNews': 10 }, /unknown dynamic config key 'limit\.historyCount\.suggestContinueAsNews'/],
-    [{ 'limit.historyCount.suggestContinueAsNew': 0 }, /limit\.historyCount\.suggestContinueAsNew must be a whole number of events/],
-    [{ 'limit.historySize.suggestContinueAsNew': 1.5 }, /limit\.historySize\.suggestContinueAsNew must be a whole number of bytes/],
-    [{ 'history.maxTotalUpdates': '10' }, /history\.maxTotalUpdates must be a whole number of updates, at least 1, got '10'/],
-    [{ 'history.maxTotalUpdates.suggestContinueAsNewThreshold': 1.5 }, /suggestContinueAsNewThreshold must be a fraction/],
+    [
+      { 'limit.historyCount.suggestContinueAsNews': 10 },
+      /unknown dynamic config key 'limit\.historyCount\.suggestContinueAsNews'/,
+    ],
+    [
+      { 'limit.historyCount.suggestContinueAsNew': 0 },
+      /limit\.historyCount\.suggestContinueAsNew must be a whole number of events/,
+    ],
+    [
+      { 'limit.historySize.suggestContinueAsNew': 1.5 },
+      /limit\.historySize\.suggestContinueAsNew must be a whole number of bytes/,
+    ],
+    [
+      { 'history.maxTotalUpdates': '10' },
+      /history\.maxTotalUpdates must be a whole number of updates, at least 1, got '10'/,
+    ],
+    [
+      { 'history.maxTotalUpdates.suggestContinueAsNewThreshold': 1.5 },
+      /suggestContinueAsNewThreshold must be a fraction/,
+    ],
   ])('%j is refused with the key named', async (dynamicConfig, message) => {
     const start = startTestServer({ dynamicConfig: dynamicConfig as never });
     await expect(start).rejects.toBeInstanceOf(DynamicConfigError);

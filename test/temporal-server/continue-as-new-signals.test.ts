@@ -20,7 +20,6 @@ const watched = useWatchedServer();
 const { dispatches } = watched;
 const id = (prefix: string) => `${prefix}-${randomUUID()}`;
 
-
 test('signals sent while the run decides to continue as new are never lost, over many switches', async () => {
   const taskQueue = id('can-signals');
   const workflowId = id('queue');
@@ -48,21 +47,29 @@ test('signals sent while the run decides to continue as new are never lost, over
     activities,
   });
   await worker.runUntil(async () => {
-    const handle = await watched.client.workflow.start(wf.queueThenContinue, { taskQueue, workflowId, args: [[], total, 100] });
+    const handle = await watched.client.workflow.start(wf.queueThenContinue, {
+      taskQueue,
+      workflowId,
+      args: [[], total, 100],
+    });
     const received = await handle.result();
     expect(received).toEqual(Array.from({ length: total }, (_, i) => i + 1));
 
     // The race really happened, on sticky runs: refused completions, and switches to new runs.
     const first = await watched.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
     const refused = first.events!.filter(
-      (e) => e.workflowTaskFailedEventAttributes?.cause === WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+      (e) =>
+        e.workflowTaskFailedEventAttributes?.cause ===
+        WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
     );
     expect(refused.length).toBeGreaterThan(0);
     expect(first.events!.at(-1)!.eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
     const runs = new Set(dispatches.filter((d) => d.workflowId === workflowId).map((d) => d.runId));
     expect(runs.size).toBeGreaterThanOrEqual(total / batch);
     // Each run's decision was taken in a sticky task, by a worker that had the run cached.
-    expect(dispatches.filter((d) => d.workflowId === workflowId && d.sticky).length).toBeGreaterThanOrEqual(total / batch);
+    expect(dispatches.filter((d) => d.workflowId === workflowId && d.sticky).length).toBeGreaterThanOrEqual(
+      total / batch,
+    );
   });
 });
 
@@ -72,7 +79,9 @@ test('a completion refused for new events is answered INVALID_ARGUMENT "Unhandle
   const taskQueue = id('raw-unhandled');
   const sticky = `${taskQueue}-sticky`;
   const handle = await watched.client.workflow.start(wf.counter, { taskQueue, workflowId: id('raw') });
-  const first = await longPoll(watched.client.connection, () => svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
+  const first = await longPoll(watched.client.connection, () =>
+    svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }),
+  );
   await handle.signal(wf.addSignal, 1);
   const err = await svc
     .respondWorkflowTaskCompleted({
@@ -92,7 +101,9 @@ test('a completion refused for new events is answered INVALID_ARGUMENT "Unhandle
   expect(err).toMatchObject({ code: 3, details: 'UnhandledCommand' });
 
   // The refused completion named a sticky queue; the server keeps none of it: the retry is on the normal queue.
-  const second = await longPoll(watched.client.connection, () => svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
+  const second = await longPoll(watched.client.connection, () =>
+    svc.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }),
+  );
   expect(second.attempt).toBe(1);
   expect(Number(second.previousStartedEventId)).toBe(0);
   expect(second.history!.events!.map((e) => e.eventType)).toEqual([

@@ -26,7 +26,11 @@ const id = (prefix: string) => `${prefix}-${randomUUID()}`;
 
 describe('starting', () => {
   test('a workflow runs and returns its result, with the history a real server writes', async () => {
-    const handle = await fx.env.client.workflow.start(wf.oneActivity, { taskQueue: fx.taskQueue, workflowId: id('one'), args: ['Ada'] });
+    const handle = await fx.env.client.workflow.start(wf.oneActivity, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('one'),
+      args: ['Ada'],
+    });
     expect(await handle.result()).toBe('Hello, Ada!');
     expect(await eventTypes(handle)).toEqual([
       'WORKFLOW_EXECUTION_STARTED',
@@ -46,9 +50,9 @@ describe('starting', () => {
   test('a second start with the same id fails while the first runs; USE_EXISTING returns the running one', async () => {
     const workflowId = id('conflict');
     const first = await fx.env.client.workflow.start(wf.waitForever, { taskQueue: fx.taskQueue, workflowId });
-    await expect(fx.env.client.workflow.start(wf.waitForever, { taskQueue: fx.taskQueue, workflowId })).rejects.toBeInstanceOf(
-      WorkflowExecutionAlreadyStartedError,
-    );
+    await expect(
+      fx.env.client.workflow.start(wf.waitForever, { taskQueue: fx.taskQueue, workflowId }),
+    ).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
     const existing = await fx.env.client.workflow.start(wf.waitForever, {
       taskQueue: fx.taskQueue,
       workflowId,
@@ -122,7 +126,10 @@ describe('starting', () => {
 
 describe('signals, queries and updates', () => {
   test('signals change state that queries and updates see, in order', async () => {
-    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('counter') });
+    const handle = await fx.env.client.workflow.start(wf.counter, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('counter'),
+    });
     await handle.signal(wf.addSignal, 2);
     expect(await handle.query(wf.totalQuery)).toBe(2);
     expect(await handle.executeUpdate(wf.addAndGetUpdate, { args: [3] })).toBe(5);
@@ -137,7 +144,10 @@ describe('signals, queries and updates', () => {
   });
 
   test('an update rejected by its validator fails for the caller and leaves no trace in history', async () => {
-    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('reject') });
+    const handle = await fx.env.client.workflow.start(wf.counter, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('reject'),
+    });
     expect(await handle.executeUpdate(wf.addAndGetUpdate, { args: [1] })).toBe(1);
     const before = (await handle.fetchHistory()).events!.length;
     const err = await handle.executeUpdate(wf.addAndGetUpdate, { args: [-1] }).catch((e) => e);
@@ -152,7 +162,10 @@ describe('signals, queries and updates', () => {
   });
 
   test('a rejected update is forgotten: the same id sent again is a new update, and its validator runs again', async () => {
-    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('reject-again') });
+    const handle = await fx.env.client.workflow.start(wf.counter, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('reject-again'),
+    });
     const updateId = randomUUID();
     const err = await handle.executeUpdate(wf.addAndGetUpdate, { args: [-1], updateId }).catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
@@ -163,7 +176,10 @@ describe('signals, queries and updates', () => {
   });
 
   test('an update with a known id returns the first outcome instead of running again', async () => {
-    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('upd-dedupe') });
+    const handle = await fx.env.client.workflow.start(wf.counter, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('upd-dedupe'),
+    });
     const updateId = randomUUID();
     expect(await handle.executeUpdate(wf.addAndGetUpdate, { args: [5], updateId })).toBe(5);
     expect(await handle.executeUpdate(wf.addAndGetUpdate, { args: [5], updateId })).toBe(5);
@@ -172,7 +188,10 @@ describe('signals, queries and updates', () => {
   });
 
   test('an accepted update still running when the workflow completes fails', async () => {
-    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('upd-pending') });
+    const handle = await fx.env.client.workflow.start(wf.counter, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('upd-pending'),
+    });
     const update = await handle.startUpdate(wf.waitUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     await handle.signal(wf.finishSignal);
     await handle.result();
@@ -184,7 +203,10 @@ describe('signals, queries and updates', () => {
     const taskQueue = `raw-${randomUUID()}`;
     const svc = fx.env.client.workflowService;
     const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue, workflowId: id('redeliver') });
-    const poll = () => longPoll(fx.env.connection, () => svc.pollWorkflowTaskQueue({ namespace: fx.env.namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
+    const poll = () =>
+      longPoll(fx.env.connection, () =>
+        svc.pollWorkflowTaskQueue({ namespace: fx.env.namespace, taskQueue: { name: taskQueue }, identity: 'raw' }),
+      );
     const first = await poll();
     await svc.respondWorkflowTaskCompleted({ namespace: fx.env.namespace, taskToken: first.taskToken, commands: [] });
     const update = handle.executeUpdate(wf.addAndGetUpdate, { args: [1], updateId: 'u-1' }).catch((e: Error) => e);
@@ -212,14 +234,27 @@ describe('signals, queries and updates', () => {
         workflowIdConflictPolicy: 'USE_EXISTING',
       });
     const first = startOp();
-    expect(await fx.env.client.workflow.executeUpdateWithStart(wf.addAndGetUpdate, { args: [5], startWorkflowOperation: first })).toBe(15);
+    expect(
+      await fx.env.client.workflow.executeUpdateWithStart(wf.addAndGetUpdate, {
+        args: [5],
+        startWorkflowOperation: first,
+      }),
+    ).toBe(15);
     const second = startOp();
-    expect(await fx.env.client.workflow.executeUpdateWithStart(wf.addAndGetUpdate, { args: [5], startWorkflowOperation: second })).toBe(20);
+    expect(
+      await fx.env.client.workflow.executeUpdateWithStart(wf.addAndGetUpdate, {
+        args: [5],
+        startWorkflowOperation: second,
+      }),
+    ).toBe(20);
     await (await first.workflowHandle()).terminate();
   });
 
   test('a query the workflow does not define is an error naming it', async () => {
-    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('noquery') });
+    const handle = await fx.env.client.workflow.start(wf.counter, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('noquery'),
+    });
     await expect(handle.query('nope')).rejects.toBeInstanceOf(QueryNotRegisteredError);
     await handle.terminate();
   });
@@ -236,7 +271,10 @@ describe('signals, queries and updates', () => {
       await released;
       late.block = async () => undefined;
     };
-    const handle = await fx.env.client.workflow.start(wf.lateSignals, { taskQueue: fx.taskQueue, workflowId: id('late') });
+    const handle = await fx.env.client.workflow.start(wf.lateSignals, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('late'),
+    });
     await called;
     await handle.signal(wf.noteSignal, 'late');
     release();
@@ -263,7 +301,10 @@ describe('ending', () => {
   });
 
   test('cancellation reaches the workflow, which ends cancelled', async () => {
-    const handle = await fx.env.client.workflow.start(wf.waitForever, { taskQueue: fx.taskQueue, workflowId: id('cancel') });
+    const handle = await fx.env.client.workflow.start(wf.waitForever, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('cancel'),
+    });
     await handle.cancel();
     const err = await handle.result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -274,7 +315,10 @@ describe('ending', () => {
   });
 
   test('termination ends the run at once, with its reason', async () => {
-    const handle = await fx.env.client.workflow.start(wf.waitForever, { taskQueue: fx.taskQueue, workflowId: id('term') });
+    const handle = await fx.env.client.workflow.start(wf.waitForever, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('term'),
+    });
     await handle.terminate('enough');
     const err = await handle.result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -343,19 +387,30 @@ describe('ending', () => {
 
 describe('history', () => {
   test('a history fetched from the server replays against the workflow code without nondeterminism', async () => {
-    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('replay') });
+    const handle = await fx.env.client.workflow.start(wf.counter, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('replay'),
+    });
     await handle.signal(wf.addSignal, 1);
     expect(await handle.executeUpdate(wf.addAndGetUpdate, { args: [2] })).toBe(3);
     await handle.signal(wf.finishSignal);
     await handle.result();
     const history = await handle.fetchHistory();
     await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: process.env.VIGIL_TEST_WORKFLOW_BUNDLE! } }, history, handle.workflowId),
+      Worker.runReplayHistory(
+        { workflowBundle: { codePath: process.env.VIGIL_TEST_WORKFLOW_BUNDLE! } },
+        history,
+        handle.workflowId,
+      ),
     ).resolves.toBeUndefined();
   });
 
   test('history pages join into the whole history', async () => {
-    const handle = await fx.env.client.workflow.start(wf.oneActivity, { taskQueue: fx.taskQueue, workflowId: id('pages'), args: ['x'] });
+    const handle = await fx.env.client.workflow.start(wf.oneActivity, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('pages'),
+      args: ['x'],
+    });
     await handle.result();
     const whole = (await handle.fetchHistory()).events!;
     const pages: unknown[] = [];
@@ -374,13 +429,19 @@ describe('history', () => {
   });
 
   test('a long poll for new events returns when a signal arrives', async () => {
-    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue: fx.taskQueue, workflowId: id('longpoll') });
+    const handle = await fx.env.client.workflow.start(wf.counter, {
+      taskQueue: fx.taskQueue,
+      workflowId: id('longpoll'),
+    });
     await handle.query(wf.totalQuery); // the first workflow task has completed
     const request = { namespace: fx.env.namespace, execution: { workflowId: handle.workflowId }, waitNewEvent: true };
     // The first long-poll call returns what is there, with a token that points past it.
     const current = await fx.env.client.workflowService.getWorkflowExecutionHistory(request);
     expect(current.nextPageToken?.length).toBeGreaterThan(0);
-    const poll = fx.env.client.workflowService.getWorkflowExecutionHistory({ ...request, nextPageToken: current.nextPageToken });
+    const poll = fx.env.client.workflowService.getWorkflowExecutionHistory({
+      ...request,
+      nextPageToken: current.nextPageToken,
+    });
     await handle.signal(wf.addSignal, 1);
     const page = await poll;
     expect(page.history!.events!.map((e) => e.eventType)).toContain(

@@ -26,7 +26,9 @@ afterAll(async () => {
   for (const h of handles) await h.delete().catch(() => undefined);
 });
 
-async function create(options: Partial<ScheduleOptions> & { workflowType?: ScheduleOptions['action']['workflowType']; args?: unknown[] }) {
+async function create(
+  options: Partial<ScheduleOptions> & { workflowType?: ScheduleOptions['action']['workflowType']; args?: unknown[] },
+) {
   const scheduleId = options.scheduleId ?? id('sched');
   const handle = await fx.env.client.schedule.create({
     scheduleId,
@@ -71,7 +73,12 @@ test('create, describe, list and delete; a cron string is described as the calen
   expect(d.state.paused).toBe(false);
   expect(d.info.nextActionTimes.length).toBeGreaterThan(0);
   for (const t of d.info.nextActionTimes) expect(t.getTime()).toBeGreaterThan(d.info.createdAt.getTime());
-  expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'echo', args: ['hi'], taskQueue: fx.taskQueue });
+  expect(d.action).toMatchObject({
+    type: 'startWorkflow',
+    workflowType: 'echo',
+    args: ['hi'],
+    taskQueue: fx.taskQueue,
+  });
 
   // Listing is eventually consistent on a real server.
   const listed = await eventually(async () => {
@@ -87,7 +94,11 @@ test('create, describe, list and delete; a cron string is described as the calen
 });
 
 test('a schedule fires on its interval, names each run <workflowId>-<time> and stops after its remaining actions', async () => {
-  const handle = await create({ spec: { intervals: [{ every: '1s' }] }, state: { remainingActions: 2 }, args: ['tick'] });
+  const handle = await create({
+    spec: { intervals: [{ every: '1s' }] },
+    state: { remainingActions: 2 },
+    args: ['tick'],
+  });
   const d = await describeUntil(handle, (x) => x.info.recentActions.length === 2 && x.info.runningActions.length === 0);
   expect(d.info.numActionsTaken).toBe(2);
   expect(d.state.remainingActions).toBe(0);
@@ -108,7 +119,9 @@ test('trigger starts a run at once, even while paused; pause and unpause keep th
   expect((await handle.describe()).state).toMatchObject({ paused: true, note: 'held' });
   await handle.trigger();
   const d = await describeUntil(handle, (x) => x.info.recentActions.length === 1);
-  expect(await fx.env.client.workflow.getHandle(d.info.recentActions[0].action.workflow.workflowId).result()).toBe('hi');
+  expect(await fx.env.client.workflow.getHandle(d.info.recentActions[0].action.workflow.workflowId).result()).toBe(
+    'hi',
+  );
   await handle.unpause('back on');
   expect((await handle.describe()).state).toMatchObject({ paused: false, note: 'back on' });
   await handle.pause('off again');
@@ -143,7 +156,10 @@ test('overlap BUFFER_ONE: a trigger waits for the running one, then starts', asy
   await fx.env.client.workflow.getHandle(first.info.runningActions[0].workflow.workflowId).terminate();
   const d = await describeUntil(handle, (x) => x.info.numActionsTaken === 2);
   const second = d.info.runningActions[0] ?? d.info.recentActions[1].action;
-  await fx.env.client.workflow.getHandle(second.workflow.workflowId).terminate().catch(() => undefined);
+  await fx.env.client.workflow
+    .getHandle(second.workflow.workflowId)
+    .terminate()
+    .catch(() => undefined);
 });
 
 test('update replaces the spec; ListScheduleMatchingTimes lists the times in a range', async () => {
@@ -163,7 +179,9 @@ test('update replaces the spec; ListScheduleMatchingTimes lists the times in a r
 });
 
 test('errors: unknown schedule, existing id, invalid spec', async () => {
-  await expect(fx.env.client.schedule.getHandle(id('missing')).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+  await expect(fx.env.client.schedule.getHandle(id('missing')).describe()).rejects.toBeInstanceOf(
+    ScheduleNotFoundError,
+  );
   await expect(fx.env.client.schedule.getHandle(id('missing')).delete()).rejects.toBeInstanceOf(ScheduleNotFoundError);
   const handle = await create({});
   await expect(create({ scheduleId: handle.scheduleId })).rejects.toBeInstanceOf(ScheduleAlreadyRunning);
@@ -178,14 +196,22 @@ test('fire times follow the server clock: with time skipping an hourly schedule 
     const handle = await env.client.schedule.create({
       scheduleId: id('skip'),
       spec: { intervals: [{ every: '1h' }] },
-      action: { type: 'startWorkflow', workflowType: 'echo', args: ['x'], taskQueue: 'nobody-polls', workflowId: 'hourly' },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'echo',
+        args: ['x'],
+        taskQueue: 'nobody-polls',
+        workflowId: 'hourly',
+      },
     });
     // No worker: the started run's workflow task stays pending, so the clock stops after the first fire.
     const d = await describeUntil(handle, (x) => x.info.recentActions.length === 1);
     const at = d.info.recentActions[0].scheduledAt;
     expect(at.getTime() % 3_600_000).toBe(0);
     expect(at.getTime()).toBeGreaterThan(d.info.createdAt.getTime());
-    expect(d.info.recentActions[0].action.workflow.workflowId).toBe(`hourly-${at.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
+    expect(d.info.recentActions[0].action.workflow.workflowId).toBe(
+      `hourly-${at.toISOString().replace(/\.\d{3}Z$/, 'Z')}`,
+    );
   } finally {
     await env.teardown();
   }

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   const serverModule = resolve(process.argv[3] ?? resolve(__dirname, '../../packages/temporal-test-server/src'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startTestServer } = require(serverModule) as typeof import('@vigil/temporal-test-server');
-  Runtime.install({ logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never });
+  Runtime.install({
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } as never,
+  });
   const server = await startTestServer();
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
@@ -35,7 +37,11 @@ async function main(): Promise<void> {
     },
   });
   const running = worker.run();
-  const handle = await client.workflow.start('pingPong', { taskQueue: 'bench', workflowId: `bench-${Date.now()}`, args: [rounds] });
+  const handle = await client.workflow.start('pingPong', {
+    taskQueue: 'bench',
+    workflowId: `bench-${Date.now()}`,
+    args: [rounds],
+  });
   const times: number[] = [];
   const started = Date.now();
   for (let i = 1; i <= rounds; i++) {
@@ -47,10 +53,14 @@ async function main(): Promise<void> {
     if (i % 100 === 0) {
       const last = times.slice(-20);
       const mean = last.reduce((a, b) => a + b, 0) / last.length;
-      console.log(`round ${i}: ${mean.toFixed(1)} ms/round (mean of rounds ${i - 19}-${i}), ${((Date.now() - started) / 1000).toFixed(0)} s so far`);
+      console.log(
+        `round ${i}: ${mean.toFixed(1)} ms/round (mean of rounds ${i - 19}-${i}), ${((Date.now() - started) / 1000).toFixed(0)} s so far`,
+      );
     }
   }
-  console.log(`result ${await handle.result()}, history ${(await handle.describe()).historyLength} events, total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `result ${await handle.result()}, history ${(await handle.describe()).historyLength} events, total ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   worker.shutdown();
   await running;
   await server.close();

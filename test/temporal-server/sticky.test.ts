@@ -17,11 +17,11 @@ const { CommandType, EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCa
 
 const watched = useWatchedServer();
 const { dispatches } = watched;
-const tasksOf = (workflowId: string, query = false) => dispatches.filter((d) => d.workflowId === workflowId && d.query === query);
+const tasksOf = (workflowId: string, query = false) =>
+  dispatches.filter((d) => d.workflowId === workflowId && d.query === query);
 const id = (prefix: string) => `${prefix}-${randomUUID()}`;
 /** A Duration for the raw service, whose int64 fields are typed as Long but take numbers. */
 const seconds = (n: number) => ({ seconds: n }) as never;
-
 
 /** A real worker; pong answers its round number. A short sticky timeout keeps fallbacks quick. */
 async function startWorker(taskQueue: string): Promise<{ worker: Worker; stop(): Promise<void> }> {
@@ -43,7 +43,14 @@ async function startWorker(taskQueue: string): Promise<{ worker: Worker; stop():
 }
 
 /** Sends `ping` signals from..to, each after the previous round finished. */
-async function play(handle: { signal(def: typeof wf.pingSignal, n: number): Promise<void>; query(def: typeof wf.roundsQuery): Promise<number> }, from: number, to: number) {
+async function play(
+  handle: {
+    signal(def: typeof wf.pingSignal, n: number): Promise<void>;
+    query(def: typeof wf.roundsQuery): Promise<number>;
+  },
+  from: number,
+  to: number,
+) {
   for (let n = from; n <= to; n++) {
     await handle.signal(wf.pingSignal, n);
     await eventually(async () => ((await handle.query(wf.roundsQuery)) >= n ? true : undefined));
@@ -56,7 +63,11 @@ describe('with one worker', () => {
     const w = await startWorker(taskQueue);
     try {
       const rounds = 15;
-      const handle = await watched.client.workflow.start(wf.pingPong, { taskQueue, workflowId: id('pingpong'), args: [rounds] });
+      const handle = await watched.client.workflow.start(wf.pingPong, {
+        taskQueue,
+        workflowId: id('pingpong'),
+        args: [rounds],
+      });
       for (let n = 1; n <= rounds; n++) await handle.signal(wf.pingSignal, n);
       expect(await handle.result()).toBe(rounds);
 
@@ -78,7 +89,9 @@ describe('with one worker', () => {
       }
       // The Scheduled events of sticky tasks name the sticky queue, as the real server writes them.
       const scheduled = history.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
-      expect(scheduled[0].workflowTaskScheduledEventAttributes?.taskQueue?.kind).toBe(TaskQueueKind.TASK_QUEUE_KIND_NORMAL);
+      expect(scheduled[0].workflowTaskScheduledEventAttributes?.taskQueue?.kind).toBe(
+        TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
+      );
       expect(scheduled.at(-1)!.workflowTaskScheduledEventAttributes?.taskQueue).toMatchObject({
         kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY,
         normalName: taskQueue,
@@ -95,7 +108,11 @@ describe('with one worker', () => {
     const taskQueue = id('sticky-query');
     const w = await startWorker(taskQueue);
     try {
-      const handle = await watched.client.workflow.start(wf.pingPong, { taskQueue, workflowId: id('query'), args: [100] });
+      const handle = await watched.client.workflow.start(wf.pingPong, {
+        taskQueue,
+        workflowId: id('query'),
+        args: [100],
+      });
       await play(handle, 1, 3);
       const before = tasksOf(handle.workflowId, true).length;
       expect(await handle.query(wf.roundsQuery)).toBe(3);
@@ -104,7 +121,10 @@ describe('with one worker', () => {
 
       // ResetStickyTaskQueue: the next query and task go to the normal queue with the full history; the worker,
       // which still has the run cached, copes, and names its sticky queue again.
-      await watched.client.workflowService.resetStickyTaskQueue({ namespace: 'default', execution: { workflowId: handle.workflowId } });
+      await watched.client.workflowService.resetStickyTaskQueue({
+        namespace: 'default',
+        execution: { workflowId: handle.workflowId },
+      });
       const queries = tasksOf(handle.workflowId, true).length;
       expect(await handle.query(wf.roundsQuery)).toBe(3);
       expect(tasksOf(handle.workflowId, true)[queries]).toMatchObject({ sticky: false, firstEventId: 1, taskQueue });
@@ -156,11 +176,24 @@ describe('a raw worker', () => {
     const taskQueue = id('raw-sticky');
     const sticky = `${taskQueue}-sticky`;
     const handle = await watched.client.workflow.start(wf.counter, { taskQueue, workflowId: id('vanish') });
-    const first = await longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
-    await svc().respondWorkflowTaskCompleted({ namespace, taskToken: first.taskToken, commands: [], stickyAttributes: stickyAttributes(sticky) });
+    const first = await longPoll(watched.client.connection, () =>
+      svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }),
+    );
+    await svc().respondWorkflowTaskCompleted({
+      namespace,
+      taskToken: first.taskToken,
+      commands: [],
+      stickyAttributes: stickyAttributes(sticky),
+    });
 
     // The raw worker polls its sticky queue once: the signal's task comes there, with only the new events.
-    const poll = longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: taskQueue }, identity: 'raw' }));
+    const poll = longPoll(watched.client.connection, () =>
+      svc().pollWorkflowTaskQueue({
+        namespace,
+        taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: taskQueue },
+        identity: 'raw',
+      }),
+    );
     await handle.signal(wf.addSignal, 1);
     const second = await poll;
     expect(Number(second.previousStartedEventId)).toBe(Number(first.startedEventId));
@@ -171,8 +204,16 @@ describe('a raw worker', () => {
       EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
       EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
     ]);
-    expect(second.workflowExecutionTaskQueue).toMatchObject({ name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL });
-    await svc().respondWorkflowTaskCompleted({ namespace, taskToken: second.taskToken, commands: [], stickyAttributes: stickyAttributes(sticky) });
+    expect(second.workflowExecutionTaskQueue).toMatchObject({
+      name: taskQueue,
+      kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
+    });
+    await svc().respondWorkflowTaskCompleted({
+      namespace,
+      taskToken: second.taskToken,
+      commands: [],
+      stickyAttributes: stickyAttributes(sticky),
+    });
 
     // Then it is gone. The next task waits on its sticky queue for the sticky schedule-to-start timeout (1 s),
     // times out as the real server records it, and goes to the normal queue.
@@ -180,17 +221,28 @@ describe('a raw worker', () => {
     const timedOut = await eventually(async () =>
       (await handle.fetchHistory()).events!.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT),
     );
-    expect(timedOut.workflowTaskTimedOutEventAttributes).toMatchObject({ timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START });
+    expect(timedOut.workflowTaskTimedOutEventAttributes).toMatchObject({
+      timeoutType: TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+    });
     expect(Number(timedOut.workflowTaskTimedOutEventAttributes!.startedEventId ?? 0)).toBe(0);
     const types = await eventTypes(handle);
-    expect(types.slice(-3)).toEqual(['WORKFLOW_EXECUTION_SIGNALED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_TIMED_OUT']);
+    expect(types.slice(-3)).toEqual([
+      'WORKFLOW_EXECUTION_SIGNALED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_TIMED_OUT',
+    ]);
 
     const tasks = tasksOf(handle.workflowId).length;
     const w = await startWorker(taskQueue);
     try {
       await handle.signal(wf.finishSignal);
       expect(await handle.result()).toBe(3);
-      expect(tasksOf(handle.workflowId)[tasks]).toMatchObject({ sticky: false, firstEventId: 1, attempt: 1, taskQueue });
+      expect(tasksOf(handle.workflowId)[tasks]).toMatchObject({
+        sticky: false,
+        firstEventId: 1,
+        attempt: 1,
+        taskQueue,
+      });
     } finally {
       await w.stop();
     }
@@ -200,9 +252,22 @@ describe('a raw worker', () => {
     const taskQueue = id('raw-fail');
     const sticky = `${taskQueue}-sticky`;
     const handle = await watched.client.workflow.start(wf.counter, { taskQueue, workflowId: id('fail') });
-    const first = await longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
-    await svc().respondWorkflowTaskCompleted({ namespace, taskToken: first.taskToken, commands: [], stickyAttributes: stickyAttributes(sticky) });
-    const poll = longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY }, identity: 'raw' }));
+    const first = await longPoll(watched.client.connection, () =>
+      svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }),
+    );
+    await svc().respondWorkflowTaskCompleted({
+      namespace,
+      taskToken: first.taskToken,
+      commands: [],
+      stickyAttributes: stickyAttributes(sticky),
+    });
+    const poll = longPoll(watched.client.connection, () =>
+      svc().pollWorkflowTaskQueue({
+        namespace,
+        taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY },
+        identity: 'raw',
+      }),
+    );
     await handle.signal(wf.addSignal, 1);
     const second = await poll;
     expect(second.attempt).toBe(1);
@@ -212,14 +277,18 @@ describe('a raw worker', () => {
       cause: WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
       failure: { message: 'cache lost' },
     });
-    const third = await longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
+    const third = await longPoll(watched.client.connection, () =>
+      svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }),
+    );
     expect(third.attempt).toBe(1);
     expect(Number(third.history!.events![0].eventId)).toBe(1);
     expect(third.history!.events!.at(-1)!.eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
     await svc().respondWorkflowTaskCompleted({ namespace, taskToken: third.taskToken, commands: [] });
     // Completed without stickyAttributes: the next task is on the normal queue too.
     await handle.signal(wf.addSignal, 2);
-    const fourth = await longPoll(watched.client.connection, () => svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
+    const fourth = await longPoll(watched.client.connection, () =>
+      svc().pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }),
+    );
     expect(Number(fourth.history!.events![0].eventId)).toBe(1);
     await handle.terminate();
   });
@@ -235,26 +304,44 @@ describe('a raw worker', () => {
       // Locked while the raw worker sets up: an hour-long timer, and a sticky queue it polled once.
       await testService.lockTimeSkipping({});
       const startedAt = Number((await testService.getCurrentTime({})).time!.seconds);
-      const handle = await env.client.workflow.start(wf.waitOrTimeout, { taskQueue, workflowId: id('skip'), args: [hour * 1000] });
-      const first = await longPoll(env.client.connection, () => raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
+      const handle = await env.client.workflow.start(wf.waitOrTimeout, {
+        taskQueue,
+        workflowId: id('skip'),
+        args: [hour * 1000],
+      });
+      const first = await longPoll(env.client.connection, () =>
+        raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }),
+      );
       await raw.respondWorkflowTaskCompleted({
         namespace,
         taskToken: first.taskToken,
         commands: [
-          { commandType: CommandType.COMMAND_TYPE_START_TIMER, startTimerCommandAttributes: { timerId: '1', startToFireTimeout: seconds(hour) } },
+          {
+            commandType: CommandType.COMMAND_TYPE_START_TIMER,
+            startTimerCommandAttributes: { timerId: '1', startToFireTimeout: seconds(hour) },
+          },
         ],
         stickyAttributes: stickyAttributes(sticky),
       });
-      const poll = longPoll(env.client.connection, () => raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY }, identity: 'raw' }));
+      const poll = longPoll(env.client.connection, () =>
+        raw.pollWorkflowTaskQueue({
+          namespace,
+          taskQueue: { name: sticky, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY },
+          identity: 'raw',
+        }),
+      );
       await handle.signal(wf.noteSignal, 'one');
       const second = await poll;
-      await raw.respondWorkflowTaskCompleted({ namespace, taskToken: second.taskToken, commands: [], stickyAttributes: stickyAttributes(sticky) });
+      await raw.respondWorkflowTaskCompleted({
+        namespace,
+        taskToken: second.taskToken,
+        commands: [],
+        stickyAttributes: stickyAttributes(sticky),
+      });
       // The raw worker is gone; a task waits on its sticky queue when time may skip again.
       await handle.signal(wf.noteSignal, 'two');
       await testService.unlockTimeSkipping({});
-      await eventually(async () =>
-        (await eventTypes(handle)).includes('WORKFLOW_TASK_TIMED_OUT') ? true : undefined,
-      );
+      await eventually(async () => ((await eventTypes(handle)).includes('WORKFLOW_TASK_TIMED_OUT') ? true : undefined));
       // An absence check, so there is no condition to wait on: the skipper acts within a tick of the time out,
       // and 200 ms gives a wrong skip ample time to show.
       await new Promise((r) => setTimeout(r, 200));
@@ -263,7 +350,9 @@ describe('a raw worker', () => {
       expect(await eventTypes(handle)).not.toContain('TIMER_FIRED');
 
       // A worker takes it from the normal queue, with the full history; once it is done, time jumps to the timer.
-      const third = await longPoll(env.client.connection, () => raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }));
+      const third = await longPoll(env.client.connection, () =>
+        raw.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'raw' }),
+      );
       expect(Number(third.history!.events![0].eventId)).toBe(1);
       await raw.respondWorkflowTaskCompleted({ namespace, taskToken: third.taskToken, commands: [] });
       await eventually(async () => ((await eventTypes(handle)).includes('TIMER_FIRED') ? true : undefined));

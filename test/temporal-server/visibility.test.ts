@@ -67,13 +67,17 @@ test('list and count filter by type, id, status, start time and custom attribute
     searchAttributes: { [ATTRIBUTE]: [tag] },
   });
   const mine = `${ATTRIBUTE} = '${tag}'`;
-  await eventually(async () => ((await listIds(`${mine} AND ExecutionStatus = 'Completed'`)).length === 1 ? true : undefined));
+  await eventually(async () =>
+    (await listIds(`${mine} AND ExecutionStatus = 'Completed'`)).length === 1 ? true : undefined,
+  );
   expect(await listIds(mine)).toEqual([done, running].sort());
   expect(await listIds(`${mine} AND ExecutionStatus = 'Running'`)).toEqual([running]);
   expect(await listIds(`${mine} AND WorkflowType = 'echo'`)).toEqual([done]);
   expect(await listIds(`${mine} AND WorkflowId = '${running}'`)).toEqual([running]);
   expect(await listIds(`${mine} AND StartTime > '${since}'`)).toEqual([done, running].sort());
-  expect(await listIds(`${mine} AND (WorkflowType = 'echo' OR WorkflowType = 'waitForever')`)).toEqual([done, running].sort());
+  expect(await listIds(`${mine} AND (WorkflowType = 'echo' OR WorkflowType = 'waitForever')`)).toEqual(
+    [done, running].sort(),
+  );
   expect(await listIds(`${mine} AND WorkflowType IN ('echo', 'nothing')`)).toEqual([done]);
   expect((await fx.env.client.workflow.count(mine)).count).toBe(2);
   expect((await fx.env.client.workflow.count(`${mine} AND ExecutionStatus = 'Running'`)).count).toBe(1);

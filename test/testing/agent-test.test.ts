@@ -24,7 +24,12 @@ const erase = defineTool({
   approval: 'ask',
   execute: async ({ path }) => `erased ${path}`,
 });
-const helper = defineAgent({ name: 'helper', instructions: 'Count words when asked.', model: 'test-model', tools: [wordCount, erase] });
+const helper = defineAgent({
+  name: 'helper',
+  instructions: 'Count words when asked.',
+  model: 'test-model',
+  tools: [wordCount, erase],
+});
 
 let t: AgentTest;
 beforeAll(async () => {
@@ -57,7 +62,10 @@ test("the agent's tool runs, and the model sees its result and the agent's instr
 });
 
 test('a tool that needs approval waits for the decision', async () => {
-  t.model.script({ toolCalls: [{ id: 'call-e', name: 'erase', arguments: '{"path":"/tmp/x"}' }] }, { content: 'Erased.' });
+  t.model.script(
+    { toolCalls: [{ id: 'call-e', name: 'erase', arguments: '{"path":"/tmp/x"}' }] },
+    { content: 'Erased.' },
+  );
   const conversation = t.conversation('helper');
   await conversation.open();
   const events = conversation.events();
@@ -93,13 +101,16 @@ test('unscripted, the model echoes, and conversations keep apart', async () => {
 test('a misspelt agent is an UnknownAgentError, and no conversation is started', async () => {
   const conversation = t.conversation('helpr');
   await expect(conversation.send('hi')).rejects.toThrow(new UnknownAgentError('helpr', ['helper']));
-  await expect(t.env.client.workflow.getHandle(conversationWorkflowId('helpr', conversation.id)).describe()).rejects.toThrow(
-    WorkflowNotFoundError,
-  );
+  await expect(
+    t.env.client.workflow.getHandle(conversationWorkflowId('helpr', conversation.id)).describe(),
+  ).rejects.toThrow(WorkflowNotFoundError);
 });
 
 test('settings that place the test are refused, before anything starts', async () => {
-  const refused = startAgentTest({ agents: [helper], settings: { OPENAI_BASE_URL: 'http://example.com', VIGIL_PRICES: '{}' } });
+  const refused = startAgentTest({
+    agents: [helper],
+    settings: { OPENAI_BASE_URL: 'http://example.com', VIGIL_PRICES: '{}' },
+  });
   await expect(refused).rejects.toThrow(ConfigError);
   await expect(refused).rejects.toThrow('OPENAI_BASE_URL is set by startAgentTest itself; leave it out of settings');
 });

@@ -1,5 +1,10 @@
 import OpenAI from 'openai';
-import { PROVIDER_SHAPES, startScriptedModel, UNREADABLE_SHAPES, type ScriptedModel } from '../../src/testing/scripted-model';
+import {
+  PROVIDER_SHAPES,
+  startScriptedModel,
+  UNREADABLE_SHAPES,
+  type ScriptedModel,
+} from '../../src/testing/scripted-model';
 
 const API_KEY = 'sk-scripted-test-key';
 
@@ -84,7 +89,12 @@ it('ends a stream with data: [DONE]', async () => {
   expect(response.headers.get('content-type')).toBe('text/event-stream');
   const events = (await response.text()).split('\n\n').filter((e) => e !== '');
   expect(events.at(-1)).toBe('data: [DONE]');
-  expect(events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, ''))).at(-1)).toMatchObject({
+  expect(
+    events
+      .slice(0, -1)
+      .map((e) => JSON.parse(e.replace(/^data: /, '')))
+      .at(-1),
+  ).toMatchObject({
     object: 'chat.completion.chunk',
     choices: [{ delta: {}, finish_reason: 'stop' }],
   });
@@ -414,29 +424,29 @@ describe('provider shapes', () => {
     expect(contents).toEqual(['Let', ' me', ' lo', 'ok ', 'tha', 't u', 'p.']);
   });
 
-  it.each([['reasoning-content' as const, 'reasoning_content'], ['reasoning' as const, 'reasoning']])(
-    '%s: thinking in %s before the content, counted in usage',
-    async (shape, field) => {
-      model.script({ shape, content: TEXT, usage: USAGE });
+  it.each([
+    ['reasoning-content' as const, 'reasoning_content'],
+    ['reasoning' as const, 'reasoning'],
+  ])('%s: thinking in %s before the content, counted in usage', async (shape, field) => {
+    model.script({ shape, content: TEXT, usage: USAGE });
 
-      const chunks = chunksOf(await (await askStreamed()).text());
+    const chunks = chunksOf(await (await askStreamed()).text());
 
-      const deltas = chunks.map((chunk) => chunk.choices![0]?.delta ?? {}) as Record<string, unknown>[];
-      const thinking = deltas.filter((delta) => field in delta);
-      expect(thinking.length).toBeGreaterThan(2);
-      expect(thinking.every((delta) => delta.content === null)).toBe(true);
-      expect(thinking.map((delta) => delta[field]).join('')).toBe('Let me think about this.');
-      const lastThought = deltas.lastIndexOf(thinking.at(-1)!);
-      const firstContent = deltas.findIndex((delta) => typeof delta.content === 'string' && delta.content !== '');
-      expect(lastThought).toBeLessThan(firstContent);
-      expect(chunks.at(-1)!.usage).toEqual({
-        prompt_tokens: 7,
-        completion_tokens: 15,
-        total_tokens: 22,
-        completion_tokens_details: { reasoning_tokens: 6 },
-      });
-    },
-  );
+    const deltas = chunks.map((chunk) => chunk.choices![0]?.delta ?? {}) as Record<string, unknown>[];
+    const thinking = deltas.filter((delta) => field in delta);
+    expect(thinking.length).toBeGreaterThan(2);
+    expect(thinking.every((delta) => delta.content === null)).toBe(true);
+    expect(thinking.map((delta) => delta[field]).join('')).toBe('Let me think about this.');
+    const lastThought = deltas.lastIndexOf(thinking.at(-1)!);
+    const firstContent = deltas.findIndex((delta) => typeof delta.content === 'string' && delta.content !== '');
+    expect(lastThought).toBeLessThan(firstContent);
+    expect(chunks.at(-1)!.usage).toEqual({
+      prompt_tokens: 7,
+      completion_tokens: 15,
+      total_tokens: 22,
+      completion_tokens_details: { reasoning_tokens: 6 },
+    });
+  });
 
   it('message-not-delta: choices carry message, never delta', async () => {
     model.script({ shape: 'message-not-delta', content: TEXT, toolCalls: [TOOL_CALL] });

@@ -29,7 +29,13 @@ describe('addModelCall', () => {
     usage = addModelCall(usage, call({ model: 'gpt-4o', costMicros: 1000 }), 'bob');
     usage = addModelCall(usage, call());
     expect(start).toEqual(emptyUsage());
-    expect(usage).toMatchObject({ inputTokens: 300, outputTokens: 150, costMicros: 1090, modelCalls: 3, unpricedCalls: 0 });
+    expect(usage).toMatchObject({
+      inputTokens: 300,
+      outputTokens: 150,
+      costMicros: 1090,
+      modelCalls: 3,
+      unpricedCalls: 0,
+    });
     expect(usage.byModel['gpt-4o-mini']).toMatchObject({ modelCalls: 2, costMicros: 90 });
     expect(usage.byModel['gpt-4o']).toMatchObject({ modelCalls: 1, costMicros: 1000 });
     expect(Object.keys(usage.byAuthor).sort()).toEqual(['alice', 'bob']);

@@ -33,11 +33,18 @@ function callModel(prices?: Parameters<typeof createActivities>[0]['prices'], re
     streamDeltas: false,
     prices,
   });
-  return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(activities.callModel, { ...input, model: requested });
+  return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(activities.callModel, {
+    ...input,
+    model: requested,
+  });
 }
 
 test('the model activity prices its answer by the model that answered, with the built-in table by default', async () => {
-  model.script({ content: 'hello', model: 'gpt-4o-mini-2024-07-18', usage: { prompt_tokens: 1000, completion_tokens: 500 } });
+  model.script({
+    content: 'hello',
+    model: 'gpt-4o-mini-2024-07-18',
+    usage: { prompt_tokens: 1000, completion_tokens: 500 },
+  });
   expect(await callModel()).toMatchObject({ model: 'gpt-4o-mini-2024-07-18', costMicros: 450, priced: true });
 });
 

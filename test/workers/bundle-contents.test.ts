@@ -10,7 +10,15 @@ import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/workers/work
 const SANDBOX_FOLDERS = ['./src/workflows/', './src/conversation/'];
 
 /** zod, the SDK's workflow side and what it brings along. */
-const SANDBOX_PACKAGES = ['@temporalio/common', '@temporalio/workflow', '@temporalio/workflow-streams', 'long', 'ms', 'nexus-rpc', 'zod'];
+const SANDBOX_PACKAGES = [
+  '@temporalio/common',
+  '@temporalio/workflow',
+  '@temporalio/workflow-streams',
+  'long',
+  'ms',
+  'nexus-rpc',
+  'zod',
+];
 
 /** The module ids webpack gave the bundle's files: paths from the project's root. */
 async function bundledModules(): Promise<string[]> {
@@ -32,13 +40,21 @@ test("the project's files in the bundle are all in the lint-guarded sandbox fold
   const modules = await bundledModules();
   const ours = modules.filter((module) => module.startsWith('./src/'));
   // The workflow and the conversation's rules are found, so the pattern cannot pass by matching nothing.
-  expect(ours).toEqual(expect.arrayContaining(['./src/workflows/conversation.ts', './src/conversation/state.ts', './src/conversation/protocol.ts']));
+  expect(ours).toEqual(
+    expect.arrayContaining([
+      './src/workflows/conversation.ts',
+      './src/conversation/state.ts',
+      './src/conversation/protocol.ts',
+    ]),
+  );
   expect(ours.filter((module) => !SANDBOX_FOLDERS.some((folder) => module.startsWith(folder)))).toEqual([]);
   expect(modules.filter((module) => !module.startsWith('./src/') && !module.startsWith('./node_modules/'))).toEqual([]);
 });
 
-test('the packages in the bundle are zod and the SDK\'s sandbox side, nothing that does I/O', async () => {
-  const packages = new Set((await bundledModules()).filter((module) => module.startsWith('./node_modules/')).map(packageOf));
+test("the packages in the bundle are zod and the SDK's sandbox side, nothing that does I/O", async () => {
+  const packages = new Set(
+    (await bundledModules()).filter((module) => module.startsWith('./node_modules/')).map(packageOf),
+  );
   expect([...packages].filter((name) => !SANDBOX_PACKAGES.includes(name))).toEqual([]);
   expect(packages.has('zod')).toBe(true);
 });

@@ -27,15 +27,21 @@ const report = defineTool({
   execute: ({ seed, bytes }) => bigText(seed, bytes ?? OUTPUT_BYTES),
 });
 
-const fx = useConversations([defineAgent({ name: 'reporter', instructions: 'Be brief.', model: 'test-model', tools: [report] })], {
-  payloadThresholdBytes: THRESHOLD_BYTES,
-});
+const fx = useConversations(
+  [defineAgent({ name: 'reporter', instructions: 'Be brief.', model: 'test-model', tools: [report] })],
+  {
+    payloadThresholdBytes: THRESHOLD_BYTES,
+  },
+);
 
 /** The driver's claim in a payload, or undefined for a payload kept inline. */
 function claimOf(payload: Payload | undefined): { ref: string } | undefined {
   if (!payload?.data) return undefined;
   try {
-    const reference = JSON.parse(Buffer.from(payload.data).toString('utf8')) as { driverName?: string; claimData?: { ref: string } };
+    const reference = JSON.parse(Buffer.from(payload.data).toString('utf8')) as {
+      driverName?: string;
+      claimData?: { ref: string };
+    };
     return reference.driverName === CONTENT_STORE_DRIVER_NAME ? reference.claimData : undefined;
   } catch {
     return undefined;
@@ -53,11 +59,17 @@ test('a 200 KB tool output is a claim in history, and the reply and transcript c
   const reply = await fx.client.send('reporter', id, { id: 'm1', content: 'print the report' });
   expect(reply.status).toBe('completed');
   // Compared as booleans: a failed match of 200 KB strings would print both.
-  expect({ length: reply.content.length, same: reply.content === answer }).toEqual({ length: answer.length, same: true });
+  expect({ length: reply.content.length, same: reply.content === answer }).toEqual({
+    length: answer.length,
+    same: true,
+  });
 
   const { entries } = await fx.client.transcript('reporter', id);
   const tool = entries.find((entry) => entry.role === 'tool');
-  expect({ length: tool?.content.length, same: tool?.content === output }).toEqual({ length: output.length, same: true });
+  expect({ length: tool?.content.length, same: tool?.content === output }).toEqual({
+    length: output.length,
+    same: true,
+  });
   const last = entries.at(-1);
   expect({ role: last?.role, same: last?.content === answer }).toEqual({ role: 'assistant', same: true });
 
@@ -71,7 +83,9 @@ test('a 200 KB tool output is a claim in history, and the reply and transcript c
   const events = history.events ?? [];
   const runTool = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'runTool');
   const completed = events.find(
-    (event) => event.activityTaskCompletedEventAttributes && String(event.activityTaskCompletedEventAttributes.scheduledEventId) === String(runTool?.eventId),
+    (event) =>
+      event.activityTaskCompletedEventAttributes &&
+      String(event.activityTaskCompletedEventAttributes.scheduledEventId) === String(runTool?.eventId),
   );
   const [result] = (completed?.activityTaskCompletedEventAttributes?.result?.payloads ?? []) as Payload[];
   const claim = claimOf(result);
@@ -87,7 +101,10 @@ test("a tool output and reply of 2.25 MiB each, over a real server's 2 MiB limit
   const id = newId();
   const seed = `huge-${id}`;
   const answer = bigText(`answer-${seed}`, big);
-  fx.model.script({ toolCalls: [{ name: 'report', arguments: JSON.stringify({ seed, bytes: big }) }] }, { content: answer });
+  fx.model.script(
+    { toolCalls: [{ name: 'report', arguments: JSON.stringify({ seed, bytes: big }) }] },
+    { content: answer },
+  );
 
   const reply = await fx.client.send('reporter', id, { id: 'm1', content: 'print the whole archive' });
   expect({ status: reply.status, length: reply.content.length, same: reply.content === answer }).toEqual({
@@ -96,9 +113,13 @@ test("a tool output and reply of 2.25 MiB each, over a real server's 2 MiB limit
     same: true,
   });
   const history = await fx.env.client.workflow.getHandle(`conversation:reporter:${id}`).fetchHistory();
-  const sizes = (history.events ?? []).map((event) => temporal.api.history.v1.HistoryEvent.encode(event).finish().length);
+  const sizes = (history.events ?? []).map(
+    (event) => temporal.api.history.v1.HistoryEvent.encode(event).finish().length,
+  );
   const largest = Math.max(...sizes);
-  process.stdout.write(`largest history event with a 2.25 MiB output and reply: ${largest} bytes (the real server's limit: 2 MiB)\n`);
+  process.stdout.write(
+    `largest history event with a 2.25 MiB output and reply: ${largest} bytes (the real server's limit: 2 MiB)\n`,
+  );
   expect(largest).toBeLessThan(64 * 1024);
   // About 20 s alone (the model activity counts the tokens of megabytes of text); more on a loaded machine.
 }, 240_000);

@@ -57,7 +57,7 @@ test('the store and the credits ledger it opened stay open while it runs and clo
   expect([storeClosed.mock.calls.length, ledgerClosed.mock.calls.length]).toEqual([1, 1]);
 });
 
-test('a store passed in stays open: it is the caller\'s', async () => {
+test("a store passed in stays open: it is the caller's", async () => {
   const store = new FileContentStore({ dataDir });
   const storeClosed = jest.spyOn(store, 'close');
   const worker = await start(store);

@@ -14,7 +14,12 @@ afterAll(async () => {
 test('a worker exits with code 2 and the commands to run when search attributes are missing', async () => {
   const child = spawn(process.execPath, ['bin/vigil.js', 'worker'], {
     cwd: join(__dirname, '../..'),
-    env: { PATH: process.env.PATH, TEMPORAL_ADDRESS: server.address, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', VIGIL_LOG_LEVEL: 'silent' },
+    env: {
+      PATH: process.env.PATH,
+      TEMPORAL_ADDRESS: server.address,
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+      VIGIL_LOG_LEVEL: 'silent',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -22,5 +27,7 @@ test('a worker exits with code 2 and the commands to run when search attributes 
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   expect(code).toBe(2);
   expect(stderr).toContain('search attribute VigilAgent is not registered in namespace default');
-  expect(stderr).toContain('temporal operator search-attribute create --namespace default --name VigilTokensUsed --type Int');
+  expect(stderr).toContain(
+    'temporal operator search-attribute create --namespace default --name VigilTokensUsed --type Int',
+  );
 });

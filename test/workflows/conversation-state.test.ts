@@ -66,7 +66,9 @@ test('a turn starts with a model call carrying the instructions, the new entries
   // The transcript travels by reference: the call stores what the stored transcript lacks, then reads its window.
   expect(step.input.transcript).toEqual([]);
   expect(step.input.window?.chain).toMatchObject({ head: null, length: 0, from: 0, pinnedRefs: [] });
-  expect(step.input.window?.chain?.append).toEqual([expect.objectContaining({ role: 'user', content: 'what is 2+2?' })]);
+  expect(step.input.window?.chain?.append).toEqual([
+    expect.objectContaining({ role: 'user', content: 'what is 2+2?' }),
+  ]);
   expect(step.input.window?.ranges).toEqual([[0, 0]]);
   expect(step.input.tools.map((t) => t.name)).toEqual(['calc', 'fetch']); // denied tools are not offered
 });
@@ -87,7 +89,11 @@ test('the next call carries only what was added since, and the stored transcript
     },
     now,
   );
-  applyToolResults(state, [{ toolCall: { id: 'c1', name: 'calc', arguments: '{}' }, result: { content: '4', isError: false } }], now);
+  applyToolResults(
+    state,
+    [{ toolCall: { id: 'c1', name: 'calc', arguments: '{}' }, result: { content: '4', isError: false } }],
+    now,
+  );
   const second = nextStep(state, agent);
   if (second.kind !== 'call_model') throw new Error(second.kind);
   expect(second.input.window?.chain).toMatchObject({ head: 'sha256:' + 'a'.repeat(64), length: 1, from: 0 });
@@ -100,8 +106,19 @@ test('an answer without tool calls finishes the turn with that answer', () => {
   applyModelAnswer(state, answer('hello'), now);
   expect(nextStep(state, agent)).toEqual({ kind: 'finish', status: 'completed', content: 'hello' });
   const reply = finishTurn(state, 'completed', 'hello', now);
-  expect(reply).toEqual({ messageId: 'm1', turn: 1, status: 'completed', content: 'hello', models: ['m1'], usage: { inputTokens: 10, outputTokens: 2 } });
-  expect(view(state)).toMatchObject({ status: 'idle', turns: 1, usage: { inputTokens: 10, outputTokens: 2, modelCalls: 1 } });
+  expect(reply).toEqual({
+    messageId: 'm1',
+    turn: 1,
+    status: 'completed',
+    content: 'hello',
+    models: ['m1'],
+    usage: { inputTokens: 10, outputTokens: 2 },
+  });
+  expect(view(state)).toMatchObject({
+    status: 'idle',
+    turns: 1,
+    usage: { inputTokens: 10, outputTokens: 2, modelCalls: 1 },
+  });
 });
 
 test('auto tools run; unknown and denied tools answer the model with an error without running', () => {
@@ -130,7 +147,9 @@ test('tool results are recorded in the order the model asked, then the model is 
     ],
     now,
   );
-  expect(state.transcript.filter((e) => e.role === 'tool').map((e) => e.role === 'tool' && 'content' in e && e.content)).toEqual(['one', 'two']);
+  expect(
+    state.transcript.filter((e) => e.role === 'tool').map((e) => e.role === 'tool' && 'content' in e && e.content),
+  ).toEqual(['one', 'two']);
   const step = nextStep(state, agent);
   expect(step.kind).toBe('call_model');
   if (step.kind === 'call_model') expect(step.input.step).toBe(2);
@@ -157,7 +176,9 @@ test("'ask' tools wait for a decision; a rejection goes back to the model with t
   expect(view(state).pendingApprovals).toEqual([expect.objectContaining({ toolCallId: 't1', tool: 'fetch' })]);
   expect(decisionRefusal(state, { toolCallId: 'zzz', decision: 'approve' })).toMatch(/no tool call zzz/);
   applyDecision(state, { toolCallId: 't1', decision: 'reject', reason: 'not that site' });
-  expect(decisionRefusal(state, { toolCallId: 't1', decision: 'approve' })).toMatch(/no tool call t1 is waiting|already decided/);
+  expect(decisionRefusal(state, { toolCallId: 't1', decision: 'approve' })).toMatch(
+    /no tool call t1 is waiting|already decided/,
+  );
   const after = nextStep(state, agent);
   expect(after.kind).toBe('run_tools');
   if (after.kind !== 'run_tools') return;
@@ -192,7 +213,10 @@ test('a cancelled turn finishes as cancelled and is noted in the transcript', ()
   const step = nextStep(state, agent);
   expect(step).toEqual({ kind: 'finish', status: 'cancelled', content: 'The turn was cancelled: user pressed stop' });
   finishTurn(state, 'cancelled', 'The turn was cancelled: user pressed stop', now);
-  expect(state.transcript.at(-1)).toMatchObject({ role: 'notice', content: 'The turn was cancelled: user pressed stop' });
+  expect(state.transcript.at(-1)).toMatchObject({
+    role: 'notice',
+    content: 'The turn was cancelled: user pressed stop',
+  });
 });
 
 test('a cancellation that names a message leaves the turn of another message alone', () => {
@@ -204,26 +228,52 @@ test('a cancellation that names a message leaves the turn of another message alo
 });
 
 test('a seeded conversation starts with its earlier turns and its own instructions, and goes on from them', () => {
-  const state = seededState('a', 'c1', {
-    instructions: 'Answer in French.',
-    turns: [
-      { role: 'assistant', content: 'Welcome.' },
-      { role: 'user', content: 'hi', author: 'ada' },
-      { role: 'assistant', content: 'Hello.' },
-    ],
-  }, now);
+  const state = seededState(
+    'a',
+    'c1',
+    {
+      instructions: 'Answer in French.',
+      turns: [
+        { role: 'assistant', content: 'Welcome.' },
+        { role: 'user', content: 'hi', author: 'ada' },
+        { role: 'assistant', content: 'Hello.' },
+      ],
+    },
+    now,
+  );
   expect(state.transcript).toEqual([
-    { role: 'assistant', turn: 0, content: 'Welcome.', toolCalls: [], model: 'seed', usage: { inputTokens: 0, outputTokens: 0 }, at: now },
+    {
+      role: 'assistant',
+      turn: 0,
+      content: 'Welcome.',
+      toolCalls: [],
+      model: 'seed',
+      usage: { inputTokens: 0, outputTokens: 0 },
+      at: now,
+    },
     { role: 'user', turn: 1, messageId: 'seed-1', content: 'hi', author: 'ada', at: now },
-    { role: 'assistant', turn: 1, content: 'Hello.', toolCalls: [], model: 'seed', usage: { inputTokens: 0, outputTokens: 0 }, at: now },
+    {
+      role: 'assistant',
+      turn: 1,
+      content: 'Hello.',
+      toolCalls: [],
+      model: 'seed',
+      usage: { inputTokens: 0, outputTokens: 0 },
+      at: now,
+    },
   ]);
   // Seeded turns took no message id: a message may use `seed-1` as its own.
   expect(admit(state, { id: 'seed-1', content: 'and now?' })).toBe('new');
   expect(beginTurn(state, now).turn).toBe(2);
   const step = nextStep(state, agent);
-  expect(step).toMatchObject({ kind: 'call_model', input: { instructions: 'be brief', conversationInstructions: 'Answer in French.' } });
+  expect(step).toMatchObject({
+    kind: 'call_model',
+    input: { instructions: 'be brief', conversationInstructions: 'Answer in French.' },
+  });
   // It travels through continue-as-new.
-  expect(restoreState(JSON.parse(JSON.stringify(carriedState(state))), 'a', 'c1').instructions).toBe('Answer in French.');
+  expect(restoreState(JSON.parse(JSON.stringify(carriedState(state))), 'a', 'c1').instructions).toBe(
+    'Answer in French.',
+  );
 });
 
 test('a message id seen before never queues a second turn', () => {
@@ -256,7 +306,11 @@ test('the transcript is paged', () => {
     finishTurn(state, 'completed', 'a', now);
   }
   expect(transcriptPage(state, { limit: 2 })).toMatchObject({ offset: 0, total: 5, nextOffset: 2 });
-  expect(transcriptPage(state, { offset: 4, limit: 2 })).toMatchObject({ offset: 4, nextOffset: null, entries: [expect.objectContaining({ content: 'q4' })] });
+  expect(transcriptPage(state, { offset: 4, limit: 2 })).toMatchObject({
+    offset: 4,
+    nextOffset: null,
+    entries: [expect.objectContaining({ content: 'q4' })],
+  });
 });
 
 test('a state from another schema version or conversation is refused', () => {
@@ -283,9 +337,19 @@ test('continue-as-new carries the newest entries whole and older stored ones as 
   const carried = carriedState(state);
   const cut = state.transcript.length - CARRIED_ENTRIES;
   expect(carried.transcript.slice(cut)).toEqual(state.transcript.slice(cut));
-  expect(carried.transcript[0]).toEqual({ role: 'user', turn: 1, at: now, tokens: expect.any(Number), stored: 'ref-0' });
+  expect(carried.transcript[0]).toEqual({
+    role: 'user',
+    turn: 1,
+    at: now,
+    tokens: expect.any(Number),
+    stored: 'ref-0',
+  });
   // An answer counts the model's output tokens, as the window rules do.
-  expect(carried.transcript[1]).toMatchObject({ role: 'assistant', stored: 'ref-1', tokens: answer('answer 1').usage.outputTokens });
+  expect(carried.transcript[1]).toMatchObject({
+    role: 'assistant',
+    stored: 'ref-1',
+    tokens: answer('answer 1').usage.outputTokens,
+  });
   expect(carried.transcript.slice(0, cut).every((e) => 'stored' in e)).toBe(true);
   // The state it came from is left as it was; the carried one reads back as the next run's.
   expect(state.transcript.every((e) => !('stored' in e))).toBe(true);
@@ -345,7 +409,11 @@ describe('a message id is answered once for the life of the conversation', () =>
     // (2,001 to 9,999 before): some 8,000 characters of 3.3 MB.
     converse(next, twice / 2 + 1, twice);
     expect(Math.abs(carriedSize(next) - size)).toBeLessThan(size / 200);
-    expect(Array.from({ length: twice - DEDUPE_WINDOW }, (_, i) => idOf(i + 1)).filter((id) => !olderIdRefusal(next, { id }))).toEqual([]);
+    expect(
+      Array.from({ length: twice - DEDUPE_WINDOW }, (_, i) => idOf(i + 1)).filter(
+        (id) => !olderIdRefusal(next, { id }),
+      ),
+    ).toEqual([]);
   });
 
   test('a state carried by schema 3 keeps its window, and its ids are refused once they leave it', () => {

@@ -28,7 +28,8 @@ test('at its capacity, about 1 new id in 3,000 is taken for one it holds, as the
   const imul = Math.imul;
   let seed = 12345;
   const next = () => (seed = (imul(seed, 1103515245) + 12345) >>> 0).toString(16).padStart(8, '0');
-  const uuid = () => `${next()}-${next().slice(0, 4)}-4${next().slice(0, 3)}-a${next().slice(0, 3)}-${next()}${next().slice(0, 4)}`;
+  const uuid = () =>
+    `${next()}-${next().slice(0, 4)}-4${next().slice(0, 3)}-a${next().slice(0, 3)}-${next()}${next().slice(0, 4)}`;
   const shapes: [string, (i: number) => string][] = [
     ['counter', (i) => `m-${i}`],
     ['uuid', () => uuid()],

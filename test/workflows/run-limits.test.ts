@@ -13,11 +13,19 @@ import {
 import { DEFAULT_PAYLOAD_THRESHOLD_BYTES } from '../../src/config';
 
 test('a turn goes on below every threshold, and stops past any one, saying which', () => {
-  const below = { events: TURN_STOPS_AT.events - 1, bytes: TURN_STOPS_AT.bytes - 1, signals: TURN_STOPS_AT.signals - 1 };
+  const below = {
+    events: TURN_STOPS_AT.events - 1,
+    bytes: TURN_STOPS_AT.bytes - 1,
+    signals: TURN_STOPS_AT.signals - 1,
+  };
   expect(turnStopReason(below)).toBeUndefined();
-  expect(turnStopReason({ ...below, events: 45_000 })).toMatch(/run has 45000 events, close to the most one Temporal workflow run may have/);
+  expect(turnStopReason({ ...below, events: 45_000 })).toMatch(
+    /run has 45000 events, close to the most one Temporal workflow run may have/,
+  );
   expect(turnStopReason({ ...below, signals: 8_001 })).toMatch(/8001 signals/);
-  expect(turnStopReason({ ...below, bytes: 41 * 1024 * 1024, signals: 9_000 })).toMatch(/42991616 bytes of history, 9000 signals/);
+  expect(turnStopReason({ ...below, bytes: 41 * 1024 * 1024, signals: 9_000 })).toMatch(
+    /42991616 bytes of history, 9000 signals/,
+  );
 });
 
 test("one step's most, measured from the budgets, fits in the room between where a turn stops and Temporal's limits", () => {
@@ -29,7 +37,9 @@ test("one step's most, measured from the budgets, fits in the room between where
   expect(TURN_STOPS_AT.signals + perCall).toBeLessThan(TEMPORAL_RUN_LIMITS.signals);
   expect(TURN_STOPS_AT.events + eventsPerCall).toBeLessThan(TEMPORAL_RUN_LIMITS.events);
   // A step of tool calls: each adds at most 6 events and one payload up to the store's threshold (more goes to the store).
-  const toolCallsThatFit = Math.floor((TEMPORAL_RUN_LIMITS.bytes - TURN_STOPS_AT.bytes) / (DEFAULT_PAYLOAD_THRESHOLD_BYTES + 1024));
+  const toolCallsThatFit = Math.floor(
+    (TEMPORAL_RUN_LIMITS.bytes - TURN_STOPS_AT.bytes) / (DEFAULT_PAYLOAD_THRESHOLD_BYTES + 1024),
+  );
   expect(toolCallsThatFit).toBeGreaterThanOrEqual(150);
   expect(Math.floor((TEMPORAL_RUN_LIMITS.events - TURN_STOPS_AT.events) / 6)).toBeGreaterThanOrEqual(1_000);
   // An agent's switch thresholds leave a whole turn of room below where a turn stops.

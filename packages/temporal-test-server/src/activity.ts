@@ -5,7 +5,18 @@
  */
 import type { ClockTimer } from './clock';
 import { decideRetry, EffectiveRetryPolicy, retryPolicyProto } from './retry';
-import { EventType, Failure, Header, HistoryEvent, Payloads, duration, enums, temporal, timestamp, Loose } from './proto';
+import {
+  EventType,
+  Failure,
+  Header,
+  HistoryEvent,
+  Payloads,
+  duration,
+  enums,
+  temporal,
+  timestamp,
+  Loose,
+} from './proto';
 import type { WorkflowRun } from './workflow-run';
 
 const TimeoutType = enums.TimeoutType;
@@ -198,13 +209,7 @@ export class Activity {
   private attemptFailed(failure: Failure, finalEvents: (retryState: number) => HistoryEvent[]): void {
     if (this.state !== 'started') return;
     const clock = this.run.cluster.clock;
-    const decision = decideRetry(
-      this.spec.retry,
-      this.attempt,
-      failure,
-      clock.now(),
-      this.scheduleToCloseDeadline,
-    );
+    const decision = decideRetry(this.spec.retry, this.attempt, failure, clock.now(), this.scheduleToCloseDeadline);
     if (!decision.retry || this.cancelRequested) {
       this.close(finalEvents(decision.retry ? enums.RetryState.RETRY_STATE_CANCEL_REQUESTED : decision.state));
       return;

@@ -33,8 +33,7 @@ ${Object.entries(DYNAMIC_CONFIG_DEFAULTS)
 `;
 
 export type CliOptions =
-  | { help: true }
-  | { help: false; port: number; timeSkipping: boolean; dynamicConfig: DynamicConfig };
+  { help: true } | { help: false; port: number; timeSkipping: boolean; dynamicConfig: DynamicConfig };
 
 /** A command-line mistake: reported with the usage hint and exit code 2. */
 export class UsageError extends Error {}

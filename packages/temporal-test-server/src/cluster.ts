@@ -285,7 +285,11 @@ export class Cluster {
           : policies.conflict || Conflict.WORKFLOW_ID_CONFLICT_POLICY_FAIL;
       if (conflict === Conflict.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) return { run: current, started: false };
       if (conflict === Conflict.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING) {
-        current.terminate('terminated by a start request with the TERMINATE_EXISTING conflict policy', undefined, params.identity);
+        current.terminate(
+          'terminated by a start request with the TERMINATE_EXISTING conflict policy',
+          undefined,
+          params.identity,
+        );
       } else {
         throw alreadyStarted(current);
       }
@@ -294,7 +298,9 @@ export class Cluster {
       if (reuse === Reuse.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE) throw alreadyStarted(current);
       if (
         reuse === Reuse.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY &&
-        [Status.WORKFLOW_EXECUTION_STATUS_COMPLETED, Status.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW].includes(current.status)
+        [Status.WORKFLOW_EXECUTION_STATUS_COMPLETED, Status.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW].includes(
+          current.status,
+        )
       ) {
         throw alreadyStarted(current);
       }
@@ -356,9 +362,17 @@ export class Cluster {
   }): Pick<StartParams, 'runTimeoutMs' | 'executionTimeoutMs' | 'taskTimeoutMs'> {
     const executionTimeoutMs = toMillis(req.workflowExecutionTimeout as never);
     const runTimeoutMs = toMillis(req.workflowRunTimeout as never) || executionTimeoutMs;
-    const taskTimeoutMs = Math.min(toMillis(req.workflowTaskTimeout as never) || DEFAULT_TASK_TIMEOUT_MS, MAX_TASK_TIMEOUT_MS);
-    if (executionTimeoutMs < 0 || runTimeoutMs < 0) throw invalidArgument('Invalid WorkflowExecutionTimeout or WorkflowRunTimeout.');
-    return { executionTimeoutMs, runTimeoutMs: executionTimeoutMs ? Math.min(runTimeoutMs, executionTimeoutMs) : runTimeoutMs, taskTimeoutMs };
+    const taskTimeoutMs = Math.min(
+      toMillis(req.workflowTaskTimeout as never) || DEFAULT_TASK_TIMEOUT_MS,
+      MAX_TASK_TIMEOUT_MS,
+    );
+    if (executionTimeoutMs < 0 || runTimeoutMs < 0)
+      throw invalidArgument('Invalid WorkflowExecutionTimeout or WorkflowRunTimeout.');
+    return {
+      executionTimeoutMs,
+      runTimeoutMs: executionTimeoutMs ? Math.min(runTimeoutMs, executionTimeoutMs) : runTimeoutMs,
+      taskTimeoutMs,
+    };
   }
 
   /** A search attribute's value as the visibility query compares it. */
@@ -387,7 +401,8 @@ export class Cluster {
     if (!payload?.data) return undefined;
     try {
       const value = JSON.parse(Buffer.from(payload.data).toString()) as Value;
-      if (this.attributeTypeName(run.namespace, name) === 'Datetime' && typeof value === 'string') return Date.parse(value);
+      if (this.attributeTypeName(run.namespace, name) === 'Datetime' && typeof value === 'string')
+        return Date.parse(value);
       return value;
     } catch {
       return undefined;
@@ -420,7 +435,8 @@ export class Cluster {
   private create(ns: Namespace, params: StartParams): WorkflowRun {
     const runId = randomUUID();
     const executionDeadline =
-      params.executionDeadline ?? (params.executionTimeoutMs ? this.clock.now() + params.executionTimeoutMs : undefined);
+      params.executionDeadline ??
+      (params.executionTimeoutMs ? this.clock.now() + params.executionTimeoutMs : undefined);
     const run = new WorkflowRun(this, ns, runId, { ...params, executionDeadline });
     this.runs.set(runId, run);
     this.openRuns.add(run);
@@ -457,7 +473,10 @@ function namespaceNotFound(name: string): RpcError {
   return new RpcError(
     GrpcStatus.NOT_FOUND,
     `Namespace ${name || '(empty)'} is not found.`,
-    packAny('temporal.api.errordetails.v1.NamespaceNotFoundFailure', failure.encode(failure.fromObject({ namespace: name })).finish()),
+    packAny(
+      'temporal.api.errordetails.v1.NamespaceNotFoundFailure',
+      failure.encode(failure.fromObject({ namespace: name })).finish(),
+    ),
   );
 }
 
@@ -469,4 +488,3 @@ function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   }
   return value;
 }
-

@@ -41,8 +41,14 @@ const KEYS = Object.keys(DYNAMIC_CONFIG_DEFAULTS) as DynamicConfigKey[];
 
 /** Each key's rule, said the way the error says it. */
 const RULES: Record<DynamicConfigKey, { test(n: number): boolean; expected: string }> = {
-  'limit.historyCount.suggestContinueAsNew': { test: isPositiveInteger, expected: 'a whole number of events, at least 1' },
-  'limit.historySize.suggestContinueAsNew': { test: isPositiveInteger, expected: 'a whole number of bytes, at least 1' },
+  'limit.historyCount.suggestContinueAsNew': {
+    test: isPositiveInteger,
+    expected: 'a whole number of events, at least 1',
+  },
+  'limit.historySize.suggestContinueAsNew': {
+    test: isPositiveInteger,
+    expected: 'a whole number of bytes, at least 1',
+  },
   'history.maxTotalUpdates': { test: isPositiveInteger, expected: 'a whole number of updates, at least 1' },
   'history.maxTotalUpdates.suggestContinueAsNewThreshold': {
     test: (n) => Number.isFinite(n) && n > 0 && n <= 1,
@@ -102,8 +108,10 @@ export function continueAsNewAdvice(
 ): ContinueAsNewAdvice {
   const Reason = enums.SuggestContinueAsNewReason;
   const reasons: number[] = [];
-  if (at.historySizeBytes >= limits.historySizeSuggest) reasons.push(Reason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE);
-  if (at.historyCount >= limits.historyCountSuggest) reasons.push(Reason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS);
+  if (at.historySizeBytes >= limits.historySizeSuggest)
+    reasons.push(Reason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE);
+  if (at.historyCount >= limits.historyCountSuggest)
+    reasons.push(Reason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS);
   if (at.updateCount >= limits.updatesSuggest) reasons.push(Reason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_UPDATES);
   return { suggest: reasons.length > 0, reasons };
 }

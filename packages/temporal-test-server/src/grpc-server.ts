@@ -17,7 +17,12 @@ export type Handlers = Record<string, (req: any, ctx: CallContext) => unknown>;
 const protoRoot: Root = require('@temporalio/proto/protos/json-module');
 const rpcStatus = protoRoot.lookupType('google.rpc.Status');
 
-export function addService(server: grpc.Server, serviceName: string, handlers: Handlers, log: (msg: string) => void): void {
+export function addService(
+  server: grpc.Server,
+  serviceName: string,
+  handlers: Handlers,
+  log: (msg: string) => void,
+): void {
   const service = protoRoot.lookupService(serviceName);
   service.resolveAll();
   const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
@@ -36,7 +41,10 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
       responseDeserialize: (b: Buffer) => b,
     };
     const handler = handlers[method.name];
-    implementation[method.name] = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+    implementation[method.name] = (
+      call: grpc.ServerUnaryCall<Buffer, Buffer>,
+      callback: grpc.sendUnaryData<Buffer>,
+    ) => {
       const fail = (err: unknown) => {
         if (err instanceof RpcError) {
           const metadata = new grpc.Metadata();
@@ -79,21 +87,18 @@ export function addService(server: grpc.Server, serviceName: string, handlers: H
       }
       Promise.resolve()
         .then(() => handler(request, ctx))
-        .then(
-          (response) => {
-            let bytes: Buffer;
-            try {
-              const message = responseType.encode(responseType.fromObject((response ?? {}) as object)).finish();
-              const preEncoded = (response as PreEncoded | undefined)?.[PRE_ENCODED];
-              bytes = preEncoded ? Buffer.concat([message, preEncoded]) : Buffer.from(message);
-            } catch (err) {
-              fail(err);
-              return;
-            }
-            callback(null, bytes);
-          },
-          fail,
-        );
+        .then((response) => {
+          let bytes: Buffer;
+          try {
+            const message = responseType.encode(responseType.fromObject((response ?? {}) as object)).finish();
+            const preEncoded = (response as PreEncoded | undefined)?.[PRE_ENCODED];
+            bytes = preEncoded ? Buffer.concat([message, preEncoded]) : Buffer.from(message);
+          } catch (err) {
+            fail(err);
+            return;
+          }
+          callback(null, bytes);
+        }, fail);
     };
   }
   server.addService(definition, implementation);

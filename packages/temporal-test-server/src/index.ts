@@ -15,7 +15,12 @@ import { addService } from './grpc-server';
 import { healthService, operatorService, testService, workflowService } from './workflow-service';
 
 export type { WorkflowTaskDispatch } from './cluster';
-export { DYNAMIC_CONFIG_DEFAULTS, DynamicConfigError, parseDynamicConfigValue, resolveDynamicConfig } from './dynamic-config';
+export {
+  DYNAMIC_CONFIG_DEFAULTS,
+  DynamicConfigError,
+  parseDynamicConfigValue,
+  resolveDynamicConfig,
+} from './dynamic-config';
 export type { DynamicConfig, DynamicConfigKey } from './dynamic-config';
 
 export interface TestServerOptions {

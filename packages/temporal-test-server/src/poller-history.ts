@@ -23,7 +23,9 @@ export class PollerHistory {
     if (!pollers) return [];
     const since = Date.now() - POLLER_TTL_MS;
     for (const [identity, at] of pollers) if (at < since) pollers.delete(identity);
-    return [...pollers].map(([identity, lastAccessMs]) => ({ identity, lastAccessMs })).sort((a, b) => b.lastAccessMs - a.lastAccessMs);
+    return [...pollers]
+      .map(([identity, lastAccessMs]) => ({ identity, lastAccessMs }))
+      .sort((a, b) => b.lastAccessMs - a.lastAccessMs);
   }
 }
 

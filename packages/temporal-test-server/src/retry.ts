@@ -60,6 +60,7 @@ export function decideRetry(
     explicit > 0
       ? explicit
       : Math.min(policy.initialIntervalMs * policy.backoffCoefficient ** (attempt - 1), policy.maximumIntervalMs);
-  if (deadline !== undefined && now + delayMs >= deadline) return { retry: false, state: RetryState.RETRY_STATE_TIMEOUT };
+  if (deadline !== undefined && now + delayMs >= deadline)
+    return { retry: false, state: RetryState.RETRY_STATE_TIMEOUT };
   return { retry: true, delayMs };
 }

@@ -118,13 +118,18 @@ function compileCron(cron: string, into: CompiledSpec, timezone: { name: string 
   }
   const every = /^@every\s+(\S+?)(?:\/(\S+))?$/.exec(text);
   if (every) {
-    into.intervals.push({ intervalMs: parseEveryDuration(every[1], cron), phaseMs: every[2] ? parseEveryDuration(every[2], cron) : 0 });
+    into.intervals.push({
+      intervalMs: parseEveryDuration(every[1], cron),
+      phaseMs: every[2] ? parseEveryDuration(every[2], cron) : 0,
+    });
     return;
   }
   text = SHORTHANDS[text] ?? text;
   const fields = text.split(/\s+/).filter(Boolean);
   if (fields.length < 5 || fields.length > 7) {
-    throw specError(`cron string "${cron}" must have 5, 6 or 7 fields (second? minute hour day-of-month month day-of-week year?)`);
+    throw specError(
+      `cron string "${cron}" must have 5, 6 or 7 fields (second? minute hour day-of-month month day-of-week year?)`,
+    );
   }
   const withSeconds = fields.length === 7;
   const year = fields.length >= 6 ? parseYear(fields[fields.length - 1], cron) : [];
@@ -150,7 +155,15 @@ function compileCron(cron: string, into: CompiledSpec, timezone: { name: string 
 
 /** A CalendarSpec (strings per field) is a 7-field cron string with Temporal's defaults. */
 function calendarAsCron(c: Loose<temporal.api.schedule.v1.CalendarSpec.$Properties>): string {
-  return [c.second || '0', c.minute || '0', c.hour || '0', c.dayOfMonth || '*', c.month || '*', c.dayOfWeek || '*', c.year || '*'].join(' ');
+  return [
+    c.second || '0',
+    c.minute || '0',
+    c.hour || '0',
+    c.dayOfMonth || '*',
+    c.month || '*',
+    c.dayOfWeek || '*',
+    c.year || '*',
+  ].join(' ');
 }
 
 function structured(s: Loose<temporal.api.schedule.v1.StructuredCalendarSpec.$Properties>): StructuredCalendar {
@@ -170,7 +183,11 @@ function structured(s: Loose<temporal.api.schedule.v1.StructuredCalendarSpec.$Pr
     dayOfMonth: ranges(s.dayOfMonth, 'day_of_month', 1, 31),
     month: ranges(s.month, 'month', 1, 12),
     year: ranges(s.year, 'year', 0, 9999),
-    dayOfWeek: ranges(s.dayOfWeek, 'day_of_week', 0, 7).map((r) => ({ ...r, start: r.start % 7, end: r.end === 7 && r.start !== 7 ? 6 : r.end % 7 })),
+    dayOfWeek: ranges(s.dayOfWeek, 'day_of_week', 0, 7).map((r) => ({
+      ...r,
+      start: r.start % 7,
+      end: r.end === 7 && r.start !== 7 ? 6 : r.end % 7,
+    })),
     comment: s.comment || undefined,
   };
 }
@@ -196,7 +213,10 @@ export function compileSpec(spec: SpecPb | null | undefined): CompiledSpec {
     out.intervals.push({ intervalMs, phaseMs });
   }
   if (timezone.name && timezone.name !== 'UTC' && timezone.name !== 'Etc/UTC') {
-    throw new RpcError(GrpcStatus.UNIMPLEMENTED, `time zone ${timezone.name}: the test server matches schedules in UTC only`);
+    throw new RpcError(
+      GrpcStatus.UNIMPLEMENTED,
+      `time zone ${timezone.name}: the test server matches schedules in UTC only`,
+    );
   }
   if (spec.timezoneData && spec.timezoneData.length > 0) {
     throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'timezone_data is not supported by the test server');
@@ -243,14 +263,21 @@ function nextCalendarTime(c: StructuredCalendar, from: number): number | undefin
   // Each miss jumps to the start of the next year, month, day, hour, minute or second, so this is bounded.
   for (let i = 0; i < 200_000; i++) {
     const d = new Date(t);
-    const [y, mo, day, h, mi] = [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes()];
+    const [y, mo, day, h, mi] = [
+      d.getUTCFullYear(),
+      d.getUTCMonth(),
+      d.getUTCDate(),
+      d.getUTCHours(),
+      d.getUTCMinutes(),
+    ];
     if (y > 9999) return undefined;
     if (!inRanges(c.year, y, true)) {
       const later = c.year.flatMap((r) => (r.end > y ? [Math.max(r.start, y + 1)] : []));
       if (later.length === 0) return undefined;
       t = Date.UTC(Math.min(...later), 0, 1);
     } else if (!inRanges(c.month, mo + 1, true)) t = Date.UTC(y, mo + 1, 1);
-    else if (!inRanges(c.dayOfMonth, day, true) || !inRanges(c.dayOfWeek, d.getUTCDay(), true)) t = Date.UTC(y, mo, day + 1);
+    else if (!inRanges(c.dayOfMonth, day, true) || !inRanges(c.dayOfWeek, d.getUTCDay(), true))
+      t = Date.UTC(y, mo, day + 1);
     else if (!inRanges(c.hour, h, false)) t = Date.UTC(y, mo, day, h + 1);
     else if (!inRanges(c.minute, mi, false)) t = Date.UTC(y, mo, day, h, mi + 1);
     else if (!inRanges(c.second, d.getUTCSeconds(), false)) t += 1000;
@@ -353,7 +380,8 @@ class Schedule {
     required(action.workflowId, 'WorkflowId');
     required(action.workflowType?.name, 'WorkflowType');
     required(action.taskQueue?.name, 'TaskQueue');
-    if (action.retryPolicy) throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'workflow retry policies are not supported by the test server');
+    if (action.retryPolicy)
+      throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'workflow retry policies are not supported by the test server');
     this.cluster.normalizeTimeouts(action);
     for (const name of Object.keys(action.searchAttributes?.indexedFields ?? {})) {
       if (this.ns.attributeType(name) === undefined) throw invalidArgument(`search attribute ${name} is not defined`);
@@ -382,7 +410,8 @@ class Schedule {
   patch(patch: Loose<temporal.api.schedule.v1.SchedulePatch.$Properties> | null | undefined): void {
     if (!patch) return;
     if (patch.pause && patch.unpause) throw invalidArgument('A patch cannot both pause and unpause a schedule.');
-    if (patch.backfillRequest?.length) throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'backfill is not supported by the test server');
+    if (patch.backfillRequest?.length)
+      throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'backfill is not supported by the test server');
     if (patch.pause) this.state = { ...this.state, paused: true, notes: patch.pause };
     if (patch.unpause) {
       this.state = { ...this.state, paused: false, notes: patch.unpause };
@@ -391,7 +420,9 @@ class Schedule {
       this.arm();
     }
     if (patch.triggerImmediately) {
-      const requested = patch.triggerImmediately.scheduledTime ? toMillis(patch.triggerImmediately.scheduledTime) : this.cluster.clock.now();
+      const requested = patch.triggerImmediately.scheduledTime
+        ? toMillis(patch.triggerImmediately.scheduledTime)
+        : this.cluster.clock.now();
       this.take(requested, patch.triggerImmediately.overlapPolicy || this.overlap, true);
     }
   }
@@ -463,11 +494,17 @@ class Schedule {
           this.buffer.push({ nominal, overlap });
           return;
         case Overlap.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER:
-          for (const r of running) this.cluster.findOpenRun(this.ns.name, r.workflowId, '')?.requestCancel({ identity: 'temporal-scheduler', reason: 'cancelled by schedule overlap policy' });
+          for (const r of running)
+            this.cluster
+              .findOpenRun(this.ns.name, r.workflowId, '')
+              ?.requestCancel({ identity: 'temporal-scheduler', reason: 'cancelled by schedule overlap policy' });
           this.buffer = [{ nominal, overlap }];
           return;
         case Overlap.SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER:
-          for (const r of running) this.cluster.findOpenRun(this.ns.name, r.workflowId, '')?.terminate('terminated by schedule overlap policy', undefined, 'temporal-scheduler');
+          for (const r of running)
+            this.cluster
+              .findOpenRun(this.ns.name, r.workflowId, '')
+              ?.terminate('terminated by schedule overlap policy', undefined, 'temporal-scheduler');
           break;
         default:
           this.overlapSkipped++;
@@ -509,7 +546,12 @@ class Schedule {
       // As on the real server (scheduler version DontTrackOverlapping), a run started under ALLOW_ALL is not
       // tracked as running: it never holds back a later action, and describe does not list it.
       if (overlap !== Overlap.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL) this.running.push(workflowId);
-      this.recent.push({ scheduleTime: nominalSecond, actualTime: this.cluster.clock.now(), workflowId, runId: run.runId });
+      this.recent.push({
+        scheduleTime: nominalSecond,
+        actualTime: this.cluster.clock.now(),
+        workflowId,
+        runId: run.runId,
+      });
       if (this.recent.length > RECENT_ACTIONS) this.recent.shift();
     } catch (err) {
       // As on the real server, a start that fails (e.g. the id is taken) is dropped; the schedule goes on.
@@ -672,7 +714,11 @@ export class Schedules {
         if (end < start) throw invalidArgument('end time is before start time');
         const times: number[] = [];
         let after = start - 1;
-        for (let t = nextActionTime(schedule.spec, after); t !== undefined && t <= end && times.length < 1000; t = nextActionTime(schedule.spec, after)) {
+        for (
+          let t = nextActionTime(schedule.spec, after);
+          t !== undefined && t <= end && times.length < 1000;
+          t = nextActionTime(schedule.spec, after)
+        ) {
           times.push(t);
           after = t;
         }
@@ -700,4 +746,3 @@ export class Schedules {
     }
   }
 }
-

@@ -40,7 +40,10 @@ export class TaskQueue<R, C> {
    */
   poll(
     context: C,
-    timeoutMs: number, isCancelled: () => boolean, onCancel: (listener: () => void) => void): Promise<R | undefined> {
+    timeoutMs: number,
+    isCancelled: () => boolean,
+    onCancel: (listener: () => void) => void,
+  ): Promise<R | undefined> {
     return new Promise((resolve) => {
       let done = false;
       const finish = (response: R | undefined) => {

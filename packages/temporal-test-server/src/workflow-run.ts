@@ -18,7 +18,15 @@ import { Activity, ActivitySpec } from './activity';
 import type { Cluster, StartParams, WorkflowTaskDispatch } from './cluster';
 import type { ClockTimer } from './clock';
 import { continueAsNewAdvice } from './dynamic-config';
-import { failedPrecondition, invalidArgument, notFound, resourceExhausted, RpcError, UPDATE_ABORTED_BY_CLOSING, WORKFLOW_CLOSING } from './errors';
+import {
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  resourceExhausted,
+  RpcError,
+  UPDATE_ABORTED_BY_CLOSING,
+  WORKFLOW_CLOSING,
+} from './errors';
 import type { Namespace } from './namespace';
 import {
   attributesKey,
@@ -45,7 +53,8 @@ import {
 } from './proto';
 import { effectiveRetryPolicy, retryPolicyProto } from './retry';
 
-type PollWorkflowTaskResponse = Loose<temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse.$Properties> & PreEncoded;
+type PollWorkflowTaskResponse = Loose<temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse.$Properties> &
+  PreEncoded;
 type CompleteRequest = Loose<temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest.$Properties>;
 type FailRequest = Loose<temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest.$Properties>;
 type UpdateRequest = Loose<temporal.api.update.v1.Request.$Properties>;
@@ -263,7 +272,8 @@ export class WorkflowRun {
   signal(signal: NonNullable<StartParams['signal']>): void {
     // history.maximumSignalsPerExecution, in the real server's words (consts.ErrSignalsLimitExceeded): the run goes
     // on, and the sender is refused. Signals with a start count too.
-    if (this.signalCount >= this.cluster.limits.maxSignals) throw invalidArgument('exceeded workflow execution limit for signal events');
+    if (this.signalCount >= this.cluster.limits.maxSignals)
+      throw invalidArgument('exceeded workflow execution limit for signal events');
     this.signalCount++;
     this.addEvents(() => [this.signalEvent(signal)]);
   }
@@ -303,9 +313,14 @@ export class WorkflowRun {
     let update = this.updates.get(id);
     if (!update) {
       if (this.closed) throw notFound('workflow execution already completed');
-      const inFlight = [...this.updates.values()].filter((u) => u.stage < Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED && !u.error);
+      const inFlight = [...this.updates.values()].filter(
+        (u) => u.stage < Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED && !u.error,
+      );
       if (inFlight.length >= 10) {
-        throw new RpcError(GrpcStatus.RESOURCE_EXHAUSTED, 'limit on number of concurrent in-flight updates has been reached (10)');
+        throw new RpcError(
+          GrpcStatus.RESOURCE_EXHAUSTED,
+          'limit on number of concurrent in-flight updates has been reached (10)',
+        );
       }
       // history.maxTotalUpdates: a run that has had this many updates takes no new ones (it should continue as
       // new, which WorkflowTaskStarted suggested from 90% on); retries of the ones it has are still answered.
@@ -331,7 +346,8 @@ export class WorkflowRun {
       this.scheduleWft(true);
     }
     const target = update;
-    const reached = () => !!target.error || target.stage >= Math.max(stage, Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED);
+    const reached = () =>
+      !!target.error || target.stage >= Math.max(stage, Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED);
     if (!reached()) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -352,9 +368,12 @@ export class WorkflowRun {
   /** Runs a query on a worker (a legacy query task) and resolves with its answer. */
   query(query: WorkflowQuery, timeoutMs: number): Promise<Payloads | null | undefined> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        pending.settle({ error: new RpcError(GrpcStatus.DEADLINE_EXCEEDED, 'query timed out: no worker answered') });
-      }, Math.max(0, timeoutMs));
+      const timer = setTimeout(
+        () => {
+          pending.settle({ error: new RpcError(GrpcStatus.DEADLINE_EXCEEDED, 'query timed out: no worker answered') });
+        },
+        Math.max(0, timeoutMs),
+      );
       timer.unref();
       const pending: PendingQuery = {
         query,
@@ -411,9 +430,12 @@ export class WorkflowRun {
     const sticky = this.sticky;
     const onSticky = sticky !== undefined && this.cluster.stickyWorkerAvailable(ns, sticky.queue);
     wft.stickyQueue = onSticky ? sticky.queue : undefined;
-    const queue = onSticky ? this.cluster.stickyQueue(ns, sticky.queue) : this.cluster.workflowQueue(ns, this.taskQueue);
+    const queue = onSticky
+      ? this.cluster.stickyQueue(ns, sticky.queue)
+      : this.cluster.workflowQueue(ns, this.taskQueue);
     wft.unqueue = queue.add((poller) => this.startWft(wft, poller.identity));
-    if (sticky) wft.timer = this.cluster.clock.after(sticky.scheduleToStartMs, () => this.wftScheduleToStartTimedOut(wft));
+    if (sticky)
+      wft.timer = this.cluster.clock.after(sticky.scheduleToStartMs, () => this.wftScheduleToStartTimedOut(wft));
   }
 
   /** No worker took the task within the sticky schedule-to-start timeout: the real server's fallback. */
@@ -496,7 +518,8 @@ export class WorkflowRun {
     wft.timer = clock.after(this.params.taskTimeoutMs, () => this.wftTimedOut(wft));
     const messages: ProtocolMessage[] = [];
     for (const update of this.updates.values()) {
-      if (update.stage !== Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED || update.delivered || update.error) continue;
+      if (update.stage !== Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED || update.delivered || update.error)
+        continue;
       update.delivered = true;
       wft.delivered.push(update);
       messages.push({
@@ -762,7 +785,10 @@ export class WorkflowRun {
       switch (c.commandType) {
         case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
           const a = c.scheduleActivityTaskCommandAttributes;
-          const bad = (message: string) => ({ cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, message });
+          const bad = (message: string) => ({
+            cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
+            message,
+          });
           if (!a) return bad('ScheduleActivityTaskCommandAttributes is not set on command.');
           if (!a.activityId) return bad('ActivityId is not set on command.');
           if (!a.activityType?.name) return bad('ActivityType is not set on command.');
@@ -774,8 +800,12 @@ export class WorkflowRun {
           break;
         }
         case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
-          if (!this.activities.has(Number(c.requestCancelActivityTaskCommandAttributes?.scheduledEventId ?? 0)) &&
-            !this.history.some((e) => e.eventId === Number(c.requestCancelActivityTaskCommandAttributes?.scheduledEventId))) {
+          if (
+            !this.activities.has(Number(c.requestCancelActivityTaskCommandAttributes?.scheduledEventId ?? 0)) &&
+            !this.history.some(
+              (e) => e.eventId === Number(c.requestCancelActivityTaskCommandAttributes?.scheduledEventId),
+            )
+          ) {
             return {
               cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
               message: 'RequestCancelActivityTask names no scheduled activity.',
@@ -785,15 +815,18 @@ export class WorkflowRun {
         case CommandType.COMMAND_TYPE_START_TIMER: {
           const id = c.startTimerCommandAttributes?.timerId;
           if (!id || timerIds.has(id)) {
-            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, message: `Invalid or duplicate TimerId ${id ?? ''}.` };
+            return {
+              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
+              message: `Invalid or duplicate TimerId ${id ?? ''}.`,
+            };
           }
           timerIds.add(id);
           break;
         }
         case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
-          const unknown = Object.keys(c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {}).find(
-            (name) => this.namespace.attributeType(name) === undefined,
-          );
+          const unknown = Object.keys(
+            c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {},
+          ).find((name) => this.namespace.attributeType(name) === undefined);
           if (unknown) {
             return {
               cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
@@ -813,41 +846,61 @@ export class WorkflowRun {
         // What the real server's command validator requires of the rest: applyCommand relies on it.
         case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
           if (!c.completeWorkflowExecutionCommandAttributes) {
-            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES, message: 'CompleteWorkflowExecutionCommandAttributes is not set on CompleteWorkflowExecutionCommand.' };
+            return {
+              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES,
+              message: 'CompleteWorkflowExecutionCommandAttributes is not set on CompleteWorkflowExecutionCommand.',
+            };
           }
           break;
         case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
           if (!c.failWorkflowExecutionCommandAttributes?.failure) {
-            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES, message: 'Failure is not set on FailWorkflowExecutionCommand.' };
+            return {
+              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES,
+              message: 'Failure is not set on FailWorkflowExecutionCommand.',
+            };
           }
           break;
         case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
           if (!c.cancelWorkflowExecutionCommandAttributes) {
-            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES, message: 'CancelWorkflowExecutionCommandAttributes is not set on CancelWorkflowExecutionCommand.' };
+            return {
+              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES,
+              message: 'CancelWorkflowExecutionCommandAttributes is not set on CancelWorkflowExecutionCommand.',
+            };
           }
           break;
         case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
           if (!c.continueAsNewWorkflowExecutionCommandAttributes) {
-            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES, message: 'ContinueAsNewWorkflowExecutionCommandAttributes is not set on ContinueAsNewWorkflowExecutionCommand.' };
+            return {
+              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES,
+              message:
+                'ContinueAsNewWorkflowExecutionCommandAttributes is not set on ContinueAsNewWorkflowExecutionCommand.',
+            };
           }
           break;
         case CommandType.COMMAND_TYPE_RECORD_MARKER:
           if (!c.recordMarkerCommandAttributes?.markerName) {
-            return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, message: 'MarkerName is not set on RecordMarkerCommand.' };
+            return {
+              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
+              message: 'MarkerName is not set on RecordMarkerCommand.',
+            };
           }
           break;
         case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: {
           const a = c.startChildWorkflowExecutionCommandAttributes;
           const cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES;
-          if (!a?.workflowId) return { cause, message: 'Required field WorkflowId is not set on StartChildWorkflowExecutionCommand.' };
-          if (!a.workflowType?.name) return { cause, message: 'Required field WorkflowType is not set on StartChildWorkflowExecutionCommand.' };
+          if (!a?.workflowId)
+            return { cause, message: 'Required field WorkflowId is not set on StartChildWorkflowExecutionCommand.' };
+          if (!a.workflowType?.name)
+            return { cause, message: 'Required field WorkflowType is not set on StartChildWorkflowExecutionCommand.' };
           break;
         }
         case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: {
           const a = c.signalExternalWorkflowExecutionCommandAttributes;
           const cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES;
-          if (!a?.execution?.workflowId) return { cause, message: 'WorkflowId is not set on SignalExternalWorkflowExecutionCommand.' };
-          if (!a.signalName) return { cause, message: 'SignalName is not set on SignalExternalWorkflowExecutionCommand.' };
+          if (!a?.execution?.workflowId)
+            return { cause, message: 'WorkflowId is not set on SignalExternalWorkflowExecutionCommand.' };
+          if (!a.signalName)
+            return { cause, message: 'SignalName is not set on SignalExternalWorkflowExecutionCommand.' };
           break;
         }
         case CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
@@ -889,7 +942,11 @@ export class WorkflowRun {
         const timerId = a.timerId!;
         const e = this.push({
           eventType: EventType.EVENT_TYPE_TIMER_STARTED,
-          timerStartedEventAttributes: { timerId, startToFireTimeout: a.startToFireTimeout, workflowTaskCompletedEventId: completedId },
+          timerStartedEventAttributes: {
+            timerId,
+            startToFireTimeout: a.startToFireTimeout,
+            workflowTaskCompletedEventId: completedId,
+          },
         });
         const startedEventId = e.eventId as number;
         const timer = this.cluster.clock.after(toMillis(a.startToFireTimeout), () => {
@@ -1089,7 +1146,11 @@ export class WorkflowRun {
     const workflowType = a.workflowType?.name ?? '';
     const initiated = this.push({
       eventType: EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-      startChildWorkflowExecutionInitiatedEventAttributes: { ...a, namespace, workflowTaskCompletedEventId: completedId },
+      startChildWorkflowExecutionInitiatedEventAttributes: {
+        ...a,
+        namespace,
+        workflowTaskCompletedEventId: completedId,
+      },
     });
     const initiatedEventId = initiated.eventId as number;
     after.push(() => {
@@ -1121,8 +1182,10 @@ export class WorkflowRun {
       } catch (err) {
         const cause =
           err instanceof RpcError && err.code === GrpcStatus.ALREADY_EXISTS
-            ? enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS
-            : enums.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND;
+            ? enums.StartChildWorkflowExecutionFailedCause
+                .START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS
+            : enums.StartChildWorkflowExecutionFailedCause
+                .START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND;
         this.addEvents(() => [
           {
             eventType: EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
@@ -1196,7 +1259,10 @@ export class WorkflowRun {
           return [
             {
               eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
-              childWorkflowExecutionTimedOutEventAttributes: { ...common, retryState: enums.RetryState.RETRY_STATE_TIMEOUT },
+              childWorkflowExecutionTimedOutEventAttributes: {
+                ...common,
+                retryState: enums.RetryState.RETRY_STATE_TIMEOUT,
+              },
             },
           ];
         default:
@@ -1218,7 +1284,11 @@ export class WorkflowRun {
     const namespace = a.namespace || this.namespace.name;
     const initiated = this.push({
       eventType: EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-      signalExternalWorkflowExecutionInitiatedEventAttributes: { ...a, namespace, workflowTaskCompletedEventId: completedId },
+      signalExternalWorkflowExecutionInitiatedEventAttributes: {
+        ...a,
+        namespace,
+        workflowTaskCompletedEventId: completedId,
+      },
     });
     const initiatedEventId = initiated.eventId as number;
     after.push(() => {
@@ -1294,7 +1364,9 @@ export class WorkflowRun {
           {
             eventType: EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
             requestCancelExternalWorkflowExecutionFailedEventAttributes: {
-              cause: enums.CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+              cause:
+                enums.CancelExternalWorkflowExecutionFailedCause
+                  .CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
               workflowTaskCompletedEventId: completedId,
               namespace,
               workflowExecution: execution,
@@ -1373,7 +1445,12 @@ export class WorkflowRun {
     if (this.lastCompletedStartedId === 0) {
       if (!this.closed) return;
       for (const q of [...this.queries]) {
-        q.settle({ error: new RpcError(GrpcStatus.FAILED_PRECONDITION, 'workflow closed before its first workflow task completed') });
+        q.settle({
+          error: new RpcError(
+            GrpcStatus.FAILED_PRECONDITION,
+            'workflow closed before its first workflow task completed',
+          ),
+        });
       }
       return;
     }
@@ -1394,7 +1471,9 @@ export class WorkflowRun {
     const sticky = trySticky && !this.closed ? this.sticky : undefined;
     const onSticky = sticky !== undefined && this.cluster.stickyWorkerAvailable(ns, sticky.queue);
     const historyLength = onSticky ? 0 : this.queryableLength;
-    const queue = onSticky ? this.cluster.stickyQueue(ns, sticky.queue) : this.cluster.workflowQueue(ns, this.taskQueue);
+    const queue = onSticky
+      ? this.cluster.stickyQueue(ns, sticky.queue)
+      : this.cluster.workflowQueue(ns, this.taskQueue);
     const unqueue = queue.add(() => {
       if (!this.queries.includes(q)) return undefined;
       q.sticky?.timer.cancel();
@@ -1602,7 +1681,10 @@ function decodeUpdateMessage(message: ProtocolMessage | undefined): UpdateAnswer
   const opts = { longs: Number, defaults: false };
   const u = temporal.api.update.v1;
   if (type === 'temporal.api.update.v1.Acceptance') {
-    const a = u.Acceptance.toObject(u.Acceptance.decode(body.value), opts) as Loose<temporal.api.update.v1.Acceptance.$Properties>;
+    const a = u.Acceptance.toObject(
+      u.Acceptance.decode(body.value),
+      opts,
+    ) as Loose<temporal.api.update.v1.Acceptance.$Properties>;
     return {
       kind: 'acceptance',
       updateId,
@@ -1611,11 +1693,17 @@ function decodeUpdateMessage(message: ProtocolMessage | undefined): UpdateAnswer
     };
   }
   if (type === 'temporal.api.update.v1.Rejection') {
-    const r = u.Rejection.toObject(u.Rejection.decode(body.value), opts) as Loose<temporal.api.update.v1.Rejection.$Properties>;
+    const r = u.Rejection.toObject(
+      u.Rejection.decode(body.value),
+      opts,
+    ) as Loose<temporal.api.update.v1.Rejection.$Properties>;
     return { kind: 'rejection', updateId, failure: r.failure as Failure };
   }
   if (type === 'temporal.api.update.v1.Response') {
-    const r = u.Response.toObject(u.Response.decode(body.value), opts) as Loose<temporal.api.update.v1.Response.$Properties>;
+    const r = u.Response.toObject(
+      u.Response.decode(body.value),
+      opts,
+    ) as Loose<temporal.api.update.v1.Response.$Properties>;
     return { kind: 'response', updateId, outcome: r.outcome as UpdateOutcome };
   }
   return undefined;
@@ -1624,7 +1712,10 @@ function decodeUpdateMessage(message: ProtocolMessage | undefined): UpdateAnswer
 function stickyOf(attributes: CompleteRequest['stickyAttributes']): StickyQueue | undefined {
   const queue = attributes?.workerTaskQueue?.name;
   if (!queue) return undefined;
-  return { queue, scheduleToStartMs: toMillis(attributes.scheduleToStartTimeout) || DEFAULT_STICKY_SCHEDULE_TO_START_MS };
+  return {
+    queue,
+    scheduleToStartMs: toMillis(attributes.scheduleToStartTimeout) || DEFAULT_STICKY_SCHEDULE_TO_START_MS,
+  };
 }
 
 /** A payload with no data deletes the key (how SDKs unset a search attribute or memo field). */
@@ -1636,4 +1727,3 @@ function stripEmpty<T extends { data?: Uint8Array | null }>(fields: Record<strin
   }
   return out;
 }
-

@@ -5,7 +5,15 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Cluster, StartParams } from './cluster';
-import { aborted, failedPrecondition, invalidArgument, notFound, required, RpcError, UPDATE_ABORTED_BY_CLOSING } from './errors';
+import {
+  aborted,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  required,
+  RpcError,
+  UPDATE_ABORTED_BY_CLOSING,
+} from './errors';
 import { ATTRIBUTE_TYPES, SYSTEM_ATTRIBUTES } from './namespace';
 import { pageToken, readPageToken } from './page-token';
 import { duration, enums, HistoryEvent, timestamp, toMillis } from './proto';
@@ -47,8 +55,10 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
   };
 
   const startParams = (req: Req, identityFallback = ''): StartParams => {
-    if (req.cronSchedule) throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'cron schedules are not supported by the test server');
-    if (req.retryPolicy) throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'workflow retry policies are not supported by the test server');
+    if (req.cronSchedule)
+      throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'cron schedules are not supported by the test server');
+    if (req.retryPolicy)
+      throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'workflow retry policies are not supported by the test server');
     return {
       workflowId: required(req.workflowId, 'WorkflowId'),
       workflowType: required(req.workflowType?.name, 'WorkflowType'),
@@ -82,13 +92,18 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     const updateId = required(req.request?.meta?.updateId, 'Update ID');
     required(req.request?.input?.name, 'Update name');
     const stage = req.waitPolicy?.lifecycleStage || Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
-    const update = await run.update({ ...req.request, meta: { ...req.request.meta, updateId } }, stage, longPollMs(ctx, 20_000));
+    const update = await run.update(
+      { ...req.request, meta: { ...req.request.meta, updateId } },
+      stage,
+      longPollMs(ctx, 20_000),
+    );
     return updateResponse(run, update);
   };
 
   const activityTarget = (req: Req) => {
     const target = cluster.tokens.resolve(req.taskToken);
-    if (target?.kind !== 'activity') throw notFound('activity task not found (already completed, timed out or cancelled)');
+    if (target?.kind !== 'activity')
+      throw notFound('activity task not found (already completed, timed out or cancelled)');
     return target.activity;
   };
   const activityById = (req: Req) => {
@@ -152,7 +167,11 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     RegisterNamespace: (req) => {
       const name = required(req.namespace, 'Namespace');
       if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(name)) throw invalidArgument(`Namespace name ${name} is invalid.`);
-      cluster.registerNamespace(name, req.description ?? '', toMillis(req.workflowExecutionRetentionPeriod) || undefined);
+      cluster.registerNamespace(
+        name,
+        req.description ?? '',
+        toMillis(req.workflowExecutionRetentionPeriod) || undefined,
+      );
       return {};
     },
     DescribeNamespace: (req) => {
@@ -168,22 +187,39 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     StartWorkflowExecution: startWorkflow,
     SignalWorkflowExecution: (req) => {
       const run = openRunOf(req);
-      run.signal({ name: required(req.signalName, 'SignalName'), input: req.input, header: req.header, identity: req.identity ?? '' });
+      run.signal({
+        name: required(req.signalName, 'SignalName'),
+        input: req.input,
+        header: req.header,
+        identity: req.identity ?? '',
+      });
       return {};
     },
     SignalWithStartWorkflowExecution: (req) => {
       const namespace = ns(req);
-      const signal = { name: required(req.signalName, 'SignalName'), input: req.signalInput, header: req.header, identity: req.identity ?? '' };
+      const signal = {
+        name: required(req.signalName, 'SignalName'),
+        input: req.signalInput,
+        header: req.header,
+        identity: req.identity ?? '',
+      };
       const params = startParams(req);
       const current = cluster.findOpenRun(namespace.name, params.workflowId, '');
-      if (current && req.workflowIdConflictPolicy !== enums.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING) {
+      if (
+        current &&
+        req.workflowIdConflictPolicy !== enums.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+      ) {
         current.signal(signal);
         return { runId: current.runId, started: false };
       }
-      const { run, started } = cluster.start(namespace, { ...params, signal }, {
-        reuse: req.workflowIdReusePolicy,
-        conflict: req.workflowIdConflictPolicy,
-      });
+      const { run, started } = cluster.start(
+        namespace,
+        { ...params, signal },
+        {
+          reuse: req.workflowIdReusePolicy,
+          conflict: req.workflowIdConflictPolicy,
+        },
+      );
       return { runId: run.runId, started };
     },
     ExecuteMultiOperation: async (req, ctx) => {
@@ -191,9 +227,14 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
       const start = operations[0]?.startWorkflow;
       const update = operations[1]?.updateWorkflow;
       if (operations.length !== 2 || !start || !update) {
-        throw invalidArgument('ExecuteMultiOperation supports exactly one StartWorkflow followed by one UpdateWorkflow.');
+        throw invalidArgument(
+          'ExecuteMultiOperation supports exactly one StartWorkflow followed by one UpdateWorkflow.',
+        );
       }
-      if (!start.workflowIdConflictPolicy || start.workflowIdConflictPolicy === enums.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING) {
+      if (
+        !start.workflowIdConflictPolicy ||
+        start.workflowIdConflictPolicy === enums.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+      ) {
         throw invalidArgument('Update-with-start requires WorkflowIdConflictPolicy USE_EXISTING or FAIL.');
       }
       if (update.workflowExecution?.workflowId && update.workflowExecution.workflowId !== start.workflowId) {
@@ -208,7 +249,10 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
         const known = existing?.updates.get(updateId);
         const { run, started } = known
           ? { run: existing!, started: false }
-          : cluster.start(namespace, params, { reuse: start.workflowIdReusePolicy, conflict: start.workflowIdConflictPolicy });
+          : cluster.start(namespace, params, {
+              reuse: start.workflowIdReusePolicy,
+              conflict: start.workflowIdConflictPolicy,
+            });
         const updateResp = await updateWorkflow(run, update, ctx).catch((error: unknown) => {
           throw started ? error : new AbortedByClosing(error);
         });
@@ -227,7 +271,10 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
           return await attempt();
         } catch (error) {
           const cause = error instanceof AbortedByClosing ? error.cause : error;
-          const abortedByClosing = error instanceof AbortedByClosing && cause instanceof RpcError && cause.message === UPDATE_ABORTED_BY_CLOSING;
+          const abortedByClosing =
+            error instanceof AbortedByClosing &&
+            cause instanceof RpcError &&
+            cause.message === UPDATE_ABORTED_BY_CLOSING;
           if (!abortedByClosing) throw cause;
           if (tries === 2) throw aborted(UPDATE_ABORTED_BY_CLOSING);
         }
@@ -319,7 +366,8 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     },
     GetWorkflowExecutionHistory: async (req, ctx) => {
       const run = runOf(req);
-      const closeOnly = req.historyEventFilterType === enums.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
+      const closeOnly =
+        req.historyEventFilterType === enums.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
       if (closeOnly) {
         // As on the real server, a close-event long poll waits for the close itself, not for any new event:
         // answering on every event only makes the caller poll again.
@@ -359,9 +407,10 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     },
     CountWorkflowExecutions: (req) => ({ count: matching(req).length }),
     GetSearchAttributes: () => ({
-      keys: Object.fromEntries(
-        [...Object.entries(SYSTEM_ATTRIBUTES), ...[...cluster.namespace('default').customAttributes]],
-      ),
+      keys: Object.fromEntries([
+        ...Object.entries(SYSTEM_ATTRIBUTES),
+        ...[...cluster.namespace('default').customAttributes],
+      ]),
     }),
 
     // ---- schedules (schedules.ts) ----
@@ -380,7 +429,9 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
         return task ?? {};
       }
       cluster.pollers.record(namespace.name, name, 'workflow', poller.identity);
-      const task = await cluster.workflowQueue(namespace.name, name).poll(poller, longPollMs(ctx), ctx.isCancelled, ctx.onCancel);
+      const task = await cluster
+        .workflowQueue(namespace.name, name)
+        .poll(poller, longPollMs(ctx), ctx.isCancelled, ctx.onCancel);
       return task ?? {};
     },
     // The pollers of a task queue (the legacy mode's answer); no backlog statistics or versioning.
@@ -447,8 +498,14 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     RecordActivityTaskHeartbeatById: (req) => activityById(req).heartbeat(req.details),
     RespondActivityTaskCompleted: (req) => (activityTarget(req).complete(req.result, req.identity ?? ''), {}),
     RespondActivityTaskCompletedById: (req) => (activityById(req).complete(req.result, req.identity ?? ''), {}),
-    RespondActivityTaskFailed: (req) => (activityTarget(req).fail(req.failure, req.identity ?? '', req.lastHeartbeatDetails), {}),
-    RespondActivityTaskFailedById: (req) => (activityById(req).fail(req.failure, req.identity ?? '', req.lastHeartbeatDetails), {}),
+    RespondActivityTaskFailed: (req) => (
+      activityTarget(req).fail(req.failure, req.identity ?? '', req.lastHeartbeatDetails),
+      {}
+    ),
+    RespondActivityTaskFailedById: (req) => (
+      activityById(req).fail(req.failure, req.identity ?? '', req.lastHeartbeatDetails),
+      {}
+    ),
     RespondActivityTaskCanceled: (req) => (activityTarget(req).canceled(req.details, req.identity ?? ''), {}),
     RespondActivityTaskCanceledById: (req) => (activityById(req).canceled(req.details, req.identity ?? ''), {}),
   };
@@ -477,7 +534,8 @@ export function operatorService(cluster: Cluster): Record<string, Handler> {
       if (entries.length === 0) throw invalidArgument('SearchAttributes are not set on request.');
       for (const [name, type] of entries) {
         if (!ATTRIBUTE_TYPES[type]) throw invalidArgument(`Unknown search attribute type ${type} for ${name}.`);
-        if (SYSTEM_ATTRIBUTES[name] !== undefined) throw invalidArgument(`Search attribute ${name} is reserved by system.`);
+        if (SYSTEM_ATTRIBUTES[name] !== undefined)
+          throw invalidArgument(`Search attribute ${name} is reserved by system.`);
         const existing = namespace.customAttributes.get(name);
         if (existing !== undefined && existing !== type) {
           throw new RpcError(GrpcStatus.ALREADY_EXISTS, `Search attribute ${name} already exists with another type.`);

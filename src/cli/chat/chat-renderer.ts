@@ -3,7 +3,13 @@
  * call, approval questions and the reply. It keeps only what streaming needs (which model call's text is on
  * the open line), so the reply can end that line instead of printing the same text twice.
  */
-import type { ConversationEvent, ConversationView, PendingApproval, Reply, TranscriptEntry } from '../../conversation/protocol';
+import type {
+  ConversationEvent,
+  ConversationView,
+  PendingApproval,
+  Reply,
+  TranscriptEntry,
+} from '../../conversation/protocol';
 import { COMMANDS } from './chat-state';
 
 /** Where the chat writes; a TTY gets colours unless NO_COLOR is set. */
@@ -51,10 +57,13 @@ export class ChatRenderer {
     }
     const status = view.status === 'idle' ? '' : `, ${view.status.replace('_', ' ')}`;
     this.line(this.dim(`${view.turns} turn${view.turns === 1 ? '' : 's'} so far${status}`));
-    if (recent.length < total) this.line(this.dim(`… ${total - recent.length} earlier entries (vigil inspect shows them)`));
+    if (recent.length < total)
+      this.line(this.dim(`… ${total - recent.length} earlier entries (vigil inspect shows them)`));
     for (const entry of recent) this.entry(entry);
     for (const approval of view.pendingApprovals) {
-      this.line(this.dim(`a tool call of an earlier turn is waiting for approval: ${call(approval.tool, approval.arguments)}`));
+      this.line(
+        this.dim(`a tool call of an earlier turn is waiting for approval: ${call(approval.tool, approval.arguments)}`),
+      );
     }
   }
 
@@ -69,7 +78,9 @@ export class ChatRenderer {
         if (event.decision === 'expired') this.line(this.dim('  (the approval request expired: rejected)'));
         return;
       case 'tool.finished':
-        return this.line(this.dim(`  <- ${event.name}${event.isError ? ' failed' : ''}: ${cut(oneLine(event.content), RESULT_SHOWN)}`));
+        return this.line(
+          this.dim(`  <- ${event.name}${event.isError ? ' failed' : ''}: ${cut(oneLine(event.content), RESULT_SHOWN)}`),
+        );
       case 'notice':
         return this.line(this.dim(`  notice: ${event.content}`));
       case 'conversation.ended':
@@ -127,7 +138,8 @@ export class ChatRenderer {
     if (view.currentTurn) lines.push(`running turn ${view.currentTurn.turn}, step ${view.currentTurn.step}`);
     if (view.queued.length > 0) lines.push(`queued: ${view.queued.map((m) => m.id).join(', ')}`);
     for (const a of view.pendingApprovals) lines.push(`awaiting approval: ${call(a.tool, a.arguments)}`);
-    if (view.rememberedTools.length > 0) lines.push(`approved for the conversation: ${view.rememberedTools.join(', ')}`);
+    if (view.rememberedTools.length > 0)
+      lines.push(`approved for the conversation: ${view.rememberedTools.join(', ')}`);
     for (const text of lines) this.line(this.dim(text));
   }
 
@@ -149,13 +161,15 @@ export class ChatRenderer {
 
   private delta(event: ConversationEvent & { type: 'model.delta' }): void {
     const open = this.streaming;
-    const same = open !== null && open.turn === event.turn && open.step === event.step && open.attempt === event.attempt;
+    const same =
+      open !== null && open.turn === event.turn && open.step === event.step && open.attempt === event.attempt;
     if (!same) {
       if (event.text === '') return;
       this.close();
       this.endQuestion();
       // A later attempt of the same model call starts again from the beginning: say so, not splice it on.
-      const retried = open !== null && open.turn === event.turn && open.step === event.step && event.attempt > open.attempt;
+      const retried =
+        open !== null && open.turn === event.turn && open.step === event.step && event.attempt > open.attempt;
       if (retried) this.line(this.dim(`  (the model call failed; attempt ${event.attempt}:)`));
       this.streaming = { turn: event.turn, step: event.step, attempt: event.attempt, text: '' };
       this.out.write(this.label());
@@ -173,7 +187,9 @@ export class ChatRenderer {
         for (const c of entry.toolCalls) this.line(this.dim(`  -> ${call(c.name, c.arguments)}`));
         return;
       case 'tool':
-        return this.line(this.dim(`  <- ${entry.name}${entry.isError ? ' failed' : ''}: ${cut(oneLine(entry.content), RESULT_SHOWN)}`));
+        return this.line(
+          this.dim(`  <- ${entry.name}${entry.isError ? ' failed' : ''}: ${cut(oneLine(entry.content), RESULT_SHOWN)}`),
+        );
       case 'notice':
         return this.line(this.dim(`  notice: ${entry.content}`));
     }

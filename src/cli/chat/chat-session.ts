@@ -86,14 +86,12 @@ export async function runChatSession(options: ChatSessionOptions): Promise<numbe
         return;
       }
       case 'cancel':
-        void agents
-          .cancelTurn(agent, conversation, { reason: 'cancelled in vigil chat (Ctrl-C)' })
-          .then(
-            (result) => {
-              if (!result.cancelled) renderer.say('(no turn was running)');
-            },
-            (error: unknown) => renderer.error(`could not cancel the turn: ${describe(error)}`),
-          );
+        void agents.cancelTurn(agent, conversation, { reason: 'cancelled in vigil chat (Ctrl-C)' }).then(
+          (result) => {
+            if (!result.cancelled) renderer.say('(no turn was running)');
+          },
+          (error: unknown) => renderer.error(`could not cancel the turn: ${describe(error)}`),
+        );
         return;
       case 'ask':
         return renderer.ask(effect.approval);
@@ -133,7 +131,8 @@ export async function runChatSession(options: ChatSessionOptions): Promise<numbe
     try {
       renderer.state(await agents.state(agent, conversation));
     } catch (error) {
-      if (error instanceof ConversationNotFoundError) renderer.say('(the conversation has not started: send a message)');
+      if (error instanceof ConversationNotFoundError)
+        renderer.say('(the conversation has not started: send a message)');
       else renderer.error(describe(error));
     }
   }
@@ -178,7 +177,8 @@ async function readHeader(agents: AgentClient, agent: string, conversation: stri
     const view = await agents.state(agent, conversation);
     const { total } = await agents.transcript(agent, conversation, { limit: 1 });
     const offset = Math.max(0, total - RECENT_ENTRIES);
-    const recent = total === 0 ? [] : (await agents.transcript(agent, conversation, { offset, limit: RECENT_ENTRIES })).entries;
+    const recent =
+      total === 0 ? [] : (await agents.transcript(agent, conversation, { offset, limit: RECENT_ENTRIES })).entries;
     return { view, recent, total };
   } catch (error) {
     if (error instanceof ConversationNotFoundError) return { view: null, recent: [], total: 0 };

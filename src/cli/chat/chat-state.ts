@@ -91,7 +91,10 @@ function typed(state: ChatState, line: string): ChatStep {
   const text = line.trim();
   if (text === '') return { state, effects: [{ type: 'prompt' }] };
   if (!text.startsWith('/')) {
-    return { state: { mode: 'turn', cancelling: false, approvals: [], settled: [] }, effects: [{ type: 'send', content: text }] };
+    return {
+      state: { mode: 'turn', cancelling: false, approvals: [], settled: [] },
+      effects: [{ type: 'send', content: text }],
+    };
   }
   switch (text.toLowerCase()) {
     case '/exit':
@@ -104,7 +107,10 @@ function typed(state: ChatState, line: string): ChatStep {
     default:
       return {
         state,
-        effects: [{ type: 'say', text: `unknown command ${text.split(/\s/)[0]}; /help lists the commands` }, { type: 'prompt' }],
+        effects: [
+          { type: 'say', text: `unknown command ${text.split(/\s/)[0]}; /help lists the commands` },
+          { type: 'prompt' },
+        ],
       };
   }
 }
@@ -122,7 +128,9 @@ function inTurn(state: ChatState & { mode: 'turn' }, input: ChatInput): ChatStep
       return answered(state, input.type === 'key' ? input.key : input.text);
     case 'approval.requested': {
       const { approval } = input;
-      const known = state.settled.includes(approval.toolCallId) || state.approvals.some((a) => a.toolCallId === approval.toolCallId);
+      const known =
+        state.settled.includes(approval.toolCallId) ||
+        state.approvals.some((a) => a.toolCallId === approval.toolCallId);
       if (known || state.cancelling) return { state, effects: [] };
       const approvals = [...state.approvals, approval];
       // Only the first is asked; the others wait their turn.
@@ -154,7 +162,10 @@ function answered(state: ChatState & { mode: 'turn' }, typedAnswer: string): Cha
   if (answer === undefined) {
     return {
       state,
-      effects: [{ type: 'say', text: 'answer y (yes), n (no) or a (always); Ctrl-C cancels the turn' }, { type: 'ask', approval: asked }],
+      effects: [
+        { type: 'say', text: 'answer y (yes), n (no) or a (always); Ctrl-C cancels the turn' },
+        { type: 'ask', approval: asked },
+      ],
     };
   }
   const effects: ChatEffect[] = [{ type: 'decide', approval: asked, ...answer }];

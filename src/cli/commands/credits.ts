@@ -60,7 +60,9 @@ Examples:
       checkAccount(account);
       const micros = parseCredits(amount);
       if (micros === undefined || micros === 0) {
-        throw new ValidationError(`amount must be a number of credits above 0 with up to 6 decimals, e.g. 10 or 0.25 (got "${amount.slice(0, 40)}")`);
+        throw new ValidationError(
+          `amount must be a number of credits above 0 with up to 6 decimals, e.g. 10 or 0.25 (got "${amount.slice(0, 40)}")`,
+        );
       }
       const { balanceMicros } = await withLedger(command, (ledger) => ledger.grant(account, micros));
       process.stdout.write(
@@ -80,7 +82,9 @@ Examples:
       const balance = await withLedger(command, (ledger) => ledger.balance(account));
       if (balance === undefined) throw new CommandFailed(`there is no credits account "${account}"`);
       process.stdout.write(
-        options.json ? `${JSON.stringify({ account, balanceMicros: balance })}\n` : `${account}: ${formatCredits(balance)} credits\n`,
+        options.json
+          ? `${JSON.stringify({ account, balanceMicros: balance })}\n`
+          : `${account}: ${formatCredits(balance)} credits\n`,
       );
     });
 }

@@ -44,7 +44,10 @@ export function registerDev(program: Command): void {
     .command('dev')
     .description('run Temporal, the gateway, a worker and (without a model configured) a demo model, until Ctrl-C')
     .addOption(
-      new Option('-p, --port <port>', 'port for the Temporal that dev starts (0 picks a free one; the default moves to a free one when taken)')
+      new Option(
+        '-p, --port <port>',
+        'port for the Temporal that dev starts (0 picks a free one; the default moves to a free one when taken)',
+      )
         .env('VIGIL_DEV_TEMPORAL_PORT')
         .default(DEFAULT_TEMPORAL_PORT)
         .argParser(parsePort),
@@ -55,12 +58,16 @@ export function registerDev(program: Command): void {
       ),
     )
     .addOption(
-      new Option('--gateway-port <port>', 'HTTP gateway port (overrides VIGIL_GATEWAY_PORT; default 8787, or a free port when 8787 is taken)').argParser(
-        parsePort,
-      ),
+      new Option(
+        '--gateway-port <port>',
+        'HTTP gateway port (overrides VIGIL_GATEWAY_PORT; default 8787, or a free port when 8787 is taken)',
+      ).argParser(parsePort),
     )
     .option('--no-gateway', 'run without the HTTP gateway')
-    .option('--config <file>', "the app's config (default: vigil.config.ts, .mts, .js or .mjs here, else the shipped assistant)")
+    .option(
+      '--config <file>',
+      "the app's config (default: vigil.config.ts, .mts, .js or .mjs here, else the shipped assistant)",
+    )
     .addHelpText(
       'after',
       `
@@ -99,7 +106,13 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
 
   // Before anything starts: a config that does not load is exit code 2 at once.
   const app = loadAppConfig({ cwd: process.cwd(), file: options.config });
-  if (app) say(`agents ${app.agents.list().map((a) => a.name).join(', ')} from ${app.file}`);
+  if (app)
+    say(
+      `agents ${app.agents
+        .list()
+        .map((a) => a.name)
+        .join(', ')} from ${app.file}`,
+    );
   const shutdown = stopOnSignals(say);
   const started: { close(): Promise<void> }[] = [];
   try {
@@ -137,7 +150,9 @@ async function runDev(options: DevOptions, command: Command): Promise<void> {
       say(`using Temporal at ${externalAddress}`);
       const missing = await missingSearchAttributes(externalAddress, config.temporal.namespace);
       if (missing.length > 0) {
-        const names = missing.map((name) => `--name ${name} --type ${VIGIL_SEARCH_ATTRIBUTES[name as VigilSearchAttributeName]}`);
+        const names = missing.map(
+          (name) => `--name ${name} --type ${VIGIL_SEARCH_ATTRIBUTES[name as VigilSearchAttributeName]}`,
+        );
         say(
           `warning: namespace ${config.temporal.namespace} lacks Vigil's search attributes ${missing.join(', ')}; ` +
             'conversations cannot run until they are registered:\n' +
@@ -247,7 +262,9 @@ function temporalDbFile(config: Config): string {
 
 /** Where large payloads and credits live; a PostgreSQL URL holds a password, so only the kind is said. */
 function describeStore(config: Config): string {
-  return config.store.kind === 'file' ? `files under ${resolve(config.store.dataDir)}` : 'PostgreSQL (VIGIL_STORE_POSTGRES_URL)';
+  return config.store.kind === 'file'
+    ? `files under ${resolve(config.store.dataDir)}`
+    : 'PostgreSQL (VIGIL_STORE_POSTGRES_URL)';
 }
 
 function curlExample(url: string, agent: string, needsToken: boolean): string {

@@ -23,7 +23,10 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('write a new app: an agent with a tool of its own, a test of it with vigil/testing, and a README')
     .argument('[dir]', 'the folder to write the app into; it must be new or empty', '.')
-    .option('--vigil <spec>', "what the app depends on for vigil: a version, a tarball's path or URL (default: see below)")
+    .option(
+      '--vigil <spec>',
+      "what the app depends on for vigil: a version, a tarball's path or URL (default: see below)",
+    )
     .addHelpText(
       'after',
       `
@@ -38,7 +41,12 @@ Examples:
     )
     .action((dir: string, options: { vigil?: string }) => {
       const target = resolve(process.cwd(), dir);
-      const vigil = resolveVigilSpec({ option: options.vigil, env: process.env, cwd: process.cwd(), version: vigilPackage.version });
+      const vigil = resolveVigilSpec({
+        option: options.vigil,
+        env: process.env,
+        cwd: process.cwd(),
+        version: vigilPackage.version,
+      });
       const name = packageNameFor(basename(target));
       writeApp(
         target,

@@ -58,7 +58,7 @@ Examples:
 
 async function wholeTranscript(agents: AgentClient, agent: string, conversation: string): Promise<TranscriptEntry[]> {
   const entries: TranscriptEntry[] = [];
-  for (let offset: number | null = 0; offset !== null; ) {
+  for (let offset: number | null = 0; offset !== null;) {
     const page = await agents.transcript(agent, conversation, { offset, limit: 500 });
     entries.push(...page.entries);
     offset = page.nextOffset;
@@ -70,7 +70,12 @@ export function summarizeTurns(transcript: TranscriptEntry[]): TurnSummary[] {
   const turns = new Map<number, TurnSummary>();
   for (const entry of transcript) {
     if (entry.role !== 'assistant') continue;
-    const turn = turns.get(entry.turn) ?? { turn: entry.turn, models: [], modelCalls: 0, usage: { inputTokens: 0, outputTokens: 0 } };
+    const turn = turns.get(entry.turn) ?? {
+      turn: entry.turn,
+      models: [],
+      modelCalls: 0,
+      usage: { inputTokens: 0, outputTokens: 0 },
+    };
     if (!turn.models.includes(entry.model)) turn.models.push(entry.model);
     turn.modelCalls++;
     turn.usage.inputTokens += entry.usage.inputTokens;
@@ -94,7 +99,9 @@ export function describeConversation(state: StateAnswer, turns: TurnSummary[], t
   if (state.memory) {
     const { summarizedThrough, summaryTokens } = state.memory;
     const entries = summarizedThrough + 1;
-    lines.push(`  summary:  the first ${formatCount(entries)} transcript ${entries === 1 ? 'entry' : 'entries'} in a rolling summary of ${formatCount(summaryTokens)} tokens`);
+    lines.push(
+      `  summary:  the first ${formatCount(entries)} transcript ${entries === 1 ? 'entry' : 'entries'} in a rolling summary of ${formatCount(summaryTokens)} tokens`,
+    );
   }
   if (state.currentTurn) {
     const { turn, messageId, step, startedAt } = state.currentTurn;
@@ -104,7 +111,8 @@ export function describeConversation(state: StateAnswer, turns: TurnSummary[], t
   for (const approval of state.pendingApprovals) {
     lines.push(`  awaiting approval: ${approval.tool}(${approval.arguments}) [tool call ${approval.toolCallId}]`);
   }
-  if (state.rememberedTools.length > 0) lines.push(`  approved for the conversation: ${state.rememberedTools.join(', ')}`);
+  if (state.rememberedTools.length > 0)
+    lines.push(`  approved for the conversation: ${state.rememberedTools.join(', ')}`);
 
   lines.push('', 'Turns:');
   if (turns.length === 0) lines.push('  (no model calls yet)');
@@ -133,11 +141,18 @@ export function describeUsage(answer: unknown): string[] {
     const cost = !costKnown
       ? ''
       : `, ${formatMicros(totals.costMicros)}` +
-        (totals.unpricedCalls > 0 ? ` (${formatCount(totals.unpricedCalls)} unpriced call${totals.unpricedCalls === 1 ? '' : 's'}, not counted)` : '');
+        (totals.unpricedCalls > 0
+          ? ` (${formatCount(totals.unpricedCalls)} unpriced call${totals.unpricedCalls === 1 ? '' : 's'}, not counted)`
+          : '');
     return `${formatCount(totals.inputTokens)} in / ${formatCount(totals.outputTokens)} out tokens in ${calls}${cost}`;
   };
-  const lines = [`  usage:    ${line(usage)}${costKnown ? '' : ' (cost not recorded by this conversation\'s worker)'}`];
-  const breakdown = (title: string, byName: Record<string, UsageTotals>, others: UsageTotals | null, othersLabel: string) => {
+  const lines = [`  usage:    ${line(usage)}${costKnown ? '' : " (cost not recorded by this conversation's worker)"}`];
+  const breakdown = (
+    title: string,
+    byName: Record<string, UsageTotals>,
+    others: UsageTotals | null,
+    othersLabel: string,
+  ) => {
     const rows: [string, UsageTotals][] = Object.entries(byName).sort(([a], [b]) => a.localeCompare(b));
     if (others) rows.push([othersLabel, others]);
     if (rows.length === 0) return;

@@ -35,7 +35,10 @@ export function registerList(program: Command): void {
     .option('-a, --agent <name>', 'only this agent')
     .option('-s, --status <status>', `only conversations in this status (${STATUSES.join(', ')})`)
     .option('-n, --limit <count>', 'at most this many', '50')
-    .option('--totals', 'also print tokens and cost per agent, over every matching conversation (not only the first --limit)')
+    .option(
+      '--totals',
+      'also print tokens and cost per agent, over every matching conversation (not only the first --limit)',
+    )
     .option('--json', 'print the list as JSON')
     .addHelpText(
       'after',
@@ -52,14 +55,16 @@ Examples:
     )
     .action(async (options: ListOptions, command: Command) => {
       const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, not "${options.limit}"`);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UsageError(`--limit must be a positive whole number, not "${options.limit}"`);
       if (options.status && !STATUSES.includes(options.status)) {
         throw new UsageError(`--status must be one of ${STATUSES.join(', ')}, not "${options.status}"`);
       }
       const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
       // Names are checked by the protocol's pattern (no quotes), so they are safe inside the query.
       if (options.agent) {
-        if (!/^[A-Za-z0-9._:@-]+$/.test(options.agent)) throw new UsageError(`--agent "${options.agent}" is not an agent name`);
+        if (!/^[A-Za-z0-9._:@-]+$/.test(options.agent))
+          throw new UsageError(`--agent "${options.agent}" is not an agent name`);
         clauses.push(`VigilAgent = '${options.agent}'`);
       }
       if (options.status) clauses.push(`VigilStatus = '${options.status}'`);
@@ -81,12 +86,18 @@ Examples:
             status: text(attributes.VigilStatus?.[0], execution.status.name.toLowerCase()),
             tokens: Number(attributes.VigilTokensUsed?.[0] ?? 0),
             costMicros: attributes.VigilCostMicros?.[0] === undefined ? null : Number(attributes.VigilCostMicros[0]),
-            lastActivity: attributes.VigilLastActivity?.[0] ? new Date(attributes.VigilLastActivity[0] as string | Date).toISOString() : null,
+            lastActivity: attributes.VigilLastActivity?.[0]
+              ? new Date(attributes.VigilLastActivity[0] as string | Date).toISOString()
+              : null,
             summary: memo?.summary ?? null,
           });
           const entry = found.at(-1)!;
           const sum = totals.get(agent) ?? { conversations: 0, tokens: 0, costMicros: 0 };
-          totals.set(agent, { conversations: sum.conversations + 1, tokens: sum.tokens + entry.tokens, costMicros: sum.costMicros + (entry.costMicros ?? 0) });
+          totals.set(agent, {
+            conversations: sum.conversations + 1,
+            tokens: sum.tokens + entry.tokens,
+            costMicros: sum.costMicros + (entry.costMicros ?? 0),
+          });
           if (found.length >= limit && !options.totals) break;
         }
         return found.slice(0, limit);
@@ -102,11 +113,15 @@ Examples:
       }
       for (const c of listed) {
         const cost = c.costMicros === null ? '' : `  ${formatMicros(c.costMicros)}`;
-        process.stdout.write(`${c.agent}/${c.conversationId}  ${c.status}  ${c.tokens} tokens${cost}  ${c.lastActivity ?? '-'}\n`);
+        process.stdout.write(
+          `${c.agent}/${c.conversationId}  ${c.status}  ${c.tokens} tokens${cost}  ${c.lastActivity ?? '-'}\n`,
+        );
       }
       if (options.totals) {
         for (const [agent, t] of totals) {
-          process.stdout.write(`total ${agent}: ${t.conversations} conversations, ${t.tokens} tokens, ${formatMicros(t.costMicros)}\n`);
+          process.stdout.write(
+            `total ${agent}: ${t.conversations} conversations, ${t.tokens} tokens, ${formatMicros(t.costMicros)}\n`,
+          );
         }
       }
     });

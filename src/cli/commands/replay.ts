@@ -66,14 +66,18 @@ Examples:
       for (const path of await expandPaths(files)) sources.push(await fromFile(path));
       if (settings && options.query !== undefined) {
         const { query } = options;
-        await withTemporalClient(settings, async ({ client }) => sources.push(...(await fromServer(client, query))), { store });
+        await withTemporalClient(settings, async ({ client }) => sources.push(...(await fromServer(client, query))), {
+          store,
+        });
       }
       if (sources.length === 0) throw new CommandFailed('no histories found to replay');
 
       const failures = await replayAll(sources, store);
       const total = sources.length;
       process.stdout.write(
-        failures === 0 ? `${total} ${plural(total)} replayed: all passed\n` : `${failures} of ${total} ${plural(total)} failed to replay\n`,
+        failures === 0
+          ? `${total} ${plural(total)} replayed: all passed\n`
+          : `${failures} of ${total} ${plural(total)} failed to replay\n`,
       );
       if (failures > 0) process.exitCode = 1;
     });
@@ -116,7 +120,10 @@ async function fromServer(client: Client, query: string): Promise<Source[]> {
       const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
       sources.push({ label, history });
     } catch (error) {
-      sources.push({ label, problem: `cannot fetch its history: ${error instanceof Error ? error.message : String(error)}` });
+      sources.push({
+        label,
+        problem: `cannot fetch its history: ${error instanceof Error ? error.message : String(error)}`,
+      });
     }
   }
   if (sources.length === 0) process.stderr.write(`the query matched no workflows: ${query}\n`);
@@ -162,16 +169,25 @@ async function replayAll(sources: Source[], storeConfig: StoreSettings): Promise
   installRuntimeLogger(createLogger({ level: 'error', name: 'vigil-replay', destination: pino.destination(2) }), {
     shutdownSignals: [],
   });
-  const readable = sources.flatMap((source, index) => ('problem' in source ? [] : [{ index, history: source.history }]));
+  const readable = sources.flatMap((source, index) =>
+    'problem' in source ? [] : [{ index, history: source.history }],
+  );
   if (readable.length > 0) {
-    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...WORKFLOW_BUNDLER_OPTIONS, logger: quietBundler });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      ...WORKFLOW_BUNDLER_OPTIONS,
+      logger: quietBundler,
+    });
     // Results come back one per history, in order, under the id given: the source's index stands in for it.
     const histories = readable.map(({ index, history }) => ({ workflowId: String(index), history }));
     // The workflow code must see the values the claims in history stand for, as the worker that ran it did.
     const store = createContentStore(storeConfig);
     try {
       const dataConverter = vigilDataConverter(store, storeConfig);
-      for await (const result of Worker.runReplayHistories({ workflowBundle: { code }, dataConverter, ...ACTIVATION_TIMEOUT }, histories)) {
+      for await (const result of Worker.runReplayHistories(
+        { workflowBundle: { code }, dataConverter, ...ACTIVATION_TIMEOUT },
+        histories,
+      )) {
         const index = Number(result.workflowId);
         reportUnreadableBefore(index);
         report(sources[index].label, result.error ? describeReplayError(result.error) : undefined);

@@ -100,7 +100,10 @@ Examples:
     .action(async (options: { agent?: string; conversation?: string; json?: boolean }, command: Command) => {
       const settings = temporalSettings(globalOptions(command));
       const listed = await withTemporalClient(settings, ({ client }) =>
-        new ScheduleClient({ client, taskQueue: settings.taskQueue }).list({ agent: options.agent, conversationId: options.conversation }),
+        new ScheduleClient({ client, taskQueue: settings.taskQueue }).list({
+          agent: options.agent,
+          conversationId: options.conversation,
+        }),
       );
       if (options.json) process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
       else if (listed.length === 0) process.stdout.write('no schedules\n');
@@ -121,7 +124,9 @@ Example:
     )
     .action(async (scheduleId: string, _options: unknown, command: Command) => {
       const settings = temporalSettings(globalOptions(command));
-      await withTemporalClient(settings, ({ client }) => new ScheduleClient({ client, taskQueue: settings.taskQueue }).delete(scheduleId));
+      await withTemporalClient(settings, ({ client }) =>
+        new ScheduleClient({ client, taskQueue: settings.taskQueue }).delete(scheduleId),
+      );
       process.stdout.write(`deleted ${scheduleId}\n`);
     });
 }

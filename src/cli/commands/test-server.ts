@@ -14,10 +14,15 @@ export function registerTestServer(program: Command): void {
   program
     .command('test-server')
     .description("run Vigil's in-memory Temporal test server until Ctrl-C, for workers, clients and the temporal CLI")
-    .addOption(new Option('-p, --port <port>', 'port on 127.0.0.1 (0 picks a free one)').default(7233).argParser(parsePort))
+    .addOption(
+      new Option('-p, --port <port>', 'port on 127.0.0.1 (0 picks a free one)').default(7233).argParser(parsePort),
+    )
     .option('--time-skipping', 'jump time to the next timer whenever no workflow task or activity is pending')
     .addOption(
-      new Option('--dynamic-config-value <KEY=VALUE>', 'a server limit, as on `temporal server start-dev` (repeatable; keys below)')
+      new Option(
+        '--dynamic-config-value <KEY=VALUE>',
+        'a server limit, as on `temporal server start-dev` (repeatable; keys below)',
+      )
         .argParser((value: string, previous: string[]) => [...previous, value])
         .default([], 'none'),
     )

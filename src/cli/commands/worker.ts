@@ -12,7 +12,10 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('run a Vigil worker against Temporal until Ctrl-C (what `npm run worker` runs)')
-    .option('--config <file>', "the app's config (default: vigil.config.ts, .mts, .js or .mjs here, else the shipped assistant)")
+    .option(
+      '--config <file>',
+      "the app's config (default: vigil.config.ts, .mts, .js or .mjs here, else the shipped assistant)",
+    )
     .option(
       '--demo-without-key',
       'with neither OPENAI_API_KEY nor OPENAI_BASE_URL set, answer with the offline demo model (as vigil dev does) instead of refusing to start',

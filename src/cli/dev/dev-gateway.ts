@@ -26,7 +26,11 @@ export interface DevGatewayOptions {
   say(message: string): void;
 }
 
-export async function startDevGateway(config: Config, logger: Logger, { agents, portIsExplicit, say }: DevGatewayOptions): Promise<DevGateway> {
+export async function startDevGateway(
+  config: Config,
+  logger: Logger,
+  { agents, portIsExplicit, say }: DevGatewayOptions,
+): Promise<DevGateway> {
   const gateway = buildGateway({ config, logger: logger.child({ component: 'gateway' }), agents });
   const { host, port } = config.gateway;
   let url: string;

@@ -153,7 +153,9 @@ async function startCliDevServer(executable: string, options: DevTemporalOptions
 function portProblem(error: unknown, port: number): CommandFailed {
   const message = error instanceof Error ? error.message : String(error);
   if (/EADDRINUSE|address already in use|No address added/i.test(message)) {
-    return new CommandFailed(`port ${port} on 127.0.0.1 is already in use; choose another with --port (0 picks a free one)`);
+    return new CommandFailed(
+      `port ${port} on 127.0.0.1 is already in use; choose another with --port (0 picks a free one)`,
+    );
   }
   return new CommandFailed(`could not start the in-process Temporal server on port ${port}: ${message}`);
 }

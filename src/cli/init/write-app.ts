@@ -9,7 +9,9 @@ export function writeApp(dir: string, files: AppFiles): void {
     if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} exists and is not a folder`);
     const present = readdirSync(dir).filter((name) => name !== '.git');
     if (present.length > 0) {
-      throw new UsageError(`${dir} is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', …' : ''}); choose a new or empty folder`);
+      throw new UsageError(
+        `${dir} is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', …' : ''}); choose a new or empty folder`,
+      );
     }
   }
   for (const [path, contents] of Object.entries(files)) {

@@ -15,7 +15,11 @@ export interface AbandonedTurn {
   answered: Promise<unknown>;
 }
 
-export async function cancelAbandonedTurn(agents: AgentClient, turn: AbandonedTurn, log: FastifyBaseLogger): Promise<void> {
+export async function cancelAbandonedTurn(
+  agents: AgentClient,
+  turn: AbandonedTurn,
+  log: FastifyBaseLogger,
+): Promise<void> {
   const watching = new AbortController();
   const stop = () => watching.abort();
   turn.answered.then(stop, stop);
@@ -30,7 +34,8 @@ export async function cancelAbandonedTurn(agents: AgentClient, turn: AbandonedTu
       }
     }
   } catch (error) {
-    if (!watching.signal.aborted) log.warn({ err: error, messageId: turn.messageId }, 'could not cancel the turn of a closed request');
+    if (!watching.signal.aborted)
+      log.warn({ err: error, messageId: turn.messageId }, 'could not cancel the turn of a closed request');
   } finally {
     stop();
   }

@@ -72,12 +72,16 @@ export function chatCompletion({ agent, conversationId, reply }: Answer): ChatCo
 }
 
 /** The reply as server-sent events: role, content pieces, finish reason, usage when asked for, `[DONE]`. */
-export function* chatCompletionEvents({ agent, conversationId, reply }: Answer, includeUsage: boolean): Generator<string> {
+export function* chatCompletionEvents(
+  { agent, conversationId, reply }: Answer,
+  includeUsage: boolean,
+): Generator<string> {
   const chunk = (choices: ChatCompletionChunk['choices']): string =>
     `data: ${JSON.stringify({ ...chunkBase(agent, reply.messageId), choices } satisfies ChatCompletionChunk)}\n\n`;
 
   yield chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
-  for (const piece of pieces(reply.content)) yield chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]);
+  for (const piece of pieces(reply.content))
+    yield chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]);
   yield finishChunk(agent, conversationId, reply);
   if (includeUsage) yield usageChunk(agent, reply);
   yield 'data: [DONE]\n\n';
@@ -98,7 +102,12 @@ export function usageChunk(agent: string, reply: Reply): string {
 }
 
 function chunkBase(agent: string, messageId: string) {
-  return { id: completionIdFor(messageId), object: 'chat.completion.chunk' as const, created: unixSeconds(), model: agent };
+  return {
+    id: completionIdFor(messageId),
+    object: 'chat.completion.chunk' as const,
+    created: unixSeconds(),
+    model: agent,
+  };
 }
 
 /** Word-sized pieces, each with its trailing whitespace, so the pieces join back to the exact text. */

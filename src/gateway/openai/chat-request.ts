@@ -66,12 +66,20 @@ export const ChatCompletionRequest = z
     const messages = body.messages;
     const last = messages.length - 1;
     if (messages[last].role !== 'user') {
-      ctx.addIssue({ code: 'custom', path: ['body', 'messages', last, 'role'], message: `is ${messages[last].role}; the last message must be the user's new message` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['body', 'messages', last, 'role'],
+        message: `is ${messages[last].role}; the last message must be the user's new message`,
+      });
       return z.NEVER;
     }
     const content = textOf(messages[last].content);
     if (content === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['body', 'messages', last, 'content'], message: 'must be text (a string or text parts)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['body', 'messages', last, 'content'],
+        message: 'must be text (a string or text parts)',
+      });
       return z.NEVER;
     }
 
@@ -120,7 +128,12 @@ function seedOf(earlier: ChatMessage[], user: string | undefined, ctx: z.Refinem
   let readable = true;
   earlier.forEach((message, index) => {
     const path = ['body', 'messages', index];
-    if (message.role === 'tool' || message.role === 'function' || !none(message.tool_calls) || message.function_call != null) {
+    if (
+      message.role === 'tool' ||
+      message.role === 'function' ||
+      !none(message.tool_calls) ||
+      message.function_call != null
+    ) {
       ctx.addIssue({ code: 'custom', path, message: `is a client-side tool call or result, which ${CLIENT_TOOLS}` });
       readable = false;
       return;
@@ -141,10 +154,16 @@ function seedOf(earlier: ChatMessage[], user: string | undefined, ctx: z.Refinem
     }
   });
   if (!readable) return undefined;
-  const seed = ConversationSeed.safeParse({ ...(instructions.length ? { instructions: instructions.join('\n\n') } : {}), turns });
+  const seed = ConversationSeed.safeParse({
+    ...(instructions.length ? { instructions: instructions.join('\n\n') } : {}),
+    turns,
+  });
   if (!seed.success) {
     for (const issue of seed.error.issues) {
-      const at = issue.path[0] === 'turns' && typeof issue.path[1] === 'number' ? ['body', 'messages', messageIndex(earlier, issue.path[1])] : ['body', 'messages'];
+      const at =
+        issue.path[0] === 'turns' && typeof issue.path[1] === 'number'
+          ? ['body', 'messages', messageIndex(earlier, issue.path[1])]
+          : ['body', 'messages'];
       ctx.addIssue({ code: 'custom', path: [...at, ...issue.path.slice(2)], message: issue.message });
     }
     return undefined;
@@ -173,7 +192,10 @@ function textOf(content: ChatMessage['content']): string | undefined {
  */
 export function statelessId(agent: string, retryKey: string | undefined): string {
   if (retryKey === undefined) return `chat-${randomUUID().replaceAll('-', '')}`;
-  return `chat-${createHash('sha256').update(JSON.stringify([agent, retryKey])).digest('hex').slice(0, 32)}`;
+  return `chat-${createHash('sha256')
+    .update(JSON.stringify([agent, retryKey]))
+    .digest('hex')
+    .slice(0, 32)}`;
 }
 
 /**
@@ -184,6 +206,8 @@ export function statelessId(agent: string, retryKey: string | undefined): string
  * history. Clients that send only the newest message (no history) should send `X-Vigil-Message-Id` instead.
  */
 export function chatMessageId(agent: string, conversationId: string, userMessages: number, content: string): string {
-  const digest = createHash('sha256').update(JSON.stringify([agent, conversationId, userMessages, content])).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([agent, conversationId, userMessages, content]))
+    .digest('hex');
   return `chat-${digest.slice(0, 32)}`;
 }

@@ -10,7 +10,15 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { VigilError } from '../../errors';
 import type { ConversationEventEnvelope, Reply } from '../../conversation/protocol';
-import { chatCompletionEvents, completionIdFor, errorEvent, finishChunk, pieces, turnFailure, usageChunk } from './chat-completion';
+import {
+  chatCompletionEvents,
+  completionIdFor,
+  errorEvent,
+  finishChunk,
+  pieces,
+  turnFailure,
+  usageChunk,
+} from './chat-completion';
 
 export interface LiveCompletion {
   agent: string;
@@ -42,12 +50,18 @@ export async function startLiveCompletion(live: LiveCompletion): Promise<AsyncIt
     const reply = await live.reply;
     const failure = turnFailure(reply);
     if (failure) throw failure;
-    return toAsync(chatCompletionEvents({ agent: live.agent, conversationId: live.conversationId, reply }, live.includeUsage));
+    return toAsync(
+      chatCompletionEvents({ agent: live.agent, conversationId: live.conversationId, reply }, live.includeUsage),
+    );
   }
   return streamTurn(live, events, first);
 }
 
-async function* streamTurn(live: LiveCompletion, events: AsyncIterator<ConversationEventEnvelope>, turn: number): AsyncGenerator<string> {
+async function* streamTurn(
+  live: LiveCompletion,
+  events: AsyncIterator<ConversationEventEnvelope>,
+  turn: number,
+): AsyncGenerator<string> {
   const id = completionIdFor(live.messageId);
   const created = Math.floor(Date.now() / 1000);
   const chunk = (delta: ChatCompletionChunk.Choice.Delta): string =>

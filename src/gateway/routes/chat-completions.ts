@@ -46,7 +46,11 @@ export function chatCompletionRoutes(app: FastifyInstance, { agents, replyTimeou
     const whenAbandoned = (answered: Promise<unknown>) =>
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) {
-          void cancelAbandonedTurn(agents, { agent, conversationId, messageId: chat.message.id, answered }, request.log);
+          void cancelAbandonedTurn(
+            agents,
+            { agent, conversationId, messageId: chat.message.id, answered },
+            request.log,
+          );
         }
       });
 
@@ -78,7 +82,10 @@ export function chatCompletionRoutes(app: FastifyInstance, { agents, replyTimeou
       });
       const body = Readable.from(lines);
       body.on('close', () => watching.abort());
-      return reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache').send(body);
+      return reply
+        .header('content-type', 'text/event-stream; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .send(body);
     } catch (error) {
       watching.abort();
       throw error;
@@ -92,7 +99,11 @@ export function chatCompletionRoutes(app: FastifyInstance, { agents, replyTimeou
  */
 function replyTimeout(chat: ChatCompletionRequest, replyTimeoutMs: number): HttpError {
   if (!chat.stateless) {
-    return new HttpError(504, 'timeout', `no reply within ${replyTimeoutMs} ms; the turn goes on. Send the same request again to get its reply`);
+    return new HttpError(
+      504,
+      'timeout',
+      `no reply within ${replyTimeoutMs} ms; the turn goes on. Send the same request again to get its reply`,
+    );
   }
   return new HttpError(
     504,

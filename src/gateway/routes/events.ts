@@ -61,7 +61,8 @@ export async function eventRoutes(app: FastifyInstance, { agents, streamTokens }
     // An ended conversation has no more events. 204 is what tells an EventSource to stop reconnecting.
     if (described.status.name !== 'RUNNING') return reply.code(204).send();
     // "From now": the offset the next event will have. A reconnect (Last-Event-ID) resumes where it was instead.
-    if (query.from === 'now' && lastEventId === undefined) fromOffset = await agents.eventOffset(params.agent, params.conversationId);
+    if (query.from === 'now' && lastEventId === undefined)
+      fromOffset = await agents.eventOffset(params.agent, params.conversationId);
 
     const left = new AbortController();
     reply.sse.onClose(() => left.abort());
@@ -93,7 +94,8 @@ async function* toMessages(events: AsyncIterable<ConversationEventEnvelope>) {
   let first = true;
   for await (const { offset, event } of events) {
     // A gap is not a position in the stream: it has no id, so the client's Last-Event-ID stays where it was.
-    const message = offset === null ? { event: event.type, data: event } : { id: String(offset), event: event.type, data: event };
+    const message =
+      offset === null ? { event: event.type, data: event } : { id: String(offset), event: event.type, data: event };
     yield first ? { ...message, retry: RECONNECT_MS } : message;
     first = false;
   }

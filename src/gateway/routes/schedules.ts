@@ -3,7 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { ScheduleConflictError, ScheduleNotFoundError } from '../../errors';
 import type { ScheduleClient } from '../../schedules';
 import { HttpError } from '../errors';
-import { checkRequest, ConversationRequest, CreateScheduleHttpRequest, ListSchedulesHttpRequest, ScheduleIdRequest } from '../requests';
+import {
+  checkRequest,
+  ConversationRequest,
+  CreateScheduleHttpRequest,
+  ListSchedulesHttpRequest,
+  ScheduleIdRequest,
+} from '../requests';
 import type { RouteDeps } from './deps';
 
 /** Schedule errors -> HTTP; everything else goes on to the gateway's error handler. */
@@ -23,7 +29,9 @@ export function scheduleRoutes(app: FastifyInstance, deps: RouteDeps): void {
   /** 201 the schedule; 400 a bad cron or duration; 409 a schedule of that name exists. */
   app.post(path, async (request, reply) => {
     const { params, body } = checkRequest(CreateScheduleHttpRequest, request);
-    const created = await schedules().create({ ...params, ...body }).catch(scheduleError);
+    const created = await schedules()
+      .create({ ...params, ...body })
+      .catch(scheduleError);
     return reply.code(201).send(created);
   });
 

@@ -55,14 +55,17 @@ export const DEFAULT_WEBHOOK_IN_AGENTS: readonly string[] = [ASSISTANT_NAME];
 
 const SIGNATURE_FORMAT = `${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`;
 
-
 /**
  * Registers the route on `app`, which must be a plugin of its own: the route replaces JSON parsing with raw
  * bytes (kept to this plugin by fastify's encapsulation), and it must not sit behind the bearer-token hook.
  *
  * @throws ConfigError (when the gateway starts) for an entry of `options.agents` that is not an agent's name.
  */
-export function webhookRoutes(app: FastifyInstance, { agents }: RouteDeps, options: WebhookInOptions | undefined): void {
+export function webhookRoutes(
+  app: FastifyInstance,
+  { agents }: RouteDeps,
+  options: WebhookInOptions | undefined,
+): void {
   const secrets = options?.secrets ?? [];
   const toleranceSeconds = options?.toleranceSeconds ?? DEFAULT_WEBHOOK_IN_TOLERANCE_SECONDS;
   const known = knownAgents(options?.agents ?? DEFAULT_WEBHOOK_IN_AGENTS);
@@ -75,7 +78,11 @@ export function webhookRoutes(app: FastifyInstance, { agents }: RouteDeps, optio
   app.post<{ Params: { agent: string } }>('/agents/:agent/webhook', async (request, reply) => {
     // 404, not 503: the route is off by configuration, which no retry fixes; a 5xx would have senders retry.
     if (secrets.length === 0) {
-      throw new HttpError(404, 'not_found', 'inbound webhooks are not enabled on this gateway; set VIGIL_WEBHOOK_IN_SECRET to enable them');
+      throw new HttpError(
+        404,
+        'not_found',
+        'inbound webhooks are not enabled on this gateway; set VIGIL_WEBHOOK_IN_SECRET to enable them',
+      );
     }
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     checkSignature(request.headers[SIGNATURE_HEADER], raw, secrets, toleranceSeconds);
@@ -108,7 +115,9 @@ export function webhookRoutes(app: FastifyInstance, { agents }: RouteDeps, optio
 
 function knownAgents(names: readonly string[]): Set<string> {
   const problems = names.flatMap((name, index) =>
-    AgentName.safeParse(name).success ? [] : [`webhookIn.agents entry ${index + 1} of ${names.length} is not an agent's name`],
+    AgentName.safeParse(name).success
+      ? []
+      : [`webhookIn.agents entry ${index + 1} of ${names.length} is not an agent's name`],
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return new Set(names);
@@ -136,14 +145,18 @@ export function checkSignature(
   }
   const ageSeconds = nowMs / 1000 - Number(timestamps[0][1]);
   if (ageSeconds > toleranceSeconds) {
-    throw unauthorized(`the signature's timestamp is too old (more than ${toleranceSeconds} s); sign each request when it is sent`);
+    throw unauthorized(
+      `the signature's timestamp is too old (more than ${toleranceSeconds} s); sign each request when it is sent`,
+    );
   }
   if (-ageSeconds > toleranceSeconds) {
     throw unauthorized(`the signature's timestamp is more than ${toleranceSeconds} s ahead of the gateway's clock`);
   }
   // The receivers' own check, so the two directions cannot drift apart; it compares in constant time.
   if (!secrets.some((secret) => verifyWebhookSignature(secret, header, body, toleranceSeconds, nowMs))) {
-    throw unauthorized('the signature does not match the request body under any configured secret; sign the raw body bytes exactly as sent');
+    throw unauthorized(
+      'the signature does not match the request body under any configured secret; sign the raw body bytes exactly as sent',
+    );
   }
 }
 
@@ -164,7 +177,7 @@ export function checkDeliveryAgent(body: unknown, routeAgent: string): void {
   if (typeof agent === 'string' && agent !== routeAgent) {
     throw unauthorized(
       `the delivery is signed for agent ${JSON.stringify(agent)}, not for the agent in the URL (${JSON.stringify(routeAgent)}); ` +
-        'post it to its own agent\'s webhook route',
+        "post it to its own agent's webhook route",
     );
   }
 }

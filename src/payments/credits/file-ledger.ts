@@ -128,7 +128,10 @@ export class FileCreditsLedger implements CreditsLedger {
       if (codeOf(error) === 'ENOENT') return undefined;
       throw error;
     }
-    const last = names.filter((name) => /^\d+\.json$/.test(name)).sort().at(-1);
+    const last = names
+      .filter((name) => /^\d+\.json$/.test(name))
+      .sort()
+      .at(-1);
     if (last === undefined) return undefined;
     return JSON.parse(await readFile(join(this.accountDir(account), last), 'utf8')) as Entry;
   }

@@ -48,7 +48,8 @@ export function accountProblem(account: string): string | undefined {
 
 /** Whole microcredits a ledger may hold or move: positive, and exact in a JS number. */
 export function amountProblem(amountMicros: number): string | undefined {
-  if (!Number.isSafeInteger(amountMicros) || amountMicros <= 0) return 'the amount must be a whole number of microcredits above 0';
+  if (!Number.isSafeInteger(amountMicros) || amountMicros <= 0)
+    return 'the amount must be a whole number of microcredits above 0';
   return undefined;
 }
 
@@ -74,7 +75,9 @@ export function noAccount(account: string): PaymentOutcome {
 /** Microcredits as credits: `2500000` -> `2.5`, `1` -> `0.000001`. */
 export function formatCredits(micros: number): string {
   const whole = Math.floor(micros / 1_000_000);
-  const fraction = String(micros % 1_000_000).padStart(6, '0').replace(/0+$/, '');
+  const fraction = String(micros % 1_000_000)
+    .padStart(6, '0')
+    .replace(/0+$/, '');
   return fraction ? `${whole}.${fraction}` : String(whole);
 }
 

@@ -82,7 +82,10 @@ export class PostgresCreditsLedger implements CreditsLedger {
          RETURNING balance_micros`,
         [account, amountMicros],
       );
-      await client.query('INSERT INTO vigil_credit_grants (account, amount_micros) VALUES ($1, $2)', [account, amountMicros]);
+      await client.query('INSERT INTO vigil_credit_grants (account, amount_micros) VALUES ($1, $2)', [
+        account,
+        amountMicros,
+      ]);
       return { balanceMicros: toNumber(rows[0].balance_micros) };
     });
   }
@@ -116,10 +119,14 @@ export class PostgresCreditsLedger implements CreditsLedger {
         return noAccount(account);
       }
       if (inserted === 0) {
-        const { rows } = await client.query<{ amount_micros: string; agent: string; conversation_id: string; message_id: string }>(
-          'SELECT amount_micros, agent, conversation_id, message_id FROM vigil_credit_payments WHERE reference = $1',
-          [reference],
-        );
+        const { rows } = await client.query<{
+          amount_micros: string;
+          agent: string;
+          conversation_id: string;
+          message_id: string;
+        }>('SELECT amount_micros, agent, conversation_id, message_id FROM vigil_credit_payments WHERE reference = $1', [
+          reference,
+        ]);
         const row = rows[0];
         const earlier = { agent: row.agent, conversationId: row.conversation_id, messageId: row.message_id };
         return sameConsumer(earlier, consumer)

@@ -25,7 +25,12 @@ test('the second run on a worker takes the schemas the first one built, and both
     ...WORKFLOW_BUNDLER_OPTIONS,
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
   });
-  const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.namespace, taskQueue, workflowBundle });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    workflowBundle,
+  });
   const probes = await worker.runUntil(async () => {
     const results: Probe[] = [];
     // One after the other, so the order of the runs is the order of their results.

@@ -38,7 +38,10 @@ export function compileHostAllowList(entries: readonly string[]): HostAllowList 
 
 /** The form both sides are compared in: lower case, no brackets round IPv6, no trailing root dot. */
 export function normalizeHostname(hostname: string): string {
-  return hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  return hostname
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
 }
 
 /** Runs an entry through the URL parser, so IDNs and IP literals compare as URLs spell them. */
