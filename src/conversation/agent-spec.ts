@@ -2,7 +2,7 @@
  * What the conversation workflow knows of an agent: plain JSON, loaded from the worker's agent registry on a
  * run's first turn and then refreshed by model answers whenever the worker's definition changed (so a changed
  * model or tool policy takes effect on the next step and is visible in history; see AgentCache in
- * ../workflows/conversation.ts). Sandbox-safe: types and constants only.
+ * ../workflows/conversation-run.ts). Sandbox-safe: types and constants only.
  */
 import type { MemoryPolicy } from './memory-policy';
 

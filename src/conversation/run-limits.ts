@@ -4,7 +4,7 @@
  * 10,001st signal: a `post`, or a batch of a model's text preview). Two guards, both pure functions of the run's
  * size as the workflow sees it:
  *
- * - between turns, a run past its agent's thresholds continues as new (`runIsLong` in conversation.ts);
+ * - between turns, a run past its agent's thresholds continues as new (`runIsLong` in src/workflows/conversation-run.ts);
  * - within a turn, no new step starts once the run is past TURN_STOPS_AT: the turn ends with an error reply, and
  *   the next turn boundary switches runs. That only happens to a runaway turn (thousands of steps or tool calls),
  *   since an agent's thresholds are capped below it.

@@ -288,6 +288,20 @@ export function olderIdRefusal(state: ConversationState, message: Pick<InboundMe
   );
 }
 
+/**
+ * Why a `send` is refused, or undefined: what refuses any message (refusal), a used id (olderIdRefusal), and a
+ * known message whose reply is no longer kept, which no send could wait for.
+ */
+export function sendRefusal(state: ConversationState, message: InboundMessage): string | undefined {
+  const refused = refusal(state, message) ?? olderIdRefusal(state, message);
+  if (refused) return refused;
+  const seen = state.seen[message.id];
+  if (seen && seen.turn !== null && seen.reply === null && state.turn?.message.id !== message.id) {
+    return `message ${message.id} was answered too long ago for its reply to be kept`;
+  }
+  return undefined;
+}
+
 // ---- a turn ------------------------------------------------------------------------------------------------
 
 export function beginTurn(state: ConversationState, now: string): TurnState {
@@ -637,6 +651,25 @@ export function requestApprovals(state: ConversationState, calls: ToolCall[], no
 }
 
 /** Why a decision cannot be taken, or undefined when it can. */
+/**
+ * A reply its channel could not take. The reply stands (it is recorded, and returned to any waiting `send`); the
+ * transcript notes what went wrong, rather than the conversation failing.
+ */
+export function recordDeliveryFailure(
+  state: ConversationState,
+  reply: Reply,
+  channelType: string,
+  problem: string,
+  at: string,
+): void {
+  state.transcript.push({
+    role: 'notice',
+    turn: reply.turn,
+    content: `The reply could not be delivered to its ${channelType} channel: ${problem}`,
+    at,
+  });
+}
+
 export function decisionRefusal(state: ConversationState, decision: Decision): string | undefined {
   const turn = state.turn;
   if (!turn || !turn.approvals.some((a) => a.toolCallId === decision.toolCallId)) {

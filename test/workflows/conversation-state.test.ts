@@ -17,10 +17,12 @@ import {
   initialState,
   nextStep,
   olderIdRefusal,
+  recordDeliveryFailure,
   refusal,
   requestApprovals,
   restoreState,
   seededState,
+  sendRefusal,
   transcriptPage,
   view,
 } from '../../src/conversation/state';
@@ -296,6 +298,36 @@ test('messages queue in arrival order; an ending conversation refuses new ones b
   state.ending = true;
   expect(refusal(state, { id: 'c', content: '3' })).toMatch(/ending/);
   expect(refusal(state, { id: 'b', content: '2' })).toBeUndefined();
+});
+
+test('a send is refused while the conversation ends, for a used id, and for a message whose reply is gone', () => {
+  const state = started();
+  // The message of the turn in flight: its send waits for the reply to come.
+  expect(sendRefusal(state, { id: 'm1', content: 'hi' })).toBeUndefined();
+  const reply = finishTurn(state, 'completed', 'done', now);
+  expect(sendRefusal(state, { id: 'm1', content: 'hi' })).toBeUndefined();
+  // The reply was dropped to keep the state small: a send could wait for it for ever.
+  state.seen['m1'].reply = null;
+  expect(sendRefusal(state, { id: 'm1', content: 'hi' })).toBe(
+    'message m1 was answered too long ago for its reply to be kept',
+  );
+  expect(sendRefusal(state, { id: 'm2', content: 'new' })).toBeUndefined();
+  state.ending = true;
+  expect(sendRefusal(state, { id: 'm2', content: 'new' })).toMatch(/ending/);
+  expect(reply.turn).toBe(1);
+});
+
+test('a reply its channel could not take stands, and the transcript says why', () => {
+  const state = started();
+  const reply = finishTurn(state, 'completed', 'done', now);
+  recordDeliveryFailure(state, reply, 'webhook', 'the receiver answered 410', now);
+  expect(state.transcript.at(-1)).toEqual({
+    role: 'notice',
+    turn: 1,
+    content: 'The reply could not be delivered to its webhook channel: the receiver answered 410',
+    at: now,
+  });
+  expect(state.seen['m1'].reply).toEqual(reply);
 });
 
 test('the transcript is paged', () => {

@@ -1,0 +1,71 @@
+/**
+ * The conversation's activities as the workflow calls them: each with the timeouts and retries its agent, tool
+ * or channel sets, and a summary that names what it did in the Temporal UI and CLI.
+ */
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { ConversationActivities } from '../conversation/activity-contract';
+import type { AgentSpec, RetrySpec, ToolSpec } from '../conversation/agent-spec';
+import { FailureTypes } from '../conversation/failure-types';
+import { modelTotalTimeoutMs } from './turn-failures';
+
+export const { loadAgent } = proxyLocalActivities<ConversationActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: [FailureTypes.UnknownAgent] },
+});
+
+export function delivery(messageId: string, channelType: string, retry: RetrySpec) {
+  return proxyActivities<ConversationActivities>({
+    summary: `reply to message ${messageId} via ${channelType}`,
+    startToCloseTimeout: '30s',
+    retry: { ...retryOptions(retry), nonRetryableErrorTypes: [FailureTypes.DeliveryRejected] },
+  });
+}
+
+/**
+ * A model call's (or summary's) activity: each attempt within `modelTimeoutMs`, all attempts together within
+ * `modelTotalTimeoutMs`. Timeouts are not compared on replay (Core 1.23 checks an activity's type and id only), so
+ * runs recorded without the total bound replay unchanged and get it from their next call on.
+ */
+export function modelActivity(agent: AgentSpec, summary: string) {
+  return proxyActivities<ConversationActivities>({
+    summary,
+    startToCloseTimeout: agent.limits.modelTimeoutMs,
+    scheduleToCloseTimeout: modelTotalTimeoutMs(agent),
+    heartbeatTimeout: Math.min(30_000, agent.limits.modelTimeoutMs),
+    retry: { ...retryOptions(agent.limits.modelRetry), nonRetryableErrorTypes: [FailureTypes.ModelRequestRejected] },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+}
+
+export function paymentActivity(reference: string) {
+  return proxyActivities<ConversationActivities>({
+    summary: `payment ${reference}`,
+    startToCloseTimeout: '30s',
+    retry: {
+      maximumAttempts: 10,
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      nonRetryableErrorTypes: [FailureTypes.PaymentVerifierMissing, FailureTypes.PaymentRequestInvalid],
+    },
+  });
+}
+
+export function toolActivity(tool: ToolSpec, summary: string) {
+  return proxyActivities<ConversationActivities>({
+    summary,
+    startToCloseTimeout: tool.timeoutMs,
+    heartbeatTimeout: Math.min(30_000, tool.timeoutMs),
+    retry: { ...retryOptions(tool.retry), nonRetryableErrorTypes: [FailureTypes.ToolFatal] },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+}
+
+function retryOptions(r: RetrySpec) {
+  return {
+    maximumAttempts: r.maximumAttempts,
+    initialInterval: r.initialIntervalMs,
+    backoffCoefficient: r.backoffCoefficient,
+    maximumInterval: r.maximumIntervalMs,
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * One turn: the steps that the pure turn rules (src/conversation/state.ts) choose, carried out one after the other
+ * (payment, summary, model calls, approvals, tools) until the rules say the turn is finished; then the reply,
+ * recorded, announced and delivered. A turn that fails ends with an error reply; the conversation goes on.
+ */
+import { CancellationScope, condition, isCancellation, log, patched } from '@temporalio/workflow';
+import type { ModelCallInput, ModelCallRequest, ToolRunResult } from '../conversation/activity-contract';
+import { type AgentSpec, DEFAULT_LIMITS, DEFAULT_MODEL_IDLE_TIMEOUT_MS } from '../conversation/agent-spec';
+import type { Reply, ToolCall } from '../conversation/protocol';
+import { turnStopReason } from '../conversation/run-limits';
+import {
+  applyModelAnswer,
+  applyPayment,
+  applySummary,
+  applyToolResults,
+  awaitingApproval,
+  beginTurn,
+  expireApprovals,
+  finishTurn,
+  nextStep,
+  requestApprovals,
+} from '../conversation/state';
+import { modelActivity, paymentActivity, toolActivity } from './activities';
+import { type ConversationRun, currentAgent, now, runSize } from './conversation-run';
+import { deliver } from './delivery';
+import { PATCHES } from './patches';
+import { errorReply, modelCallOverdue, runLimitNear } from './turn-failures';
+import { publishVisibility } from './visibility';
+
+export async function runTurn(run: ConversationRun, scope: CancellationScope): Promise<void> {
+  const { state, events } = run;
+  const turn = beginTurn(state, now());
+  events.syncTranscript(state);
+  publishVisibility(state, 'running');
+  try {
+    // Decided before the agent loads, never after: loadAgent is a local activity, and the SDK (1.23) may complete
+    // the task that records its result before the workflow code after it runs. A patch first asked for there has
+    // its marker in the next task while replay asks in this one, where it is not found: such a history (captured on
+    // the real server under load) can never be replayed. Runs recorded with the marker after loadAgent replay as before.
+    // Runs recorded before short-term memory sent the whole transcript and never summarized.
+    const memory = patched(PATCHES.memory.id);
+    const agent = await currentAgent(run);
+    const outcome = await scope
+      .run(() => runSteps(run, agent, memory))
+      .catch((err: unknown) => {
+        if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, run.agent.spec ?? agent);
+        throw err;
+      });
+    if (outcome.kind !== 'finish') throw new Error(`turn ended on a ${outcome.kind} step`);
+    const reply = finishTurn(state, outcome.status, outcome.content, now());
+    announceReply(run, reply);
+    await deliver(run, turn.message, reply, agent.limits.deliveryRetry);
+    events.syncTranscript(state); // a delivery failure's notice
+  } catch (err) {
+    if (!state.turn) throw err; // a delivery failure after the reply was recorded is handled in deliver()
+    const reply = finishTurn(state, 'error', errorReply(err), now());
+    announceReply(run, reply);
+    log.warn('turn ended with an error', { turn: turn.turn, error: String(err) });
+    // A posted message's channel is the only way its sender hears of the error. Runs recorded before this patch
+    // kept error replies to the transcript (asked only for a channel, so replies to `send` replay unchanged).
+    if (turn.message.channel && patched(PATCHES.deliverErrorReplies.id)) {
+      await deliver(run, turn.message, reply, (run.agent.spec?.limits ?? DEFAULT_LIMITS).deliveryRetry);
+      events.syncTranscript(state);
+    }
+  }
+}
+
+function announceReply(run: ConversationRun, reply: Reply): void {
+  run.events.syncTranscript(run.state); // tool results and the notice of a turn that did not complete
+  run.events.emit({ type: 'reply', reply });
+}
+
+/** Carries out steps until the turn's rules say it is finished. */
+async function runSteps(
+  run: ConversationRun,
+  initialAgent: AgentSpec,
+  memory: boolean,
+): Promise<ReturnType<typeof nextStep>> {
+  const { state, events } = run;
+  let agent = initialAgent;
+  let summaries = true;
+  for (;;) {
+    const step = nextStep(state, agent, { memory, summaries });
+    if (step.kind === 'finish') return step;
+    // A runaway turn stops before Temporal would terminate the whole conversation. Asked only when it decides,
+    // so runs recorded before it replay unchanged.
+    const stop = turnStopReason(runSize(run));
+    if (stop && patched(PATCHES.turnStopsNearRunLimits.id)) throw runLimitNear(stop);
+    switch (step.kind) {
+      case 'verify_payment': {
+        // Not cancellable: a payment taken is always recorded, so the turn never loses what was paid.
+        const outcome = await CancellationScope.nonCancellable(() =>
+          paymentActivity(step.input.reference).verifyPayment(step.input),
+        );
+        applyPayment(state, outcome);
+        break;
+      }
+      case 'summarize': {
+        try {
+          const result = await modelActivity(
+            agent,
+            `${agent.model}: summary of turns before entry ${step.coversThrough + 1}`,
+          ).summarize(step.input);
+          applySummary(state, result, step.coversThrough);
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          // Without a new summary the window simply leaves the oldest turns out; the transcript keeps them all.
+          log.warn('the summary could not be made; this turn goes on without it', { error: String(err) });
+          summaries = false;
+        }
+        break;
+      }
+      case 'call_model': {
+        // The activity gives up on a silent provider after the idle timeout; past the total bound the turn ends.
+        const answer = await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`)
+          .callModel({
+            ...byVersion(step.input, run.agent.version),
+            idleTimeoutMs: agent.limits.modelIdleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS,
+          })
+          .catch((err: unknown) => {
+            throw modelCallOverdue(err, agent) ?? err;
+          });
+        if (answer.agent) {
+          agent = run.agent.spec = answer.agent;
+          run.agent.version = answer.agentVersion;
+        }
+        applyModelAnswer(state, answer, now());
+        events.syncTranscript(state);
+        break;
+      }
+      case 'await_approval': {
+        const timeoutMs = agent.limits.approvalTimeoutMs;
+        requestApprovals(
+          state,
+          step.requests,
+          now(),
+          timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined,
+        );
+        events.syncApprovals(state);
+        publishVisibility(state, 'awaiting_approval');
+        const decided = await condition(() => !awaitingApproval(state) || state.turn?.cancelled != null, timeoutMs);
+        if (!decided) {
+          for (const approval of state.turn!.approvals) {
+            events.emit({
+              type: 'tool.decided',
+              turn: state.turn!.turn,
+              toolCallId: approval.toolCallId,
+              decision: 'expired',
+            });
+          }
+          expireApprovals(state);
+        }
+        publishVisibility(state, 'running');
+        break;
+      }
+      case 'run_tools':
+        applyToolResults(state, [...step.settled, ...(await runTools(run, agent, step.calls))], now());
+        events.syncTranscript(state);
+        break;
+    }
+  }
+}
+
+/** The call without the agent's instructions and tools when the worker knows them by the version (ModelCallRequest). */
+function byVersion(input: ModelCallInput, version: string | undefined): ModelCallRequest {
+  if (!version) return input;
+  const { instructions: _instructions, tools: _tools, ...rest } = input;
+  return { ...rest, agentVersion: version };
+}
+
+/** Runs the approved calls of one model answer, at most `maxParallelTools` at a time. */
+async function runTools(
+  run: ConversationRun,
+  agent: AgentSpec,
+  calls: ToolCall[],
+): Promise<{ toolCall: ToolCall; result: ToolRunResult }[]> {
+  const { state } = run;
+  const results: { toolCall: ToolCall; result: ToolRunResult }[] = [];
+  const queue = [...calls];
+  const worker = async () => {
+    for (let call = queue.shift(); call; call = queue.shift()) {
+      const tool = agent.tools.find((t) => t.name === call!.name)!;
+      const result = await toolActivity(tool, `${tool.name} (${call.id})`).runTool({
+        agent: state.agent,
+        conversationId: state.conversationId,
+        turn: state.turn!.turn,
+        toolCall: call,
+      });
+      results.push({ toolCall: call, result });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(agent.limits.maxParallelTools, calls.length)) }, worker));
+  return results;
+}
