@@ -17,6 +17,15 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Activity, ActivitySpec } from './activity';
 import type { Cluster, StartParams, WorkflowTaskDispatch } from './cluster';
 import type { ClockTimer } from './clock';
+import {
+  type Child,
+  childClosed,
+  childStarted,
+  childStartFailed,
+  externalSignaled,
+  externalSignalFailed,
+} from './child-events';
+import { validateCommands } from './command-validation';
 import { continueAsNewAdvice } from './dynamic-config';
 import {
   failedPrecondition,
@@ -126,14 +135,12 @@ export interface StickyQueue {
 /** Core's default when a completion names a sticky queue without a timeout. */
 const DEFAULT_STICKY_SCHEDULE_TO_START_MS = 10_000;
 
-interface Child {
-  namespace: string;
-  workflowId: string;
-  workflowType: string;
-  runId: string;
-  startedEventId: number;
-  parentClosePolicy: number;
-  closed: boolean;
+/** Where a command is carried out: the completion's event, the worker's identity, and work to do after it. */
+interface CommandSite {
+  completedId: number;
+  identity: string;
+  /** Run once the whole completion is written: what reaches other runs (children, signals, cancels). */
+  after: (() => void)[];
 }
 
 export class WorkflowRun {
@@ -516,22 +523,7 @@ export class WorkflowRun {
     wft.startedTime = clock.now();
     wft.token = this.cluster.tokens.issue({ kind: 'workflowTask', run: this, wft });
     wft.timer = clock.after(this.params.taskTimeoutMs, () => this.wftTimedOut(wft));
-    const messages: ProtocolMessage[] = [];
-    for (const update of this.updates.values()) {
-      if (update.stage !== Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED || update.delivered || update.error)
-        continue;
-      update.delivered = true;
-      wft.delivered.push(update);
-      messages.push({
-        id: `${update.id}/request`,
-        protocolInstanceId: update.id,
-        eventId: wft.scheduledEventId,
-        body: packAny(
-          'temporal.api.update.v1.Request',
-          temporal.api.update.v1.Request.encode(temporal.api.update.v1.Request.fromObject(update.request)).finish(),
-        ),
-      });
-    }
+    const messages = this.deliverUpdates(wft);
     // A sticky task carries what the worker lacks: the events after the last completed task's Started event,
     // as the real frontend sends (from previousStartedEventId + 1), then any transient task events.
     const from = sticky ? this.lastCompletedStartedId : 0;
@@ -557,6 +549,27 @@ export class WorkflowRun {
       startedTime: timestamp(wft.startedTime),
       messages,
     };
+  }
+
+  /** The admitted updates not yet handed to a worker, as the task's protocol messages; the task now carries them. */
+  private deliverUpdates(wft: WorkflowTask): ProtocolMessage[] {
+    const messages: ProtocolMessage[] = [];
+    for (const update of this.updates.values()) {
+      if (update.stage !== Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED || update.delivered || update.error)
+        continue;
+      update.delivered = true;
+      wft.delivered.push(update);
+      messages.push({
+        id: `${update.id}/request`,
+        protocolInstanceId: update.id,
+        eventId: wft.scheduledEventId,
+        body: packAny(
+          'temporal.api.update.v1.Request',
+          temporal.api.update.v1.Request.encode(temporal.api.update.v1.Request.fromObject(update.request)).finish(),
+        ),
+      });
+    }
+    return messages;
   }
 
   /**
@@ -598,33 +611,7 @@ export class WorkflowRun {
     const commands = req.commands ?? [];
     const messages = new Map((req.messages ?? []).map((m) => [m.id ?? '', m]));
     const identity = req.identity ?? '';
-
-    const problem = this.validateCommands(commands, messages);
-    if (problem) {
-      this.failWftWith(wft, problem.cause, { message: problem.message }, identity);
-      throw invalidArgument(problem.message);
-    }
-
-    const closing = commands.find((c) => CLOSING_COMMANDS.has(c.commandType ?? 0));
-    if (closing && this.buffered.length > 0) {
-      // New events arrived while the worker decided to close the run: it must see them first. As on the real
-      // server, the task fails (nothing of this completion is kept, not even its stickyAttributes) and the worker
-      // is answered INVALID_ARGUMENT "UnhandledCommand": Core matches exactly that to evict the run it cached,
-      // whose code has already run past the decision, and rebuilds it from the full history of the retry, where the
-      // new events come before the decision. Answered with success, Core keeps that run and applies the new events
-      // after the decision it already made (a signal handler runs, the code does not look again): the retry sends
-      // the same closing command and the events are lost.
-      // Updates that arrived meanwhile do not hold the close, as on the real server (v1.29 leaves its
-      // HasOutgoingMessages check out): close() aborts them, and the caller's retry goes where it belongs.
-      this.failWftWith(
-        wft,
-        Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-        { message: 'UnhandledCommand', source: 'Server', serverFailureInfo: { nonRetryable: false } },
-        identity,
-        true,
-      );
-      throw invalidArgument('UnhandledCommand');
-    }
+    this.refuseCompletion(wft, commands, messages, identity);
 
     // Every completion says where the worker wants the run's next tasks; one without stickyAttributes clears it.
     this.sticky = stickyOf(req.stickyAttributes);
@@ -649,6 +636,60 @@ export class WorkflowRun {
       return { resetHistoryEventId: this.lastCompletedStartedId };
     }
 
+    const completedId = this.recordCompletion(wft, req, identity);
+    const after: (() => void)[] = [];
+    this.applyCompletion(commands, messages, { completedId, identity, after });
+    this.requeueUnanswered(wft);
+    if (!this.closed) this.queryableLength = this.history.length;
+    const hadBuffered = this.flushBuffered();
+    for (const action of after) action();
+    if (!this.closed && (hadBuffered || req.forceCreateNewWorkflowTask)) this.scheduleWft();
+    else if (!this.closed && this.hasUndeliveredUpdates()) this.scheduleWft(true);
+    this.dispatchQueries();
+    this.notify();
+    return {};
+  }
+
+  /** Fails the task and throws what the worker is answered, when the completion cannot be taken. */
+  private refuseCompletion(
+    wft: WorkflowTask,
+    commands: Command[],
+    messages: Map<string, ProtocolMessage>,
+    identity: string,
+  ): void {
+    const problem = validateCommands(commands, {
+      activityIds: new Set([...this.activities.values()].map((a) => a.spec.activityId)),
+      timerIds: new Set(this.timers.keys()),
+      messages,
+      activityScheduledAt: (eventId) => this.activities.has(eventId) || this.history.some((e) => e.eventId === eventId),
+      attributeDefined: (name) => this.namespace.attributeType(name) !== undefined,
+    });
+    if (problem) {
+      this.failWftWith(wft, problem.cause, { message: problem.message }, identity);
+      throw invalidArgument(problem.message);
+    }
+    if (!commands.some((c) => CLOSING_COMMANDS.has(c.commandType ?? 0)) || this.buffered.length === 0) return;
+    // New events arrived while the worker decided to close the run: it must see them first. As on the real
+    // server, the task fails (nothing of this completion is kept, not even its stickyAttributes) and the worker
+    // is answered INVALID_ARGUMENT "UnhandledCommand": Core matches exactly that to evict the run it cached,
+    // whose code has already run past the decision, and rebuilds it from the full history of the retry, where the
+    // new events come before the decision. Answered with success, Core keeps that run and applies the new events
+    // after the decision it already made (a signal handler runs, the code does not look again): the retry sends
+    // the same closing command and the events are lost.
+    // Updates that arrived meanwhile do not hold the close, as on the real server (v1.29 leaves its
+    // HasOutgoingMessages check out): close() aborts them, and the caller's retry goes where it belongs.
+    this.failWftWith(
+      wft,
+      Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+      { message: 'UnhandledCommand', source: 'Server', serverFailureInfo: { nonRetryable: false } },
+      identity,
+      true,
+    );
+    throw invalidArgument('UnhandledCommand');
+  }
+
+  /** Writes the task's events (a transient task's too) and its WorkflowTaskCompleted; returns that event's id. */
+  private recordCompletion(wft: WorkflowTask, req: CompleteRequest, identity: string): number {
     this.endWft(wft);
     for (const e of wft.transient ?? []) this.push(e);
     const completed = this.push({
@@ -664,7 +705,14 @@ export class WorkflowRun {
     });
     this.lastCompletedStartedId = wft.startedEventId;
     this.nextWftAttempt = 1;
-    const after: (() => void)[] = [];
+    return completed.eventId as number;
+  }
+
+  /**
+   * The commands in their order, update answers where their protocol-message commands stand, then the answers
+   * no command placed. Nothing after a command that closed the run.
+   */
+  private applyCompletion(commands: Command[], messages: Map<string, ProtocolMessage>, at: CommandSite): void {
     const used = new Set<string>();
     for (const command of commands) {
       if (this.closed) break;
@@ -675,22 +723,13 @@ export class WorkflowRun {
         if (answer) this.applyUpdateAnswer(answer);
         continue;
       }
-      this.applyCommand(command, completed.eventId as number, identity, after);
+      this.applyCommand(command, at);
     }
     for (const [id, message] of messages) {
       if (used.has(id)) continue;
       const answer = decodeUpdateMessage(message);
       if (answer) this.applyUpdateAnswer(answer);
     }
-    this.requeueUnanswered(wft);
-    if (!this.closed) this.queryableLength = this.history.length;
-    const hadBuffered = this.flushBuffered();
-    for (const action of after) action();
-    if (!this.closed && (hadBuffered || req.forceCreateNewWorkflowTask)) this.scheduleWft();
-    else if (!this.closed && this.hasUndeliveredUpdates()) this.scheduleWft(true);
-    this.dispatchQueries();
-    this.notify();
-    return {};
   }
 
   failWft(wft: WorkflowTask, req: FailRequest): void {
@@ -775,278 +814,139 @@ export class WorkflowRun {
 
   // ---- commands --------------------------------------------------------------------------------------------
 
-  private validateCommands(
-    commands: Command[],
-    messages: Map<string, ProtocolMessage>,
-  ): { cause: number; message: string } | undefined {
-    const activityIds = new Set([...this.activities.values()].map((a) => a.spec.activityId));
-    const timerIds = new Set(this.timers.keys());
-    for (const c of commands) {
-      switch (c.commandType) {
-        case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
-          const a = c.scheduleActivityTaskCommandAttributes;
-          const bad = (message: string) => ({
-            cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
-            message,
-          });
-          if (!a) return bad('ScheduleActivityTaskCommandAttributes is not set on command.');
-          if (!a.activityId) return bad('ActivityId is not set on command.');
-          if (!a.activityType?.name) return bad('ActivityType is not set on command.');
-          if (activityIds.has(a.activityId)) return bad(`Activity with id ${a.activityId} is already running.`);
-          if (!toMillis(a.scheduleToCloseTimeout) && !toMillis(a.startToCloseTimeout)) {
-            return bad('A valid StartToClose or ScheduleToCloseTimeout is not set on command.');
-          }
-          activityIds.add(a.activityId);
-          break;
-        }
-        case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
-          if (
-            !this.activities.has(Number(c.requestCancelActivityTaskCommandAttributes?.scheduledEventId ?? 0)) &&
-            !this.history.some(
-              (e) => e.eventId === Number(c.requestCancelActivityTaskCommandAttributes?.scheduledEventId),
-            )
-          ) {
-            return {
-              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
-              message: 'RequestCancelActivityTask names no scheduled activity.',
-            };
-          }
-          break;
-        case CommandType.COMMAND_TYPE_START_TIMER: {
-          const id = c.startTimerCommandAttributes?.timerId;
-          if (!id || timerIds.has(id)) {
-            return {
-              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
-              message: `Invalid or duplicate TimerId ${id ?? ''}.`,
-            };
-          }
-          timerIds.add(id);
-          break;
-        }
-        case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
-          const unknown = Object.keys(
-            c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {},
-          ).find((name) => this.namespace.attributeType(name) === undefined);
-          if (unknown) {
-            return {
-              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
-              message: `search attribute ${unknown} is not defined`,
-            };
-          }
-          break;
-        }
-        case CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE:
-          if (!messages.has(c.protocolMessageCommandAttributes?.messageId ?? '')) {
-            return {
-              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
-              message: `ProtocolMessageCommand names unknown message ${c.protocolMessageCommandAttributes?.messageId ?? ''}.`,
-            };
-          }
-          break;
-        // What the real server's command validator requires of the rest: applyCommand relies on it.
-        case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
-          if (!c.completeWorkflowExecutionCommandAttributes) {
-            return {
-              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES,
-              message: 'CompleteWorkflowExecutionCommandAttributes is not set on CompleteWorkflowExecutionCommand.',
-            };
-          }
-          break;
-        case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
-          if (!c.failWorkflowExecutionCommandAttributes?.failure) {
-            return {
-              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES,
-              message: 'Failure is not set on FailWorkflowExecutionCommand.',
-            };
-          }
-          break;
-        case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
-          if (!c.cancelWorkflowExecutionCommandAttributes) {
-            return {
-              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES,
-              message: 'CancelWorkflowExecutionCommandAttributes is not set on CancelWorkflowExecutionCommand.',
-            };
-          }
-          break;
-        case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
-          if (!c.continueAsNewWorkflowExecutionCommandAttributes) {
-            return {
-              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES,
-              message:
-                'ContinueAsNewWorkflowExecutionCommandAttributes is not set on ContinueAsNewWorkflowExecutionCommand.',
-            };
-          }
-          break;
-        case CommandType.COMMAND_TYPE_RECORD_MARKER:
-          if (!c.recordMarkerCommandAttributes?.markerName) {
-            return {
-              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
-              message: 'MarkerName is not set on RecordMarkerCommand.',
-            };
-          }
-          break;
-        case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: {
-          const a = c.startChildWorkflowExecutionCommandAttributes;
-          const cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES;
-          if (!a?.workflowId)
-            return { cause, message: 'Required field WorkflowId is not set on StartChildWorkflowExecutionCommand.' };
-          if (!a.workflowType?.name)
-            return { cause, message: 'Required field WorkflowType is not set on StartChildWorkflowExecutionCommand.' };
-          break;
-        }
-        case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: {
-          const a = c.signalExternalWorkflowExecutionCommandAttributes;
-          const cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES;
-          if (!a?.execution?.workflowId)
-            return { cause, message: 'WorkflowId is not set on SignalExternalWorkflowExecutionCommand.' };
-          if (!a.signalName)
-            return { cause, message: 'SignalName is not set on SignalExternalWorkflowExecutionCommand.' };
-          break;
-        }
-        case CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
-          if (!c.requestCancelExternalWorkflowExecutionCommandAttributes?.workflowId) {
-            return {
-              cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
-              message: 'WorkflowId is not set on RequestCancelExternalWorkflowExecutionCommand.',
-            };
-          }
-          break;
-        case CommandType.COMMAND_TYPE_CANCEL_TIMER:
-        case CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
-          break;
-        default:
-          return {
-            cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-            message: `command ${enums.CommandType[c.commandType ?? 0] ?? c.commandType} is not supported by the test server`,
-          };
-      }
-    }
-    return undefined;
+  /** Carries out one command of a completed workflow task, as its check (command-validation.ts) let it through. */
+  private applyCommand(c: Command, at: CommandSite): void {
+    this.appliers[c.commandType ?? 0]?.(c, at);
   }
 
-  private applyCommand(c: Command, completedId: number, identity: string, after: (() => void)[]): void {
-    switch (c.commandType) {
-      case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
-        return this.scheduleActivity(c.scheduleActivityTaskCommandAttributes!, completedId);
-      case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
-        const scheduledEventId = Number(c.requestCancelActivityTaskCommandAttributes!.scheduledEventId);
-        const e = this.push({
-          eventType: EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
-          activityTaskCancelRequestedEventAttributes: { scheduledEventId, workflowTaskCompletedEventId: completedId },
-        });
-        this.activities.get(scheduledEventId)?.requestCancel(e.eventId as number);
-        return;
-      }
-      case CommandType.COMMAND_TYPE_START_TIMER: {
-        const a = c.startTimerCommandAttributes!;
-        const timerId = a.timerId!;
-        const e = this.push({
-          eventType: EventType.EVENT_TYPE_TIMER_STARTED,
-          timerStartedEventAttributes: {
-            timerId,
-            startToFireTimeout: a.startToFireTimeout,
-            workflowTaskCompletedEventId: completedId,
-          },
-        });
-        const startedEventId = e.eventId as number;
-        const timer = this.cluster.clock.after(toMillis(a.startToFireTimeout), () => {
-          this.timers.delete(timerId);
-          this.addEvents(() => [
-            { eventType: EventType.EVENT_TYPE_TIMER_FIRED, timerFiredEventAttributes: { timerId, startedEventId } },
-          ]);
-        });
-        this.timers.set(timerId, { startedEventId, timer });
-        return;
-      }
-      case CommandType.COMMAND_TYPE_CANCEL_TIMER: {
-        const timerId = c.cancelTimerCommandAttributes?.timerId ?? '';
-        const timer = this.timers.get(timerId);
-        if (!timer) return;
-        timer.timer.cancel();
-        this.timers.delete(timerId);
-        this.push({
-          eventType: EventType.EVENT_TYPE_TIMER_CANCELED,
-          timerCanceledEventAttributes: {
-            timerId,
-            startedEventId: timer.startedEventId,
-            workflowTaskCompletedEventId: completedId,
-            identity,
-          },
-        });
-        return;
-      }
-      case CommandType.COMMAND_TYPE_RECORD_MARKER: {
-        const a = c.recordMarkerCommandAttributes!;
-        this.push({
-          eventType: EventType.EVENT_TYPE_MARKER_RECORDED,
-          markerRecordedEventAttributes: {
-            markerName: a.markerName,
-            details: a.details,
-            header: a.header,
-            failure: a.failure,
-            workflowTaskCompletedEventId: completedId,
-          },
-        });
-        return;
-      }
-      case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
-        const fields = c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {};
-        this.searchAttributes = stripEmpty({ ...this.searchAttributes, ...fields });
-        this.push({
-          eventType: EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
-          upsertWorkflowSearchAttributesEventAttributes: {
-            workflowTaskCompletedEventId: completedId,
-            searchAttributes: { indexedFields: fields },
-          },
-        });
-        return;
-      }
-      case CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: {
-        const fields = c.modifyWorkflowPropertiesCommandAttributes?.upsertedMemo?.fields ?? {};
-        this.memo = stripEmpty({ ...this.memo, ...fields });
-        this.push({
-          eventType: EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
-          workflowPropertiesModifiedEventAttributes: {
-            workflowTaskCompletedEventId: completedId,
-            upsertedMemo: { fields },
-          },
-        });
-        return;
-      }
-      case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
-        return this.close(Status.WORKFLOW_EXECUTION_STATUS_COMPLETED, {
-          eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-          workflowExecutionCompletedEventAttributes: {
-            result: c.completeWorkflowExecutionCommandAttributes?.result,
-            workflowTaskCompletedEventId: completedId,
-          },
-        });
-      case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
-        return this.close(Status.WORKFLOW_EXECUTION_STATUS_FAILED, {
-          eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-          workflowExecutionFailedEventAttributes: {
-            failure: c.failWorkflowExecutionCommandAttributes?.failure,
-            retryState: enums.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-            workflowTaskCompletedEventId: completedId,
-          },
-        });
-      case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
-        return this.close(Status.WORKFLOW_EXECUTION_STATUS_CANCELED, {
-          eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-          workflowExecutionCanceledEventAttributes: {
-            details: c.cancelWorkflowExecutionCommandAttributes?.details,
-            workflowTaskCompletedEventId: completedId,
-          },
-        });
-      case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
-        return this.continueAsNew(c.continueAsNewWorkflowExecutionCommandAttributes!, completedId);
-      case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
-        return this.startChild(c.startChildWorkflowExecutionCommandAttributes!, completedId, after);
-      case CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
-        return this.signalExternal(c.signalExternalWorkflowExecutionCommandAttributes!, completedId, after);
-      case CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
-        return this.cancelExternal(c.requestCancelExternalWorkflowExecutionCommandAttributes!, completedId, after);
-    }
+  private readonly appliers: Partial<Record<number, (c: Command, at: CommandSite) => void>> = {
+    [CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK]: (c, at) =>
+      this.scheduleActivity(c.scheduleActivityTaskCommandAttributes!, at.completedId),
+    [CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK]: (c, at) =>
+      this.requestCancelActivity(Number(c.requestCancelActivityTaskCommandAttributes!.scheduledEventId), at),
+    [CommandType.COMMAND_TYPE_START_TIMER]: (c, at) => this.startTimer(c.startTimerCommandAttributes!, at),
+    [CommandType.COMMAND_TYPE_CANCEL_TIMER]: (c, at) =>
+      this.cancelTimer(c.cancelTimerCommandAttributes?.timerId ?? '', at),
+    [CommandType.COMMAND_TYPE_RECORD_MARKER]: (c, at) => this.recordMarker(c.recordMarkerCommandAttributes!, at),
+    [CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]: (c, at) =>
+      this.upsertSearchAttributes(
+        c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {},
+        at,
+      ),
+    [CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES]: (c, at) =>
+      this.modifyMemo(c.modifyWorkflowPropertiesCommandAttributes?.upsertedMemo?.fields ?? {}, at),
+    [CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION]: (c, at) =>
+      this.close(Status.WORKFLOW_EXECUTION_STATUS_COMPLETED, {
+        eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        workflowExecutionCompletedEventAttributes: {
+          result: c.completeWorkflowExecutionCommandAttributes?.result,
+          workflowTaskCompletedEventId: at.completedId,
+        },
+      }),
+    [CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION]: (c, at) =>
+      this.close(Status.WORKFLOW_EXECUTION_STATUS_FAILED, {
+        eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        workflowExecutionFailedEventAttributes: {
+          failure: c.failWorkflowExecutionCommandAttributes?.failure,
+          retryState: enums.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+          workflowTaskCompletedEventId: at.completedId,
+        },
+      }),
+    [CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION]: (c, at) =>
+      this.close(Status.WORKFLOW_EXECUTION_STATUS_CANCELED, {
+        eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        workflowExecutionCanceledEventAttributes: {
+          details: c.cancelWorkflowExecutionCommandAttributes?.details,
+          workflowTaskCompletedEventId: at.completedId,
+        },
+      }),
+    [CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION]: (c, at) =>
+      this.continueAsNew(c.continueAsNewWorkflowExecutionCommandAttributes!, at.completedId),
+    [CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION]: (c, at) =>
+      this.startChild(c.startChildWorkflowExecutionCommandAttributes!, at.completedId, at.after),
+    [CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION]: (c, at) =>
+      this.signalExternal(c.signalExternalWorkflowExecutionCommandAttributes!, at.completedId, at.after),
+    [CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION]: (c, at) =>
+      this.cancelExternal(c.requestCancelExternalWorkflowExecutionCommandAttributes!, at.completedId, at.after),
+  };
+
+  private requestCancelActivity(scheduledEventId: number, at: CommandSite): void {
+    const e = this.push({
+      eventType: EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
+      activityTaskCancelRequestedEventAttributes: { scheduledEventId, workflowTaskCompletedEventId: at.completedId },
+    });
+    this.activities.get(scheduledEventId)?.requestCancel(e.eventId as number);
+  }
+
+  private startTimer(a: NonNullable<Command['startTimerCommandAttributes']>, at: CommandSite): void {
+    const timerId = a.timerId!;
+    const e = this.push({
+      eventType: EventType.EVENT_TYPE_TIMER_STARTED,
+      timerStartedEventAttributes: {
+        timerId,
+        startToFireTimeout: a.startToFireTimeout,
+        workflowTaskCompletedEventId: at.completedId,
+      },
+    });
+    const startedEventId = e.eventId as number;
+    const timer = this.cluster.clock.after(toMillis(a.startToFireTimeout), () => {
+      this.timers.delete(timerId);
+      this.addEvents(() => [
+        { eventType: EventType.EVENT_TYPE_TIMER_FIRED, timerFiredEventAttributes: { timerId, startedEventId } },
+      ]);
+    });
+    this.timers.set(timerId, { startedEventId, timer });
+  }
+
+  private cancelTimer(timerId: string, at: CommandSite): void {
+    const timer = this.timers.get(timerId);
+    if (!timer) return;
+    timer.timer.cancel();
+    this.timers.delete(timerId);
+    this.push({
+      eventType: EventType.EVENT_TYPE_TIMER_CANCELED,
+      timerCanceledEventAttributes: {
+        timerId,
+        startedEventId: timer.startedEventId,
+        workflowTaskCompletedEventId: at.completedId,
+        identity: at.identity,
+      },
+    });
+  }
+
+  private recordMarker(a: NonNullable<Command['recordMarkerCommandAttributes']>, at: CommandSite): void {
+    this.push({
+      eventType: EventType.EVENT_TYPE_MARKER_RECORDED,
+      markerRecordedEventAttributes: {
+        markerName: a.markerName,
+        details: a.details,
+        header: a.header,
+        failure: a.failure,
+        workflowTaskCompletedEventId: at.completedId,
+      },
+    });
+  }
+
+  private upsertSearchAttributes(fields: Record<string, Payload>, at: CommandSite): void {
+    this.searchAttributes = stripEmpty({ ...this.searchAttributes, ...fields });
+    this.push({
+      eventType: EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+      upsertWorkflowSearchAttributesEventAttributes: {
+        workflowTaskCompletedEventId: at.completedId,
+        searchAttributes: { indexedFields: fields },
+      },
+    });
+  }
+
+  private modifyMemo(fields: Record<string, Payload>, at: CommandSite): void {
+    this.memo = stripEmpty({ ...this.memo, ...fields });
+    this.push({
+      eventType: EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+      workflowPropertiesModifiedEventAttributes: {
+        workflowTaskCompletedEventId: at.completedId,
+        upsertedMemo: { fields },
+      },
+    });
   }
 
   private scheduleActivity(
@@ -1166,40 +1066,10 @@ export class WorkflowRun {
           closed: false,
         };
         this.children.set(initiatedEventId, record);
-        this.addEvents(() => {
-          const started: HistoryEvent = {
-            eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
-            childWorkflowExecutionStartedEventAttributes: {
-              namespace,
-              initiatedEventId,
-              workflowExecution: { workflowId: child.workflowId, runId: child.runId },
-              workflowType: { name: workflowType },
-              header: a.header,
-            },
-          };
-          return [started];
-        });
+        this.addEvents(() => [childStarted(record, initiatedEventId, a)]);
       } catch (err) {
-        const cause =
-          err instanceof RpcError && err.code === GrpcStatus.ALREADY_EXISTS
-            ? enums.StartChildWorkflowExecutionFailedCause
-                .START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS
-            : enums.StartChildWorkflowExecutionFailedCause
-                .START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND;
-        this.addEvents(() => [
-          {
-            eventType: EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
-            startChildWorkflowExecutionFailedEventAttributes: {
-              namespace,
-              workflowId: a.workflowId,
-              workflowType: { name: workflowType },
-              cause,
-              control: a.control,
-              initiatedEventId,
-              workflowTaskCompletedEventId: completedId,
-            },
-          },
-        ]);
+        const alreadyExists = err instanceof RpcError && err.code === GrpcStatus.ALREADY_EXISTS;
+        this.addEvents(() => [childStartFailed(a, namespace, initiatedEventId, completedId, alreadyExists)]);
       }
     });
   }
@@ -1216,63 +1086,7 @@ export class WorkflowRun {
           e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED &&
           Number(e.childWorkflowExecutionStartedEventAttributes?.initiatedEventId) === initiatedEventId,
       )?.eventId;
-      const common = {
-        namespace: record.namespace,
-        workflowExecution: { workflowId: record.workflowId, runId: record.runId },
-        workflowType: { name: record.workflowType },
-        initiatedEventId,
-        startedEventId,
-      };
-      switch (child.status) {
-        case Status.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-          return [
-            {
-              eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
-              childWorkflowExecutionCompletedEventAttributes: {
-                ...common,
-                result: close.workflowExecutionCompletedEventAttributes?.result,
-              },
-            },
-          ];
-        case Status.WORKFLOW_EXECUTION_STATUS_FAILED:
-          return [
-            {
-              eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
-              childWorkflowExecutionFailedEventAttributes: {
-                ...common,
-                failure: close.workflowExecutionFailedEventAttributes?.failure,
-                retryState: enums.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-              },
-            },
-          ];
-        case Status.WORKFLOW_EXECUTION_STATUS_CANCELED:
-          return [
-            {
-              eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
-              childWorkflowExecutionCanceledEventAttributes: {
-                ...common,
-                details: close.workflowExecutionCanceledEventAttributes?.details,
-              },
-            },
-          ];
-        case Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
-          return [
-            {
-              eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
-              childWorkflowExecutionTimedOutEventAttributes: {
-                ...common,
-                retryState: enums.RetryState.RETRY_STATE_TIMEOUT,
-              },
-            },
-          ];
-        default:
-          return [
-            {
-              eventType: EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
-              childWorkflowExecutionTerminatedEventAttributes: common,
-            },
-          ];
-      }
+      return [childClosed(record, initiatedEventId, startedEventId, child.status, close)];
     });
   }
 
@@ -1293,22 +1107,9 @@ export class WorkflowRun {
     const initiatedEventId = initiated.eventId as number;
     after.push(() => {
       const target = this.cluster.findOpenRun(namespace, a.execution?.workflowId ?? '', a.execution?.runId ?? '');
-      const execution = { workflowId: a.execution?.workflowId, runId: a.execution?.runId };
       const Cause = enums.SignalExternalWorkflowExecutionFailedCause;
       const failed = (cause: number) =>
-        this.addEvents(() => [
-          {
-            eventType: EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-            signalExternalWorkflowExecutionFailedEventAttributes: {
-              cause,
-              workflowTaskCompletedEventId: completedId,
-              namespace,
-              workflowExecution: execution,
-              initiatedEventId,
-              control: a.control,
-            },
-          },
-        ]);
+        this.addEvents(() => [externalSignalFailed(a, namespace, initiatedEventId, completedId, cause)]);
       if (!target || (a.childWorkflowOnly && target.parent?.runId !== this.runId)) {
         failed(Cause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND);
         return;
@@ -1327,17 +1128,7 @@ export class WorkflowRun {
         failed(Cause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_SIGNAL_COUNT_LIMIT_EXCEEDED);
         return;
       }
-      this.addEvents(() => [
-        {
-          eventType: EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
-          externalWorkflowExecutionSignaledEventAttributes: {
-            initiatedEventId,
-            namespace,
-            workflowExecution: execution,
-            control: a.control,
-          },
-        },
-      ]);
+      this.addEvents(() => [externalSignaled(a, namespace, initiatedEventId)]);
     });
   }
 
