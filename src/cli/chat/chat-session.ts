@@ -30,139 +30,171 @@ export interface ChatSessionOptions {
   output?: ChatOutput & NodeJS.WritableStream;
 }
 
-export async function runChatSession(options: ChatSessionOptions): Promise<number> {
-  const { agents, agent, conversation } = options;
-  const output = options.output ?? process.stdout;
-  const renderer = new ChatRenderer(output, agent);
+export function runChatSession(options: ChatSessionOptions): Promise<number> {
+  return new ChatSession(options).run();
+}
 
-  const header = await withDeadline(readHeader(agents, agent, conversation), HEADER_TIMEOUT_MS);
-  if (header === undefined) {
-    renderer.header(conversation, null, [], 0);
-    renderer.say('(the conversation did not answer in time: is a worker running on this task queue?)');
-  } else {
-    renderer.header(conversation, header.view, header.recent, header.total);
+class ChatSession {
+  private readonly agents: AgentClient;
+  private readonly agent: string;
+  private readonly conversation: string;
+  private readonly output: ChatOutput & NodeJS.WritableStream;
+  private readonly renderer: ChatRenderer;
+  private state: ChatState = INITIAL_STATE;
+  /** Our message in flight, and its turn once the conversation has started it. */
+  private current: { messageId: string; turn: number | null } | null = null;
+  private exited = false;
+  private finish!: (code: number) => void;
+  private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
+  /**
+   * Effects run in order, each after the one before has finished (the state is printed before the prompt comes
+   * back); the state itself moves on at once, so every input meets the state the one before left.
+   */
+  private effects = Promise.resolve();
+  private keyboard!: ChatKeyboard;
+  private watch!: ConversationWatch;
+  /** Ctrl-C reaches the process as a signal whenever the terminal is not in raw mode (and from a pipe). */
+  private readonly onSignal = () => this.dispatch({ type: 'interrupt' });
+
+  constructor(private readonly options: ChatSessionOptions) {
+    this.agents = options.agents;
+    this.agent = options.agent;
+    this.conversation = options.conversation;
+    this.output = options.output ?? process.stdout;
+    this.renderer = new ChatRenderer(this.output, this.agent);
   }
 
-  let state: ChatState = INITIAL_STATE;
-  /** Our message in flight, and its turn once the conversation has started it. */
-  let current: { messageId: string; turn: number | null } | null = null;
-  let exited = false;
-  let finish!: (code: number) => void;
-  const finished = new Promise<number>((resolve) => (finish = resolve));
-
-  // Effects run in order, each after the one before has finished (the state is printed before the prompt
-  // comes back); the state itself moves on at once, so every input meets the state the one before left.
-  let effects = Promise.resolve();
-  const dispatch = (input: ChatInput) => {
-    const next = step(state, input);
-    state = next.state;
-    const keys = state.mode === 'turn' ? { answering: state.approvals.length > 0 } : null;
-    effects = effects.then(async () => {
-      for (const effect of next.effects) await perform(effect);
-      if (keys !== null && !exited) keyboard.read({ kind: 'keys', ...keys });
-    });
-  };
-  const keyboard: ChatKeyboard = createKeyboard(options.input ?? process.stdin, output, dispatch);
-  // Ctrl-C reaches the process as a signal whenever the terminal is not in raw mode (and from a pipe).
-  const onSignal = () => dispatch({ type: 'interrupt' });
-  process.on('SIGINT', onSignal);
-
-  async function perform(effect: ChatEffect): Promise<void> {
-    if (exited) return;
-    switch (effect.type) {
-      case 'prompt':
-        return keyboard.read({ kind: 'line', prompt: PROMPT });
-      case 'send':
-        // Subscribed before the first message is sent, so none of its turn's events are missed.
-        await watch.start();
-        return send(effect.content);
-      case 'decide': {
-        const { approval, decision, remember } = effect;
-        renderer.answered(remember ? 'always' : decision === 'approve' ? 'yes' : 'no');
-        const reason = decision === 'reject' ? 'rejected in vigil chat' : undefined;
-        void agents
-          .decide(agent, conversation, { toolCallId: approval.toolCallId, decision, remember, reason })
-          .catch((error: unknown) => renderer.error(`could not answer ${approval.tool}: ${describe(error)}`));
-        return;
-      }
-      case 'cancel':
-        void agents.cancelTurn(agent, conversation, { reason: 'cancelled in vigil chat (Ctrl-C)' }).then(
-          (result) => {
-            if (!result.cancelled) renderer.say('(no turn was running)');
-          },
-          (error: unknown) => renderer.error(`could not cancel the turn: ${describe(error)}`),
-        );
-        return;
-      case 'ask':
-        return renderer.ask(effect.approval);
-      case 'say':
-        return renderer.say(effect.text);
-      case 'help':
-        return renderer.help();
-      case 'show-state':
-        return showState();
-      case 'exit':
-        exited = true;
-        return finish(effect.code);
+  async run(): Promise<number> {
+    await this.showHeader();
+    this.keyboard = createKeyboard(this.options.input ?? process.stdin, this.output, (input) => this.dispatch(input));
+    process.on('SIGINT', this.onSignal);
+    this.watch = new ConversationWatch(
+      this.agents,
+      this.agent,
+      this.conversation,
+      (event) => this.onEvent(event),
+      (error) => this.renderer.error(`(live output stopped: ${describe(error)}; replies still come when complete)`),
+    );
+    void this.perform({ type: 'prompt' });
+    try {
+      return await this.finished;
+    } finally {
+      this.keyboard.close();
+      process.off('SIGINT', this.onSignal);
+      this.renderer.close();
+      this.watch.close();
     }
   }
 
-  function send(content: string): void {
+  private async showHeader(): Promise<void> {
+    const header = await withDeadline(readHeader(this.agents, this.agent, this.conversation), HEADER_TIMEOUT_MS);
+    if (header === undefined) {
+      this.renderer.header(this.conversation, null, [], 0);
+      this.renderer.say('(the conversation did not answer in time: is a worker running on this task queue?)');
+    } else {
+      this.renderer.header(this.conversation, header.view, header.recent, header.total);
+    }
+  }
+
+  private dispatch(input: ChatInput): void {
+    const next = step(this.state, input);
+    this.state = next.state;
+    const keys = this.state.mode === 'turn' ? { answering: this.state.approvals.length > 0 } : null;
+    this.effects = this.effects.then(async () => {
+      for (const effect of next.effects) await this.perform(effect);
+      if (keys !== null && !this.exited) this.keyboard.read({ kind: 'keys', ...keys });
+    });
+  }
+
+  private async perform(effect: ChatEffect): Promise<void> {
+    if (this.exited) return;
+    switch (effect.type) {
+      case 'prompt':
+        return this.keyboard.read({ kind: 'line', prompt: PROMPT });
+      case 'send':
+        // Subscribed before the first message is sent, so none of its turn's events are missed.
+        await this.watch.start();
+        return this.send(effect.content);
+      case 'decide':
+        return this.decide(effect);
+      case 'cancel':
+        return this.cancel();
+      case 'ask':
+        return this.renderer.ask(effect.approval);
+      case 'say':
+        return this.renderer.say(effect.text);
+      case 'help':
+        return this.renderer.help();
+      case 'show-state':
+        return this.showState();
+      case 'exit':
+        this.exited = true;
+        return this.finish(effect.code);
+    }
+  }
+
+  private send(content: string): void {
     const messageId = randomUUID();
-    current = { messageId, turn: null };
-    void agents
-      .send(agent, conversation, { id: messageId, content })
+    this.current = { messageId, turn: null };
+    void this.agents
+      .send(this.agent, this.conversation, { id: messageId, content })
       .then(
         async (reply) => {
-          await watch.replyShown(messageId, REPLY_EVENT_GRACE_MS);
-          if (!exited) renderer.reply(reply);
+          await this.watch.replyShown(messageId, REPLY_EVENT_GRACE_MS);
+          if (!this.exited) this.renderer.reply(reply);
         },
         (error: unknown) => {
-          if (!exited) renderer.error(`the message was not answered: ${describe(error)}`);
+          if (!this.exited) this.renderer.error(`the message was not answered: ${describe(error)}`);
         },
       )
       .finally(() => {
-        current = null;
-        dispatch({ type: 'turn.ended' });
+        this.current = null;
+        this.dispatch({ type: 'turn.ended' });
       });
   }
 
-  async function showState(): Promise<void> {
+  private decide({ approval, decision, remember }: Extract<ChatEffect, { type: 'decide' }>): void {
+    this.renderer.answered(remember ? 'always' : decision === 'approve' ? 'yes' : 'no');
+    const reason = decision === 'reject' ? 'rejected in vigil chat' : undefined;
+    void this.agents
+      .decide(this.agent, this.conversation, { toolCallId: approval.toolCallId, decision, remember, reason })
+      .catch((error: unknown) => this.renderer.error(`could not answer ${approval.tool}: ${describe(error)}`));
+  }
+
+  private cancel(): void {
+    void this.agents.cancelTurn(this.agent, this.conversation, { reason: 'cancelled in vigil chat (Ctrl-C)' }).then(
+      (result) => {
+        if (!result.cancelled) this.renderer.say('(no turn was running)');
+      },
+      (error: unknown) => this.renderer.error(`could not cancel the turn: ${describe(error)}`),
+    );
+  }
+
+  private async showState(): Promise<void> {
     try {
-      renderer.state(await agents.state(agent, conversation));
+      this.renderer.state(await this.agents.state(this.agent, this.conversation));
     } catch (error) {
       if (error instanceof ConversationNotFoundError)
-        renderer.say('(the conversation has not started: send a message)');
-      else renderer.error(describe(error));
+        this.renderer.say('(the conversation has not started: send a message)');
+      else this.renderer.error(describe(error));
     }
   }
 
-  function onEvent(event: ConversationEvent): void {
-    if (current === null || state.mode !== 'turn') return;
+  private onEvent(event: ConversationEvent): void {
+    const current = this.current;
+    if (current === null || this.state.mode !== 'turn') return;
     if (event.type === 'turn.started') {
       if (event.messageId === current.messageId) current.turn = event.turn;
       return;
     }
     // Only our turn's events: a message from another client runs its own turn, shown by its own channel.
     if (!('turn' in event) || event.turn !== current.turn) return;
-    renderer.event(event);
-    if (event.type === 'tool.awaiting_approval') dispatch({ type: 'approval.requested', approval: event.approval });
+    this.renderer.event(event);
+    if (event.type === 'tool.awaiting_approval')
+      this.dispatch({ type: 'approval.requested', approval: event.approval });
     if (event.type === 'tool.decided') {
-      dispatch({ type: 'approval.settled', toolCallId: event.toolCallId, decision: event.decision });
+      this.dispatch({ type: 'approval.settled', toolCallId: event.toolCallId, decision: event.decision });
     }
-  }
-
-  const watch = new ConversationWatch(agents, agent, conversation, onEvent, (error) =>
-    renderer.error(`(live output stopped: ${describe(error)}; replies still come when complete)`),
-  );
-  void perform({ type: 'prompt' });
-  try {
-    return await finished;
-  } finally {
-    keyboard.close();
-    process.off('SIGINT', onSignal);
-    renderer.close();
-    watch.close();
   }
 }
 
