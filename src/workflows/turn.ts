@@ -70,95 +70,106 @@ function announceReply(run: ConversationRun, reply: Reply): void {
   run.events.emit({ type: 'reply', reply });
 }
 
+type Step = ReturnType<typeof nextStep>;
+type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
+
 /** Carries out steps until the turn's rules say it is finished. */
-async function runSteps(
-  run: ConversationRun,
-  initialAgent: AgentSpec,
-  memory: boolean,
-): Promise<ReturnType<typeof nextStep>> {
-  const { state, events } = run;
+async function runSteps(run: ConversationRun, initialAgent: AgentSpec, memory: boolean): Promise<Step> {
   let agent = initialAgent;
   let summaries = true;
   for (;;) {
-    const step = nextStep(state, agent, { memory, summaries });
+    const step = nextStep(run.state, agent, { memory, summaries });
     if (step.kind === 'finish') return step;
     // A runaway turn stops before Temporal would terminate the whole conversation. Asked only when it decides,
     // so runs recorded before it replay unchanged.
     const stop = turnStopReason(runSize(run));
     if (stop && patched(PATCHES.turnStopsNearRunLimits.id)) throw runLimitNear(stop);
     switch (step.kind) {
-      case 'verify_payment': {
-        // Not cancellable: a payment taken is always recorded, so the turn never loses what was paid.
-        const outcome = await CancellationScope.nonCancellable(() =>
-          paymentActivity(step.input.reference).verifyPayment(step.input),
-        );
-        applyPayment(state, outcome);
+      case 'verify_payment':
+        await verifyPayment(run, step);
         break;
-      }
-      case 'summarize': {
-        try {
-          const result = await modelActivity(
-            agent,
-            `${agent.model}: summary of turns before entry ${step.coversThrough + 1}`,
-          ).summarize(step.input);
-          applySummary(state, result, step.coversThrough);
-        } catch (err) {
-          if (isCancellation(err)) throw err;
-          // Without a new summary the window simply leaves the oldest turns out; the transcript keeps them all.
-          log.warn('the summary could not be made; this turn goes on without it', { error: String(err) });
-          summaries = false;
-        }
+      case 'summarize':
+        summaries = await summarize(run, agent, step);
         break;
-      }
-      case 'call_model': {
-        // The activity gives up on a silent provider after the idle timeout; past the total bound the turn ends.
-        const answer = await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`)
-          .callModel({
-            ...byVersion(step.input, run.agent.version),
-            idleTimeoutMs: agent.limits.modelIdleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS,
-          })
-          .catch((err: unknown) => {
-            throw modelCallOverdue(err, agent) ?? err;
-          });
-        if (answer.agent) {
-          agent = run.agent.spec = answer.agent;
-          run.agent.version = answer.agentVersion;
-        }
-        applyModelAnswer(state, answer, now());
-        events.syncTranscript(state);
+      case 'call_model':
+        agent = await callModel(run, agent, step);
         break;
-      }
-      case 'await_approval': {
-        const timeoutMs = agent.limits.approvalTimeoutMs;
-        requestApprovals(
-          state,
-          step.requests,
-          now(),
-          timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined,
-        );
-        events.syncApprovals(state);
-        publishVisibility(state, 'awaiting_approval');
-        const decided = await condition(() => !awaitingApproval(state) || state.turn?.cancelled != null, timeoutMs);
-        if (!decided) {
-          for (const approval of state.turn!.approvals) {
-            events.emit({
-              type: 'tool.decided',
-              turn: state.turn!.turn,
-              toolCallId: approval.toolCallId,
-              decision: 'expired',
-            });
-          }
-          expireApprovals(state);
-        }
-        publishVisibility(state, 'running');
+      case 'await_approval':
+        await awaitApproval(run, agent, step);
         break;
-      }
       case 'run_tools':
-        applyToolResults(state, [...step.settled, ...(await runTools(run, agent, step.calls))], now());
-        events.syncTranscript(state);
+        applyToolResults(run.state, [...step.settled, ...(await runTools(run, agent, step.calls))], now());
+        run.events.syncTranscript(run.state);
         break;
     }
   }
+}
+
+async function verifyPayment(run: ConversationRun, step: StepOf<'verify_payment'>): Promise<void> {
+  // Not cancellable: a payment taken is always recorded, so the turn never loses what was paid.
+  const outcome = await CancellationScope.nonCancellable(() =>
+    paymentActivity(step.input.reference).verifyPayment(step.input),
+  );
+  applyPayment(run.state, outcome);
+}
+
+/** Folds older turns into the summary; false when it could not, so the turn goes on without summaries. */
+async function summarize(run: ConversationRun, agent: AgentSpec, step: StepOf<'summarize'>): Promise<boolean> {
+  try {
+    const result = await modelActivity(
+      agent,
+      `${agent.model}: summary of turns before entry ${step.coversThrough + 1}`,
+    ).summarize(step.input);
+    applySummary(run.state, result, step.coversThrough);
+    return true;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    // Without a new summary the window simply leaves the oldest turns out; the transcript keeps them all.
+    log.warn('the summary could not be made; this turn goes on without it', { error: String(err) });
+    return false;
+  }
+}
+
+/** One model call; returns the agent as the answer brought it when the worker's definition changed. */
+async function callModel(run: ConversationRun, agent: AgentSpec, step: StepOf<'call_model'>): Promise<AgentSpec> {
+  // The activity gives up on a silent provider after the idle timeout; past the total bound the turn ends.
+  const answer = await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`)
+    .callModel({
+      ...byVersion(step.input, run.agent.version),
+      idleTimeoutMs: agent.limits.modelIdleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS,
+    })
+    .catch((err: unknown) => {
+      throw modelCallOverdue(err, agent) ?? err;
+    });
+  if (answer.agent) {
+    agent = run.agent.spec = answer.agent;
+    run.agent.version = answer.agentVersion;
+  }
+  applyModelAnswer(run.state, answer, now());
+  run.events.syncTranscript(run.state);
+  return agent;
+}
+
+/** Asks for approval and waits for the decisions, the agent's approval timeout, or the turn's cancellation. */
+async function awaitApproval(run: ConversationRun, agent: AgentSpec, step: StepOf<'await_approval'>): Promise<void> {
+  const { state, events } = run;
+  const timeoutMs = agent.limits.approvalTimeoutMs;
+  requestApprovals(state, step.requests, now(), timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined);
+  events.syncApprovals(state);
+  publishVisibility(state, 'awaiting_approval');
+  const decided = await condition(() => !awaitingApproval(state) || state.turn?.cancelled != null, timeoutMs);
+  if (!decided) {
+    for (const approval of state.turn!.approvals) {
+      events.emit({
+        type: 'tool.decided',
+        turn: state.turn!.turn,
+        toolCallId: approval.toolCallId,
+        decision: 'expired',
+      });
+    }
+    expireApprovals(state);
+  }
+  publishVisibility(state, 'running');
 }
 
 /** The call without the agent's instructions and tools when the worker knows them by the version (ModelCallRequest). */
