@@ -9,20 +9,19 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
+/** Vigil's own sandbox code: the workflows, and the conversation's rules and contracts they are built on. */
+const SANDBOX_FOLDERS = ['src/workflows/**/*.ts', 'src/conversation/**/*.ts'];
+
 /**
  * Files bundled into a workflow sandbox. Keep in step with the bundles' `workflowsPath`s; for Vigil's own bundle,
  * test/workers/bundle-contents.test.ts fails if it takes in a file outside src/workflows and src/conversation.
  */
 const WORKFLOW_FILES = [
-  'src/workflows/**/*.ts',
-  'src/conversation/**/*.ts',
+  ...SANDBOX_FOLDERS,
   'test/**/workflows.ts',
   'test/**/workflows/**/*.ts',
   'bench/**/workflows.ts',
 ];
-
-/** Vigil's own sandbox code: the workflows, and the conversation's rules and contracts they are built on. */
-const SANDBOX_FOLDERS = ['src/workflows/**/*.ts', 'src/conversation/**/*.ts'];
 
 const NO_NODE_IN_WORKFLOWS =
   'Workflow code runs in a deterministic sandbox without Node built-ins: do the I/O in an activity ' +

@@ -6,6 +6,7 @@
  */
 import { Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { once } from 'node:events';
 import { AgentClient } from '../client';
 import type { ServedAgentsOption } from '../client/served-agents';
 import { describeGateway, type GatewayConfig } from '../config';
@@ -88,7 +89,7 @@ export async function runGateway({ config, logger, stop }: RunGatewayOptions): P
       { url, gateway: describeGateway(config.gateway), temporal: config.temporal, store: gateway.storeName },
       'gateway listening',
     );
-    if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+    if (!stop.aborted) await once(stop, 'abort');
     logger.info('shutting down: letting requests in flight finish');
   } finally {
     await gateway.close();

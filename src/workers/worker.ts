@@ -205,7 +205,7 @@ let runtimeInstalled = false;
  * connection or worker; later calls, and calls after someone else installed it (a test setup), change nothing.
  *
  * @param shutdownSignals Signals on which the SDK shuts every worker down itself; `[]` when the caller
- *   handles them (main.ts does). Default: the SDK's (SIGINT, SIGTERM, SIGQUIT, SIGUSR2).
+ *   handles them (the CLI's stopOnSignals does). Default: the SDK's (SIGINT, SIGTERM, SIGQUIT, SIGUSR2).
  * @returns whether this call installed it.
  */
 export function installRuntimeLogger(logger: Logger, options: { shutdownSignals?: NodeJS.Signals[] } = {}): boolean {

@@ -8,7 +8,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { createTemporalTestEnv, type TemporalTestEnv } from '../../../src/testing';
 import { WORKFLOW_BUNDLER_OPTIONS } from '../../../src/workers/workflow-bundle';
 import { newId } from '../../helpers/conversation';
-import type { Probe } from './probe-workflows';
+import type { Probe } from './workflows';
 
 let env: TemporalTestEnv;
 beforeAll(async () => {
@@ -21,7 +21,7 @@ afterAll(async () => {
 test('the second run on a worker takes the schemas the first one built, and both validate with them', async () => {
   const taskQueue = `shared-schema-${newId()}`;
   const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./probe-workflows'),
+    workflowsPath: require.resolve('./workflows'),
     ...WORKFLOW_BUNDLER_OPTIONS,
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
   });
