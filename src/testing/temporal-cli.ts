@@ -53,6 +53,8 @@ export interface TemporalCliServer {
   exited: Promise<never>;
   /** Stops it (SIGTERM to its process group, SIGKILL after 10 s); idempotent. */
   close(): Promise<void>;
+  /** SIGKILL to its process group, as a crash: nothing is flushed or closed first. */
+  kill(): Promise<void>;
 }
 
 /** The start was given up because `stop` was aborted; the server has been stopped again. */
@@ -152,6 +154,12 @@ export async function startTemporalCliServer(options: TemporalCliServerOptions):
     await gone;
     clearTimeout(forced);
   };
+  const kill = async () => {
+    if (!running) return;
+    const gone = once(child, 'exit');
+    signalGroup('SIGKILL');
+    await gone;
+  };
 
   try {
     await Promise.race([waitUntilServing(address, options), exited]);
@@ -159,7 +167,7 @@ export async function startTemporalCliServer(options: TemporalCliServerOptions):
     await close();
     throw error;
   }
-  return { address, uiURL: ui ? `http://127.0.0.1:${uiPort}` : undefined, args, exited, close };
+  return { address, uiURL: ui ? `http://127.0.0.1:${uiPort}` : undefined, args, exited, close, kill };
 }
 
 /**
