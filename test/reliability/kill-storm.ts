@@ -75,7 +75,10 @@ export function stormModel(random: Random): (request: RecordedRequest) => Script
     const last = messages.at(-1);
     // Some calls take a while, so that kills land in the middle of them.
     const delayMs = random.int(0, 400);
-    if (last?.role === 'tool') return { content: `done ${id}: ${String(last.content)}`, delayMs };
+    if (last?.role === 'tool') {
+      const output = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
+      return { content: `done ${id}: ${output}`, delayMs };
+    }
     if (kind === 'tool') return { toolCalls: [{ id: `add-${id}`, name: 'add', arguments: '{"a":2,"b":3}' }], delayMs };
     if (kind === 'approve') {
       return { toolCalls: [{ id: `transfer-${id}`, name: 'transfer', arguments: '{"amount":5}' }], delayMs };
