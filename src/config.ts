@@ -93,6 +93,8 @@ export interface Config {
   logFormat: LogFormat;
   /** Unset: the Temporal SDK's default, sized from the machine's memory. */
   maxCachedWorkflows?: number;
+  /** How often the worker logs its memory (`worker memory`); 0: never. */
+  memoryLogSeconds: number;
   gateway: GatewaySettings;
   store: StoreSettings;
   /** Model prices from VIGIL_PRICES, written over the built-in table (src/pricing/price-table.ts); unset: none. */
@@ -224,6 +226,13 @@ const EnvSchema = z.object({
       .string()
       .regex(/^\d{1,7}$/, must('a whole number of workflows, 0 or more'))
       .transform(Number),
+  ),
+  VIGIL_MEMORY_LOG_SECONDS: withDefault(
+    z
+      .string()
+      .regex(/^\d{1,6}$/, must('a whole number of seconds, 0 (off) or more'))
+      .transform(Number),
+    0,
   ),
   VIGIL_GATEWAY_HOST: withDefault(
     z
@@ -394,6 +403,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: values.VIGIL_LOG_LEVEL,
     logFormat: values.VIGIL_LOG_FORMAT,
     maxCachedWorkflows: values.VIGIL_MAX_CACHED_WORKFLOWS,
+    memoryLogSeconds: values.VIGIL_MEMORY_LOG_SECONDS,
     gateway: gatewaySettings(values),
     store: storeSettings(values),
     ...(values.VIGIL_PRICES === undefined ? {} : { prices: values.VIGIL_PRICES }),
@@ -595,6 +605,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     logLevel: config.logLevel,
     logFormat: config.logFormat,
     maxCachedWorkflows: config.maxCachedWorkflows ?? 'sdk default',
+    memoryLogSeconds: config.memoryLogSeconds,
     gateway: describeGateway(config.gateway),
     store: describeStore(config.store),
     pricesConfigured: Object.keys(config.prices ?? {}).length,

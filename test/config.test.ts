@@ -38,6 +38,7 @@ test('an environment with only an API key gets the documented defaults', () => {
     logLevel: 'info',
     logFormat: 'auto',
     maxCachedWorkflows: undefined,
+    memoryLogSeconds: 0,
     gateway: { host: '127.0.0.1', port: 8787, token: undefined, bodyLimitBytes: 1048576 },
     store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
     warnings: [expect.stringMatching(/^VIGIL_WEBHOOK_SECRET is not set: the webhook channel is disabled/)],
@@ -57,6 +58,7 @@ test('reads every setting', () => {
     VIGIL_LOG_LEVEL: 'debug',
     VIGIL_LOG_FORMAT: 'json',
     VIGIL_MAX_CACHED_WORKFLOWS: '0',
+    VIGIL_MEMORY_LOG_SECONDS: '60',
     VIGIL_GATEWAY_HOST: '0.0.0.0',
     VIGIL_GATEWAY_PORT: '8080',
     VIGIL_GATEWAY_TOKEN: GATEWAY_TOKEN,
@@ -72,6 +74,7 @@ test('reads every setting', () => {
     logLevel: 'debug',
     logFormat: 'json',
     maxCachedWorkflows: 0,
+    memoryLogSeconds: 60,
     gateway: { host: '0.0.0.0', port: 8080, token: GATEWAY_TOKEN, bodyLimitBytes: 2097152 },
     store: { kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 },
     warnings: [],
@@ -118,6 +121,7 @@ test('every bad value is reported at once, each naming its variable', () => {
     VIGIL_LOG_LEVEL: 'verbose',
     VIGIL_LOG_FORMAT: 'yaml',
     VIGIL_MAX_CACHED_WORKFLOWS: 'lots',
+    VIGIL_MEMORY_LOG_SECONDS: '-5',
   });
   expect(error.problems.map((problem) => problem.split(' ')[0])).toEqual([
     'TEMPORAL_ADDRESS',
@@ -129,6 +133,7 @@ test('every bad value is reported at once, each naming its variable', () => {
     'VIGIL_LOG_LEVEL',
     'VIGIL_LOG_FORMAT',
     'VIGIL_MAX_CACHED_WORKFLOWS',
+    'VIGIL_MEMORY_LOG_SECONDS',
   ]);
   expect(error.problems).toContain(
     'VIGIL_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
@@ -207,6 +212,7 @@ test('CONFIG_VARIABLES lists exactly the variables loadConfig reads', () => {
       'VIGIL_LOG_FORMAT',
       'VIGIL_LOG_LEVEL',
       'VIGIL_MAX_CACHED_WORKFLOWS',
+      'VIGIL_MEMORY_LOG_SECONDS',
       'VIGIL_MODEL',
       'VIGIL_TASK_QUEUE',
       'VIGIL_WEBHOOK_ALLOW_HOSTS',

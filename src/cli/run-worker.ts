@@ -10,6 +10,7 @@ import { defaultAgents, type AgentRegistry } from '../agents/registry';
 import { describeConfig, type Config } from '../config';
 import type { Logger } from '../logger';
 import { checkVigilSearchAttributes } from '../search-attributes-setup';
+import { logMemoryEvery } from '../workers/memory-report';
 import { createVigilWorker } from '../workers/worker';
 
 const MAX_CONNECT_DELAY_MS = 10_000;
@@ -59,7 +60,12 @@ export async function runWorker({
       logger.info({ ...config.temporal, store: worker.store.name }, 'worker running');
       onRunning?.();
     }
-    await running;
+    const stopMemoryLog = logMemoryEvery(config.memoryLogSeconds, worker.worker, logger);
+    try {
+      await running;
+    } finally {
+      stopMemoryLog();
+    }
     logger.info('worker stopped');
   } finally {
     await connection.close();

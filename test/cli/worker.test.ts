@@ -27,9 +27,12 @@ const target = (taskQueue: string) => [
   taskQueue,
 ];
 
-test('--demo-without-key and no model configured: the worker answers from the demo model and says so', async () => {
+test('--demo-without-key and no model configured: the worker answers from the demo model and says so (and logs its memory when asked)', async () => {
   const taskQueue = `worker-demo-${Date.now()}`;
-  worker = startCli(['worker', '--demo-without-key', ...target(taskQueue)], cleanEnv());
+  worker = startCli(
+    ['worker', '--demo-without-key', ...target(taskQueue)],
+    cleanEnv({ VIGIL_LOG_LEVEL: 'info', VIGIL_MEMORY_LOG_SECONDS: '1' }),
+  );
   await worker.waitFor(/replies come from the offline demo model/, 'stdout');
   const reply = await new AgentClient({ client: temporal.client, taskQueue }).send('assistant', 'demo-1', {
     id: 'm1',
@@ -37,6 +40,15 @@ test('--demo-without-key and no model configured: the worker answers from the de
   });
   expect(reply).toMatchObject({ status: 'completed', models: expect.arrayContaining(['vigil-demo']) });
   expect(reply.content).toContain('391');
+  // VIGIL_MEMORY_LOG_SECONDS: the worker's memory, with the conversation it has just run in its cache.
+  const [line] = await worker.waitFor(/\{[^\n]*"msg":"worker memory"[^\n]*\}/, 'stdout');
+  expect((JSON.parse(line) as { memory: unknown }).memory).toEqual({
+    rssBytes: expect.any(Number),
+    heapUsedBytes: expect.any(Number),
+    heapTotalBytes: expect.any(Number),
+    externalBytes: expect.any(Number),
+    cachedWorkflows: 1,
+  });
   worker.child.kill('SIGTERM');
   expect(await worker.exited).toEqual({ code: 0, signal: null });
 }, 120_000);
