@@ -75,6 +75,11 @@ export class VigilProcess {
     });
   }
 
+  /** What this start has printed so far. */
+  printed(): string {
+    return this.output;
+  }
+
   /** SIGKILL to the whole group, as a power cut; resolves once it is gone. */
   async kill(): Promise<void> {
     await this.signal('SIGKILL');

@@ -1,5 +1,6 @@
 /**
- * `npm run reliability [-- --server in-process|real|both] [--part N ...] [--seed N]`: Vigil under fire, on real
+ * `npm run reliability [-- --server in-process|real|both] [--part N ...] [--seed N] [--load-minutes M]
+ * [--load-rate R] [--load-conversations C]`: Vigil under fire, on real
  * processes, with figures. For each Temporal server it starts a deployment (stack.ts), runs the parts in order,
  * then looks for every secret in everything the run produced, and prints one table with a column per server.
  * Exit code 1 when any figure breaks its requirement (marked ✗), 2 for a bad command line.
@@ -14,23 +15,29 @@ import { parseArgs } from 'node:util';
 import { findTemporalCli } from '../../src/testing/temporal-cli';
 import { failures, Figures, renderTable } from './figures';
 import { killStorm } from './kill-storm';
+import { DEFAULT_LOAD, load, type LoadSize } from './load';
 import { stopAll } from './processes';
 import { seededRandom, type Random } from './random';
 import { secretsAndIsolation } from './secrets';
 import { startStack, type Stack } from './stack';
 import { startBackend, type ServerKind } from './temporal-backends';
 
-type Part = (stack: Stack, figures: Figures, random: Random, tag: string) => Promise<void>;
+interface RunOptions {
+  load: LoadSize;
+}
+
+type Part = (stack: Stack, figures: Figures, random: Random, tag: string, options: RunOptions) => Promise<void>;
 
 /** The parts, in the order they run; the secrets part runs last, over everything the others produced. */
 const PARTS: Record<string, Part> = {
   '1': killStorm,
+  '6': (stack, figures, random, tag, options) => load(stack, figures, random, tag, options.load),
   '5': secretsAndIsolation,
 };
 
 function usage(message: string): never {
   process.stderr.write(
-    `reliability: ${message}\nusage: npm run reliability -- [--server in-process|real|both] [--part N ...] [--seed N]\n`,
+    `reliability: ${message}\nusage: npm run reliability -- [--server in-process|real|both] [--part N ...] [--seed N] [--load-minutes M] [--load-rate R] [--load-conversations C]\n`,
   );
   process.exit(2);
 }
@@ -41,16 +48,31 @@ async function main(): Promise<number> {
       server: { type: 'string', default: 'both' },
       part: { type: 'string', multiple: true },
       seed: { type: 'string' },
+      'load-minutes': { type: 'string' },
+      'load-rate': { type: 'string' },
+      'load-conversations': { type: 'string' },
     },
   });
+  const size = (name: 'load-minutes' | 'load-rate' | 'load-conversations', fallback: number) => {
+    const value = values[name] === undefined ? fallback : Number(values[name]);
+    return Number.isFinite(value) && value > 0 ? value : usage(`--${name} ${values[name]}?`);
+  };
+  const options: RunOptions = {
+    load: {
+      minutes: size('load-minutes', DEFAULT_LOAD.minutes),
+      rate: size('load-rate', DEFAULT_LOAD.rate),
+      conversations: Math.round(size('load-conversations', DEFAULT_LOAD.conversations)),
+    },
+  };
   const servers: ServerKind[] =
     values.server === 'both'
       ? ['in-process', 'real']
       : values.server === 'in-process' || values.server === 'real'
         ? [values.server]
         : usage(`--server ${values.server}?`);
-  const parts = values.part ?? Object.keys(PARTS);
-  for (const part of parts) if (!PARTS[part]) usage(`no part ${part}; the parts are ${Object.keys(PARTS).join(', ')}`);
+  const parts = Object.keys(PARTS).filter((part) => values.part === undefined || values.part.includes(part));
+  for (const part of values.part ?? [])
+    if (!PARTS[part]) usage(`no part ${part}; the parts are ${Object.keys(PARTS).sort().join(', ')}`);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   if (!Number.isInteger(seed)) usage(`--seed ${values.seed}?`);
   const cli = servers.includes('real') ? findTemporalCli({ installed: true }) : undefined;
@@ -76,7 +98,7 @@ async function main(): Promise<number> {
       try {
         for (const part of parts) {
           process.stderr.write(`reliability: ${server}: part ${part}\n`);
-          await PARTS[part](stack, figures, random, `${server === 'real' ? 'r' : 'p'}${seed.toString(36)}`);
+          await PARTS[part](stack, figures, random, `${server === 'real' ? 'r' : 'p'}${seed.toString(36)}`, options);
         }
       } finally {
         await stack.close();

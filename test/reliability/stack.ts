@@ -84,6 +84,8 @@ export async function startStack(backend: Backend, runDir: string): Promise<Stac
     VIGIL_STORE_POSTGRES_URL: storeURL,
     VIGIL_LOG_FORMAT: 'json',
     VIGIL_LOG_LEVEL: 'info',
+    // The load part reads the worker's memory from its log.
+    VIGIL_MEMORY_LOG_SECONDS: '10',
   };
   const worker = new VigilProcess(
     'worker',
