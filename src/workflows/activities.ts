@@ -8,6 +8,13 @@ import type { AgentSpec, RetrySpec, ToolSpec } from '../conversation/agent-spec'
 import { FailureTypes } from '../conversation/failure-types';
 import { modelTotalTimeoutMs } from './turn-failures';
 
+/**
+ * How long an activity that runs for a while (a model call, a tool) may go without a heartbeat before the server
+ * counts its worker as gone and retries it elsewhere: what a crashed worker costs a turn. The activities send
+ * heartbeats every second while they run (throttled by the SDK), so only a dead or frozen worker misses this.
+ */
+export const HEARTBEAT_TIMEOUT_MS = 10_000;
+
 export const { loadAgent } = proxyLocalActivities<ConversationActivities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: [FailureTypes.UnknownAgent] },
@@ -31,7 +38,7 @@ export function modelActivity(agent: AgentSpec, summary: string) {
     summary,
     startToCloseTimeout: agent.limits.modelTimeoutMs,
     scheduleToCloseTimeout: modelTotalTimeoutMs(agent),
-    heartbeatTimeout: Math.min(30_000, agent.limits.modelTimeoutMs),
+    heartbeatTimeout: Math.min(HEARTBEAT_TIMEOUT_MS, agent.limits.modelTimeoutMs),
     retry: { ...retryOptions(agent.limits.modelRetry), nonRetryableErrorTypes: [FailureTypes.ModelRequestRejected] },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
@@ -55,7 +62,7 @@ export function toolActivity(tool: ToolSpec, summary: string) {
   return proxyActivities<ConversationActivities>({
     summary,
     startToCloseTimeout: tool.timeoutMs,
-    heartbeatTimeout: Math.min(30_000, tool.timeoutMs),
+    heartbeatTimeout: Math.min(HEARTBEAT_TIMEOUT_MS, tool.timeoutMs),
     retry: { ...retryOptions(tool.retry), nonRetryableErrorTypes: [FailureTypes.ToolFatal] },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });

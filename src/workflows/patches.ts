@@ -123,4 +123,12 @@ export const PATCHES = {
     pinnedBy: [],
     unpinned: "no fixture comes near Temporal's history limits",
   },
+  toolTimeoutToModel: {
+    id: 'vigil-tool-timeout-to-model-1',
+    guards:
+      'a tool call whose every attempt timed out (a hung tool, or workers that died running it) given to the model as a failed result, instead of ending the turn with an error reply',
+    since: 'after e3f5d90',
+    pinnedBy: [],
+    unpinned: 'no fixture has a tool call whose every attempt timed out',
+  },
 } as const satisfies Record<string, PatchEntry>;

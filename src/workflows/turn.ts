@@ -3,9 +3,22 @@
  * (payment, summary, model calls, approvals, tools) until the rules say the turn is finished; then the reply,
  * recorded, announced and delivered. A turn that fails ends with an error reply; the conversation goes on.
  */
-import { CancellationScope, condition, isCancellation, log, patched } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  patched,
+  TimeoutFailure,
+} from '@temporalio/workflow';
 import type { ModelCallInput, ModelCallRequest, ToolRunResult } from '../conversation/activity-contract';
-import { type AgentSpec, DEFAULT_LIMITS, DEFAULT_MODEL_IDLE_TIMEOUT_MS } from '../conversation/agent-spec';
+import {
+  type AgentSpec,
+  DEFAULT_LIMITS,
+  DEFAULT_MODEL_IDLE_TIMEOUT_MS,
+  type ToolSpec,
+} from '../conversation/agent-spec';
 import type { Reply, ToolCall } from '../conversation/protocol';
 import { turnStopReason } from '../conversation/run-limits';
 import {
@@ -180,24 +193,42 @@ function byVersion(input: ModelCallInput, version: string | undefined): ModelCal
 }
 
 /** Runs the approved calls of one model answer, at most `maxParallelTools` at a time. */
+/**
+ * One tool call. A tool's own failures already come back as results for the model (src/activities/tools.ts);
+ * what is left is an attempt that never finished: the tool hung past its timeout, or the worker running it died.
+ * When every attempt ended so, the model is told the tool did not finish, as it is told of any failing tool, and
+ * the turn goes on: a run of worker crashes costs the user one tool's result, not the whole reply.
+ */
+async function runTool(run: ConversationRun, tool: ToolSpec, call: ToolCall): Promise<ToolRunResult> {
+  const { state } = run;
+  try {
+    return await toolActivity(tool, `${tool.name} (${call.id})`).runTool({
+      agent: state.agent,
+      conversationId: state.conversationId,
+      turn: state.turn!.turn,
+      toolCall: call,
+    });
+  } catch (error) {
+    const timedOut = error instanceof ActivityFailure && error.cause instanceof TimeoutFailure;
+    if (!timedOut || !patched(PATCHES.toolTimeoutToModel.id)) throw error;
+    return {
+      content: `${tool.name} did not finish: each attempt timed out (after ${tool.timeoutMs / 1000} s) or the worker running it stopped`,
+      isError: true,
+    };
+  }
+}
+
 async function runTools(
   run: ConversationRun,
   agent: AgentSpec,
   calls: ToolCall[],
 ): Promise<{ toolCall: ToolCall; result: ToolRunResult }[]> {
-  const { state } = run;
   const results: { toolCall: ToolCall; result: ToolRunResult }[] = [];
   const queue = [...calls];
   const worker = async () => {
     for (let call = queue.shift(); call; call = queue.shift()) {
       const tool = agent.tools.find((t) => t.name === call!.name)!;
-      const result = await toolActivity(tool, `${tool.name} (${call.id})`).runTool({
-        agent: state.agent,
-        conversationId: state.conversationId,
-        turn: state.turn!.turn,
-        toolCall: call,
-      });
-      results.push({ toolCall: call, result });
+      results.push({ toolCall: call, result: await runTool(run, tool, call) });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(agent.limits.maxParallelTools, calls.length)) }, worker));
