@@ -206,11 +206,10 @@ export class AgentClient {
             startWorkflowOperation: start(),
           });
         } catch (error) {
-          // A busy conversation refuses new sends while it moves to its next run; the next run takes them.
-          if (!isSwitchingRuns(error)) throw error;
-          await new Promise((resolve) =>
-            setTimeout(resolve, Math.min(SWITCH_RETRY_FIRST_MS * 2 ** attempt, SWITCH_RETRY_MAX_MS)),
-          );
+          // A busy conversation refuses new sends while it moves to its next run; the next run takes them. One
+          // whose workflow task keeps failing (workers died holding it) takes them once a worker has run it.
+          if (!isSwitchingRuns(error) && !isWorkflowNotReady(error)) throw error;
+          await transientPause(attempt);
         }
       }
     };
@@ -277,7 +276,7 @@ export class AgentClient {
   async decide(agent: string, conversationId: string, decision: Decision): Promise<void> {
     const input = check('decide', DecideInput, { agent, conversationId, decision });
     await this.mapped('decide', input, () =>
-      this.workflowHandle(input).executeUpdate(decideUpdate, { args: [input.decision] }),
+      whenReady(() => this.workflowHandle(input).executeUpdate(decideUpdate, { args: [input.decision] })),
     );
   }
 
@@ -289,7 +288,7 @@ export class AgentClient {
       request,
     });
     return this.mapped('cancelTurn', input, () =>
-      this.workflowHandle(input).executeUpdate(cancelTurnWithRequest, { args: [input.request ?? {}] }),
+      whenReady(() => this.workflowHandle(input).executeUpdate(cancelTurnWithRequest, { args: [input.request ?? {}] })),
     );
   }
 
@@ -471,6 +470,14 @@ export function toVigilError(error: unknown, operation: string, address: Address
     const message = cause?.message ?? error.message;
     return new SystemError(`${operation} failed in the conversation: ${message}`, { cause: error });
   }
+  if (isWorkflowNotReady(error)) {
+    return new SystemError(
+      `${operation} failed: conversation ${address.conversationId} of agent ${address.agent} is recovering: its ` +
+        'workflow task failed or timed out several times in a row (workers stopped or failed running it); ' +
+        'Temporal answers again once a worker has run it',
+      { cause: error },
+    );
+  }
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(error)) {
     return new TimeoutError(
       `${operation} timed out waiting for conversation ${address.conversationId} of agent ${address.agent}; ` +
@@ -533,9 +540,39 @@ function isAlreadyStarted(error: unknown): boolean {
   return hasGrpcCode(error, status.ALREADY_EXISTS);
 }
 
-/** How soon a send refused during a switch of runs is made again: doubling from the first, up to the max. */
-const SWITCH_RETRY_FIRST_MS = 50;
-const SWITCH_RETRY_MAX_MS = 2_000;
+/** How soon a request refused for a passing reason is made again: doubling from the first, up to the max. */
+const TRANSIENT_RETRY_FIRST_MS = 50;
+const TRANSIENT_RETRY_MAX_MS = 2_000;
+
+function transientPause(attempt: number): Promise<void> {
+  return new Promise((resolve) =>
+    setTimeout(resolve, Math.min(TRANSIENT_RETRY_FIRST_MS * 2 ** attempt, TRANSIENT_RETRY_MAX_MS)),
+  );
+}
+
+/**
+ * The server refuses updates and queries at once to a run whose workflow task is on its third attempt or later
+ * (WorkflowNotReady: the last ones failed or timed out, as when workers die holding them) until a worker completes
+ * one. After a crash that is seconds away, so an update waits it out, as it would wait for a worker anyway; a
+ * query does not (it reports the conversation as recovering: the gateway's 503).
+ */
+export function isWorkflowNotReady(error: unknown): boolean {
+  return (
+    hasGrpcCode(error, status.FAILED_PRECONDITION) && describeChain(error).includes('Workflow Task in failed state')
+  );
+}
+
+/** Makes an update again while its run refuses it as not ready (see isWorkflowNotReady). */
+async function whenReady<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isWorkflowNotReady(error)) throw error;
+      await transientPause(attempt);
+    }
+  }
+}
 
 function isSwitchingRuns(error: unknown): boolean {
   return (

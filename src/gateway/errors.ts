@@ -9,6 +9,7 @@
  * stacks) go to the log only.
  */
 import { isGrpcServiceError } from '@temporalio/client';
+import { isWorkflowNotReady } from '../client/agent-client';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   ConversationEndedError,
@@ -91,6 +92,16 @@ export function toErrorResponse(error: unknown, context: ErrorContext): ErrorRes
   if (error instanceof ConversationEndedError)
     return { status: 409, code: 'conversation_ended', message: error.message };
   if (error instanceof TimeoutError) return { status: 504, code: 'timeout', message: error.message };
+  if (error instanceof SystemError && isWorkflowNotReady(error)) {
+    // Passing: workers died or failed holding the conversation's workflow task, and Temporal answers again once
+    // a worker has run it.
+    return {
+      status: 503,
+      code: 'unavailable',
+      message: `the conversation is recovering from failed workflow tasks; try again shortly (request ${requestId})`,
+      headers: { 'retry-after': '2' },
+    };
+  }
   if (error instanceof SystemError) {
     return isUnavailable(error)
       ? {

@@ -38,6 +38,9 @@ export interface ConversationFixture {
    * `agents` when given (a deploy that changed them), else the same agents as before.
    */
   restartWorker(agents?: Agent[]): Promise<void>;
+  /** Stops the worker, leaving the task queue without one until `startWorker()`. */
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
 }
 
 export interface ConversationHarnessOptions extends Pick<ActivityDeps, 'prices' | 'paymentVerifiers' | 'streamDeltas'> {
@@ -111,6 +114,8 @@ export async function startConversationHarness(
     if (changed) defined = changed;
     await startWorker();
   };
+  fx.stopWorker = stopWorker;
+  fx.startWorker = startWorker;
   fx.close = async () => {
     await stopWorker();
     await fx.model.close();

@@ -224,6 +224,41 @@ describe('signals, queries and updates', () => {
     expect(await update).toBeInstanceOf(Error);
   });
 
+  test('a run whose workflow task failed twice in a row refuses updates and queries until a task completes', async () => {
+    // The real server fails them fast (WorkflowNotReady) from the third attempt of a workflow task: workers that
+    // died or failed holding the run's tasks. A raw worker fails the tasks; no SDK worker serves this task queue.
+    const taskQueue = `raw-${randomUUID()}`;
+    const svc = fx.env.client.workflowService;
+    const handle = await fx.env.client.workflow.start(wf.counter, { taskQueue, workflowId: id('not-ready') });
+    const poll = () =>
+      longPoll(fx.env.connection, () =>
+        svc.pollWorkflowTaskQueue({ namespace: fx.env.namespace, taskQueue: { name: taskQueue }, identity: 'raw' }),
+      );
+    const fail = async () =>
+      svc.respondWorkflowTaskFailed({
+        namespace: fx.env.namespace,
+        taskToken: (await poll()).taskToken,
+        cause:
+          temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+        failure: { message: 'worker crashed' },
+      });
+    await fail();
+    await fail();
+    const update = await handle.executeUpdate(wf.addAndGetUpdate, { args: [1] }).then(
+      () => 'accepted',
+      (e: Error) => `${e.message} ${String(e.cause)}`,
+    );
+    expect(update).toContain(
+      'FAILED_PRECONDITION: Unable to perform workflow execution update due to Workflow Task in failed state.',
+    );
+    const query = await handle.query(wf.totalQuery).then(
+      () => 'answered',
+      (e: Error) => `${e.message} ${String(e.cause)}`,
+    );
+    expect(query).toContain('Unable to query workflow due to Workflow Task in failed state.');
+    await handle.terminate();
+  });
+
   test('update-with-start starts the workflow, or updates the running one', async () => {
     const workflowId = id('uws');
     const startOp = () =>

@@ -317,6 +317,9 @@ export class WorkflowRun {
   /** Admits an update (or joins the one with the same id) and waits for `stage` or the deadline. */
   async update(request: UpdateRequest, stage: number, timeoutMs: number): Promise<Update> {
     const id = request.meta?.updateId ?? '';
+    if (this.workflowTaskFailing()) {
+      throw failedPrecondition('Unable to perform workflow execution update due to Workflow Task in failed state.');
+    }
     let update = this.updates.get(id);
     if (!update) {
       if (this.closed) throw notFound('workflow execution already completed');
@@ -374,6 +377,9 @@ export class WorkflowRun {
 
   /** Runs a query on a worker (a legacy query task) and resolves with its answer. */
   query(query: WorkflowQuery, timeoutMs: number): Promise<Payloads | null | undefined> {
+    if (this.workflowTaskFailing()) {
+      return Promise.reject(failedPrecondition('Unable to query workflow due to Workflow Task in failed state.'));
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => {
@@ -399,6 +405,16 @@ export class WorkflowRun {
   }
 
   // ---- workflow tasks --------------------------------------------------------------------------------------
+
+  /**
+   * A running run whose workflow task is on its third attempt or later (the last ones failed or timed out: workers
+   * that crashed or failed holding them) refuses updates and queries at once, as the real server does
+   * (`WorkflowNotReady`, server v1.29.1's updateworkflow and queryworkflow): they could not be answered before a
+   * task completes, which resets the count.
+   */
+  private workflowTaskFailing(): boolean {
+    return !this.closed && (this.wft?.attempt ?? this.nextWftAttempt) >= 3;
+  }
 
   private scheduleWft(speculative = false): void {
     if (this.closed) return;
