@@ -308,7 +308,7 @@ export async function killStorm(stack: Stack, figures: Figures, random: Random, 
     countEvents(histories, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT),
   );
   figures.note(PART, 'activity retries', activityRetries(histories));
-  figures.note(PART, 'sender retries of the same id', counts.retries);
+  figures.note(PART, 'requests made again (sends with the same id, approval polls)', counts.retries);
   figures.zero(PART, 'HTTP 500 answers', counts.http500);
   figures.note(
     PART,
