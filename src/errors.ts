@@ -77,6 +77,32 @@ export class TimeoutError extends VigilError {}
 /** An external system (model provider, channel, Temporal) failed. */
 export class SystemError extends VigilError {}
 
+/**
+ * The conversation's current Temporal run has taken all it may of one kind: 10,000 signals (each `post`, `end` and
+ * preview batch is one) or 2,000 updates (each `send`, `decide`, `cancelTurn` and event poll is one). Temporal
+ * refuses more, and nothing was recorded. The conversation moves to a new run at its next turn boundary or idle
+ * moment (under a burst, once the burst lets it), and then takes more: send it again shortly.
+ */
+export class ConversationBusyError extends SystemError {
+  constructor(
+    readonly agent: string,
+    readonly conversationId: string,
+    /** Which of the run's limits was reached. */
+    readonly limit: 'signals' | 'updates',
+    operation: string,
+    /** Temporal's words for it. */
+    temporal: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${operation} refused: conversation ${conversationId} of agent ${agent} has taken all the ` +
+        `${limit === 'signals' ? 'messages (signals)' : 'requests (updates)'} one Temporal run may take ` +
+        `(Temporal: "${temporal}"); it moves to a new run between two turns and then takes more: try again shortly`,
+      options,
+    );
+  }
+}
+
 /** No schedule with that id exists (never created, or deleted). */
 export class ScheduleNotFoundError extends VigilError {
   constructor(readonly scheduleId: string) {

@@ -5,7 +5,7 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import { ProviderResponseUnreadable } from './completion-assembly';
-import { ProviderReportedError } from './provider-response';
+import { ProviderConnectionLost, ProviderReportedError } from './provider-response';
 import { FailureTypes } from '../conversation/failure-types';
 
 /** The type of the retryable failures: the provider is down, overloaded, rate limiting or unreachable. */
@@ -37,6 +37,13 @@ export function toModelFailure(
       message: scrub(`the provider at ${providerName(context.baseURL)} ${error.message}`),
       type: FailureTypes.ModelResponseUnreadable,
       nonRetryable: true,
+    });
+  }
+  if (error instanceof ProviderConnectionLost) {
+    // Without this, the fetch's own words ("terminated") would be all a user read once the retries ran out.
+    return ApplicationFailure.create({
+      message: scrub(`the connection to the model provider closed mid-answer: ${describeCause(error.cause as Error)}`),
+      type: MODEL_UNAVAILABLE,
     });
   }
   if (error instanceof ProviderReportedError) {

@@ -19,6 +19,17 @@ export class ProviderReportedError extends Error {
   }
 }
 
+/**
+ * The connection broke while the answer was being read (undici's "terminated"): the provider, or a proxy before
+ * it, went away mid-answer. `cause` is what the read threw. A retry usually gets a whole answer.
+ */
+export class ProviderConnectionLost extends Error {
+  override name = 'ProviderConnectionLost';
+  constructor(cause: unknown) {
+    super('the connection closed before the answer was complete', { cause });
+  }
+}
+
 export interface ReadOptions {
   /** Each piece of reply text, as it arrives. */
   onText?: (text: string) => void;
@@ -36,7 +47,9 @@ export async function readProviderResponse(
 ): Promise<void> {
   const type = response.headers.get('content-type') ?? '';
   if (type.includes('text/event-stream')) return readEventStream(response, assembly, options);
-  const text = await response.text();
+  const text = await response.text().catch((error: unknown) => {
+    throw new ProviderConnectionLost(error);
+  });
   options.onBytes?.();
   if (!type.includes('json') && type !== '') {
     throw new ProviderResponseUnreadable(`answered ${type.split(';')[0]}, not a chat completion: ${quote(text)}`);
@@ -50,7 +63,7 @@ async function readEventStream(response: Response, assembly: CompletionAssembly,
   const parser = createParser({ onEvent: (event) => events.push(event) });
   const decoder = new TextDecoder();
   let done = false;
-  for await (const bytes of response.body) {
+  for await (const bytes of connectionLostOnError(response.body)) {
     options.onBytes?.();
     parser.feed(decoder.decode(bytes, { stream: true }));
     for (const event of events.splice(0)) {
@@ -60,6 +73,23 @@ async function readEventStream(response: Response, assembly: CompletionAssembly,
       else if (event.event === 'error') throw reportedError(parseJson(event.data));
       else takeData(event.data, assembly, options);
     }
+  }
+}
+
+/** The body's bytes; a failure to read them (not what is made of them) is a ProviderConnectionLost. */
+async function* connectionLostOnError(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const read = await reader.read().catch((error: unknown) => {
+        throw new ProviderConnectionLost(error);
+      });
+      if (read.done) return;
+      yield read.value;
+    }
+  } finally {
+    // The reader of a stream read to its end, or given up on (an error in what was read): release the connection.
+    await reader.cancel().catch(() => undefined);
   }
 }
 

@@ -29,6 +29,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   ConfigError,
+  ConversationBusyError,
   ConversationEndedError,
   ConversationNotFoundError,
   SystemError,
@@ -485,8 +486,23 @@ export function toVigilError(error: unknown, operation: string, address: Address
       { cause: error },
     );
   }
-  return new SystemError(`${operation} failed: ${describeChain(error)}`, { cause: error });
+  const described = describeChain(error);
+  const refusal = RUN_LIMIT_REFUSALS.find(([words]) => described.includes(words));
+  if (refusal) {
+    // Temporal's own words, up to the end of their first sentence: "… has been reached (2000)".
+    const words = described.slice(described.indexOf(refusal[0])).split(/\.(\s|$)/)[0];
+    return new ConversationBusyError(address.agent, address.conversationId, refusal[1], operation, words, {
+      cause: error,
+    });
+  }
+  return new SystemError(`${operation} failed: ${described}`, { cause: error });
 }
+
+/** How Temporal (the real server and the in-process one alike) refuses a run's signal or update past its limit. */
+const RUN_LIMIT_REFUSALS: [string, 'signals' | 'updates'][] = [
+  ['exceeded workflow execution limit for signal events', 'signals'],
+  ['limit on the total number of distinct updates in this workflow has been reached', 'updates'],
+];
 
 /**
  * The error's message and those of the errors it wraps: the SDK's "Update-With-Start failed" says what failed,

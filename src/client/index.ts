@@ -22,6 +22,7 @@ export type { ContentStore } from '../store/content-store';
 export type { AgentClientOptions, EventsOptions, MessageInput, OpenOptions, SendOptions } from './agent-client';
 export {
   ConfigError,
+  ConversationBusyError,
   ConversationNotFoundError,
   SystemError,
   TimeoutError,

@@ -166,9 +166,10 @@ export const InboundMessage = sharedSchema('protocol.InboundMessage', () =>
 export type InboundMessage = z.infer<typeof InboundMessage>;
 
 /**
- * A message as the workflow's `message` signal handler accepts it: as before the id grammar and metadata limits,
- * since a signal is recorded before it is checked, and one admitted in a recorded history must be admitted again
- * when that history replays. Boundaries check InboundMessage before they signal.
+ * A message as the workflow's `message` signal handler accepted it before the id grammar and metadata limits: a
+ * signal is recorded before it is checked, and one admitted in a recorded history must be admitted again when that
+ * history replays. Boundaries check InboundMessage before they signal, and runs recorded since the
+ * `vigil-post-grammar-1` patch drop a signal that does not pass it (src/workflows/conversation.ts).
  */
 export const RecordedInboundMessage = sharedSchema('protocol.RecordedInboundMessage', () =>
   InboundMessage.extend({

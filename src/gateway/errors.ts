@@ -12,6 +12,7 @@ import { isGrpcServiceError } from '@temporalio/client';
 import { isWorkflowNotReady } from '../client/agent-client';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import {
+  ConversationBusyError,
   ConversationEndedError,
   ConversationNotFoundError,
   SystemError,
@@ -28,6 +29,7 @@ export type ErrorCode =
   | 'unknown_agent'
   | 'conflict'
   | 'conversation_ended'
+  | 'conversation_busy'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'timeout'
@@ -92,6 +94,10 @@ export function toErrorResponse(error: unknown, context: ErrorContext): ErrorRes
   if (error instanceof ConversationEndedError)
     return { status: 409, code: 'conversation_ended', message: error.message };
   if (error instanceof TimeoutError) return { status: 504, code: 'timeout', message: error.message };
+  // A SystemError, but the caller's to hear of: its message says why, and a retry shortly helps.
+  if (error instanceof ConversationBusyError) {
+    return { status: 429, code: 'conversation_busy', message: error.message, headers: { 'retry-after': '5' } };
+  }
   if (error instanceof SystemError && isWorkflowNotReady(error)) {
     // Passing: workers died or failed holding the conversation's workflow task, and Temporal answers again once
     // a worker has run it.
@@ -134,6 +140,8 @@ const OPENAI_ERROR_TYPES: Record<ErrorCode, string> = {
   unknown_agent: 'invalid_request_error',
   conflict: 'invalid_request_error',
   conversation_ended: 'invalid_request_error',
+  // OpenAI's type for its own 429s.
+  conversation_busy: 'requests',
   payload_too_large: 'invalid_request_error',
   unsupported_media_type: 'invalid_request_error',
   timeout: 'timeout_error',

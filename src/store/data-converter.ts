@@ -2,12 +2,15 @@
  * The data converter of a Vigil deployment: the one place that decides how payloads travel between Temporal and
  * Vigil, so the worker, the replayer, the gateway, every CLI command and your own clients agree. Payloads over the
  * threshold go to the content store and history holds a claim (./payload-storage.ts); a client built without this
- * converter would read claims where values should be, so build Temporal clients with `createVigilClient`.
+ * converter would read claims where values should be, so build Temporal clients with `createVigilClient`. A payload
+ * no converter can decode (another SDK's encoding, JSON cut short) is read as a value every schema refuses
+ * (src/workflows/payload-converter.ts), so a malformed signal is dropped instead of failing its conversation.
  */
 import { Client, type ConnectionLike } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { DEFAULT_PAYLOAD_THRESHOLD_BYTES, type StoreSettings } from '../config';
 import type { ContentStore } from './content-store';
+import { PAYLOAD_CONVERTER_PATH } from '../workers/workflow-bundle';
 import { externalStorageFor } from './payload-storage';
 
 /**
@@ -24,6 +27,7 @@ export function vigilDataConverter(
   settings: Partial<Pick<StoreSettings, 'payloadThresholdBytes'>> = {},
 ): DataConverter {
   return {
+    payloadConverterPath: PAYLOAD_CONVERTER_PATH,
     externalStorage: externalStorageFor(store, {
       thresholdBytes: settings.payloadThresholdBytes ?? DEFAULT_PAYLOAD_THRESHOLD_BYTES,
     }),

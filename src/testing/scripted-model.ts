@@ -41,8 +41,13 @@ interface AnswerOptions {
    */
   stallAfterChunks?: number;
   /**
+   * For a `stream: true` request: send this many chunks, then drop the connection without ending the stream: a
+   * provider (or a proxy before it) that dies mid-answer.
+   */
+  disconnectAfterChunks?: number;
+  /**
    * How the answer goes over the wire: as OpenAI sends it (the default), or as another real provider does; see
-   * `DIALECTS`. Shapes without a stream (`ignores-stream`, `html`) ignore `chunkDelayMs` and `stallAfterChunks`,
+   * `DIALECTS`. Shapes without a stream (`ignores-stream`, `html`) ignore `chunkDelayMs`, `stallAfterChunks` and `disconnectAfterChunks`,
    * `no-finish-reason` ignores `finishReason`, and `usage-in-final-choice` and `groq` send usage unasked.
    */
   shape?: ProviderShape;
@@ -598,12 +603,13 @@ function everyThree(text: string): string[] {
 
 /**
  * Writes the answer. A stream goes out event by event: text chunks wait `chunkDelayMs` first, so the text
- * trickles in, and after `stallAfterChunks` chunks nothing more is sent and the connection stays open.
+ * trickles in; after `stallAfterChunks` chunks nothing more is sent and the connection stays open, and after
+ * `disconnectAfterChunks` the connection is dropped.
  */
 async function writeAnswer(
   res: http.ServerResponse,
   answer: Answer,
-  { chunkDelayMs = 0, stallAfterChunks = Infinity }: AnswerOptions,
+  { chunkDelayMs = 0, stallAfterChunks = Infinity, disconnectAfterChunks = Infinity }: AnswerOptions,
 ): Promise<void> {
   if ('body' in answer) {
     res.writeHead(200, { 'content-type': answer.contentType, 'content-length': Buffer.byteLength(answer.body) });
@@ -613,15 +619,22 @@ async function writeAnswer(
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const { eol } = answer;
   let chunks = 0;
+  let flushed = Promise.resolve();
   for (const event of answer.events) {
     if ('chunk' in event) {
+      if (chunks === disconnectAfterChunks) {
+        // Once what was written has left, so that the client reads the chunks before the connection ends.
+        await flushed;
+        res.destroy();
+        return;
+      }
       // A stalled stream stays open until the client gives up on it.
       if (chunks++ === stallAfterChunks) return;
       if (event.paced && chunkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, chunkDelayMs));
     }
     // The client has gone (say, the model call was cancelled).
     if (res.destroyed) return;
-    res.write(sseLine(event) + eol + eol);
+    flushed = new Promise((resolve) => res.write(sseLine(event) + eol + eol, () => resolve()));
   }
   res.end();
 }

@@ -7,13 +7,17 @@
  * history. What reaches history is what watchers ask for (their poll updates) and the activity's batched delta
  * signals; the transcript itself holds only the final reply.
  */
-import { setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import {
+  type PollInput,
+  type PollResult,
   type PublishInput,
   WorkflowStream,
+  workflowStreamPollUpdate,
   workflowStreamPublishSignal,
   type WorkflowStreamState,
 } from '@temporalio/workflow-streams/workflow';
+import { FailureTypes } from '../conversation/failure-types';
 import { type ConversationEvent, EVENT_TOPICS, type TranscriptEntry } from '../conversation/protocol';
 import { type ConversationState, isStored } from '../conversation/state';
 
@@ -25,6 +29,14 @@ export const EVENTS_GRACE_MS = 1_000;
 
 /** How much of a tool result an event carries; the transcript has all of it. */
 const TOOL_RESULT_PREVIEW_CHARS = 2_000;
+
+/**
+ * How many watchers' polls may wait in the conversation at once. Each waiting poll is an update in flight, and
+ * Temporal takes 10 in flight per workflow (`history.maxInFlightUpdates`): without a limit, ten watchers (or ten
+ * that left, see guardPolls) took them all, and every `send`, `decide` and `cancelTurn` was refused until the
+ * conversation's next event. The rest stays for those.
+ */
+export const MAX_WAITING_POLLS = 5;
 
 /** What continue-as-new carries to the next run, so watchers follow without a gap or a repeat. */
 export interface ConversationEventsState {
@@ -45,6 +57,7 @@ export class ConversationEvents {
   constructor(state: ConversationState, prior: ConversationEventsState | undefined, onSignal: () => void) {
     this.stream = new WorkflowStream(prior?.stream);
     countPublishSignals(this.stream, onSignal);
+    guardPolls(this.stream);
     this.lifecycle = this.stream.topic<ConversationEvent>(EVENT_TOPICS.lifecycle);
     this.turnEnds = [...(prior?.turnEnds ?? [])];
     // Entries from before this run (a carried-over state) were announced by the run that recorded them.
@@ -109,6 +122,79 @@ function countPublishSignals(stream: WorkflowStream, onSignal: () => void): void
     onSignal();
     handle(input);
   });
+}
+
+/** The stream's state this module reads besides its API (private fields, in the version pinned here). */
+interface StreamInternals {
+  draining: boolean;
+  baseOffset: number;
+  log: unknown[];
+  onPoll(input: PollInput): Promise<PollResult>;
+}
+
+/**
+ * A poll waits in the conversation until there is an event after its offset, and a watcher that leaves cannot take
+ * its poll back: it waits there, for nobody, until the next event. So the stream's poll handler is replaced by one
+ * whose validator refuses (nothing is recorded) a poll while MAX_WAITING_POLLS wait, and a poll that could never be
+ * answered: not the stream's input, or an offset past the stream's end (a `Last-Event-ID` of another stream). The
+ * polls it takes are the stream's own, answered by its own handler. Validators do not run on replay, so this needs
+ * no patch.
+ */
+function guardPolls(stream: WorkflowStream): void {
+  const internals = stream as unknown as StreamInternals;
+  const onPoll = internals.onPoll.bind(stream);
+  let waiting = 0;
+  setHandler(
+    workflowStreamPollUpdate,
+    async (input) => {
+      waiting++;
+      try {
+        return await onPoll(input);
+      } finally {
+        waiting--;
+      }
+    },
+    {
+      validator: (input) => {
+        if (internals.draining) {
+          // The stream's own refusal, which its subscribers know: they retry until the next run takes the poll.
+          throw ApplicationFailure.create({
+            message: 'Workflow is draining for continue-as-new',
+            type: 'StreamDraining',
+            nonRetryable: true,
+          });
+        }
+        const end = internals.baseOffset + internals.log.length;
+        const problem = pollProblem(input, end);
+        if (problem)
+          throw ApplicationFailure.create({ message: problem, type: FailureTypes.Refused, nonRetryable: true });
+        if (waiting >= MAX_WAITING_POLLS) {
+          throw ApplicationFailure.create({
+            message:
+              `${MAX_WAITING_POLLS} watchers follow this conversation already (or left without its next event yet): ` +
+              'try again after its next event',
+            type: FailureTypes.Refused,
+            nonRetryable: true,
+          });
+        }
+      },
+    },
+  );
+}
+
+/** Why a poll's input can never be answered, or undefined. */
+function pollProblem(input: unknown, end: number): string | undefined {
+  const poll = input as Partial<PollInput> | null;
+  if (poll === null || typeof poll !== 'object' || Array.isArray(poll)) return 'a poll takes { topics, from_offset }';
+  if (!Array.isArray(poll.topics) || !poll.topics.every((topic) => typeof topic === 'string')) {
+    return "a poll's topics are a list of names";
+  }
+  const offset = poll.from_offset;
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    return "a poll's from_offset is a whole number, 0 or more";
+  }
+  if (offset > end) return `offset ${offset} is past the end of this conversation's events (${end})`;
+  return undefined;
 }
 
 function eventsOfEntry(entry: TranscriptEntry): ConversationEvent[] {

@@ -111,13 +111,28 @@ function takeSends(run: ConversationRun): void {
 /** The `message` signal: a message posted without waiting; its reply goes to its channel. */
 function takePosts(run: ConversationRun): void {
   const { state } = run;
-  setHandler(messageSignal, (message) => {
+  // A function, not an arrow, to see every argument, as the send validator does.
+  setHandler(messageSignal, function (message) {
     run.signals++;
     // Signals cannot be refused; the typed client and the gateway validate before sending. What still
     // arrives malformed is logged and dropped rather than failing the conversation.
     const parsed = RecordedInboundMessage.safeParse(message);
     if (!parsed.success) {
       log.warn('dropped an invalid message signal', { problem: describeZodError(parsed.error) });
+      return;
+    }
+    // What the boundaries refuse, a raw Temporal client can still send: a message outside the protocol's grammar
+    // (an id no HTTP header can carry, metadata past its limits, a webhook URL with credentials) or more than one
+    // argument. Dropped as `send` refuses it. Runs recorded before this patch admitted it, as the recorded grammar does.
+    const strict = InboundMessage.safeParse(message);
+    const problem =
+      arguments.length !== 1
+        ? `message takes exactly one message, got ${arguments.length} arguments`
+        : strict.success
+          ? undefined
+          : describeZodError(strict.error);
+    if (problem && patched(PATCHES.postGrammar.id)) {
+      log.warn('dropped an invalid message signal', { problem });
       return;
     }
     if (refusal(state, parsed.data)) {
@@ -211,7 +226,14 @@ async function takeTurns(run: ConversationRun): Promise<void> {
     // 'idle' is only worth a command when the conversation will actually wait: a message that came with the
     // start, or was queued during the last turn, goes straight to 'running'.
     if (state.queue.length === 0 && !state.ending) publishVisibility(state, 'idle');
-    await condition(() => state.queue.length > 0 || state.ending);
+    // An idle run also grows: updates that start no turn (a cancelTurn with nothing to cancel, a watcher's
+    // polls) and signals that start none (a message posted again). Waiting for a turn boundary, such a run would
+    // reach Temporal's 2,000 updates and then refuse every `send` until someone posted; it switches runs instead.
+    // Asked only when it decides, so runs recorded before it replay unchanged.
+    await condition(
+      () => state.queue.length > 0 || state.ending || (runIsLong(run) && patched(PATCHES.continueAsNewIdle.id)),
+    );
+    if (state.queue.length === 0 && !state.ending) continue; // long while idle: the top of the loop switches
     if (state.queue.length === 0) return;
     run.turnScope = new CancellationScope();
     await runTurn(run, run.turnScope);

@@ -102,6 +102,22 @@ export const PATCHES = {
     pinnedBy: [],
     unpinned: NO_LONG_RUN,
   },
+  continueAsNewIdle: {
+    id: 'vigil-continue-as-new-idle-1',
+    guards:
+      'an idle run that grows long without a turn (updates or signals that start none) continuing as new at once, not at the next turn boundary',
+    since: 'after e73717e',
+    pinnedBy: [],
+    unpinned: NO_LONG_RUN,
+  },
+  postGrammar: {
+    id: 'vigil-post-grammar-1',
+    guards:
+      "a `message` signal outside the protocol's grammar (InboundMessage), or with more than one argument, dropped as `send` refuses it, instead of admitted under the recorded grammar",
+    since: 'after e73717e',
+    pinnedBy: [],
+    unpinned: 'no fixture signals a message outside the grammar',
+  },
   olderIds: {
     id: 'vigil-older-ids-1',
     guards: 'a message id that left the dedupe window refused, not answered as new',
@@ -127,7 +143,7 @@ export const PATCHES = {
     id: 'vigil-tool-timeout-to-model-1',
     guards:
       'a tool call whose every attempt timed out (a hung tool, or workers that died running it) given to the model as a failed result, instead of ending the turn with an error reply',
-    since: 'after e3f5d90',
+    since: 'd25209b',
     pinnedBy: [],
     unpinned: 'no fixture has a tool call whose every attempt timed out',
   },

@@ -316,6 +316,17 @@ describe('failures', () => {
     expect(failure.nonRetryable).toBe(false);
     expect(failure.type).toBe(MODEL_UNAVAILABLE);
   });
+
+  it('retries when the connection drops mid-stream, and says so', async () => {
+    model.script({ content: 'one two three four', disconnectAfterChunks: 2 });
+    const failure = await failureOf(callModel(input()));
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.type).toBe(MODEL_UNAVAILABLE);
+    // What a user reads if every attempt fails so: not the fetch's bare "terminated".
+    expect(failure.message).toBe(
+      'the connection to the model provider closed mid-answer: terminated: other side closed',
+    );
+  });
 });
 
 describe('while waiting', () => {

@@ -2,12 +2,18 @@
  * The client's own behaviour, with a Temporal and no worker: input is checked before any RPC, and Temporal's
  * failures arrive as Vigil's errors. End-to-end behaviour with the conversation workflow is tested beside it.
  */
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { AgentClient, toVigilError } from '../../src/client/agent-client';
-import { ConversationNotFoundError, SystemError, TimeoutError, ValidationError } from '../../src/errors';
+import {
+  ConversationBusyError,
+  ConversationNotFoundError,
+  SystemError,
+  TimeoutError,
+  ValidationError,
+} from '../../src/errors';
 import { conversationWorkflowId, type InboundMessage } from '../../src/conversation/protocol';
 import { createTemporalTestEnv, type TemporalTestEnv } from '../../src/testing/temporal-env';
 import { uniqueTaskQueue } from '../helpers/worker';
@@ -175,6 +181,37 @@ describe('toVigilError', () => {
     ).toBeInstanceOf(TimeoutError);
     expect(toVigilError(new WorkflowUpdateRPCTimeoutOrCancelledError('timed out'), 'send', address)).toBeInstanceOf(
       TimeoutError,
+    );
+  });
+
+  test("Temporal's refusal past a run's signal or update limit is a ConversationBusyError that says so", () => {
+    const refused = (code: number, details: string) =>
+      new ServiceError('Failed to signalWithStart Workflow', {
+        cause: Object.assign(new Error(`${code} ${details}`), { code, details, metadata: new Metadata() }),
+      });
+    const signals = toVigilError(
+      refused(status.INVALID_ARGUMENT, 'exceeded workflow execution limit for signal events'),
+      'post',
+      address,
+    );
+    expect(signals).toBeInstanceOf(ConversationBusyError);
+    expect(signals).toMatchObject({ limit: 'signals', conversationId: 'c1' });
+    expect(signals.message).toBe(
+      `post refused: conversation c1 of agent ${agent} has taken all the messages (signals) one Temporal run may take ` +
+        '(Temporal: "exceeded workflow execution limit for signal events"); it moves to a new run between two turns ' +
+        'and then takes more: try again shortly',
+    );
+    const updates = toVigilError(
+      refused(
+        status.RESOURCE_EXHAUSTED,
+        'The limit on the total number of distinct updates in this workflow has been reached (2000). Make sure any duplicate updates share an Update ID.',
+      ),
+      'send',
+      address,
+    );
+    expect(updates).toMatchObject({ limit: 'updates' });
+    expect(updates.message).toContain(
+      '(Temporal: "limit on the total number of distinct updates in this workflow has been reached (2000)")',
     );
   });
 

@@ -4,6 +4,7 @@
  */
 import {
   ConfigError,
+  ConversationBusyError,
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
@@ -23,12 +24,37 @@ test('each kind of error has its status and code', () => {
     [new UnknownAgentError('a', ['b']), 404, 'unknown_agent'],
     [new HttpError(409, 'conflict', 'already decided'), 409, 'conflict'],
     [new TimeoutError('slow'), 504, 'timeout'],
+    [
+      new ConversationBusyError('a', 'c', 'signals', 'post', 'exceeded workflow execution limit'),
+      429,
+      'conversation_busy',
+    ],
     [new SystemError(`send failed: ${INTERNALS}`), 502, 'upstream_error'],
     [new ConfigError([INTERNALS]), 500, 'internal'],
     [new TypeError(`cannot read ${INTERNALS}`), 500, 'internal'],
     ['a thrown string', 500, 'internal'],
   ];
   for (const [error, status, code] of cases) expect(toErrorResponse(error, context)).toMatchObject({ status, code });
+});
+
+test("a conversation whose run took all it may is told as such, with when to try again: it is not the gateway's failure", () => {
+  const error = new ConversationBusyError(
+    'a',
+    'c',
+    'signals',
+    'post',
+    'exceeded workflow execution limit for signal events',
+  );
+  expect(toErrorResponse(error, context)).toEqual({
+    status: 429,
+    code: 'conversation_busy',
+    message: error.message,
+    headers: { 'retry-after': '5' },
+  });
+  expect(openAIErrorBody(toErrorResponse(error, context)).error).toMatchObject({
+    type: 'requests',
+    code: 'conversation_busy',
+  });
 });
 
 test('system failures and bugs answer with the request id, never their own message', () => {

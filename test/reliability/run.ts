@@ -14,7 +14,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findTemporalCli } from '../../src/testing/temporal-cli';
 import { failures, Figures, renderTable } from './figures';
+import { badInput } from './bad-input';
 import { killStorm } from './kill-storm';
+import { limits } from './limits';
+import { providerFaults } from './provider-faults';
 import { DEFAULT_LOAD, load, type LoadSize } from './load';
 import { stopAll } from './processes';
 import { seededRandom, type Random } from './random';
@@ -31,6 +34,9 @@ type Part = (stack: Stack, figures: Figures, random: Random, tag: string, option
 /** The parts, in the order they run; the secrets part runs last, over everything the others produced. */
 const PARTS: Record<string, Part> = {
   '1': killStorm,
+  '2': badInput,
+  '3': limits,
+  '4': providerFaults,
   '6': (stack, figures, random, tag, options) => load(stack, figures, random, tag, options.load),
   '5': secretsAndIsolation,
 };

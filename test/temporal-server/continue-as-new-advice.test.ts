@@ -59,13 +59,14 @@ async function encodedSize(handle: Reporter, count: number): Promise<number> {
 describe('defaults (the real server v1.31 dynamic config)', () => {
   const fx = useWorker({});
 
-  test('the defaults are 4096 events, 4 MiB, 2000 updates and 90% of them, 10000 signals', () => {
+  test('the defaults are 4096 events, 4 MiB, 2000 updates and 90% of them, 10000 signals, 2 MiB payloads', () => {
     expect(resolveDynamicConfig()).toEqual({
       historyCountSuggest: 4096,
       historySizeSuggest: 4 * 1024 * 1024,
       maxTotalUpdates: 2000,
       updatesSuggest: 1800,
       maxSignals: 10_000,
+      blobSizeError: 2 * 1024 * 1024,
     });
   });
 

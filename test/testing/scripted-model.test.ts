@@ -542,5 +542,27 @@ describe('provider shapes', () => {
       ]);
       await expect((await model.nextRequest()).ended).resolves.toBe('aborted');
     });
+
+    it('disconnectAfterChunks: the chunks so far, then the connection dropped mid-stream', async () => {
+      model.script({ content: 'one two three four', disconnectAfterChunks: 2 });
+
+      const response = await ask({ stream: true });
+      let text = '';
+      const failure = await (async () => {
+        try {
+          for await (const piece of response.body!) text += new TextDecoder().decode(piece as Uint8Array);
+        } catch (error) {
+          return error;
+        }
+      })();
+
+      // undici's words for a body cut short (an Error of another realm under jest).
+      expect((failure as Error).message).toBe('terminated');
+      expect(chunksOf(text).map((chunk) => chunk.choices![0].delta)).toEqual([
+        { role: 'assistant', content: '', refusal: null },
+        { content: 'one ' },
+      ]);
+      await expect((await model.nextRequest()).ended).resolves.toBe('aborted');
+    });
   });
 });

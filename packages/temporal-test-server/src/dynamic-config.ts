@@ -17,6 +17,8 @@ export const DYNAMIC_CONFIG_DEFAULTS = {
   'history.maxTotalUpdates.suggestContinueAsNewThreshold': 0.9,
   /** A run refuses a signal once it has received this many (the real server's default; it was never changed). */
   'history.maximumSignalsPerExecution': 10_000,
+  /** A start's or a signal's payloads larger than this many bytes are refused. */
+  'limit.blobSize.error': 2 * 1024 * 1024,
 } as const;
 
 export type DynamicConfigKey = keyof typeof DYNAMIC_CONFIG_DEFAULTS;
@@ -32,6 +34,7 @@ export interface RunLimits {
   /** ceil(maxTotalUpdates × threshold), as the real server rounds it. */
   updatesSuggest: number;
   maxSignals: number;
+  blobSizeError: number;
 }
 
 /** A dynamic config key or value the server does not accept; the message names the key. */
@@ -55,6 +58,7 @@ const RULES: Record<DynamicConfigKey, { test(n: number): boolean; expected: stri
     expected: 'a fraction greater than 0 and at most 1',
   },
   'history.maximumSignalsPerExecution': { test: isPositiveInteger, expected: 'a whole number of signals, at least 1' },
+  'limit.blobSize.error': { test: isPositiveInteger, expected: 'a whole number of bytes, at least 1' },
 };
 
 function isPositiveInteger(n: number): boolean {
@@ -80,6 +84,7 @@ export function resolveDynamicConfig(config: Readonly<Record<string, unknown>> =
     maxTotalUpdates,
     updatesSuggest: Math.ceil(maxTotalUpdates * values['history.maxTotalUpdates.suggestContinueAsNewThreshold']),
     maxSignals: values['history.maximumSignalsPerExecution'],
+    blobSizeError: values['limit.blobSize.error'],
   };
 }
 

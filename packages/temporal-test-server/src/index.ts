@@ -38,8 +38,9 @@ export interface TestServerOptions {
   /**
    * The real server's dynamic config keys the test server honours, as `temporal server start-dev
    * --dynamic-config-value KEY=VALUE` takes them: `limit.historyCount.suggestContinueAsNew` (4096 events),
-   * `limit.historySize.suggestContinueAsNew` (4 MiB), `history.maxTotalUpdates` (2000) and
-   * `history.maxTotalUpdates.suggestContinueAsNewThreshold` (0.9). Any other key, or a value out of range, is a
+   * `limit.historySize.suggestContinueAsNew` (4 MiB), `history.maxTotalUpdates` (2000),
+   * `history.maxTotalUpdates.suggestContinueAsNewThreshold` (0.9), `history.maximumSignalsPerExecution` (10000) and
+   * `limit.blobSize.error` (2 MiB, a start's or a signal's payloads). Any other key, or a value out of range, is a
    * DynamicConfigError naming the key.
    */
   dynamicConfig?: DynamicConfig;

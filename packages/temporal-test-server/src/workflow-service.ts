@@ -16,7 +16,7 @@ import {
 } from './errors';
 import { ATTRIBUTE_TYPES, SYSTEM_ATTRIBUTES } from './namespace';
 import { pageToken, readPageToken } from './page-token';
-import { duration, enums, HistoryEvent, timestamp, toMillis } from './proto';
+import { duration, enums, HistoryEvent, type Payloads, temporal, timestamp, toMillis } from './proto';
 import { parseQuery } from './visibility';
 import type { WorkflowRun } from './workflow-run';
 
@@ -74,7 +74,22 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     };
   };
 
+  /**
+   * limit.blobSize.error, in the real server's words (common.CheckEventBlobSizeLimit): a start's or a signal's
+   * payloads over it are refused before anything is recorded. Payloads over 4 MiB never get here: gRPC refuses the
+   * whole message. Not done: an update's input (the real server hands it to the worker, fails the workflow task that
+   * accepts it, and answers FAILED_PRECONDITION), and a worker's payloads (activity results, commands).
+   */
+  const checkBlobSize = (...inputs: (Payloads | null | undefined)[]) => {
+    for (const input of inputs) {
+      if (!input) continue;
+      const size = temporal.api.common.v1.Payloads.encode(input as temporal.api.common.v1.IPayloads).finish().length;
+      if (size > cluster.limits.blobSizeError) throw invalidArgument('Blob data size exceeds limit.');
+    }
+  };
+
   const startWorkflow = (req: Req) => {
+    checkBlobSize(req.input);
     const { run, started } = cluster.start(ns(req), startParams(req), {
       reuse: req.workflowIdReusePolicy,
       conflict: req.workflowIdConflictPolicy,
@@ -186,6 +201,7 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
     // ---- starting and signalling ----
     StartWorkflowExecution: startWorkflow,
     SignalWorkflowExecution: (req) => {
+      checkBlobSize(req.input);
       const run = openRunOf(req);
       run.signal({
         name: required(req.signalName, 'SignalName'),
@@ -196,6 +212,7 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
       return {};
     },
     SignalWithStartWorkflowExecution: (req) => {
+      checkBlobSize(req.input, req.signalInput);
       const namespace = ns(req);
       const signal = {
         name: required(req.signalName, 'SignalName'),
@@ -241,6 +258,7 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
         throw invalidArgument('Update-with-start: the update must target the workflow being started.');
       }
       const namespace = ns(req);
+      checkBlobSize(start.input);
       const params = startParams(start);
       const updateId = required(update.request?.meta?.updateId, 'Update ID');
       const attempt = async () => {
