@@ -106,7 +106,7 @@ export const PATCHES = {
     id: 'vigil-continue-as-new-idle-1',
     guards:
       'an idle run that grows long without a turn (updates or signals that start none) continuing as new at once, not at the next turn boundary',
-    since: 'after e73717e',
+    since: '0c9137d',
     pinnedBy: [],
     unpinned: NO_LONG_RUN,
   },
@@ -114,7 +114,7 @@ export const PATCHES = {
     id: 'vigil-post-grammar-1',
     guards:
       "a `message` signal outside the protocol's grammar (InboundMessage), or with more than one argument, dropped as `send` refuses it, instead of admitted under the recorded grammar",
-    since: 'after e73717e',
+    since: '0c9137d',
     pinnedBy: [],
     unpinned: 'no fixture signals a message outside the grammar',
   },
