@@ -31,8 +31,10 @@ interface RunOptions {
 
 type Part = (stack: Stack, figures: Figures, random: Random, tag: string, options: RunOptions) => Promise<void>;
 
-/** The parts, in the order they run; the secrets part runs last, over everything the others produced. */
-/** Object keys that look like numbers iterate in numeric order, so the order is spelled out. */
+/**
+ * The order the parts run in: the secrets part last, over everything the others produced. Spelled out because
+ * object keys that look like numbers iterate in numeric order.
+ */
 const ORDER = ['1', '2', '3', '4', '6', '5'];
 
 const PARTS: Record<string, Part> = {
