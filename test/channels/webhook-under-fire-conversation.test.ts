@@ -1,8 +1,10 @@
 /**
  * Issue 16, delivery side, end to end: a reply whose webhook URL carries credentials used to be retried as a
  * network error 10 times over 243 s, holding the conversation's next message, and its notice wrote the whole
- * URL into the transcript, history and log. Now it fails at its first attempt, the notice names the origin
- * only, and the next message is answered at once.
+ * URL into the transcript, history and log. Every boundary refuses such a URL; a raw signal that carries one is
+ * dropped by runs recorded since the vigil-post-grammar-1 patch, and the next message is answered at once. (In runs
+ * recorded before it, the delivery fails at its first attempt and its notice names the origin only: the channel's
+ * check, tested in webhook-under-fire.test.ts.)
  */
 import { defineAgent } from '../../src/agents/define-agent';
 import { ValidationError } from '../../src/errors';
@@ -23,7 +25,7 @@ test('a webhook URL with credentials fails at once, names the origin only, and h
   await expect(fx.client.post('tester', id, first)).rejects.toBeInstanceOf(ValidationError);
   await expect(fx.client.post('tester', id, first)).rejects.toThrow(/without credentials/);
 
-  // A raw signal (or one recorded before that check) still gets through: its delivery must not hold anything up.
+  // A raw signal still reaches the conversation; it must not hold anything up.
   fx.model.script({ content: 'hello' }, { content: 'first answer' }, { content: 'second answer' });
   await fx.client.send('tester', id, { id: newId('m'), content: 'hello' });
   const handle = fx.env.client.workflow.getHandle(conversationWorkflowId('tester', id));
@@ -34,37 +36,20 @@ test('a webhook URL with credentials fails at once, names the origin only, and h
   await eventually(async () => (fx.logged.some((line) => line.messageId === second.id) ? true : undefined), 30_000);
   expect(Date.now() - started).toBeLessThan(20_000);
 
+  // Runs recorded since the vigil-post-grammar-1 patch drop such a signal, as the boundaries refuse it: it is never
+  // a turn, so nothing is delivered to the URL and no notice quotes it.
   const { entries } = await fx.client.transcript('tester', id);
-  const notices = entries.filter((e) => e.role === 'notice').map((e) => e.content);
-  expect(notices).toEqual([
-    expect.stringMatching(
-      new RegExp(
-        `^The reply could not be delivered to its webhook channel: webhook http://${host.replace(/\./g, '\\.')}: the URL carries credentials`,
-      ),
-    ),
-  ]);
+  expect(entries.filter((e) => e.role === 'user').map((e) => e.messageId)).not.toContain(first.id);
+  expect(entries.filter((e) => e.role === 'notice')).toEqual([]);
   expect(JSON.stringify(entries)).not.toMatch(/alice|hunter2|s3cret|T0001/);
   expect(fx.hook.requests).not.toContainEqual(
     expect.objectContaining({ idempotencyKey: expect.stringContaining(first.id) }),
   );
-
-  // The delivery ran once, and its failure in history quotes no part of the URL past the origin. (The message's
-  // own input event still holds the URL: only the boundaries' check of `channel` can keep that out.)
+  // One delivery, the second message's to the log. (The signal's own event still holds the URL: only the
+  // boundaries' check of `channel` can keep that out of history.)
   const history = await handle.fetchHistory();
   const deliveries = history.events!.filter(
     (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverReply',
   );
-  expect(deliveries).toHaveLength(2); // the webhook's, then the log's
-  const scheduledId = deliveries[0].eventId!.toString();
-  const attempts = history.events!.filter(
-    (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduledId,
-  );
-  expect(attempts.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1]);
-  const failed = history.events!.filter(
-    (e) => e.activityTaskFailedEventAttributes?.scheduledEventId?.toString() === scheduledId,
-  );
-  expect(failed).toHaveLength(1);
-  const failure = failed[0].activityTaskFailedEventAttributes!.failure!;
-  expect(failure.applicationFailureInfo).toMatchObject({ type: 'DeliveryRejected', nonRetryable: true });
-  expect(JSON.stringify(failure)).not.toMatch(/alice|hunter2|s3cret|T0001/);
+  expect(deliveries).toHaveLength(1);
 });
