@@ -13,7 +13,7 @@ import { modelTotalTimeoutMs } from './turn-failures';
  * counts its worker as gone and retries it elsewhere: what a crashed worker costs a turn. The activities send
  * heartbeats every second while they run (throttled by the SDK), so only a dead or frozen worker misses this.
  */
-export const HEARTBEAT_TIMEOUT_MS = 10_000;
+export const HEARTBEAT_TIMEOUT_MS = 30_000;
 
 export const { loadAgent } = proxyLocalActivities<ConversationActivities>({
   startToCloseTimeout: '10s',
