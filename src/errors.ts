@@ -78,26 +78,36 @@ export class TimeoutError extends VigilError {}
 export class SystemError extends VigilError {}
 
 /**
- * The conversation's current Temporal run has taken all it may of one kind: 10,000 signals (each `post`, `end` and
- * preview batch is one) or 2,000 updates (each `send`, `decide`, `cancelTurn` and event poll is one). Temporal
- * refuses more, and nothing was recorded. The conversation moves to a new run at its next turn boundary or idle
- * moment (under a burst, once the burst lets it), and then takes more: send it again shortly.
+ * Temporal refused a request past one of the limits of the conversation's current run, and nothing was recorded:
+ *
+ * - `signals`, `updates`: the run has taken all it may of one kind, 10,000 signals (each `post`, `end` and preview
+ *   batch is one) or 2,000 updates (each `send`, `decide`, `cancelTurn` and event poll is one). The conversation
+ *   moves to a new run at its next turn boundary or idle moment (under a burst, once the burst lets it), and then
+ *   takes more: send it again shortly.
+ * - `in-flight updates`: the run holds as many unanswered updates as Temporal lets it (10 by default,
+ *   `history.maxInFlightUpdates`). Each `send` stays in flight until its turn's reply, and each event-stream watcher
+ *   keeps a poll in flight, so this is many concurrent sends (or sends and watchers) to one conversation. A slot
+ *   frees when a turn finishes: send it again then.
  */
 export class ConversationBusyError extends SystemError {
   constructor(
     readonly agent: string,
     readonly conversationId: string,
     /** Which of the run's limits was reached. */
-    readonly limit: 'signals' | 'updates',
+    readonly limit: 'signals' | 'updates' | 'in-flight updates',
     operation: string,
     /** Temporal's words for it. */
     temporal: string,
     options?: { cause?: unknown },
   ) {
     super(
-      `${operation} refused: conversation ${conversationId} of agent ${agent} has taken all the ` +
-        `${limit === 'signals' ? 'messages (signals)' : 'requests (updates)'} one Temporal run may take ` +
-        `(Temporal: "${temporal}"); it moves to a new run between two turns and then takes more: try again shortly`,
+      limit === 'in-flight updates'
+        ? `${operation} refused: too many requests are in flight to conversation ${conversationId} of agent ${agent} ` +
+            `(sends waiting for their replies, watchers for events; Temporal: "${temporal}"); ` +
+            'try again when a turn finishes'
+        : `${operation} refused: conversation ${conversationId} of agent ${agent} has taken all the ` +
+            `${limit === 'signals' ? 'messages (signals)' : 'requests (updates)'} one Temporal run may take ` +
+            `(Temporal: "${temporal}"); it moves to a new run between two turns and then takes more: try again shortly`,
       options,
     );
   }

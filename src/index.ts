@@ -31,7 +31,14 @@ export {
   type ToolOverrides,
   type ToolParameters,
 } from './tools';
-export { AgentClient, createContentStore, createVigilClient, type VigilClientOptions } from './client';
+export {
+  AgentClient,
+  createContentStore,
+  createVigilClient,
+  vigilConnectionOptions,
+  vigilGrpcRetryOptions,
+  type VigilClientOptions,
+} from './client';
 export { signWebhookBody } from './channels';
 export { createVigilWorker, type VigilWorker, type VigilWorkerOptions } from './workers/worker';
 export { loadConfig, type Config } from './config';

@@ -22,7 +22,14 @@ import { type AssembledCompletion, CompletionAssembly } from './completion-assem
 import { readProviderResponse } from './provider-response';
 import { estimateUsage, type UsageEstimateInput } from './usage-estimate';
 import { toChatMessages, toChatTools } from '../memory/model-messages';
-import type { ChainUpdate, ModelCallInput, ModelCallResult, ModelWindow } from '../conversation/activity-contract';
+import type {
+  ChainUpdate,
+  CutEntry,
+  ModelCallInput,
+  ModelCallResult,
+  ModelWindow,
+} from '../conversation/activity-contract';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { FailureTypes } from '../conversation/failure-types';
 
 export interface OpenAIClientOptions {
@@ -84,7 +91,7 @@ export function createModelActivity(
       // The turn's new entries are written while the model answers: a turn waits for the slower of the two, not
       // for both. Nothing is returned before they are durable (`window.durable`, awaited below).
       window = input.window?.chain ? await readWindow(requireStore(deps.store), input.window) : undefined;
-      const messages = modelMessages(input, tools, window);
+      const { messages, cutEntries } = modelMessages(input, tools, window);
       // From the moment the request goes out: its headers, then each chunk, must come within the idle timeout.
       idle = watchIdle(input.idleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS, signal);
       const request = { model: input.model, messages, ...(tools ? { tools } : {}) };
@@ -104,7 +111,10 @@ export function createModelActivity(
         onBytes: idle.touch,
         ...(deltas ? { onText: (text) => deltas.push(text) } : {}),
       });
-      const result = toResult(assembly.result(), { model: input.model, messages, tools });
+      const result = {
+        ...toResult(assembly.result(), { model: input.model, messages, tools }),
+        ...(cutEntries.length > 0 ? { cutEntries } : {}),
+      };
       if (!window) return result;
       return await withStoredAnswer(requireStore(deps.store), input.turn, result, window);
     } catch (error) {
@@ -126,11 +136,15 @@ export function createModelActivity(
 /**
  * The chat messages of the call: the workflow's context window (instructions with the rolling summary, then
  * the window's entries), held to the budget by an exact token count; or, for runs from before short-term
- * memory, the whole transcript.
+ * memory, the whole transcript. With the entries whose content was cut to fit, for the workflow to tell the user.
  */
-function modelMessages(input: ModelCallInput, tools: ReturnType<typeof toChatTools>, stored: StoredWindow | undefined) {
+function modelMessages(
+  input: ModelCallInput,
+  tools: ReturnType<typeof toChatTools>,
+  stored: StoredWindow | undefined,
+): { messages: ChatCompletionMessageParam[]; cutEntries: CutEntry[] } {
   const { window } = input;
-  if (!window) return toChatMessages(input);
+  if (!window) return { messages: toChatMessages(input), cutEntries: [] };
   const summary = stored ? stored.summary : window.summary;
   const context = buildContext({
     instructions: input.instructions,
@@ -140,7 +154,11 @@ function modelMessages(input: ModelCallInput, tools: ReturnType<typeof toChatToo
       : input.transcript.map((entry, k) => ({ index: indicesOf(window.ranges)[k], entry })),
     pinned: window.pinned,
   });
-  return fitToBudget(input.model, context, { budget: window.budget, tools: tools ?? [] }).messages;
+  const fitted = fitToBudget(input.model, context, { budget: window.budget, tools: tools ?? [] });
+  return {
+    messages: fitted.messages,
+    cutEntries: fitted.truncated.map((index) => ({ index, ...fitted.cutTo[index] })),
+  };
 }
 
 interface StoredWindow {

@@ -5,7 +5,7 @@
  */
 import { Client, Connection, isGrpcServiceError, type ServiceError } from '@temporalio/client';
 import { loadStoreSettings, type StoreSettings, type TemporalSettings } from '../config';
-import { AgentClient } from '../client';
+import { AgentClient, vigilConnectionOptions } from '../client';
 import type { ContentStore } from '../store/content-store';
 import { createContentStore } from '../store/create-content-store';
 import { createVigilClient } from '../store/data-converter';
@@ -35,7 +35,9 @@ export async function withTemporalClient<T>(
   const storeConfig = options.store ?? loadStoreSettings();
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: settings.address, connectTimeout: CONNECT_TIMEOUT_MS });
+    connection = await Connection.connect(
+      vigilConnectionOptions({ address: settings.address, connectTimeout: CONNECT_TIMEOUT_MS }),
+    );
   } catch (error) {
     throw new CommandFailed(
       `cannot reach Temporal at ${settings.address}: ${error instanceof Error ? error.message : String(error)}\n` +

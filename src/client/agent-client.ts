@@ -23,7 +23,6 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
 } from '@temporalio/common';
-import { google, temporal } from '@temporalio/proto';
 import { WorkflowStreamClient } from '@temporalio/workflow-streams/client';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -67,6 +66,7 @@ import {
 } from '../conversation/protocol';
 import { readStoredEntries } from '../store/transcript-chain';
 import type { ContentStore } from '../store';
+import { operationFailures, RUN_LIMIT_REFUSALS } from './run-limits';
 // Types only: the client never loads workflow code, which belongs to the worker's sandbox.
 import type { conversation } from '../workflows';
 
@@ -498,12 +498,6 @@ export function toVigilError(error: unknown, operation: string, address: Address
   return new SystemError(`${operation} failed: ${described}`, { cause: error });
 }
 
-/** How Temporal (the real server and the in-process one alike) refuses a run's signal or update past its limit. */
-const RUN_LIMIT_REFUSALS: [string, 'signals' | 'updates'][] = [
-  ['exceeded workflow execution limit for signal events', 'signals'],
-  ['limit on the total number of distinct updates in this workflow has been reached', 'updates'],
-];
-
 /**
  * The error's message and those of the errors it wraps: the SDK's "Update-With-Start failed" says what failed,
  * the gRPC error inside it why ("The limit on the total number of distinct updates in this workflow has been reached (2000)").
@@ -512,7 +506,7 @@ function describeChain(error: unknown): string {
   const parts: string[] = [];
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
     const texts = isGrpcServiceError(current)
-      ? [current.details || current.message, ...operationFailures(current)]
+      ? [readable(current.details) ? current.details : current.message, ...operationFailures(current)]
       : [current.message];
     for (const text of texts) if (text && !parts.some((part) => part.includes(text))) parts.push(text);
   }
@@ -520,24 +514,12 @@ function describeChain(error: unknown): string {
 }
 
 /**
- * Why a multi-operation (update-with-start) failed: a real server answers "Update-with-Start could not be
- * executed." and puts each operation's own status in the error's details (MultiOperationExecutionFailure); the
- * operation that was only aborted because the other failed says nothing worth repeating.
+ * Whether a gRPC error's `details` is words: for a multi-operation failure the SDK puts there the failed operation's
+ * first detail as raw protobuf bytes (a ResourceExhaustedFailure, say), and its status message in `message`.
  */
-function operationFailures(error: { metadata?: { get(key: string): unknown[] } }): string[] {
-  const raw = error.metadata?.get('grpc-status-details-bin')?.[0];
-  if (!(raw instanceof Uint8Array)) return [];
-  try {
-    const detailsOf = google.rpc.Status.decode(raw).details ?? [];
-    const failure = temporal.api.errordetails.v1.MultiOperationExecutionFailure;
-    return detailsOf
-      .filter((any) => any.type_url?.endsWith('MultiOperationExecutionFailure') && any.value)
-      .flatMap((any) => failure.decode(any.value!).statuses ?? [])
-      .map((status) => status.message ?? '')
-      .filter((message) => message !== '' && message !== 'Operation was aborted.');
-  } catch {
-    return [];
-  }
+function readable(details: string | undefined): details is string {
+  // eslint-disable-next-line no-control-regex
+  return !!details && !/[\x00-\x08\x0e-\x1f]/.test(details);
 }
 
 /**

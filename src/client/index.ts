@@ -7,15 +7,17 @@
  *
  * @example
  * import { Connection } from '@temporalio/client';
- * import { AgentClient, createContentStore, createVigilClient } from 'vigil';
+ * import { AgentClient, createContentStore, createVigilClient, vigilConnectionOptions } from 'vigil';
  *
  * // The workers' store: the same settings as theirs, e.g. loadConfig().store (src/config.ts).
  * const store = createContentStore({ kind: 'file', dataDir: '.vigil/data', payloadThresholdBytes: 65536 });
- * const client = createVigilClient({ connection: await Connection.connect(), store });
+ * // vigilConnectionOptions: a conversation's "too many requests in flight" is answered at once, not retried.
+ * const client = createVigilClient({ connection: await Connection.connect(vigilConnectionOptions()), store });
  * const agents = new AgentClient({ client, store });
  * const reply = await agents.send('assistant', 'user-42', { id: 'msg-1', content: 'Hello!' });
  */
 export { AgentClient } from './agent-client';
+export { vigilConnectionOptions, vigilGrpcRetryOptions } from './connection';
 export { createVigilClient, vigilDataConverter, type VigilClientOptions } from '../store/data-converter';
 export { createContentStore } from '../store/create-content-store';
 export type { ContentStore } from '../store/content-store';
@@ -39,6 +41,7 @@ export type {
   InboundMessage,
   PendingApproval,
   Reply,
+  ReplyCut,
   ReplyStatus,
   TokenUsage,
   ToolCall,

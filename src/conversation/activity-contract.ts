@@ -92,6 +92,11 @@ export interface ModelCallResult {
   priced?: boolean;
   finishReason: string;
   /**
+   * Transcript entries (by index) whose content the call cut to fit the context window's budget, with their length
+   * and how much of it the model was sent, in characters; absent when none was cut (and in calls recorded before it).
+   */
+  cutEntries?: CutEntry[];
+  /**
    * The agent's definition on the worker that made the call, when it has one and it is not the version the
    * input named (calls recorded before `agentVersion` carry it always).
    */
@@ -106,6 +111,13 @@ export interface ModelCallResult {
    * the answer back to the store. Calls recorded before it existed stored only their input's entries.
    */
   answerAt?: string;
+}
+
+/** An entry the model was sent only the beginning of: its first `sentChars` of `chars` characters. */
+export interface CutEntry {
+  index: number;
+  chars: number;
+  sentChars: number;
 }
 
 export interface ToolRunInput {

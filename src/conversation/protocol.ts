@@ -198,6 +198,23 @@ export const ReplyStatus = sharedSchema('protocol.ReplyStatus', () =>
 );
 export type ReplyStatus = z.infer<typeof ReplyStatus>;
 
+/**
+ * What of a turn was cut short, each part present only when it was; a transcript notice of the turn says the same
+ * in words. Beside `status` rather than a status of its own, so a client that does not know it still reads the reply.
+ */
+export const ReplyCut = sharedSchema('protocol.ReplyCut', () =>
+  z.object({
+    /** The model stopped at its output limit (finish_reason `length`): `content` ends where it stopped. */
+    answer: z.literal('output_limit').optional(),
+    /**
+     * The message was longer than the agent's context window (its `memory.maxContextTokens`): the model was sent
+     * only its first `sentChars` of `chars` characters.
+     */
+    message: z.object({ chars: z.number().int().nonnegative(), sentChars: z.number().int().nonnegative() }).optional(),
+  }),
+);
+export type ReplyCut = z.infer<typeof ReplyCut>;
+
 /** The outcome of one turn: what `send` returns and what is delivered to the message's channel. */
 export const Reply = sharedSchema('protocol.Reply', () =>
   z.object({
@@ -208,6 +225,8 @@ export const Reply = sharedSchema('protocol.Reply', () =>
     /** The models that answered in this turn, in call order (a model change is visible per turn). */
     models: z.array(z.string()),
     usage: TokenUsage,
+    /** Absent when nothing was cut (and in replies from before it existed). */
+    cut: ReplyCut.optional(),
   }),
 );
 export type Reply = z.infer<typeof Reply>;

@@ -37,6 +37,7 @@ import type {
   PendingApproval,
   HeldTranscriptPage,
   Reply,
+  ReplyCut,
   ReplyStatus,
   StoredTranscriptEntry,
   TokenUsage,
@@ -94,6 +95,8 @@ export interface TurnState {
   cancelled: { reason: string } | null;
   /** The message's payment, once its verifier answered (agents with a price only). */
   payment?: PaymentOutcome | null;
+  /** What of the turn was cut short and the user was told of (turnCuts), for its reply. */
+  cut?: ReplyCut;
 }
 
 /** The rolling summary of the turns that no longer fit the model's context window. */
@@ -636,6 +639,55 @@ export function applyModelAnswer(state: ConversationState, answer: ModelCallResu
   state.transcript.push(assistantEntry(turn.turn, answer, answer.answerAt ?? now));
 }
 
+/**
+ * What of this model answer the user must be told was cut short, and has not been in this turn; undefined when
+ * nothing. The answer itself, when it is the turn's final one (no tool calls) and the model stopped at its output
+ * limit; the turn's message, when the call cut it to fit the context window (the model sees only its beginning).
+ * Call after applyModelAnswer.
+ */
+export function turnCuts(state: ConversationState, answer: ModelCallResult): ReplyCut | undefined {
+  const turn = requireTurn(state);
+  const cut: ReplyCut = {};
+  if (answer.finishReason === 'length' && answer.toolCalls.length === 0 && !turn.cut?.answer) {
+    cut.answer = 'output_limit';
+  }
+  if (answer.cutEntries && !turn.cut?.message) {
+    const entry = answer.cutEntries.find((c) => {
+      const cutEntry = state.transcript[c.index];
+      return cutEntry?.role === 'user' && cutEntry.turn === turn.turn;
+    });
+    if (entry) cut.message = { chars: entry.chars, sentChars: entry.sentChars };
+  }
+  return cut.answer || cut.message ? cut : undefined;
+}
+
+/** Tells the user what turnCuts found: a notice for each part, and the reply will carry it (`Reply.cut`). */
+export function recordCuts(state: ConversationState, cut: ReplyCut, now: string): void {
+  const turn = requireTurn(state);
+  turn.cut = { ...turn.cut, ...cut };
+  if (cut.message) {
+    const { chars, sentChars } = cut.message;
+    state.transcript.push({
+      role: 'notice',
+      turn: turn.turn,
+      content:
+        `The message was too long for this agent's context window: the model was sent only its first ` +
+        `${sentChars} of ${chars} characters. Send a shorter message, or split it.`,
+      at: now,
+    });
+  }
+  if (cut.answer) {
+    state.transcript.push({
+      role: 'notice',
+      turn: turn.turn,
+      content:
+        'The answer was cut short: the model stopped at its output limit (finish_reason length). Ask it to go on, ' +
+        'or to answer more briefly.',
+      at: now,
+    });
+  }
+}
+
 export function requestApprovals(state: ConversationState, calls: ToolCall[], now: string, expiresAt?: string): void {
   const turn = requireTurn(state);
   for (const call of calls) {
@@ -748,6 +800,7 @@ export function finishTurn(state: ConversationState, status: ReplyStatus, conten
     content,
     models: turn.models,
     usage: turn.usage,
+    ...(turn.cut ? { cut: turn.cut } : {}),
   };
   if (status !== 'completed') state.transcript.push({ role: 'notice', turn: turn.turn, content, at: now });
   state.seen[turn.message.id] = { turn: turn.turn, reply };

@@ -7,7 +7,7 @@
 import { Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { once } from 'node:events';
-import { AgentClient } from '../client';
+import { AgentClient, vigilConnectionOptions } from '../client';
 import type { ServedAgentsOption } from '../client/served-agents';
 import { describeGateway, type GatewayConfig } from '../config';
 import type { Logger } from '../logger';
@@ -36,7 +36,7 @@ export interface GatewayParts {
 }
 
 export function buildGateway({ config, logger, agents }: GatewayParts): BuiltGateway {
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = Connection.lazy(vigilConnectionOptions({ address: config.temporal.address }));
   const store = createContentStore(config.store);
   const client = createVigilClient({
     connection,

@@ -92,6 +92,8 @@ export interface FittedContext {
   dropped: number[];
   /** Indices whose content was cut because even the smallest context was over the budget. */
   truncated: number[];
+  /** For each index in `truncated`: the characters of its content, and how many of them the model is sent. */
+  cutTo: Record<number, { chars: number; sentChars: number }>;
   /**
    * The exact content tokens of each sent entry, by transcript index (framing excluded, as the workflow records
    * `tokens`): for the workflow to record on entries that have only an estimate.
@@ -128,7 +130,8 @@ export function fitToBudget(
     total -= unitTokens[i];
   }
   const units = context.units.filter((_, i) => kept[i]).map((unit) => ({ ...unit, messages: [...unit.messages] }));
-  const truncated = total > options.budget ? truncateLongest(model, context, units, total - options.budget) : [];
+  const cutTo: FittedContext['cutTo'] = {};
+  const truncated = total > options.budget ? truncateLongest(model, context, units, total - options.budget, cutTo) : [];
 
   const messages = contextMessages({ ...context, units });
   const entryTokens: Record<number, number> = {};
@@ -143,6 +146,7 @@ export function fitToBudget(
     tokens: REPLY_PRIMING_TOKENS + toolTokens + countMessageTokens(model, messages) - REPLY_PRIMING_TOKENS,
     dropped: context.units.filter((_, i) => !kept[i]).flatMap((unit) => unit.indices),
     truncated,
+    cutTo,
     entryTokens,
   };
 }
@@ -151,7 +155,13 @@ export function fitToBudget(
  * Cuts the longest text contents (user messages and tool results) by `excess` tokens and a little more, longest
  * first. The last resort, when a single message is larger than the whole budget.
  */
-function truncateLongest(model: string, context: Context, units: ContextUnit[], excess: number): number[] {
+function truncateLongest(
+  model: string,
+  context: Context,
+  units: ContextUnit[],
+  excess: number,
+  cutTo: FittedContext['cutTo'],
+): number[] {
   const candidates = units
     .flatMap((unit) => unit.messages.map((message, position) => ({ unit, position, message })))
     .filter(
@@ -165,11 +175,15 @@ function truncateLongest(model: string, context: Context, units: ContextUnit[], 
     if (remaining <= 0) break;
     const marker = '\n[… cut to fit the context window]';
     const keep = Math.max(0, tokens - remaining - countContentTokens(model, { role: 'user', content: marker }) - 1);
-    const content = truncateToTokens(model, message.content as string, keep) + marker;
-    unit.messages[position] = { ...message, content } as ChatCompletionMessageParam;
+    const whole = message.content as string;
+    const kept = truncateToTokens(model, whole, keep);
+    unit.messages[position] = { ...message, content: kept + marker } as ChatCompletionMessageParam;
     remaining -= tokens - countContentTokens(model, unit.messages[position]);
     const index = entryOf(context, unit, message);
-    if (index !== undefined && !truncated.includes(index)) truncated.push(index);
+    if (index !== undefined && !truncated.includes(index)) {
+      truncated.push(index);
+      cutTo[index] = { chars: whole.length, sentChars: kept.length };
+    }
   }
   return truncated;
 }

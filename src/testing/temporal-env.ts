@@ -10,6 +10,7 @@ import type { DataConverter } from '@temporalio/common';
 import { InternalConnectionOptions, InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
 import { NativeConnection } from '@temporalio/worker';
 import { registerVigilSearchAttributes } from '../search-attributes-setup';
+import { vigilConnectionOptions } from '../client/connection';
 import { startTemporalCliServer, type TemporalCliServer } from './temporal-cli';
 import {
   type DynamicConfig,
@@ -74,7 +75,7 @@ export async function createTemporalTestEnv(options: TemporalTestEnvOptions = {}
     address,
     [InternalConnectionOptionsSymbol]: { supportsTestService: true },
   };
-  const connection = await Connection.connect(connectionOptions);
+  const connection = await Connection.connect(vigilConnectionOptions(connectionOptions));
   const nativeConnection = await NativeConnection.connect({ address });
   // Conversations set Vigil's search attributes; the namespace must know them (idempotent on a real server).
   await registerVigilSearchAttributes(connection, namespace);

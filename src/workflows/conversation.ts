@@ -49,6 +49,7 @@ import { EVENTS_GRACE_MS } from './conversation-events';
 import { type ConversationRun, now, runIsLong, startRun } from './conversation-run';
 import { deliverRefusal } from './delivery';
 import { PATCHES } from './patches';
+import { isUndecodablePayload } from './payload-converter';
 import { runTurn } from './turn';
 import { publishVisibility } from './visibility';
 
@@ -92,6 +93,8 @@ function takeSends(run: ConversationRun): void {
       // here needs no patch.
       validator: function (message) {
         if (arguments.length !== 1) throw invalid(`send takes exactly one message, got ${arguments.length} arguments`);
+        // Says what the payload was (a forged claim, say) rather than every field a message lacks.
+        if (isUndecodablePayload(message)) throw invalid(`invalid message: ${message.undecodablePayload}`);
         const parsed = InboundMessage.safeParse(message);
         if (!parsed.success) throw invalid(`invalid message: ${describeZodError(parsed.error)}`);
         const reason = sendRefusal(state, parsed.data);

@@ -147,4 +147,12 @@ export const PATCHES = {
     pinnedBy: [],
     unpinned: 'no fixture has a tool call whose every attempt timed out',
   },
+  cutShort: {
+    id: 'vigil-cut-short-1',
+    guards:
+      "the user told, in a notice and the reply's `cut`, of an answer the model cut at its output limit (finish_reason `length`) and of a message cut to fit the context window",
+    since: 'PENDING',
+    pinnedBy: [],
+    unpinned: 'no fixture has an answer cut at its output limit or a message longer than the context window',
+  },
 } as const satisfies Record<string, PatchEntry>;

@@ -31,7 +31,9 @@ import {
   expireApprovals,
   finishTurn,
   nextStep,
+  recordCuts,
   requestApprovals,
+  turnCuts,
 } from '../conversation/state';
 import { modelActivity, paymentActivity, toolActivity } from './activities';
 import { type ConversationRun, currentAgent, now, runSize } from './conversation-run';
@@ -159,6 +161,10 @@ async function callModel(run: ConversationRun, agent: AgentSpec, step: StepOf<'c
     run.agent.version = answer.agentVersion;
   }
   applyModelAnswer(run.state, answer, now());
+  // An answer cut at the model's output limit, or a message cut to fit the context window: the user is told, in a
+  // notice and the reply. Asked only when something was cut, so runs recorded before it replay unchanged.
+  const cut = turnCuts(run.state, answer);
+  if (cut && patched(PATCHES.cutShort.id)) recordCuts(run.state, cut, now());
   run.events.syncTranscript(run.state);
   return agent;
 }

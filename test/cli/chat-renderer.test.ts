@@ -27,6 +27,14 @@ test('streamed text is shown as it comes, and the reply ends its line instead of
   expect(text()).toBe('bot> Hello there.\n');
 });
 
+test('an answer cut at its output limit is shown once, with the notice that says so below it', () => {
+  const { chat, text } = renderer();
+  chat.event(delta('The reasons are: first, the'));
+  chat.event({ type: 'notice', turn: 1, content: 'The answer was cut short.' });
+  chat.reply({ ...reply('The reasons are: first, the'), cut: { answer: 'output_limit' } });
+  expect(text()).toBe('bot> The reasons are: first, the\n  notice: The answer was cut short.\n');
+});
+
 test('a retried model call starts a new line, marked, and the reply is the authority', () => {
   const { chat, text } = renderer();
   chat.event(delta('Hel'));

@@ -215,6 +215,37 @@ describe('toVigilError', () => {
     );
   });
 
+  test("Temporal's refusal of an update past the run's in-flight limit is a ConversationBusyError that says so", () => {
+    const words = 'limit on number of concurrent in-flight updates has been reached (10)';
+    // A plain update (decide, cancelTurn, an event poll), as the server answers it.
+    const update = new ServiceError('Workflow Update failed', {
+      cause: Object.assign(new Error(`8 RESOURCE_EXHAUSTED: ${words}`), {
+        code: status.RESOURCE_EXHAUSTED,
+        details: words,
+        metadata: new Metadata(),
+      }),
+    });
+    // A send (update-with-start), as the SDK leaves it: the operation's status copied onto the gRPC error, its
+    // ResourceExhaustedFailure's raw bytes in `details`.
+    const send = Object.assign(new Error(words), {
+      code: status.RESOURCE_EXHAUSTED,
+      details: '\b\u0002\u0010\u0001',
+      metadata: new Metadata(),
+    });
+    for (const [error, operation] of [
+      [update, 'cancelTurn'],
+      [send, 'send'],
+    ] as const) {
+      const busy = toVigilError(error, operation, address);
+      expect(busy).toBeInstanceOf(ConversationBusyError);
+      expect(busy).toMatchObject({ limit: 'in-flight updates', conversationId: 'c1' });
+      expect(busy.message).toBe(
+        `${operation} refused: too many requests are in flight to conversation c1 of agent ${agent} ` +
+          `(sends waiting for their replies, watchers for events; Temporal: "${words}"); try again when a turn finishes`,
+      );
+    }
+  });
+
   test('anything else is a SystemError with the original as cause', () => {
     const original = new Error('connection refused');
     const error = toVigilError(original, 'post', address);

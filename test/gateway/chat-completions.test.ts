@@ -223,6 +223,32 @@ test('stream: true sends the text while the model is still writing it, then usag
   });
 });
 
+test('an answer the model cut at its output limit finishes with `length`, whole or streamed, and Vigil says so', async () => {
+  fx.model.script(
+    { content: 'Cut off mid', finishReason: 'length' },
+    { content: 'Cut off mid', finishReason: 'length' },
+  );
+  const completion = await client().chat.completions.create({
+    model: 'tester',
+    messages: [{ role: 'user', content: 'a long essay, please' }],
+  });
+  expect(completion.choices[0]).toMatchObject({ message: { content: 'Cut off mid' }, finish_reason: 'length' });
+  expect(completion).toMatchObject({ vigil: { status: 'completed', cut: { answer: 'output_limit' } } });
+
+  const stream = await client().chat.completions.create({
+    model: 'tester',
+    messages: [{ role: 'user', content: 'another long essay' }],
+    stream: true,
+  });
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('Cut off mid');
+  expect(chunks.at(-1)).toMatchObject({
+    choices: [{ finish_reason: 'length' }],
+    vigil: { cut: { answer: 'output_limit' } },
+  });
+});
+
 test('the stream on the wire is server-sent events ending with data: [DONE]', async () => {
   const response = await fetch(`${gateway.url}/v1/chat/completions`, {
     method: 'POST',

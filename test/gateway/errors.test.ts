@@ -29,6 +29,17 @@ test('each kind of error has its status and code', () => {
       429,
       'conversation_busy',
     ],
+    [
+      new ConversationBusyError(
+        'a',
+        'c',
+        'in-flight updates',
+        'send',
+        'limit on number of concurrent in-flight updates',
+      ),
+      429,
+      'conversation_busy',
+    ],
     [new SystemError(`send failed: ${INTERNALS}`), 502, 'upstream_error'],
     [new ConfigError([INTERNALS]), 500, 'internal'],
     [new TypeError(`cannot read ${INTERNALS}`), 500, 'internal'],

@@ -164,6 +164,15 @@ async function largeMessages(stack: Stack, figures: Figures, random: Random, con
     `of which the model was sent (its context window is 16,000 tokens)`,
     modelSaw.length > 0 ? `${modelSaw[0].toLocaleString('en')} characters` : 'nothing',
   );
+  const cut = viaClient.cut?.message;
+  figures.check(
+    PART,
+    'what tells the user the model was sent only part of it',
+    cut
+      ? `the reply's cut.message (${cut.sentChars.toLocaleString('en')} of ${cut.chars.toLocaleString('en')}) and a notice`
+      : 'nothing',
+    cut !== undefined && cut.chars === MAX_MESSAGE_CHARS,
+  );
 
   // Past it: refused, before anything reaches Temporal.
   for (const size of [1 * MB, 3 * MB]) {

@@ -33,6 +33,7 @@ interface Reply {
   turn: number;
   status: string;
   content: string;
+  cut?: { answer?: string };
 }
 
 interface Fault {
@@ -90,7 +91,8 @@ export async function providerFaults(stack: Stack, figures: Figures, random: Ran
     {
       name: `an answer the size of the context window (${DEFAULT_MEMORY.maxContextTokens.toLocaleString('en')} tokens, finish_reason length)`,
       steps: [{ content: longAnswer, finishReason: 'length' }],
-      expected: (reply) => reply.status === 'completed' && reply.content === longAnswer,
+      expected: (reply) =>
+        reply.status === 'completed' && reply.content === longAnswer && reply.cut?.answer === 'output_limit',
     },
   ];
 

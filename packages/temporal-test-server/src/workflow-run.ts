@@ -29,11 +29,13 @@ import { validateCommands } from './command-validation';
 import { continueAsNewAdvice } from './dynamic-config';
 import {
   failedPrecondition,
+  inFlightUpdatesRefusal,
   invalidArgument,
   notFound,
   resourceExhausted,
   RpcError,
   UPDATE_ABORTED_BY_CLOSING,
+  updateLimit,
   WORKFLOW_CLOSING,
 } from './errors';
 import type { Namespace } from './namespace';
@@ -326,18 +328,14 @@ export class WorkflowRun {
       const inFlight = [...this.updates.values()].filter(
         (u) => u.stage < Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED && !u.error,
       );
-      if (inFlight.length >= 10) {
-        throw new RpcError(
-          GrpcStatus.RESOURCE_EXHAUSTED,
-          'limit on number of concurrent in-flight updates has been reached (10)',
-        );
-      }
+      if (inFlight.length >= 10) throw inFlightUpdatesRefusal(10);
       // history.maxTotalUpdates: a run that has had this many updates takes no new ones (it should continue as
       // new, which WorkflowTaskStarted suggested from 90% on); retries of the ones it has are still answered.
       const max = this.cluster.limits.maxTotalUpdates;
       if (this.updateCount >= max) {
         // Server v1.29.1's words (update/registry.go), the server the Temporal CLI 1.5.1 carries.
-        throw failedPrecondition(
+        throw updateLimit(
+          GrpcStatus.FAILED_PRECONDITION,
           `The limit on the total number of distinct updates in this workflow has been reached (${max}). ` +
             'Make sure any duplicate updates share an Update ID so the server can deduplicate them, and consider rejecting ' +
             "updates that you aren't going to process. You can also Continue-as-New to avoid this; we recommend you check " +

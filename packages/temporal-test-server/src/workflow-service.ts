@@ -9,10 +9,12 @@ import {
   aborted,
   failedPrecondition,
   invalidArgument,
+  multiOperationFailure,
   notFound,
   required,
   RpcError,
   UPDATE_ABORTED_BY_CLOSING,
+  UpdateLimitError,
 } from './errors';
 import { ATTRIBUTE_TYPES, SYSTEM_ATTRIBUTES } from './namespace';
 import { pageToken, readPageToken } from './page-token';
@@ -293,7 +295,7 @@ export function workflowService(cluster: Cluster): Record<string, Handler> {
             error instanceof AbortedByClosing &&
             cause instanceof RpcError &&
             cause.message === UPDATE_ABORTED_BY_CLOSING;
-          if (!abortedByClosing) throw cause;
+          if (!abortedByClosing) throw cause instanceof UpdateLimitError ? multiOperationFailure(cause) : cause;
           if (tries === 2) throw aborted(UPDATE_ABORTED_BY_CLOSING);
         }
       }

@@ -34,6 +34,8 @@ const RESULT_SHOWN = 100;
 export class ChatRenderer {
   /** The model call whose text is on the open line, and that text so far; null when the line is closed. */
   private streaming: { turn: number; step: number; attempt: number; text: string } | null = null;
+  /** The last model call's text that was streamed, open or closed since (say, by a notice that it was cut). */
+  private streamed: { turn: number; text: string } | null = null;
   /** The approval question on the last line, waiting for its one-key answer; null when none is open. */
   private question: string | null = null;
   private readonly color: boolean;
@@ -98,10 +100,10 @@ export class ChatRenderer {
 
   /** The turn's answer: ends the streamed line when it already shows this text, else prints it. */
   reply(reply: Reply): void {
-    const streamed = this.streaming?.turn === reply.turn ? this.streaming.text : null;
+    const streamed = this.streamed?.turn === reply.turn ? this.streamed.text : null;
+    this.streamed = null;
     if (streamed !== null && streamed.trim() === reply.content.trim()) {
-      this.streaming = null;
-      this.out.write('\n');
+      this.close();
     } else if (reply.content !== '') {
       this.line(`${this.label()}${reply.content}`);
     }
@@ -172,9 +174,11 @@ export class ChatRenderer {
         open !== null && open.turn === event.turn && open.step === event.step && event.attempt > open.attempt;
       if (retried) this.line(this.dim(`  (the model call failed; attempt ${event.attempt}:)`));
       this.streaming = { turn: event.turn, step: event.step, attempt: event.attempt, text: '' };
+      this.streamed = { turn: event.turn, text: '' };
       this.out.write(this.label());
     }
     this.streaming!.text += event.text;
+    this.streamed!.text += event.text;
     this.out.write(event.text);
   }
 

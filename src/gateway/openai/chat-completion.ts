@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
-import type { Reply, ReplyStatus } from '../../conversation/protocol';
+import type { Reply, ReplyCut, ReplyStatus } from '../../conversation/protocol';
 import { type ErrorCode, HttpError, openAIErrorBody } from '../errors';
 
 /** Vigil's own facts about the turn, beside OpenAI's fields. */
@@ -14,6 +14,8 @@ export interface VigilTurn {
   messageId: string;
   turn: number;
   status: ReplyStatus;
+  /** What of the turn was cut short (Reply.cut), when something was. */
+  cut?: ReplyCut;
 }
 
 /**
@@ -41,9 +43,9 @@ export function errorEvent(error: HttpError): string {
   return `data: ${JSON.stringify(openAIErrorBody({ status: error.status, code: error.code, message: error.message }))}\n\n`;
 }
 
-/** `length` when the turn ran out of steps before a final answer. */
-function finishReason(status: ReplyStatus): 'stop' | 'length' {
-  return status === 'step_limit' ? 'length' : 'stop';
+/** `length` when the turn ran out of steps before a final answer, or the model stopped at its output limit. */
+function finishReason(reply: Reply): 'stop' | 'length' {
+  return reply.status === 'step_limit' || reply.cut?.answer !== undefined ? 'length' : 'stop';
 }
 
 interface Answer {
@@ -62,7 +64,7 @@ export function chatCompletion({ agent, conversationId, reply }: Answer): ChatCo
       {
         index: 0,
         message: { role: 'assistant', content: reply.content, refusal: null },
-        finish_reason: finishReason(reply.status),
+        finish_reason: finishReason(reply),
         logprobs: null,
       },
     ],
@@ -91,7 +93,7 @@ export function* chatCompletionEvents(
 export function finishChunk(agent: string, conversationId: string, reply: Reply): string {
   return `data: ${JSON.stringify({
     ...chunkBase(agent, reply.messageId),
-    choices: [{ index: 0, delta: {}, finish_reason: finishReason(reply.status) }],
+    choices: [{ index: 0, delta: {}, finish_reason: finishReason(reply) }],
     vigil: vigilTurn(conversationId, reply),
   })}\n\n`;
 }
@@ -121,7 +123,13 @@ function usage(reply: Reply): NonNullable<ChatCompletion['usage']> {
 }
 
 function vigilTurn(conversationId: string, reply: Reply): VigilTurn {
-  return { conversationId, messageId: reply.messageId, turn: reply.turn, status: reply.status };
+  return {
+    conversationId,
+    messageId: reply.messageId,
+    turn: reply.turn,
+    status: reply.status,
+    ...(reply.cut ? { cut: reply.cut } : {}),
+  };
 }
 
 /** The same for every answer to the same message, so a retried request gets the same completion id. */
