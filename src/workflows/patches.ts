@@ -151,7 +151,7 @@ export const PATCHES = {
     id: 'vigil-cut-short-1',
     guards:
       "the user told, in a notice and the reply's `cut`, of an answer the model cut at its output limit (finish_reason `length`) and of a message cut to fit the context window",
-    since: 'PENDING',
+    since: '5368dd3',
     pinnedBy: [],
     unpinned: 'no fixture has an answer cut at its output limit or a message longer than the context window',
   },
