@@ -71,6 +71,23 @@ export class ConversationEndedError extends VigilError {
   }
 }
 
+/**
+ * The conversation was busy (a turn running, or messages waiting for theirs) and its agent takes no new message
+ * then (`onBusy: 'reject'`). Nothing of the message was recorded: send it again, under the same id, once the turn
+ * is done.
+ */
+export class TurnInProgressError extends VigilError {
+  constructor(
+    readonly agent: string,
+    readonly conversationId: string,
+    /** The conversation's words: which turn runs, how many messages wait. */
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`conversation ${conversationId} of agent ${agent} refused the message: ${reason}`, options);
+  }
+}
+
 /** The caller's wait ran out; the request may still complete in the conversation. */
 export class TimeoutError extends VigilError {}
 

@@ -16,6 +16,7 @@ import {
   type AgentLimits,
   type AgentPricing,
   type AgentSpec,
+  type BusyPolicy,
   type ToolSpec,
 } from '../conversation/agent-spec';
 
@@ -43,6 +44,13 @@ export interface AgentDefinition {
   budget?: AgentBudget;
   /** A price per message, paid through a payment verifier; free by default. */
   pricing?: AgentPricing;
+  /**
+   * A message that arrives while a turn runs or messages wait: `queue` (default) waits for its turn; `reject`
+   * refuses it (`send` throws TurnInProgressError, the gateway answers 409 `turn_in_progress`; a `post` is dropped
+   * and its channel gets an `error` reply); `interrupt` cancels the turn in flight (its reply has status
+   * `cancelled`) and the new message runs next.
+   */
+  onBusy?: BusyPolicy;
 }
 
 export interface Agent {
@@ -131,6 +139,7 @@ const Definition = z.object({
   memory: MemoryPolicySchema.optional(),
   budget: Budget.optional(),
   pricing: Pricing.optional(),
+  onBusy: z.enum(['queue', 'reject', 'interrupt']).optional(),
 });
 
 /**
@@ -186,7 +195,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
   if (parsed.success) problems.push(...modelTimeoutProblems(label, parsed.data.limits ?? {}));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
-  const { name, instructions, model, stream, limits, budget, pricing, memory } = parsed.data;
+  const { name, instructions, model, stream, limits, budget, pricing, memory, onBusy } = parsed.data;
   const spec: AgentSpec = {
     name,
     instructions,
@@ -196,6 +205,8 @@ export function defineAgent(definition: AgentDefinition): Agent {
     memory: memory ?? memoryPolicy({}),
     ...(budget ? { budget } : {}),
     ...(pricing ? { pricing } : {}),
+    // Left out for the default, so an agent that keeps it has the version it had before the policy existed.
+    ...(onBusy && onBusy !== 'queue' ? { onBusy } : {}),
   };
   return {
     name,

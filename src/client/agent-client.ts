@@ -33,6 +33,7 @@ import {
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
+  TurnInProgressError,
   UnknownAgentError,
   ValidationError,
   VigilError,
@@ -467,6 +468,9 @@ export function toVigilError(error: unknown, operation: string, address: Address
     if (cause instanceof ApplicationFailure && cause.type === FailureTypes.Refused) {
       const issues = FailureIssues.safeParse(cause.details?.[0]);
       return new ValidationError(cause.message, issues.success ? issues.data : []);
+    }
+    if (cause instanceof ApplicationFailure && cause.type === FailureTypes.TurnInProgress) {
+      return new TurnInProgressError(address.agent, address.conversationId, cause.message, { cause: error });
     }
     const message = cause?.message ?? error.message;
     return new SystemError(`${operation} failed in the conversation: ${message}`, { cause: error });

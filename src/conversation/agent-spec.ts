@@ -8,6 +8,13 @@ import type { MemoryPolicy } from './memory-policy';
 
 export type ApprovalPolicy = 'auto' | 'ask' | 'deny';
 
+/**
+ * What a conversation does with a message that arrives while a turn runs or messages wait: `queue` it for its
+ * turn (the default), `reject` it (a `send` is refused, a `post` dropped and its channel told), or `interrupt` the
+ * turn in flight (cancelled as `cancelTurn` does) so that the new message runs next.
+ */
+export type BusyPolicy = 'queue' | 'reject' | 'interrupt';
+
 export interface RetrySpec {
   maximumAttempts: number;
   initialIntervalMs: number;
@@ -107,6 +114,11 @@ export interface AgentSpec {
   memory?: MemoryPolicy;
   budget?: AgentBudget;
   pricing?: AgentPricing;
+  /**
+   * Absent for `queue`, the default, so the spec (and the version of it that histories hold) of an agent that
+   * keeps the default is what it was before the policy existed; specs recorded before it have none either.
+   */
+  onBusy?: Exclude<BusyPolicy, 'queue'>;
 }
 
 /** What the model is told of a tool. */

@@ -36,4 +36,9 @@ export const FailureTypes = {
    * made again a moment later reaches the new run. AgentClient does that by itself.
    */
   SwitchingRuns: 'ConversationSwitchingRuns',
+  /**
+   * A new message came while a turn ran or messages waited, and the agent takes none then (`onBusy: 'reject'`):
+   * the send validator refused it, so nothing of it was recorded. The client's TurnInProgressError.
+   */
+  TurnInProgress: 'TurnInProgress',
 } as const;

@@ -142,6 +142,12 @@ export interface ConversationState {
   ending: boolean;
   /** Instructions of this conversation's own, which the model gets after the agent's (ConversationSeed). */
   instructions?: string;
+  /**
+   * The agent's busy policy as last seen (AgentSpec.onBusy; absent for `queue`), kept here rather than with the
+   * run's cached spec so that it goes along with a continue-as-new: the send validator needs it before the next
+   * run has loaded its agent. An optional field, so no new schema version: older code carries it unread.
+   */
+  onBusy?: AgentSpec['onBusy'];
 }
 
 export function initialState(agent: string, conversationId: string): ConversationState {
@@ -303,6 +309,48 @@ export function sendRefusal(state: ConversationState, message: InboundMessage): 
     return `message ${message.id} was answered too long ago for its reply to be kept`;
   }
   return undefined;
+}
+
+// ---- a message that arrives while a turn runs ---------------------------------------------------------------
+
+/** Remembers the agent's busy policy (see ConversationState.onBusy) whenever the run learns the agent anew. */
+export function rememberBusyPolicy(state: ConversationState, agent: AgentSpec): void {
+  if (agent.onBusy) state.onBusy = agent.onBusy;
+  else delete state.onBusy;
+}
+
+/** A turn is in flight or messages wait for theirs. */
+export function isBusy(state: ConversationState): boolean {
+  return state.turn !== null || state.queue.length > 0;
+}
+
+/**
+ * Why a new message is refused because the conversation is busy and its agent rejects messages then (`reject`),
+ * or undefined. A known id is never refused here: a retry of a message gets its reply.
+ */
+export function busyRefusal(state: ConversationState, message: Pick<InboundMessage, 'id'>): string | undefined {
+  if (state.onBusy !== 'reject' || state.seen[message.id] || !isBusy(state)) return undefined;
+  const running = state.turn ? `turn ${state.turn.turn} (message ${state.turn.message.id}) is running` : undefined;
+  const waiting = state.queue.length > 0 ? `${state.queue.length} message(s) wait for their turn` : undefined;
+  return (
+    `the conversation is busy: ${[running, waiting].filter(Boolean).join(' and ')}, and its agent takes no new ` +
+    `message until it is idle (onBusy: 'reject'); send message ${message.id} again then`
+  );
+}
+
+/**
+ * Whether a message just admitted (new, not a retry) interrupts the turn in flight: its agent says so
+ * (`interrupt`), and a turn runs that is not cancelled already (a message that comes while it winds down queues
+ * behind the one that cancelled it).
+ */
+export function interrupts(state: ConversationState, message: Pick<InboundMessage, 'id'>): boolean {
+  const turn = state.turn;
+  return state.onBusy === 'interrupt' && turn !== null && !turn.cancelled && turn.message.id !== message.id;
+}
+
+/** Why an interrupted turn was cancelled, in its reply and notice. */
+export function interruptReason(message: Pick<InboundMessage, 'id'>): string {
+  return `interrupted by message ${message.id}`;
 }
 
 // ---- a turn ------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import {
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
+  TurnInProgressError,
   UnknownAgentError,
   ValidationError,
   VigilError,
@@ -30,6 +31,7 @@ export type ErrorCode =
   | 'conflict'
   | 'conversation_ended'
   | 'conversation_busy'
+  | 'turn_in_progress'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'timeout'
@@ -93,6 +95,8 @@ export function toErrorResponse(error: unknown, context: ErrorContext): ErrorRes
   if (error instanceof ConversationNotFoundError) return { status: 404, code: 'not_found', message: error.message };
   if (error instanceof ConversationEndedError)
     return { status: 409, code: 'conversation_ended', message: error.message };
+  // Not a 429: no retry helps until the turn is done, and that is the agent's rule, not a limit of Temporal's.
+  if (error instanceof TurnInProgressError) return { status: 409, code: 'turn_in_progress', message: error.message };
   if (error instanceof TimeoutError) return { status: 504, code: 'timeout', message: error.message };
   // A SystemError, but the caller's to hear of: its message says why, and a retry shortly helps.
   if (error instanceof ConversationBusyError) {
@@ -142,6 +146,7 @@ const OPENAI_ERROR_TYPES: Record<ErrorCode, string> = {
   conversation_ended: 'invalid_request_error',
   // OpenAI's type for its own 429s.
   conversation_busy: 'requests',
+  turn_in_progress: 'invalid_request_error',
   payload_too_large: 'invalid_request_error',
   unsupported_media_type: 'invalid_request_error',
   timeout: 'timeout_error',

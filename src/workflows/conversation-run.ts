@@ -7,7 +7,13 @@ import { type CancellationScope, patched, workflowInfo } from '@temporalio/workf
 import type { AgentSpec } from '../conversation/agent-spec';
 import type { StartConversation } from '../conversation/protocol';
 import { DEFAULT_SWITCH_THRESHOLDS, pastSignalThreshold, type RunSize } from '../conversation/run-limits';
-import { type ConversationState, initialState, restoreState, seededState } from '../conversation/state';
+import {
+  type ConversationState,
+  initialState,
+  rememberBusyPolicy,
+  restoreState,
+  seededState,
+} from '../conversation/state';
 import { loadAgent } from './activities';
 import { ConversationEvents, type ConversationEventsState } from './conversation-events';
 import { PATCHES } from './patches';
@@ -65,7 +71,9 @@ export function startRun(start: StartConversation, now: string): ConversationRun
 export async function currentAgent(run: ConversationRun): Promise<AgentSpec> {
   if (run.agent.spec && patched(PATCHES.agentFromModel.id)) return run.agent.spec;
   run.agent.version = undefined;
-  return (run.agent.spec = await loadAgent(run.state.agent));
+  const spec = (run.agent.spec = await loadAgent(run.state.agent));
+  rememberBusyPolicy(run.state, spec);
+  return spec;
 }
 
 /** Whether the run should continue as new at this turn boundary (see run-limits.ts for the limits behind it). */

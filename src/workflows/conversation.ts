@@ -36,9 +36,12 @@ import {
 import {
   admit,
   applyDecision,
+  busyRefusal,
   cancelTurn,
   carriedState,
   decisionRefusal,
+  interruptReason,
+  interrupts,
   olderIdRefusal,
   refusal,
   sendRefusal,
@@ -79,6 +82,7 @@ function takeSends(run: ConversationRun): void {
     async (message) => {
       if (admit(state, message) === 'duplicate')
         log.info('message seen before; answering with its reply', { messageId: message.id });
+      else interruptTurn(run, message);
       run.awaitingReply.add(message.id);
       try {
         await condition(() => state.seen[message.id]?.reply != null);
@@ -99,6 +103,9 @@ function takeSends(run: ConversationRun): void {
         if (!parsed.success) throw invalid(`invalid message: ${describeZodError(parsed.error)}`);
         const reason = sendRefusal(state, parsed.data);
         if (reason) throw invalid(reason);
+        // Before the draining check: the next run would refuse it as well while the conversation stays busy.
+        const busy = busyRefusal(state, parsed.data);
+        if (busy) throw ApplicationFailure.nonRetryable(busy, FailureTypes.TurnInProgress);
         // While draining, only a send whose reply is here already is taken: anything else would wait in this run.
         if (run.draining && state.seen[parsed.data.id]?.reply == null) {
           throw ApplicationFailure.retryable(
@@ -150,8 +157,26 @@ function takePosts(run: ConversationRun): void {
       log.warn('dropped a message whose id was used before', { messageId: posted.id });
       return deliverRefusal(run, posted, reused);
     }
-    admit(state, posted);
+    // A post cannot be refused as a send is: under `onBusy: 'reject'` it is dropped and its channel told, as for
+    // a reused id. Asked only when it decides: no agent had the policy before this patch.
+    const busy = busyRefusal(state, posted);
+    if (busy && patched(PATCHES.onBusy.id)) {
+      log.warn('dropped a message that came while the conversation was busy', { messageId: posted.id });
+      return deliverRefusal(run, posted, busy);
+    }
+    if (admit(state, posted) === 'new') interruptTurn(run, posted);
   });
+}
+
+/**
+ * Under `onBusy: 'interrupt'`, a new message cancels the turn in flight as `cancelTurn` does (its reply has status
+ * `cancelled`, its partial output stays in the transcript); the message then takes its turn. Asked only when it
+ * decides: no agent had the policy before this patch, so runs recorded before it replay unchanged.
+ */
+function interruptTurn(run: ConversationRun, message: InboundMessage): void {
+  if (!interrupts(run.state, message) || !patched(PATCHES.onBusy.id)) return;
+  log.info('a new message interrupts the turn in flight', { messageId: message.id, turn: run.state.turn?.turn });
+  if (cancelTurn(run.state, interruptReason(message)) !== null) run.turnScope?.cancel();
 }
 
 /** The `decide` update: an answer to a tool call waiting for approval. */

@@ -32,9 +32,10 @@ export async function deliver(
 }
 
 /**
- * Tells a posted message's channel that its id was used before, so it is not answered. Such a message gets no
- * turn: the reply names the conversation's latest one. A resent id's refusal carries the same idempotency key as
- * its first reply, so a receiver that dedupes keeps the first; a new id taken for a used one (rare) is heard.
+ * Tells a posted message's channel why it is not answered: its id was used before, or it came while the
+ * conversation was busy and its agent rejects messages then (`onBusy: 'reject'`). Such a message gets no turn:
+ * the reply names the conversation's latest one. A resent id's refusal carries the same idempotency key as its
+ * first reply, so a receiver that dedupes keeps the first; a new id taken for a used one (rare) is heard.
  */
 export async function deliverRefusal(run: ConversationRun, message: InboundMessage, content: string): Promise<void> {
   const channel = message.channel ?? { type: 'log' as const };
@@ -55,7 +56,7 @@ export async function deliverRefusal(run: ConversationRun, message: InboundMessa
       reply,
     });
   } catch (err) {
-    log.warn('the refusal of a reused message id could not be delivered', {
+    log.warn('the refusal of a posted message could not be delivered', {
       messageId: message.id,
       error: String(err),
     });

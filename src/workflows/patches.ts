@@ -155,4 +155,13 @@ export const PATCHES = {
     pinnedBy: [],
     unpinned: 'no fixture has an answer cut at its output limit or a message longer than the context window',
   },
+  onBusy: {
+    id: 'vigil-on-busy-1',
+    guards:
+      "an agent's `onBusy` policy in the workflow's handlers: a post that comes while a turn runs or messages wait dropped and refused on its channel (`reject`), or a new message cancelling the turn in flight (`interrupt`); the send validator's refusal needs none",
+    since: 'PENDING',
+    pinnedBy: [],
+    unpinned:
+      'asked only for an agent whose spec has `onBusy`, which no spec recorded before it has: every fixture replays the path from before it',
+  },
 } as const satisfies Record<string, PatchEntry>;

@@ -32,6 +32,7 @@ import {
   finishTurn,
   nextStep,
   recordCuts,
+  rememberBusyPolicy,
   requestApprovals,
   turnCuts,
 } from '../conversation/state';
@@ -159,6 +160,7 @@ async function callModel(run: ConversationRun, agent: AgentSpec, step: StepOf<'c
   if (answer.agent) {
     agent = run.agent.spec = answer.agent;
     run.agent.version = answer.agentVersion;
+    rememberBusyPolicy(run.state, agent);
   }
   applyModelAnswer(run.state, answer, now());
   // An answer cut at the model's output limit, or a message cut to fit the context window: the user is told, in a

@@ -25,6 +25,21 @@ test('an agent definition becomes the plain spec the workflow loads, with per-ag
   expect(agent.spec().tools).toHaveLength(2);
 });
 
+test("onBusy goes into the spec unless it is the default 'queue', which leaves spec and version as they were", () => {
+  const base = { name: 'busy', instructions: 'Be brief.', model: 'gpt-4o-mini' };
+  const plain = defineAgent(base);
+  const queued = defineAgent({ ...base, onBusy: 'queue' });
+  expect('onBusy' in queued.spec()).toBe(false);
+  expect(queued.version).toBe(plain.version);
+  expect(defineAgent({ ...base, onBusy: 'reject' }).spec().onBusy).toBe('reject');
+  const interrupting = defineAgent({ ...base, onBusy: 'interrupt' });
+  expect(interrupting.spec().onBusy).toBe('interrupt');
+  expect(interrupting.version).not.toBe(plain.version);
+  expect(() => defineAgent({ ...base, onBusy: 'drop' as 'queue' })).toThrow(
+    /agent "busy": onBusy: Invalid option: expected one of "queue"\|"reject"\|"interrupt"/,
+  );
+});
+
 test('every problem of a bad definition is reported at once', () => {
   let error: unknown;
   try {

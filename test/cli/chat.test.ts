@@ -19,7 +19,9 @@ const chatty = defineAgent({
   model: 'test-model',
   tools: [calculator, lookup],
 });
-const fx = useConversations([chatty]);
+// Refuses a message while another turn runs (onBusy: 'reject').
+const strict = defineAgent({ name: 'strict', instructions: 'Be brief.', model: 'test-model', onBusy: 'reject' });
+const fx = useConversations([chatty, strict]);
 
 /** Every chat a test starts, so one left running by a failed test is killed rather than hanging jest. */
 const chats: ChatTerminal[] = [];
@@ -163,6 +165,29 @@ test('Ctrl-C during a slow reply cancels the turn, and the chat goes on; Ctrl-D 
   expect(await again.exitCode()).toBe(130);
 });
 
+test("a message refused because another client's turn runs (onBusy: 'reject') is said readably, and the chat goes on", async () => {
+  const conversation = newId('chat');
+  fx.model.script({ hang: true });
+  const elsewhere = fx.client.send('strict', conversation, { id: newId('m'), content: 'from another client' });
+  const held = await fx.model.nextRequest();
+  const terminal = startChat([...temporalArgs(), '--agent', 'strict', conversation], cleanEnv());
+  chats.push(terminal);
+  await terminal.waitFor(/^you> /m);
+
+  terminal.type(`hello${ENTER}`);
+  await terminal.waitFor(
+    /the message was not taken: another turn of this conversation is running, and agent strict takes no message until it is done \(onBusy: reject\); type it again then/,
+  );
+  await terminal.waitFor(/^you> /m);
+  expect(terminal.screen()).not.toMatch(/Error:|at .*\.ts:\d+/);
+
+  await fx.client.cancelTurn('strict', conversation);
+  expect(await elsewhere).toMatchObject({ status: 'cancelled' });
+  expect(await held.ended).toBe('aborted');
+  terminal.type(CTRL_D);
+  expect(await terminal.exitCode()).toBe(0);
+});
+
 test('a second Ctrl-C in the same turn exits 130', async () => {
   const terminal = await chat(newId('chat'));
   fx.model.script({ hang: true });
@@ -194,7 +219,7 @@ test('an agent no running worker serves is said at once, with exit code 2, and s
   const { code, stderr } = await runCli(['chat', ...temporalArgs(), '--agent', 'nobody', id], cleanEnv());
   expect({ code, stderr }).toEqual({
     code: 2,
-    stderr: 'vigil: no agent named "nobody" is served here; the agents are: chatty\n',
+    stderr: 'vigil: no agent named "nobody" is served here; the agents are: chatty, strict\n',
   });
   await expect(fx.client.state('nobody', id)).rejects.toBeInstanceOf(ConversationNotFoundError);
 });

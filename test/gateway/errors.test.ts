@@ -8,6 +8,7 @@ import {
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
+  TurnInProgressError,
   UnknownAgentError,
   ValidationError,
 } from '../../src/errors';
@@ -23,6 +24,7 @@ test('each kind of error has its status and code', () => {
     [new ConversationNotFoundError('a', 'c'), 404, 'not_found'],
     [new UnknownAgentError('a', ['b']), 404, 'unknown_agent'],
     [new HttpError(409, 'conflict', 'already decided'), 409, 'conflict'],
+    [new TurnInProgressError('a', 'c', 'the conversation is busy'), 409, 'turn_in_progress'],
     [new TimeoutError('slow'), 504, 'timeout'],
     [
       new ConversationBusyError('a', 'c', 'signals', 'post', 'exceeded workflow execution limit'),

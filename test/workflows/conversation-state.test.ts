@@ -7,6 +7,7 @@ import {
   applyModelAnswer,
   applyToolResults,
   beginTurn,
+  busyRefusal,
   CARRIED_ENTRIES,
   cancelTurn,
   carriedState,
@@ -15,10 +16,13 @@ import {
   expireApprovals,
   finishTurn,
   initialState,
+  interruptReason,
+  interrupts,
   nextStep,
   olderIdRefusal,
   recordDeliveryFailure,
   refusal,
+  rememberBusyPolicy,
   requestApprovals,
   restoreState,
   seededState,
@@ -315,6 +319,46 @@ test('a send is refused while the conversation ends, for a used id, and for a me
   state.ending = true;
   expect(sendRefusal(state, { id: 'm2', content: 'new' })).toMatch(/ending/);
   expect(reply.turn).toBe(1);
+});
+
+test("onBusy 'reject' refuses a new message while a turn runs or messages wait, never a retry, and not when idle", () => {
+  const state = initialState('a', 'c1');
+  rememberBusyPolicy(state, { ...agent, onBusy: 'reject' });
+  expect(busyRefusal(state, { id: 'm1' })).toBeUndefined();
+  admit(state, { id: 'm1', content: 'hi' });
+  expect(busyRefusal(state, { id: 'm2' })).toMatch(/1 message\(s\) wait for their turn.*onBusy: 'reject'/);
+  beginTurn(state, '2026-01-01T00:00:00Z');
+  expect(busyRefusal(state, { id: 'm2' })).toMatch(/^the conversation is busy: turn 1 \(message m1\) is running, and/);
+  expect(busyRefusal(state, { id: 'm1' })).toBeUndefined(); // a retry gets its reply
+  expect(interrupts(state, { id: 'm2' })).toBe(false);
+  finishTurn(state, 'completed', 'done', '2026-01-01T00:00:01Z');
+  expect(busyRefusal(state, { id: 'm2' })).toBeUndefined();
+  // The default queues: nothing is refused.
+  rememberBusyPolicy(state, agent);
+  expect(state.onBusy).toBeUndefined();
+  admit(state, { id: 'm2', content: 'again' });
+  expect(busyRefusal(state, { id: 'm3' })).toBeUndefined();
+});
+
+test("onBusy 'interrupt' cancels a running turn once, for a new message, and goes along with a continue-as-new", () => {
+  const state = initialState('a', 'c1');
+  rememberBusyPolicy(state, { ...agent, onBusy: 'interrupt' });
+  admit(state, { id: 'm1', content: 'hi' });
+  expect(interrupts(state, { id: 'm2' })).toBe(false); // nothing runs yet
+  beginTurn(state, '2026-01-01T00:00:00Z');
+  expect(interrupts(state, { id: 'm1' })).toBe(false);
+  expect(interrupts(state, { id: 'm2' })).toBe(true);
+  cancelTurn(state, interruptReason({ id: 'm2' }));
+  expect(interrupts(state, { id: 'm3' })).toBe(false); // already winding down: m3 queues behind m2
+  expect(nextStep(state, agent)).toMatchObject({
+    kind: 'finish',
+    status: 'cancelled',
+    content: 'The turn was cancelled: interrupted by message m2',
+  });
+  expect(restoreState(JSON.parse(JSON.stringify(carriedState(state))), 'a', 'c1').onBusy).toBe('interrupt');
+  expect('onBusy' in restoreState(JSON.parse(JSON.stringify(carriedState(initialState('a', 'c2')))), 'a', 'c2')).toBe(
+    false,
+  );
 });
 
 test('a reply its channel could not take stands, and the transcript says why', () => {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentClient } from '../../client';
-import { ConversationNotFoundError, VigilError } from '../../errors';
+import { ConversationNotFoundError, TurnInProgressError, VigilError } from '../../errors';
 import type { ConversationEvent, ConversationView, TranscriptEntry } from '../../conversation/protocol';
 import { ChatRenderer, PROMPT, type ChatOutput } from './chat-renderer';
 import { ConversationWatch } from './conversation-watch';
@@ -144,7 +144,14 @@ class ChatSession {
           if (!this.exited) this.renderer.reply(reply);
         },
         (error: unknown) => {
-          if (!this.exited) this.renderer.error(`the message was not answered: ${describe(error)}`);
+          if (this.exited) return;
+          // Another client's turn runs and this agent refuses messages meanwhile: the message id means nothing here.
+          if (error instanceof TurnInProgressError) {
+            this.renderer.error(
+              `the message was not taken: another turn of this conversation is running, and agent ${this.agent} ` +
+                'takes no message until it is done (onBusy: reject); type it again then',
+            );
+          } else this.renderer.error(`the message was not answered: ${describe(error)}`);
         },
       )
       .finally(() => {
