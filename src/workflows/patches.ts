@@ -159,7 +159,7 @@ export const PATCHES = {
     id: 'vigil-on-busy-1',
     guards:
       "an agent's `onBusy` policy in the workflow's handlers: a post that comes while a turn runs or messages wait dropped and refused on its channel (`reject`), or a new message cancelling the turn in flight (`interrupt`); the send validator's refusal needs none",
-    since: 'PENDING',
+    since: 'c14707a',
     pinnedBy: [],
     unpinned:
       'asked only for an agent whose spec has `onBusy`, which no spec recorded before it has: every fixture replays the path from before it',
