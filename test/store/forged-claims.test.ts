@@ -141,13 +141,19 @@ test('a send update holding a forged claim is refused with an error that says so
 test('a tool result whose content the store lost fails the workflow task until it is back; the turn then goes on with it', async () => {
   const id = newId();
   const seed = `seed-${id}`;
-  // From the moment the tool runs, for two seconds, the store has lost everything it is asked for; its result,
-  // over the threshold, goes to the store as a claim that the conversation's next workflow task cannot resolve.
+  // From the moment the tool's result is stored until the storage driver has been told "missing" for it (by
+  // getMany, then by get, which the driver asks one reference at a time after getMany fails), the store has lost
+  // everything it is asked for: the conversation's next workflow task cannot resolve the result's claim, and the
+  // task after it can (no clock decides when the content is back).
   let lost = false;
   const { get, getMany } = fx.store;
-  const missing = (ref: string) => new ContentMissingError(ref, fx.store.name);
-  fx.store.get = (ref) => (lost ? Promise.reject(missing(ref)) : get.call(fx.store, ref));
-  fx.store.getMany = (refs) => (lost ? Promise.reject(missing(refs[0])) : getMany.call(fx.store, refs));
+  const missing = (ref: string) => Promise.reject(new ContentMissingError(ref, fx.store.name));
+  fx.store.getMany = (refs) => (lost ? missing(refs[0]) : getMany.call(fx.store, refs));
+  fx.store.get = (ref) => {
+    if (!lost) return get.call(fx.store, ref);
+    lost = false;
+    return missing(ref);
+  };
   try {
     fx.model.script({ toolCalls: [{ name: 'report', arguments: JSON.stringify({ seed }) }] }, { content: 'done' });
     const realPut = fx.store.put;
@@ -155,10 +161,7 @@ test('a tool result whose content the store lost fails the workflow task until i
       const ref = await realPut.call(fx.store, content);
       // The tool's result as the storage driver writes it (base64, not a transcript record): from now on, for a
       // while, its claim cannot be resolved.
-      if (content.length > THRESHOLD_BYTES && /^[A-Za-z0-9+/=]+$/.test(content) && !lost) {
-        lost = true;
-        setTimeout(() => (lost = false), 2_000);
-      }
+      if (content.length > THRESHOLD_BYTES && /^[A-Za-z0-9+/=]+$/.test(content)) lost = true;
       return ref;
     };
     const reply = await fx.client.send('forged', id, { id: 'm1', content: 'print it' }, { timeoutMs: 30_000 });
