@@ -106,9 +106,11 @@ test('a provider that always hangs ends the turn with an error reply naming the 
   expect(reply.content).toMatch(
     /^The model provider did not answer in time: 5 s is this agent's limit for a model call, retries included \(limits\.modelTotalTimeoutMs\)(; the last problem: the model provider sent nothing for 2 s)?\.$/,
   );
-  // Given up on more than once, each time after 2 s of silence, and answered at the bound, not minutes later.
+  // Given up on more than once, each time after 2 s of silence, and answered at the bound, not minutes later. The
+  // bound is a timer on the server, which a real server fired 30 ms before this test's clock said 5 s once: the
+  // lower limit only tells the bound (5 s) from the first attempt's silence (2 s).
   expect(fx.model.requests.length - before).toBeGreaterThanOrEqual(2);
-  expect(waitedMs).toBeGreaterThanOrEqual(5_000);
+  expect(waitedMs).toBeGreaterThanOrEqual(4_500);
   expect(waitedMs).toBeLessThan(12_000);
 
   fx.model.reset();
