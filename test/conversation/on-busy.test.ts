@@ -2,15 +2,16 @@
  * An agent's `onBusy` policy, end to end on the real worker: what becomes of a message that arrives while a turn
  * runs. `reject` refuses a send in its validator (TurnInProgressError, the gateway's 409 `turn_in_progress`) with
  * no trace in history, and drops a post with an `error` reply on its channel; `interrupt` cancels the turn in
- * flight and runs the new message. `queue`, the default, is what test/gateway/concurrent-sends.test.ts and the
+ * flight (a send's or a post's, running or waiting for an approval) and runs the new message. `queue`, the default, is what test/gateway/concurrent-sends.test.ts and the
  * rest of the suite run.
  */
 import { defineAgent } from '../../src/agents/define-agent';
 import { conversationWorkflowId } from '../../src/conversation/protocol';
-import { TurnInProgressError } from '../../src/errors';
+import { TurnInProgressError, ValidationError } from '../../src/errors';
 import { conversationPath, request, useGateway } from '../gateway/gateway-fixture';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
+import { lookup, lookups } from '../helpers/test-agents';
 
 const rejecting = defineAgent({ name: 'rejecting', instructions: 'Be brief.', model: 'test-model', onBusy: 'reject' });
 const interrupting = defineAgent({
@@ -18,6 +19,7 @@ const interrupting = defineAgent({
   instructions: 'Be brief.',
   model: 'test-model',
   onBusy: 'interrupt',
+  tools: [lookup],
 });
 const fx = useConversations([rejecting, interrupting]);
 const gateway = useGateway(fx);
@@ -127,4 +129,41 @@ test('interrupt: a send while a turn runs cancels that turn, whose caller gets s
   const transcript = await fx.client.transcript('interrupting', id);
   expect(transcript.entries.map((e) => e.role)).toEqual(['user', 'notice', 'user', 'assistant']);
   expect((await fx.client.state('interrupting', id)).status).toBe('idle');
+}, 60_000);
+
+test('interrupt: a post while a turn waits for approval cancels the turn, the call never runs, and the post is answered on its channel', async () => {
+  fx.model.script(
+    { toolCalls: [{ name: 'lookup', arguments: '{"q":"while waiting"}' }] },
+    { content: 'posted answer' },
+  );
+  const id = newId();
+  const [first, posted] = [newId('first'), newId('posted')];
+
+  const firstReply = fx.client.send('interrupting', id, { id: first, content: 'look it up' });
+  const pending = await eventually(async () => {
+    const state = await fx.client.state('interrupting', id).catch(() => undefined);
+    return state?.status === 'awaiting_approval' ? state.pendingApprovals[0] : undefined;
+  });
+  expect(pending).toMatchObject({ tool: 'lookup' });
+
+  await fx.client.post('interrupting', id, { id: posted, content: 'never mind', channel: { type: 'log' } });
+  expect(await firstReply).toMatchObject({
+    messageId: first,
+    status: 'cancelled',
+    content: `The turn was cancelled: interrupted by message ${posted}`,
+  });
+  const answered = await eventually(async () => fx.logged.find((line) => line.messageId === posted));
+  expect(answered).toMatchObject({ status: 'completed', content: 'posted answer' });
+
+  // The approval asked for is gone with its turn: deciding it now is refused, and the tool never ran.
+  const state = await fx.client.state('interrupting', id);
+  expect(state).toMatchObject({ status: 'idle', pendingApprovals: [] });
+  const late = await fx.client
+    .decide('interrupting', id, { toolCallId: pending.toolCallId, decision: 'approve' })
+    .catch((e: unknown) => e);
+  expect(late).toBeInstanceOf(ValidationError);
+  expect((late as Error).message).toMatch(`no tool call ${pending.toolCallId} is waiting for approval`);
+  expect(lookups).not.toContain('while waiting');
+  const transcript = await fx.client.transcript('interrupting', id);
+  expect(transcript.entries.flatMap((e) => (e.role === 'user' ? [e.messageId] : []))).toEqual([first, posted]);
 }, 60_000);
