@@ -47,6 +47,7 @@ test('vigil fork prints the new id; vigil chat on it shows the kept turns and go
   child.stdin.end('again\n');
   const [code] = (await once(child, 'close')) as [number | null];
   expect(code).toBe(0);
+  expect(stdout).toContain(`2 turns so far (forked from ${original} at turn 2)\n`);
   expect(stdout).toContain('you> two\nforking> answer two\n');
   expect(stdout).not.toContain('answer three');
   expect(stdout).toContain('forking> a second try\n');
