@@ -104,6 +104,35 @@ test('a fork at turn 2 of 3 goes on from turns 1-2 with usage of its own; the or
   expect((await historyOf(original)).events!.length).toBe(eventsBefore);
 });
 
+test("a fork of a fork shares both conversations' records: the model sees each one's turns up to the point", async () => {
+  const original = newId('original');
+  await threeTurns(original);
+  const first = newId('fork');
+  await fx.client.fork('forking', original, { atTurn: 2, to: first });
+  fx.model.reset();
+  fx.model.script({ content: 'answer of the fork' });
+  await fx.client.send('forking', first, 'fork turn');
+  const second = newId('fork');
+  await fx.client.fork('forking', first, { atTurn: 3, to: second });
+  const started = (await historyOf(second)).events![0].workflowExecutionStartedEventAttributes!.input!.payloads!;
+  expect(started.map((p) => Buffer.from(p.data!).toString('utf8')).join('\n')).not.toContain('answer of the fork');
+
+  fx.model.reset();
+  fx.model.script({ content: 'answer of the second fork' });
+  await fx.client.send('forking', second, 'second fork turn');
+  expect(seen(await fx.model.nextRequest()).map((m) => m.content)).toEqual([
+    expect.stringContaining('Be brief.'),
+    'one',
+    'answer one',
+    'two',
+    'answer two',
+    'fork turn',
+    'answer of the fork',
+    'second fork turn',
+  ]);
+  expect((await fx.client.state('forking', second)).forkedFrom).toEqual({ conversationId: first, turn: 3 });
+});
+
 test('a fork without an id gets a generated one, and may bring instructions of its own', async () => {
   const original = newId('original');
   await threeTurns(original);
