@@ -151,6 +151,20 @@ test('a fork without an id gets a generated one, and may bring instructions of i
   expect(again.turn).toBe(3);
 });
 
+test('an ended conversation forks too, and the fork takes messages', async () => {
+  const original = newId('original');
+  await threeTurns(original);
+  await fx.client.end('forking', original);
+  await fx.env.client.workflow.getHandle(conversationWorkflowId('forking', original)).result();
+  const fork = await fx.client.fork('forking', original, { atTurn: 3 });
+  fx.model.reset();
+  fx.model.script({ content: 'still talking' });
+  expect(await fx.client.send('forking', fork.conversationId, 'more')).toMatchObject({
+    turn: 4,
+    content: 'still talking',
+  });
+});
+
 test('refusals: a taken id, a turn beyond the finished ones, a running turn, bad options, no original', async () => {
   const original = newId('original');
   fx.model.script({ content: 'answer one' }, { toolCalls: [{ name: 'lookup', arguments: '{"q":"x"}' }] });
