@@ -72,6 +72,24 @@ export class ConversationEndedError extends VigilError {
 }
 
 /**
+ * A conversation with that agent and id exists already (running or closed), so a fork cannot be made under that id:
+ * a fork only ever starts a new conversation. Choose another id, or leave it out to have one generated.
+ */
+export class ConversationExistsError extends VigilError {
+  constructor(
+    readonly agent: string,
+    readonly conversationId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `conversation ${conversationId} of agent ${agent} exists already; fork into a new conversation id ` +
+        '(or give none, and one is generated)',
+      options,
+    );
+  }
+}
+
+/**
  * The conversation was busy (a turn running, or messages waiting for theirs) and its agent takes no new message
  * then (`onBusy: 'reject'`). Nothing of the message was recorded: send it again, under the same id, once the turn
  * is done.

@@ -16,3 +16,10 @@ export function parsePositiveNumber(value: string): number {
   }
   return number;
 }
+
+/** A conversation's turn number: a whole number from 1. */
+export function parseTurnNumber(value: string): number {
+  const turn = /^\d{1,9}$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(turn >= 1)) throw new InvalidArgumentError('must be a turn number, a whole number from 1');
+  return turn;
+}

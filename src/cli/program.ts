@@ -8,6 +8,7 @@ import { ValidationError, VigilError } from '../errors';
 import { registerChat } from './commands/chat';
 import { registerCredits } from './commands/credits';
 import { registerDev } from './commands/dev';
+import { registerFork } from './commands/fork';
 import { registerGateway } from './commands/gateway';
 import { registerInit } from './commands/init';
 import { registerInspect } from './commands/inspect';
@@ -42,6 +43,7 @@ Examples:
   $ vigil dev                                  # Temporal, a worker and (without a model key) the demo model
   $ vigil send user-42 "what is 17*23"         # in another terminal
   $ vigil inspect user-42
+  $ vigil fork user-42 --at-turn 2             # a new conversation from its first 2 turns
   $ vigil list --status awaiting_approval
   $ vigil replay test/replay/histories         # before deploying a workflow change
   $ OPENAI_API_KEY=sk-... vigil worker --address temporal.internal:7233`,
@@ -53,6 +55,7 @@ Examples:
   registerGateway(program);
   registerSend(program);
   registerChat(program);
+  registerFork(program);
   registerInspect(program);
   registerList(program);
   registerReplay(program);

@@ -30,6 +30,7 @@ import {
   ConfigError,
   ConversationBusyError,
   ConversationEndedError,
+  ConversationExistsError,
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
@@ -50,7 +51,12 @@ import {
   decideUpdate,
   DEFAULT_TASK_QUEUE,
   endSignal,
+  ForkOptions,
+  ForkPointAnswer,
+  forkPointQuery,
+  type ForkResult,
   type HeldTranscriptPage,
+  MAX_ID_LENGTH,
   InboundMessage,
   messageSignal,
   Reply,
@@ -145,6 +151,7 @@ const EventsInput = Address.extend({ fromOffset: z.number().int().nonnegative().
 /** The least time between two polls of a busy event stream: events arrive in batches of at most this age. */
 const EVENT_POLL_COOLDOWN_MS = 50;
 const CancelTurnInput = Address.extend({ request: CancelTurnRequest.optional() });
+const ForkInput = Address.extend(ForkOptions.shape);
 /**
  * The SDK's executeUpdate has no overload for an update whose only argument is optional; the handler takes
  * the argument either way, so the client always sends one.
@@ -301,6 +308,63 @@ export class AgentClient {
   }
 
   /**
+   * Forks the conversation at a past turn: a new conversation of the same agent, `to` (or a generated id,
+   * `<conversationId>.fork-<8 hex digits>`), whose transcript is this one's up to the end of turn `atTurn` (the
+   * stored entries shared with the original, not copied), its instructions this one's (or `instructions`), its
+   * rolling summary only when that covers no later entry, and everything else its own from then on: usage from
+   * zero, no message ids taken, no queued messages, pending approvals, remembered tool approvals or channels. Its
+   * next message is turn `atTurn + 1`. The original is only read, never changed.
+   *
+   * @throws ConversationExistsError when `to` names a conversation that exists (running or closed).
+   * @throws ValidationError when `atTurn` is beyond the original's finished turns; TurnInProgressError when turn
+   *   `atTurn` is still running; ConversationNotFoundError when there is no original.
+   *
+   * @example
+   * const fork = await agents.fork('assistant', 'user-42', { atTurn: 2, to: 'user-42-retry' });
+   * await agents.send('assistant', fork.conversationId, 'Answer that again, more briefly.');
+   */
+  async fork(agent: string, conversationId: string, options: ForkOptions): Promise<ForkResult> {
+    const input = await this.served(check('fork', ForkInput, { agent, conversationId, ...options }));
+    const to = input.to ?? forkId(input.conversationId);
+    const answer = await this.mapped('fork', input, () =>
+      this.workflowHandle(input).query(forkPointQuery, { atTurn: input.atTurn }),
+    );
+    const parsed = ForkPointAnswer.safeParse(answer);
+    if (!parsed.success) {
+      throw new SystemError(
+        `fork failed: the conversation answered with no usable fork point: ${parsed.error.message}`,
+      );
+    }
+    if (parsed.data.kind === 'refused') {
+      if (parsed.data.reason === 'running') {
+        throw new TurnInProgressError(input.agent, input.conversationId, parsed.data.message);
+      }
+      throw new ValidationError(`invalid fork request: atTurn: ${parsed.data.message}`, [
+        { path: 'atTurn', message: parsed.data.message },
+      ]);
+    }
+    const point = {
+      ...parsed.data.point,
+      ...(input.instructions !== undefined ? { instructions: input.instructions } : {}),
+    };
+    const fork = { agent: input.agent, conversationId: to };
+    try {
+      await this.client.workflow.start<typeof conversation>(WORKFLOW_TYPE, {
+        workflowId: conversationWorkflowId(fork.agent, fork.conversationId),
+        taskQueue: this.taskQueue,
+        args: [{ ...fork, fork: point }],
+        // Never onto an existing conversation, running or closed: a fork is always a new one.
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    } catch (error) {
+      if (isAlreadyStarted(error)) throw new ConversationExistsError(fork.agent, fork.conversationId, { cause: error });
+      throw toVigilError(error, 'fork', fork);
+    }
+    return { ...fork, forkedFrom: point.from, turns: point.turns };
+  }
+
+  /**
    * Starts the conversation if it is not running, without sending anything: for a watcher that subscribes to
    * `events` before the first message. Idempotent.
    */
@@ -435,6 +499,12 @@ export class AgentClient {
 /** The workflow's input for a conversation this call may start. */
 function startInput(input: Address & { seed?: ConversationSeed }): StartConversation {
   return { agent: input.agent, conversationId: input.conversationId, ...(input.seed ? { seed: input.seed } : {}) };
+}
+
+/** A fork's id when none is given: the original's, marked and made unique, within the id grammar's length. */
+function forkId(original: string): string {
+  const suffix = `.fork-${randomUUID().slice(0, 8)}`;
+  return `${original.slice(0, MAX_ID_LENGTH - suffix.length)}${suffix}`;
 }
 
 function toMessage(message: MessageInput): unknown {

@@ -25,6 +25,7 @@ export type { AgentClientOptions, EventsOptions, MessageInput, OpenOptions, Send
 export {
   ConfigError,
   ConversationBusyError,
+  ConversationExistsError,
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
@@ -38,6 +39,8 @@ export type {
   ConversationStatus,
   ConversationView,
   Decision,
+  ForkOptions,
+  ForkResult,
   InboundMessage,
   PendingApproval,
   Reply,

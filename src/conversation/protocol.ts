@@ -341,6 +341,8 @@ export const ConversationView = sharedSchema('protocol.ConversationView', () =>
     memory: z.object({ summarizedThrough: z.number().int(), summaryTokens: z.number().int() }).nullable(),
     turns: z.number().int(),
     ending: z.boolean(),
+    /** The conversation this one was forked from, and at which of its turns; absent for one that was not. */
+    forkedFrom: z.object({ conversationId: z.string(), turn: z.number().int() }).optional(),
   }),
 );
 export type ConversationView = z.infer<typeof ConversationView>;
@@ -445,6 +447,116 @@ export const ConversationSeed = sharedSchema('protocol.ConversationSeed', () =>
 );
 export type ConversationSeed = z.infer<typeof ConversationSeed>;
 
+// ---- Forking: a new conversation from the first turns of another -------------------------------------------
+
+/**
+ * A reference to a record in the content store, as src/store/content-ref.ts makes them (`sha256:<64 hex>`); spelt
+ * out here because workflow code may not import the store.
+ */
+const ContentRefSchema = sharedSchema('protocol.ContentRef', () =>
+  z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be a content reference, sha256:<64 lowercase hex digits>'),
+);
+
+/**
+ * What a fork is asked for (`AgentClient.fork`, the gateway's `POST .../fork`, `vigil fork`): the last turn of the
+ * original it keeps, the new conversation's id (generated when absent), and instructions of its own to replace the
+ * original's (its seed's), for a retry with another instruction.
+ */
+export const ForkOptions = sharedSchema('protocol.ForkOptions', () =>
+  z
+    .object({
+      atTurn: z.number().int().positive(),
+      to: ConversationId.optional(),
+      instructions: z.string().min(1).max(100_000).optional(),
+    })
+    .strict(),
+);
+export type ForkOptions = z.infer<typeof ForkOptions>;
+
+/** The `forkPoint` query's argument: the original's last turn the fork keeps. */
+export const ForkPointRequest = sharedSchema('protocol.ForkPointRequest', () =>
+  ForkOptions.pick({ atTurn: true }).strict(),
+);
+export type ForkPointRequest = z.infer<typeof ForkPointRequest>;
+
+/**
+ * What a fork starts from (StartConversation.fork), as the original answers the `forkPoint` query: its transcript
+ * up to the end of turn `turns`, the entries already in the content store as references to the original's own
+ * records (shared, not copied: a stored record names the one before it, so the record of entry i is the head of
+ * a chain of exactly entries 0..i), only the newest not yet stored whole. Also its own instructions, its busy
+ * policy, and its rolling summary when that covers only these entries. Its message ids, usage, queue, approvals,
+ * remembered tools and channels stay with the original.
+ */
+export const ForkPoint = sharedSchema('protocol.ForkPoint', () =>
+  z
+    .object({
+      from: z.object({ conversationId: RecordedName, turn: z.number().int().positive() }).strict(),
+      turns: z.number().int().positive(),
+      transcript: z.array(z.union([TranscriptEntry, StoredTranscriptEntry.extend({ stored: ContentRefSchema })])),
+      chain: z.object({ head: ContentRefSchema.nullable(), length: z.number().int().nonnegative() }).strict(),
+      entryRefs: z.array(ContentRefSchema),
+      instructions: z.string().min(1).max(100_000).optional(),
+      summary: z
+        .object({
+          text: z.string(),
+          ref: ContentRefSchema.optional(),
+          tokens: z.number().int().nonnegative(),
+          coversThrough: z.number().int().nonnegative(),
+          model: z.string(),
+        })
+        .strict()
+        .optional(),
+      /** The agent's busy policy as last seen (ConversationState.onBusy): absent for `queue`. */
+      onBusy: z.enum(['reject', 'interrupt']).optional(),
+    })
+    .strict()
+    .superRefine((point, ctx) => {
+      const problem = forkPointProblem(point);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+);
+export type ForkPoint = z.infer<typeof ForkPoint>;
+
+/** Why a fork point does not hang together (its chain, references and turns), or undefined when it does. */
+function forkPointProblem(point: Omit<ForkPoint, never>): string | undefined {
+  const { chain, entryRefs, transcript } = point;
+  if (point.from.turn !== point.turns) return `from.turn ${point.from.turn} is not turns ${point.turns}`;
+  if (entryRefs.length !== chain.length) return `${entryRefs.length} entry references for a chain of ${chain.length}`;
+  if (chain.length > transcript.length) return `a chain of ${chain.length} for ${transcript.length} entries`;
+  if (chain.head !== (entryRefs.at(-1) ?? null)) return 'the chain head is not the last entry reference';
+  for (const [index, entry] of transcript.entries()) {
+    if (entry.turn > point.turns) return `entry ${index} is of turn ${entry.turn}, after turn ${point.turns}`;
+    if ('stored' in entry && entry.stored !== entryRefs[index]) {
+      return `entry ${index} is held as stored but is not the chain's entry ${index}`;
+    }
+  }
+  if (point.summary && point.summary.coversThrough >= transcript.length) {
+    return `the summary covers entries through ${point.summary.coversThrough}, beyond the ${transcript.length} kept`;
+  }
+  return undefined;
+}
+
+/**
+ * What the `forkPoint` query answers: the point, or why there is none (the turn is beyond the finished ones, or
+ * is still running): an answer rather than a failed query, so the client can tell the caller which.
+ */
+export const ForkPointAnswer = sharedSchema('protocol.ForkPointAnswer', () =>
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('point'), point: ForkPoint }),
+    z.object({ kind: z.literal('refused'), reason: z.enum(['beyond', 'running']), message: z.string() }),
+  ]),
+);
+export type ForkPointAnswer = z.infer<typeof ForkPointAnswer>;
+
+/** What `AgentClient.fork` returns (and the gateway's 201): the new conversation and where it came from. */
+export interface ForkResult {
+  agent: string;
+  conversationId: string;
+  forkedFrom: { conversationId: string; turn: number };
+  /** Its finished turns, the original's first ones: its next message is turn `turns + 1`. */
+  turns: number;
+}
+
 /** The workflow's input. Its names are checked as recorded ones (RecordedName); boundaries use ConversationAddress. */
 export const StartConversation = sharedSchema('protocol.StartConversation', () =>
   z
@@ -457,6 +569,8 @@ export const StartConversation = sharedSchema('protocol.StartConversation', () =
       events: z.unknown().optional(),
       /** What a new conversation starts with (see ConversationSeed); a run with `state` has it already. */
       seed: ConversationSeed.optional(),
+      /** A fork of another conversation's first turns (see ForkPoint); a run with `state` has it already. */
+      fork: ForkPoint.optional(),
     })
     .strict(),
 );
@@ -551,6 +665,8 @@ export const cancelTurnUpdate = defineUpdate<CancelTurnResult, [CancelTurnReques
 export const endSignal = defineSignal('end');
 export const stateQuery = defineQuery<ConversationView>('state');
 export const transcriptQuery = defineQuery<HeldTranscriptPage, [TranscriptPageRequest?]>('transcript');
+/** What a fork at a past turn starts from (ForkPointAnswer); read-only, so the original is left as it was. */
+export const forkPointQuery = defineQuery<ForkPointAnswer, [ForkPointRequest]>('forkPoint');
 
 /** The failure type a `send` is refused with while a busy conversation moves to its next run (FailureTypes.SwitchingRuns). */
 export const SWITCHING_RUNS = FailureTypes.SwitchingRuns;

@@ -148,6 +148,11 @@ export interface ConversationState {
    * run has loaded its agent. An optional field, so no new schema version: older code carries it unread.
    */
   onBusy?: AgentSpec['onBusy'];
+  /**
+   * The conversation this one is a fork of, and the turn it forked at (src/conversation/fork.ts). Optional, so
+   * no new schema version: older code carries it unread.
+   */
+  forkedFrom?: { conversationId: string; turn: number };
 }
 
 export function initialState(agent: string, conversationId: string): ConversationState {
@@ -564,18 +569,19 @@ export function carriedState(state: ConversationState): CarriedState {
   const olderIds = state.olderIds && carriedOlderIds(state.olderIds);
   const storedBefore = Math.min(state.chain.length, state.transcript.length - CARRIED_ENTRIES);
   if (storedBefore <= 0) return { ...state, olderIds };
-  const transcript = state.transcript.map((entry, index): HeldEntry => {
-    if (index >= storedBefore || isStored(entry)) return entry;
-    const tokens = windowEntry(entry).tokens ?? estimateEntryTokens(entry);
-    return {
-      role: entry.role,
-      turn: entry.turn,
-      at: entry.at,
-      tokens: entry.role === 'notice' ? 0 : tokens,
-      stored: state.entryRefs[index],
-    };
-  });
+  const transcript = state.transcript.map((entry, index): HeldEntry =>
+    index >= storedBefore || isStored(entry) ? entry : storedReference(entry, state.entryRefs[index]),
+  );
   return { ...state, transcript, olderIds };
+}
+
+/**
+ * An entry as a reference to its stored record, with the token count the window rules give it, so a state that
+ * holds it so plans exactly the windows it would plan holding it whole (a continue-as-new, a fork).
+ */
+export function storedReference(entry: TranscriptEntry, stored: string): StoredTranscriptEntry {
+  const tokens = windowEntry(entry).tokens ?? estimateEntryTokens(entry);
+  return { role: entry.role, turn: entry.turn, at: entry.at, tokens: entry.role === 'notice' ? 0 : tokens, stored };
 }
 
 /** The state as continue-as-new carries it: plain JSON, read back by restoreState. */
@@ -906,6 +912,7 @@ export function view(
       : null,
     turns: state.turns,
     ending: state.ending,
+    ...(state.forkedFrom ? { forkedFrom: state.forkedFrom } : {}),
   };
 }
 

@@ -14,6 +14,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   ConversationBusyError,
   ConversationEndedError,
+  ConversationExistsError,
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
@@ -30,6 +31,7 @@ export type ErrorCode =
   | 'unknown_agent'
   | 'conflict'
   | 'conversation_ended'
+  | 'conversation_exists'
   | 'conversation_busy'
   | 'turn_in_progress'
   | 'payload_too_large'
@@ -95,6 +97,8 @@ export function toErrorResponse(error: unknown, context: ErrorContext): ErrorRes
   if (error instanceof ConversationNotFoundError) return { status: 404, code: 'not_found', message: error.message };
   if (error instanceof ConversationEndedError)
     return { status: 409, code: 'conversation_ended', message: error.message };
+  if (error instanceof ConversationExistsError)
+    return { status: 409, code: 'conversation_exists', message: error.message };
   // Not a 429: no retry helps until the turn is done, and that is the agent's rule, not a limit of Temporal's.
   if (error instanceof TurnInProgressError) return { status: 409, code: 'turn_in_progress', message: error.message };
   if (error instanceof TimeoutError) return { status: 504, code: 'timeout', message: error.message };
@@ -144,6 +148,7 @@ const OPENAI_ERROR_TYPES: Record<ErrorCode, string> = {
   unknown_agent: 'invalid_request_error',
   conflict: 'invalid_request_error',
   conversation_ended: 'invalid_request_error',
+  conversation_exists: 'invalid_request_error',
   // OpenAI's type for its own 429s.
   conversation_busy: 'requests',
   turn_in_progress: 'invalid_request_error',

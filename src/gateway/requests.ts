@@ -12,6 +12,7 @@ import {
   CancelTurnRequest,
   Decision,
   describeZodError,
+  ForkOptions,
   ConversationAddress,
   InboundMessage,
   TranscriptPageRequest,
@@ -83,6 +84,9 @@ export const TranscriptRequest = z.object({
 });
 
 export const ConversationRequest = z.object({ params: ConversationParams });
+
+/** `POST .../fork`: the turn to fork at, and the new conversation's id (generated when absent) and instructions. */
+export const ForkRequest = z.object({ params: ConversationParams, body: ForkOptions });
 
 /** An event offset as text: a whole number (`Last-Event-ID` and `?fromOffset=`). */
 const Offset = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

@@ -6,6 +6,7 @@
 import { type CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import type { AgentSpec } from '../conversation/agent-spec';
 import type { StartConversation } from '../conversation/protocol';
+import { forkedState } from '../conversation/fork';
 import { DEFAULT_SWITCH_THRESHOLDS, pastSignalThreshold, type RunSize } from '../conversation/run-limits';
 import {
   type ConversationState,
@@ -49,14 +50,19 @@ export interface AgentCache {
   version?: string;
 }
 
-/** The run as it starts: a new conversation (seeded or not), or one carried over from its previous run. */
+/**
+ * The run as it starts: a new conversation (seeded, forked or neither), or one carried over from its previous run.
+ * Runs recorded before forks never had `fork`, so they start as they did.
+ */
 export function startRun(start: StartConversation, now: string): ConversationRun {
   const state =
     start.state !== undefined
       ? restoreState(start.state, start.agent, start.conversationId)
-      : start.seed !== undefined
-        ? seededState(start.agent, start.conversationId, start.seed, now)
-        : initialState(start.agent, start.conversationId);
+      : start.fork !== undefined
+        ? forkedState(start.agent, start.conversationId, start.fork)
+        : start.seed !== undefined
+          ? seededState(start.agent, start.conversationId, start.seed, now)
+          : initialState(start.agent, start.conversationId);
   const run = { state, agent: {}, signals: 0, delivering: null, awaitingReply: new Set<string>(), draining: false };
   // Made once the run exists: the events' publish signals count towards its signals, and registering their handler
   // hands it at once any that arrived with this activation.

@@ -24,6 +24,8 @@ import {
   Decision,
   describeZodError,
   endSignal,
+  ForkPointRequest,
+  forkPointQuery,
   InboundMessage,
   messageSignal,
   RecordedInboundMessage,
@@ -48,6 +50,7 @@ import {
   transcriptPage,
   view,
 } from '../conversation/state';
+import { forkPoint } from '../conversation/fork';
 import { EVENTS_GRACE_MS } from './conversation-events';
 import { type ConversationRun, now, runIsLong, startRun } from './conversation-run';
 import { deliverRefusal } from './delivery';
@@ -235,6 +238,10 @@ function answerQueries(run: ConversationRun): void {
   setHandler(stateQuery, () => view(run.state, { delivering: run.delivering }));
   setHandler(transcriptQuery, (request?: TranscriptPageRequest) =>
     transcriptPage(run.state, TranscriptPageRequest.parse(request ?? {})),
+  );
+  // A query records nothing: the original is left exactly as it was by a fork of it.
+  setHandler(forkPointQuery, (request: ForkPointRequest) =>
+    forkPoint(run.state, ForkPointRequest.parse(request).atTurn),
   );
 }
 

@@ -5,6 +5,7 @@
 import {
   ConfigError,
   ConversationBusyError,
+  ConversationExistsError,
   ConversationNotFoundError,
   SystemError,
   TimeoutError,
@@ -25,6 +26,7 @@ test('each kind of error has its status and code', () => {
     [new UnknownAgentError('a', ['b']), 404, 'unknown_agent'],
     [new HttpError(409, 'conflict', 'already decided'), 409, 'conflict'],
     [new TurnInProgressError('a', 'c', 'the conversation is busy'), 409, 'turn_in_progress'],
+    [new ConversationExistsError('a', 'c'), 409, 'conversation_exists'],
     [new TimeoutError('slow'), 504, 'timeout'],
     [
       new ConversationBusyError('a', 'c', 'signals', 'post', 'exceeded workflow execution limit'),

@@ -80,6 +80,7 @@ function routes(conversationId: string, segment: string): [string, string][] {
     ['GET', `${c}/messages`],
     ['GET', c],
     ['POST', `${c}/cancel`],
+    ['POST', `${c}/fork`],
     ['DELETE', c],
     ['POST', `${c}/approvals/${segment}`],
     ['POST', `${c}/schedules`],

@@ -33,6 +33,8 @@ export interface ConversationFixture {
   logged: Record<string, unknown>[];
   /** The content store of the worker (transcripts, large payloads) and `client` (a temporary folder, removed by `close()`). */
   store: FileContentStore;
+  /** The folder of `store` (VIGIL_DATA_DIR), for a CLI command that must read what the worker stored. */
+  dataDir: string;
   /**
    * Stops the running worker (as a deploy or crash would) and starts a fresh one on the same task queue, defining
    * `agents` when given (a deploy that changed them), else the same agents as before.
@@ -67,6 +69,7 @@ export async function startConversationHarness(
   let defined = agents;
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-conversations-'));
   fx.store = new FileContentStore({ dataDir });
+  fx.dataDir = dataDir;
   const dataConverter = vigilDataConverter(fx.store, { payloadThresholdBytes: options.payloadThresholdBytes });
 
   const startWorker = async () => {

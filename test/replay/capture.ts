@@ -95,6 +95,15 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
     await h.client.end('replayed', id);
     await h.env.client.workflow.getHandle(conversationWorkflowId('replayed', id)).result();
   },
+  fork: async (h, id) => {
+    // A conversation of two turns, forked at the first into this scenario's id, which then has a turn of its own.
+    const original = `${id}-original`;
+    h.model.script({ content: 'Hello!' }, { content: 'Still here.' }, { content: 'Another answer.' });
+    await h.client.send('replayed', original, { id: 'm1', content: 'hi' });
+    await h.client.send('replayed', original, { id: 'm2', content: 'are you there?' });
+    await h.client.fork('replayed', original, { atTurn: 1, to: id, instructions: 'Answer in French.' });
+    await h.client.send('replayed', id, { id: 'm2', content: 'and now?' });
+  },
   'continue-as-new': async (h, id) => {
     // Until the first run has continued as new (its size), then two turns in the next run.
     let sent = 0;

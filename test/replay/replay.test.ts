@@ -38,6 +38,9 @@ test('there are stored histories to replay: from before the visibility patch, fr
       ...[...scenarios, ...continued].map((s) => `before-stored-answers-${s}`),
       ...scenarios,
       ...continued,
+      // A conversation started as a fork of another's first turn (StartConversation.fork), on both servers.
+      'fork',
+      'real-server-fork',
       // The same scenarios on the Temporal CLI's dev server (server 1.29.1): `npm run capture-histories` with
       // TEMPORAL_TEST_ADDRESS set.
       ...[...scenarios, ...continued].map((s) => `real-server-${s}`),

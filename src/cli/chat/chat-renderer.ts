@@ -58,7 +58,10 @@ export class ChatRenderer {
       return;
     }
     const status = view.status === 'idle' ? '' : `, ${view.status.replace('_', ' ')}`;
-    this.line(this.dim(`${view.turns} turn${view.turns === 1 ? '' : 's'} so far${status}`));
+    const fork = view.forkedFrom
+      ? ` (forked from ${view.forkedFrom.conversationId} at turn ${view.forkedFrom.turn})`
+      : '';
+    this.line(this.dim(`${view.turns} turn${view.turns === 1 ? '' : 's'} so far${status}${fork}`));
     if (recent.length < total)
       this.line(this.dim(`… ${total - recent.length} earlier entries (vigil inspect shows them)`));
     for (const entry of recent) this.entry(entry);

@@ -1,7 +1,7 @@
-/** A conversation as a whole: its state, cancelling its turn in flight, ending it. */
+/** A conversation as a whole: its state, cancelling its turn in flight, forking it at a past turn, ending it. */
 import type { FastifyInstance } from 'fastify';
 import { conflictWhenRefused } from '../errors';
-import { CancelRequest, checkRequest, ConversationRequest } from '../requests';
+import { CancelRequest, checkRequest, ConversationRequest, ForkRequest } from '../requests';
 import type { RouteDeps } from './deps';
 
 export function conversationRoutes(app: FastifyInstance, { agents }: RouteDeps): void {
@@ -17,6 +17,17 @@ export function conversationRoutes(app: FastifyInstance, { agents }: RouteDeps):
   app.post(`${path}/cancel`, async (request) => {
     const { params, body } = checkRequest(CancelRequest, request);
     return agents.cancelTurn(params.agent, params.conversationId, body).catch(conflictWhenRefused);
+  });
+
+  /**
+   * 201 `{ agent, conversationId, forkedFrom, turns }`: a new conversation with this one's first `atTurn` turns
+   * (AgentClient.fork). 409 `conversation_exists` when `to` is taken, 409 `turn_in_progress` when turn `atTurn` is
+   * still running, 400 when it is beyond the finished turns, 404 when there is no such conversation.
+   */
+  app.post(`${path}/fork`, async (request, reply) => {
+    const { params, body } = checkRequest(ForkRequest, request);
+    const fork = await agents.fork(params.agent, params.conversationId, body);
+    return reply.code(201).send(fork);
   });
 
   /** 202: the conversation closes after its current and queued turns; its state stays readable. */
