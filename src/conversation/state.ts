@@ -6,6 +6,7 @@
  */
 import { type AgentSpec, modelTools } from './agent-spec';
 import { assistantEntry } from './assistant-entry';
+import type { McpListing } from './mcp-tools';
 import type {
   ChainUpdate,
   ModelCallInput,
@@ -148,6 +149,12 @@ export interface ConversationState {
    * run has loaded its agent. An optional field, so no new schema version: older code carries it unread.
    */
   onBusy?: AgentSpec['onBusy'];
+  /**
+   * The tool lists of the agent's MCP servers, by server, as the turns that fetched them recorded them (see
+   * mcp-tools.ts): carried by continue-as-new, so a new run fetches none before its TTL. Optional, absent for agents
+   * without MCP servers, so no new schema version: older code carries it unread.
+   */
+  mcpTools?: Record<string, McpListing>;
 }
 
 export function initialState(agent: string, conversationId: string): ConversationState {

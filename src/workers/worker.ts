@@ -14,6 +14,7 @@ import {
 // Internal to the SDK: a connection of this class is owned by its worker, which closes it on shutdown.
 import { InternalNativeConnection } from '@temporalio/worker/lib/connection';
 import { createActivities } from '../activities';
+import { McpConnections } from '../tools/mcp-connections';
 import { createOpenAIClient } from '../activities/model';
 import type { ConversationActivities } from '../conversation/activity-contract';
 import { defaultAgents, type AgentRegistry } from '../agents/registry';
@@ -99,6 +100,9 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
     }
 
     const agents = options.agents ?? defaultAgents(config);
+    // Agents' MCP servers: their secrets are the worker's environment variables of the names the agents give.
+    const mcpConnections = new McpConnections({ logger: logger.child({ component: 'mcp' }) });
+    owned.push(mcpConnections);
     const activities = {
       ...createActivities({
         agents,
@@ -108,6 +112,7 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
         prices: priceTable(config.prices),
         paymentVerifiers,
         store,
+        mcpConnections,
       }),
       ...options.activities,
     };
