@@ -13,3 +13,5 @@ void testServer({
   listDelayMs: Number(process.env.LIST_DELAY_MS ?? 0),
   extraToolsFile: process.env.EXTRA_TOOLS_FILE,
 }).connect(new StdioServerTransport());
+// Its client gone, the server goes too, even in the middle of a slow listing (as real stdio servers do).
+process.stdin.on('end', () => process.exit(0));
