@@ -55,6 +55,11 @@ export interface VigilWorkerOptions {
    * when configured), closed when `run()` has returned. Verifiers passed in stay the caller's.
    */
   paymentVerifiers?: PaymentVerifier[];
+  /**
+   * Connections to agents' MCP servers. Default: connections whose secrets are the worker's environment variables,
+   * closed when `run()` has returned. Connections passed in (say, with secrets from a vault) stay the caller's.
+   */
+  mcpConnections?: McpConnections;
 }
 
 /** A Temporal worker with the resources Vigil opened for it, released once it has stopped. */
@@ -101,8 +106,11 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
 
     const agents = options.agents ?? defaultAgents(config);
     // Agents' MCP servers: their secrets are the worker's environment variables of the names the agents give.
-    const mcpConnections = new McpConnections({ logger: logger.child({ component: 'mcp' }) });
-    owned.push(mcpConnections);
+    let mcpConnections = options.mcpConnections;
+    if (!mcpConnections) {
+      mcpConnections = new McpConnections({ logger: logger.child({ component: 'mcp' }) });
+      owned.push(mcpConnections);
+    }
     const activities = {
       ...createActivities({
         agents,
