@@ -57,6 +57,13 @@ beforeAll(async () => {
       agent('mcp-http', [
         { name: 'remote', url: http.url, headers: { Authorization: { secret: 'TEST_MCP_BEARER' } }, ttlMs: 0 },
       ]),
+      defineAgent({
+        name: 'mcp-long',
+        instructions: 'Use your tools.',
+        model: 'test-model',
+        mcp: [{ name: 'local', ...stdioServer(), ttlMs: 3_600_000 }],
+        limits: { continueAsNewAfterEvents: 100, continueAsNewWhenSuggested: false },
+      }),
       agent('mcp-slow', [{ name: 'slow', ...stdioServer({ LIST_DELAY_MS: '1500' }) }]),
       agent('mcp-too-slow', [{ name: 'slow', ...stdioServer({ LIST_DELAY_MS: '5000' }), listTimeoutMs: 1_000 }]),
     ],
@@ -73,10 +80,10 @@ afterAll(async () => {
 
 afterEach(() => fx.model.reset());
 
-/** The history's payloads as text, and the activities it scheduled, by type. */
-async function history(agentName: string, conversationId: string) {
+/** The history's payloads as text, and the activities it scheduled, by type (the latest run's, by default). */
+async function history(agentName: string, conversationId: string, runId?: string) {
   const { events } = await fx.env.client.workflow
-    .getHandle(conversationWorkflowId(agentName, conversationId))
+    .getHandle(conversationWorkflowId(agentName, conversationId), runId)
     .fetchHistory();
   const texts: string[] = [];
   const walk = (value: unknown): void => {
@@ -86,10 +93,11 @@ async function history(agentName: string, conversationId: string) {
     else if (typeof value === 'string') texts.push(value);
   };
   walk(events);
+  const continuedFrom = events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
   const activities = (events ?? []).flatMap((e) =>
     e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
   );
-  return { text: texts.join('\n'), activities };
+  return { text: texts.join('\n'), activities, continuedFrom };
 }
 
 /** The tool results the model was sent in a request, by tool call id. */
@@ -275,4 +283,26 @@ test('a server that lists slowly holds the turn up to its list timeout; one slow
   await eventually(async () =>
     workerLog.find((line) => /WARN The tools of MCP server "slow" could not be listed/.test(line)),
   );
+});
+
+test('the recorded lists go along with a continue-as-new: the next run lists nothing before the TTL', async () => {
+  const id = newId();
+  fx.model.script({ toolCalls: [{ id: 'a1', name: 'local__echo', arguments: '{"text":"one"}' }] }, { content: 'one' });
+  await fx.client.send('mcp-long', id, { id: newId('m'), content: 'first' });
+  // Short turns (the echo model) until the run has continued as new at its 100 events.
+  for (let sent = 0; !(await history('mcp-long', id)).continuedFrom; sent++) {
+    if (sent > 30) throw new Error('the conversation did not continue as new');
+    await fx.client.send('mcp-long', id, { id: newId('m'), content: `turn ${sent}` });
+  }
+  const first = fx.model.requests.length;
+  fx.model.script({ toolCalls: [{ id: 'a2', name: 'local__echo', arguments: '{"text":"two"}' }] }, { content: 'two' });
+  await fx.client.send('mcp-long', id, { id: newId('m'), content: 'after the switch' });
+  expect(offered(first)).toContain('local__echo');
+  expect(toolResults(first + 1).a2).toBe('echo: two');
+
+  const latest = await history('mcp-long', id);
+  expect(latest.activities).toContain('runTool');
+  expect(latest.activities).not.toContain('listMcpTools');
+  const previous = await history('mcp-long', id, latest.continuedFrom);
+  expect(previous.activities.filter((a) => a === 'listMcpTools')).toHaveLength(1);
 });
