@@ -43,6 +43,7 @@ test('there are stored histories to replay: from before the visibility patch, fr
       ...[...scenarios, ...continued].map((s) => `real-server-${s}`),
       // An agent with an MCP server: its tool list recorded at each turn's start, calls of its tools.
       'mcp-tool-call',
+      'real-server-mcp-tool-call',
     ].sort(),
   );
 });
