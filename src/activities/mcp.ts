@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { Agent } from '../agents/define-agent';
-import type { McpServerDefinition } from '../agents/mcp-servers';
+import { mcpServerSpec, type McpServerDefinition } from '../agents/mcp-servers';
 import { FailureTypes } from '../conversation/failure-types';
 import { splitMcpToolName, type McpListInput, type McpListResult } from '../conversation/mcp-tools';
 import type { Tool, ToolParameters } from '../tools/define-tool';
@@ -48,14 +48,16 @@ export function mcpTool(deps: McpActivityDeps, agentName: string, name: string):
   const parts = splitMcpToolName(name);
   const server = parts && serverOf(deps.agent(agentName), parts.server);
   if (!parts || !server) return undefined;
+  // The policy fields are the server's as defined; the workflow applies the spec's (with per-tool overrides).
+  const policy = mcpServerSpec(server);
   return {
     name,
     description: `${parts.tool} of MCP server ${server.name}`,
     parameters: ANY_ARGUMENTS,
     jsonSchema: {},
-    approval: server.approval ?? 'auto',
-    timeoutMs: server.timeoutMs ?? 0,
-    retry: { maximumAttempts: 1, initialIntervalMs: 1, backoffCoefficient: 1, maximumIntervalMs: 1 },
+    approval: policy.approval,
+    timeoutMs: policy.timeoutMs,
+    retry: policy.retry,
     async execute(args, ctx) {
       const result = await deps.connections.callTool(agentName, server, parts.tool, args as Record<string, unknown>, {
         signal: ctx.signal,

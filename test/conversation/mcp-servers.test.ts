@@ -64,6 +64,7 @@ beforeAll(async () => {
         mcp: [{ name: 'local', ...stdioServer(), ttlMs: 3_600_000 }],
         limits: { continueAsNewAfterEvents: 100, continueAsNewWhenSuggested: false },
       }),
+      agent('mcp-ask', [{ name: 'ask', ...stdioServer(), approval: 'ask', tools: { whoami: { approval: 'auto' } } }]),
       agent('mcp-slow', [{ name: 'slow', ...stdioServer({ LIST_DELAY_MS: '1500' }) }]),
       agent('mcp-too-slow', [{ name: 'slow', ...stdioServer({ LIST_DELAY_MS: '5000' }), listTimeoutMs: 1_000 }]),
     ],
@@ -305,4 +306,27 @@ test('the recorded lists go along with a continue-as-new: the next run lists not
   expect(latest.activities).not.toContain('listMcpTools');
   const previous = await history('mcp-long', id, latest.continuedFrom);
   expect(previous.activities.filter((a) => a === 'listMcpTools')).toHaveLength(1);
+});
+
+test("a server's approval policy holds for its tools, with a tool's own override: an `ask` call waits for a decision", async () => {
+  const id = newId();
+  const first = fx.model.requests.length;
+  fx.model.script(
+    {
+      toolCalls: [
+        { id: 'q1', name: 'ask__echo', arguments: '{"text":"approved"}' },
+        { id: 'q2', name: 'ask__whoami', arguments: '{}' },
+      ],
+    },
+    { content: 'asked' },
+  );
+  const reply = fx.client.send('mcp-ask', id, { id: newId('m'), content: 'go' });
+  const pending = await eventually(async () => {
+    const state = await fx.client.state('mcp-ask', id).catch(() => undefined);
+    return state?.pendingApprovals.length ? state.pendingApprovals : undefined;
+  });
+  expect(pending.map((p) => p.tool)).toEqual(['ask__echo']);
+  await fx.client.decide('mcp-ask', id, { toolCallId: 'q1', decision: 'approve' });
+  expect(await reply).toMatchObject({ status: 'completed', content: 'asked' });
+  expect(toolResults(first + 1)).toEqual({ q1: 'echo: approved', q2: expect.stringMatching(/^pid \d+, call \d+$/) });
 });
