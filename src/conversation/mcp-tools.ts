@@ -111,7 +111,7 @@ export function recordMcpListingFailure(
 ): string {
   const last = state.mcpTools?.[server];
   const goesOn = last
-    ? `this turn uses its list from ${last.listedAt} (${last.tools.length} tools)`
+    ? `this turn uses its list from ${last.listedAt} (${last.tools.length} tool${last.tools.length === 1 ? '' : 's'})`
     : 'this turn goes on without its tools';
   const content = `The tools of MCP server "${server}" could not be listed (${reason}); ${goesOn}.`;
   if (state.turn) state.transcript.push({ role: 'notice', turn: state.turn.turn, content, at: now });

@@ -6,10 +6,12 @@
 import { z } from 'zod';
 import { defineAgent } from '../../src/agents/define-agent';
 import { ConfigError } from '../../src/errors';
+import { admit, beginTurn, carriedState, initialState, restoreState } from '../../src/conversation/state';
 import {
   mcpListsDue,
   mcpModelTools,
   recordMcpListing,
+  recordMcpListingFailure,
   splitMcpToolName,
   withMcpTools,
   type McpState,
@@ -124,4 +126,24 @@ test('recorded lists: due when missing or past the TTL, merged as <server>__<too
   expect(splitMcpToolName('gh__search__deep')).toEqual({ server: 'gh', tool: 'search__deep' });
   expect(splitMcpToolName('plain_tool')).toBeUndefined();
   expect(splitMcpToolName('__x')).toBeUndefined();
+});
+
+test('a failed listing keeps the recorded list and its time, says so in a notice; the lists go along with a continue-as-new', () => {
+  const state = initialState('a', 'c1');
+  admit(state, { id: 'm1', content: 'hi' });
+  beginTurn(state, '2026-01-01T00:00:00.000Z');
+  const tool = { name: 'search', description: 'search', parameters: { type: 'object' } };
+  expect(recordMcpListingFailure(state, 'gh', 'connection refused', '2026-01-01T00:00:01.000Z')).toBe(
+    'The tools of MCP server "gh" could not be listed (connection refused); this turn goes on without its tools.',
+  );
+  recordMcpListing(state, 'gh', [tool], '2026-01-01T00:00:02.000Z');
+  recordMcpListingFailure(state, 'gh', 'timed out', '2026-01-01T00:10:00.000Z');
+  expect(state.mcpTools).toEqual({ gh: { listedAt: '2026-01-01T00:00:02.000Z', tools: [tool] } });
+  expect(state.transcript.flatMap((e) => (e.role === 'notice' && 'content' in e ? [e.content] : []))).toEqual([
+    expect.stringMatching(/without its tools/),
+    'The tools of MCP server "gh" could not be listed (timed out); this turn uses its list from 2026-01-01T00:00:02.000Z (1 tool).',
+  ]);
+  const next = restoreState(JSON.parse(JSON.stringify(carriedState(state))), 'a', 'c1');
+  expect(next.mcpTools).toEqual(state.mcpTools);
+  expect('mcpTools' in restoreState(JSON.parse(JSON.stringify(initialState('a', 'c2'))), 'a', 'c2')).toBe(false);
 });
