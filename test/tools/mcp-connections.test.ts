@@ -48,6 +48,20 @@ test('a secret the worker lacks is named in the error, for the model and the log
   }
 });
 
+test('a stdio server that cannot start is an error that says so, at every call', async () => {
+  const connections = new McpConnections();
+  const missing = { name: 'gone', command: '/nonexistent/mcp-server' };
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const error = await connections.callTool('a', missing, 'echo', {}).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(McpServerError);
+      expect((error as Error).message).toMatch(/^MCP server "gone" could not run echo: .*ENOENT/);
+    }
+  } finally {
+    await connections.close();
+  }
+});
+
 test('an idle connection is closed and its server stopped; the next call starts it again, and close() stops it', async () => {
   const connections = new McpConnections({ secret: (name) => (name === 'POOL_KEY' ? SECRET : undefined), idleMs: 200 });
   try {
