@@ -18,6 +18,8 @@
  */
 export { defineAgent, type Agent, type AgentDefinition, type AgentTool } from './agents/define-agent';
 export { AgentRegistry } from './agents/registry';
+export type { McpHttpServer, McpServerDefinition, McpStdioServer, McpValue } from './agents/mcp-servers';
+export { McpConnections, McpServerError, type McpConnectionsOptions } from './tools/mcp-connections';
 export {
   calculator,
   createHttpFetchTool,

@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import type { Agent } from '../agents/define-agent';
 import type { AgentRegistry } from '../agents/registry';
-import { modelTools } from '../conversation/agent-spec';
+import { modelTools, type ModelToolSpec } from '../conversation/agent-spec';
 import type { OutputChannel } from '../channels/output-channel';
 import type { ContentStore } from '../store';
 import { cachedContentStore } from '../store/cached-content-store';
@@ -20,6 +20,8 @@ import { createPaymentActivity } from './payment';
 import { createScheduledMessageActivity } from './scheduled-message';
 import { createSummarizeActivity } from './summarize';
 import { createToolActivity } from './tools';
+import { createMcpListActivity, mcpTool } from './mcp';
+import { McpConnections } from '../tools/mcp-connections';
 import { type ModelCallInput, type WorkerActivities } from '../conversation/activity-contract';
 import { FailureTypes } from '../conversation/failure-types';
 import { joinInstructions } from '../conversation/state';
@@ -42,10 +44,17 @@ export interface ActivityDeps {
    * runs recorded before the transcript moved to the store.
    */
   store?: ContentStore;
+  /**
+   * The worker's connections to agents' MCP servers, whose secrets it resolves; the caller closes it when the worker
+   * has stopped. Default: one that resolves secrets from the environment and is never closed (its servers stop
+   * with the process).
+   */
+  mcpConnections?: McpConnections;
 }
 
 export function createActivities(deps: ActivityDeps): WorkerActivities {
   const { agents, logger } = deps;
+  const mcp = { agent: (name: string) => agents.get(name), connections: deps.mcpConnections ?? new McpConnections() };
   const prices = deps.prices ?? priceTable();
   // Transcript records are read again by every later model call: this worker keeps the recent ones in memory.
   const transcripts = deps.store && cachedContentStore(deps.store);
@@ -75,14 +84,14 @@ export function createActivities(deps: ActivityDeps): WorkerActivities {
     // conversation picks up a changed model or tool policy for its next step without a lookup per turn, and an
     // unchanged spec is not written to history on every call. Its cost is priced here, with the worker's table, so
     // the workflow only adds integers that history records.
-    callModel: async (request) => {
+    callModel: async ({ mcpTools, ...request }) => {
       const agent = agents.get(request.agent);
       // A call that names the agent's version leaves out its instructions and tools: they are this worker's. When
       // the worker's definition changed since, the model gets the new one a step before the workflow does.
       const input: ModelCallInput =
         request.instructions !== undefined && request.tools !== undefined
           ? { ...request, instructions: request.instructions, tools: request.tools }
-          : { ...request, ...agentParts(agent ?? definedAgent(request.agent)) };
+          : { ...request, ...agentParts(agent ?? definedAgent(request.agent), mcpTools) };
       const answer = await callModel(
         { ...input, instructions: joinInstructions(input.instructions, input.conversationInstructions) },
         { stream: agent?.stream ?? true },
@@ -93,7 +102,10 @@ export function createActivities(deps: ActivityDeps): WorkerActivities {
       if (!agent || input.agentVersion === agent.version) return priced;
       return { ...priced, agent: agent.spec(), agentVersion: agent.version };
     },
-    runTool: createToolActivity({ findTool: (agent, tool) => agents.get(agent)?.findTool(tool) }),
+    runTool: createToolActivity({
+      findTool: (agent, tool) => agents.get(agent)?.findTool(tool) ?? mcpTool(mcp, agent, tool),
+    }),
+    listMcpTools: createMcpListActivity(mcp),
     deliverReply: createDeliveryActivity({ channels: deps.channels }),
     // Priced like a model call: a summary is part of what the conversation costs.
     summarize: async (input) => {
@@ -112,7 +124,8 @@ export type {
   WorkerActivities,
 } from '../conversation/activity-contract';
 
-function agentParts(agent: Agent): Pick<ModelCallInput, 'instructions' | 'tools'> {
+/** The agent's instructions and tools as this worker defines them, and the MCP tools the conversation recorded. */
+function agentParts(agent: Agent, mcpTools: ModelToolSpec[] = []): Pick<ModelCallInput, 'instructions' | 'tools'> {
   const spec = agent.spec();
-  return { instructions: spec.instructions, tools: modelTools(spec) };
+  return { instructions: spec.instructions, tools: [...modelTools(spec), ...mcpTools] };
 }

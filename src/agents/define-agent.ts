@@ -9,6 +9,8 @@ import { ConfigError } from '../errors';
 import { memoryPolicy, MemoryPolicySchema, type MemoryPolicy } from '../conversation/memory-policy';
 import { AgentName } from '../conversation/protocol';
 import { toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
+import { MCP_TOOL_SEPARATOR } from '../conversation/mcp-tools';
+import { mcpServerSpec, parseMcpServers, type McpServerDefinition } from './mcp-servers';
 import { MAX_SWITCH_THRESHOLDS } from '../conversation/run-limits';
 import {
   DEFAULT_LIMITS,
@@ -51,6 +53,19 @@ export interface AgentDefinition {
    * `cancelled`) and the new message runs next.
    */
   onBusy?: BusyPolicy;
+  /**
+   * MCP servers whose tools the agent offers, named `<server>__<tool>` for the model: each a command the worker
+   * spawns (stdio) or a streamable-HTTP URL, with `{ secret: 'NAME' }` for values the worker resolves when it
+   * connects. Their tool lists are fetched at a turn's start and recorded in history; see docs/02.
+   *
+   * @example
+   * mcp: [
+   *   { name: 'github', command: 'npx', args: ['-y', '@modelcontextprotocol/server-github'],
+   *     env: { GITHUB_PERSONAL_ACCESS_TOKEN: { secret: 'GITHUB_TOKEN' } }, approval: 'ask' },
+   *   { name: 'docs', url: 'https://docs.example.com/mcp', headers: { Authorization: { secret: 'DOCS_AUTH' } } },
+   * ]
+   */
+  mcp?: McpServerDefinition[];
 }
 
 export interface Agent {
@@ -65,6 +80,8 @@ export interface Agent {
    */
   readonly version: string;
   findTool(name: string): Tool | undefined;
+  /** The agent's MCP servers as defined, with how to reach them: the worker's concern, not the spec's. */
+  readonly mcpServers: readonly McpServerDefinition[];
 }
 
 const OVERRIDE_KEYS: string[] = ['approval', 'timeoutMs', 'retry'] satisfies (keyof ToolOverrides)[];
@@ -140,6 +157,7 @@ const Definition = z.object({
   budget: Budget.optional(),
   pricing: Pricing.optional(),
   onBusy: z.enum(['queue', 'reject', 'interrupt']).optional(),
+  mcp: z.array(z.unknown()).optional(),
 });
 
 /**
@@ -192,6 +210,16 @@ export function defineAgent(definition: AgentDefinition): Agent {
       problems.push(...error.problems.map((problem) => `${label}: ${problem}`));
     }
   }
+  const mcp = parseMcpServers(definition?.mcp);
+  problems.push(...mcp.problems.map((problem) => `${label}: ${problem}`));
+  for (const server of mcp.servers) {
+    const prefix = `${server.name}${MCP_TOOL_SEPARATOR}`;
+    for (const name of tools.keys()) {
+      if (name.startsWith(prefix)) {
+        problems.push(`${label}: tool name "${name}" begins as the tools of MCP server "${server.name}" do`);
+      }
+    }
+  }
   if (parsed.success) problems.push(...modelTimeoutProblems(label, parsed.data.limits ?? {}));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
@@ -207,6 +235,8 @@ export function defineAgent(definition: AgentDefinition): Agent {
     ...(pricing ? { pricing } : {}),
     // Left out for the default, so an agent that keeps it has the version it had before the policy existed.
     ...(onBusy && onBusy !== 'queue' ? { onBusy } : {}),
+    // Left out without servers, for the same reason.
+    ...(mcp.servers.length > 0 ? { mcp: mcp.servers.map(mcpServerSpec) } : {}),
   };
   return {
     name,
@@ -214,6 +244,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
     spec: () => structuredClone(spec),
     version: createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 16),
     findTool: (toolName) => tools.get(toolName),
+    mcpServers: Object.freeze(mcp.servers),
   };
 }
 

@@ -3,6 +3,7 @@
  * workflow reacts to are in failure-types.ts). Sandbox-safe: types only; implementations live beside this file.
  */
 import type { AgentSpec, ModelToolSpec } from './agent-spec';
+import type { McpListInput, McpListResult } from './mcp-tools';
 import type { PaymentCheckInput, PaymentOutcome } from './payment';
 import type { ChannelRef, Reply, TokenUsage, ToolCall, TranscriptEntry } from './protocol';
 
@@ -39,7 +40,13 @@ export interface ModelCallInput {
  * history with every call. Calls recorded before, and the first call of a run, carry them.
  */
 export type ModelCallRequest = Omit<ModelCallInput, 'instructions' | 'tools'> &
-  Partial<Pick<ModelCallInput, 'instructions' | 'tools'>>;
+  Partial<Pick<ModelCallInput, 'instructions' | 'tools'>> & {
+    /**
+     * With `agentVersion` and an agent with MCP servers: the tools of the lists recorded in history, which the
+     * worker offers after the agent's own (src/conversation/mcp-tools.ts). Absent otherwise.
+     */
+    mcpTools?: ModelToolSpec[];
+  };
 
 export interface ModelWindow {
   /**
@@ -196,6 +203,8 @@ export interface ConversationActivities {
   summarize(input: SummarizeInput): Promise<SummarizeResult>;
   /** Checks and consumes a message's payment in one idempotent call, keyed by the reference (src/activities/payment.ts). */
   verifyPayment(input: PaymentCheckInput): Promise<PaymentOutcome>;
+  /** Lists one MCP server's tools, at the start of a turn that finds its recorded list missing or old. */
+  listMcpTools(input: McpListInput): Promise<McpListResult>;
 }
 
 /** One scheduled message, posted to its conversation with the firing's workflow id as message id. */

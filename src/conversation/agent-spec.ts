@@ -5,6 +5,7 @@
  * ../workflows/conversation-run.ts). Sandbox-safe: types and constants only.
  */
 import type { MemoryPolicy } from './memory-policy';
+import type { McpServerSpec } from './mcp-tools';
 
 export type ApprovalPolicy = 'auto' | 'ask' | 'deny';
 
@@ -119,6 +120,11 @@ export interface AgentSpec {
    * keeps the default is what it was before the policy existed; specs recorded before it have none either.
    */
   onBusy?: Exclude<BusyPolicy, 'queue'>;
+  /**
+   * The agent's MCP servers (src/conversation/mcp-tools.ts), without how to reach them (the worker's). Absent for an
+   * agent without any, so its spec and version are what they were before MCP servers existed.
+   */
+  mcp?: McpServerSpec[];
 }
 
 /** What the model is told of a tool. */

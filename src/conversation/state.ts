@@ -6,6 +6,7 @@
  */
 import { type AgentSpec, modelTools } from './agent-spec';
 import { assistantEntry } from './assistant-entry';
+import type { McpListing } from './mcp-tools';
 import type {
   ChainUpdate,
   ModelCallInput,
@@ -153,6 +154,12 @@ export interface ConversationState {
    * no new schema version: older code carries it unread.
    */
   forkedFrom?: { conversationId: string; turn: number };
+  /**
+   * The tool lists of the agent's MCP servers, by server, as the turns that fetched them recorded them (see
+   * mcp-tools.ts): carried by continue-as-new, so a new run fetches none before its TTL. Optional, absent for agents
+   * without MCP servers, so no new schema version: older code carries it unread.
+   */
+  mcpTools?: Record<string, McpListing>;
 }
 
 export function initialState(agent: string, conversationId: string): ConversationState {

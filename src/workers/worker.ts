@@ -14,6 +14,7 @@ import {
 // Internal to the SDK: a connection of this class is owned by its worker, which closes it on shutdown.
 import { InternalNativeConnection } from '@temporalio/worker/lib/connection';
 import { createActivities } from '../activities';
+import { McpConnections } from '../tools/mcp-connections';
 import { createOpenAIClient } from '../activities/model';
 import type { ConversationActivities } from '../conversation/activity-contract';
 import { defaultAgents, type AgentRegistry } from '../agents/registry';
@@ -54,6 +55,11 @@ export interface VigilWorkerOptions {
    * when configured), closed when `run()` has returned. Verifiers passed in stay the caller's.
    */
   paymentVerifiers?: PaymentVerifier[];
+  /**
+   * Connections to agents' MCP servers. Default: connections whose secrets are the worker's environment variables,
+   * closed when `run()` has returned. Connections passed in (say, with secrets from a vault) stay the caller's.
+   */
+  mcpConnections?: McpConnections;
 }
 
 /** A Temporal worker with the resources Vigil opened for it, released once it has stopped. */
@@ -99,6 +105,12 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
     }
 
     const agents = options.agents ?? defaultAgents(config);
+    // Agents' MCP servers: their secrets are the worker's environment variables of the names the agents give.
+    let mcpConnections = options.mcpConnections;
+    if (!mcpConnections) {
+      mcpConnections = new McpConnections({ logger: logger.child({ component: 'mcp' }) });
+      owned.push(mcpConnections);
+    }
     const activities = {
       ...createActivities({
         agents,
@@ -108,6 +120,7 @@ export async function createVigilWorker(options: VigilWorkerOptions): Promise<Vi
         prices: priceTable(config.prices),
         paymentVerifiers,
         store,
+        mcpConnections,
       }),
       ...options.activities,
     };

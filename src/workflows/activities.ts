@@ -6,6 +6,7 @@ import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from 
 import type { ConversationActivities } from '../conversation/activity-contract';
 import type { AgentSpec, RetrySpec, ToolSpec } from '../conversation/agent-spec';
 import { FailureTypes } from '../conversation/failure-types';
+import type { McpServerSpec } from '../conversation/mcp-tools';
 import { modelTotalTimeoutMs } from './turn-failures';
 
 /**
@@ -65,6 +66,22 @@ export function toolActivity(tool: ToolSpec, summary: string) {
     heartbeatTimeout: Math.min(HEARTBEAT_TIMEOUT_MS, tool.timeoutMs),
     retry: { ...retryOptions(tool.retry), nonRetryableErrorTypes: [FailureTypes.ToolFatal] },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+}
+
+/**
+ * Listing an MCP server's tools at a turn's start: a slow or absent server holds the turn up for at most two
+ * attempts of `listTimeoutMs` (then the turn goes on with the list it has), not for the tool retry policy's.
+ */
+export function mcpListActivity(server: McpServerSpec) {
+  return proxyActivities<ConversationActivities>({
+    summary: `list the tools of MCP server ${server.name}`,
+    startToCloseTimeout: server.listTimeoutMs,
+    retry: {
+      maximumAttempts: 2,
+      initialInterval: '1s',
+      nonRetryableErrorTypes: [FailureTypes.UnknownAgent],
+    },
   });
 }
 

@@ -21,6 +21,7 @@ import {
 } from '../conversation/agent-spec';
 import type { Reply, ToolCall } from '../conversation/protocol';
 import { turnStopReason } from '../conversation/run-limits';
+import { mcpModelTools, withMcpTools } from '../conversation/mcp-tools';
 import {
   applyModelAnswer,
   applyPayment,
@@ -39,6 +40,7 @@ import {
 import { modelActivity, paymentActivity, toolActivity } from './activities';
 import { type ConversationRun, currentAgent, now, runSize } from './conversation-run';
 import { deliver } from './delivery';
+import { withMcpLists } from './mcp-lists';
 import { PATCHES } from './patches';
 import { errorReply, modelCallOverdue, runLimitNear } from './turn-failures';
 import { publishVisibility } from './visibility';
@@ -57,7 +59,8 @@ export async function runTurn(run: ConversationRun, scope: CancellationScope): P
     const memory = patched(PATCHES.memory.id);
     const agent = await currentAgent(run);
     const outcome = await scope
-      .run(() => runSteps(run, agent, memory))
+      // Only an agent with MCP servers lists any: every other turn takes the path it always took.
+      .run(async () => runSteps(run, agent.mcp?.length ? await withMcpLists(run, agent) : agent, memory))
       .catch((err: unknown) => {
         if (isCancellation(err) && state.turn?.cancelled) return nextStep(state, run.agent.spec ?? agent);
         throw err;
@@ -108,7 +111,8 @@ async function runSteps(run: ConversationRun, initialAgent: AgentSpec, memory: b
         summaries = await summarize(run, agent, step);
         break;
       case 'call_model':
-        agent = await callModel(run, agent, step);
+        // An agent brought by the answer gets the recorded MCP lists' tools again (the same object without any).
+        agent = withMcpTools(await callModel(run, agent, step), run.state);
         break;
       case 'await_approval':
         await awaitApproval(run, agent, step);
@@ -151,7 +155,7 @@ async function callModel(run: ConversationRun, agent: AgentSpec, step: StepOf<'c
   // The activity gives up on a silent provider after the idle timeout; past the total bound the turn ends.
   const answer = await modelActivity(agent, `${agent.model}: turn ${step.input.turn}, step ${step.input.step}`)
     .callModel({
-      ...byVersion(step.input, run.agent.version),
+      ...byVersion(step.input, run.agent.version, agent),
       idleTimeoutMs: agent.limits.modelIdleTimeoutMs ?? DEFAULT_MODEL_IDLE_TIMEOUT_MS,
     })
     .catch((err: unknown) => {
@@ -194,10 +198,12 @@ async function awaitApproval(run: ConversationRun, agent: AgentSpec, step: StepO
 }
 
 /** The call without the agent's instructions and tools when the worker knows them by the version (ModelCallRequest). */
-function byVersion(input: ModelCallInput, version: string | undefined): ModelCallRequest {
+function byVersion(input: ModelCallInput, version: string | undefined, agent: AgentSpec): ModelCallRequest {
   if (!version) return input;
   const { instructions: _instructions, tools: _tools, ...rest } = input;
-  return { ...rest, agentVersion: version };
+  // The worker knows the agent's own tools, not the MCP lists this conversation recorded.
+  const mcpTools = mcpModelTools(agent);
+  return { ...rest, agentVersion: version, ...(mcpTools.length > 0 ? { mcpTools } : {}) };
 }
 
 /** Runs the approved calls of one model answer, at most `maxParallelTools` at a time. */

@@ -45,7 +45,10 @@ export interface ConversationFixture {
   startWorker(): Promise<void>;
 }
 
-export interface ConversationHarnessOptions extends Pick<ActivityDeps, 'prices' | 'paymentVerifiers' | 'streamDeltas'> {
+export interface ConversationHarnessOptions extends Pick<
+  ActivityDeps,
+  'prices' | 'paymentVerifiers' | 'streamDeltas' | 'mcpConnections'
+> {
   /** Payloads this large or larger go to the content store; default the deployment default (64 KiB). */
   payloadThresholdBytes?: number;
   /** Server settings (limits, continue-as-new advice): the harness then always gets its own in-process server. */
@@ -84,6 +87,7 @@ export async function startConversationHarness(
       paymentVerifiers: options.paymentVerifiers,
       streamDeltas: options.streamDeltas,
       store: fx.store,
+      mcpConnections: options.mcpConnections,
     });
     worker = await Worker.create({
       connection: fx.env.nativeConnection,

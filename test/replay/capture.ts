@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { defineAgent } from '../../src/agents/define-agent';
 import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/workers/workflow-bundle';
+import { McpConnections } from '../../src/tools/mcp-connections';
 import { startConversationHarness } from '../helpers/conversation';
 import { replayAgent } from '../helpers/test-agents';
 
@@ -41,8 +42,29 @@ const busyAgent = defineAgent({
   limits: { continueAsNewAfterEvents: 100, continueAsNewWhenSuggested: false },
 });
 
+/** An MCP server's tools (test/mcp/stdio-server.ts, spawned as a child process), listed again at every turn. */
+const MCP_SECRET = 'capture-secret-value';
+const mcpAgent = defineAgent({
+  name: 'replayed-mcp',
+  instructions: 'Use your tools.',
+  model: 'test-model',
+  mcp: [
+    {
+      name: 'local',
+      command: process.execPath,
+      args: ['--import', 'tsx', join(__dirname, '../mcp/stdio-server.ts')],
+      env: { API_KEY: { secret: 'CAPTURE_MCP_KEY' }, EXPECTED_SECRET_LENGTH: String(MCP_SECRET.length) },
+      ttlMs: 0,
+    },
+  ],
+});
+
 /** Each scenario talks to one conversation of this agent (default: replayed). */
-const agentOf: Record<string, string> = { 'continue-as-new': sizedAgent.name, 'continue-as-new-busy': busyAgent.name };
+const agentOf: Record<string, string> = {
+  'continue-as-new': sizedAgent.name,
+  'continue-as-new-busy': busyAgent.name,
+  'mcp-tool-call': mcpAgent.name,
+};
 
 const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
   'multi-turn': async (h, id) => {
@@ -128,6 +150,23 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
     if ((await runsOf(h, conversationWorkflowId(busyAgent.name, id))).length < 2)
       throw new Error('the busy conversation did not switch runs');
   },
+  'mcp-tool-call': async (h, id) => {
+    // Two turns, each listing the server's tools first (ttlMs 0); calls of a listed tool, and of one not listed.
+    h.model.script(
+      {
+        toolCalls: [
+          { name: 'local__echo', arguments: '{"text":"hi"}' },
+          { name: 'local__secret_check', arguments: '{}' },
+          { name: 'local__missing', arguments: '{}' },
+        ],
+      },
+      { content: 'Done.' },
+      { toolCalls: [{ name: 'local__echo', arguments: '{"text":"again"}' }] },
+      { content: 'Done again.' },
+    );
+    await h.client.send(mcpAgent.name, id, { id: 'm1', content: 'use the server' });
+    await h.client.send(mcpAgent.name, id, { id: 'm2', content: 'once more' });
+  },
 };
 
 /** The runs of a workflow id, oldest first. */
@@ -173,7 +212,10 @@ async function main(): Promise<void> {
   const unknown = asked.filter((name) => !(name in scenarios));
   if (unknown.length > 0)
     throw new Error(`no scenario ${unknown.join(', ')}; the scenarios: ${Object.keys(scenarios).join(', ')}`);
-  const harness = await startConversationHarness([replayAgent, sizedAgent, busyAgent]);
+  const mcpConnections = new McpConnections({
+    secret: (name) => (name === 'CAPTURE_MCP_KEY' ? MCP_SECRET : undefined),
+  });
+  const harness = await startConversationHarness([replayAgent, sizedAgent, busyAgent, mcpAgent], { mcpConnections });
   try {
     for (const [name, run] of Object.entries(scenarios)) {
       if (asked.length > 0 && !asked.includes(name)) continue;
@@ -198,6 +240,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await harness.close();
+    await mcpConnections.close();
   }
 }
 

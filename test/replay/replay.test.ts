@@ -44,6 +44,9 @@ test('there are stored histories to replay: from before the visibility patch, fr
       // The same scenarios on the Temporal CLI's dev server (server 1.29.1): `npm run capture-histories` with
       // TEMPORAL_TEST_ADDRESS set.
       ...[...scenarios, ...continued].map((s) => `real-server-${s}`),
+      // An agent with an MCP server: its tool list recorded at each turn's start, calls of its tools.
+      'mcp-tool-call',
+      'real-server-mcp-tool-call',
     ].sort(),
   );
 });
