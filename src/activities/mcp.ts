@@ -72,5 +72,5 @@ export function mcpTool(deps: McpActivityDeps, agentName: string, name: string):
 }
 
 function serverOf(agent: Agent | undefined, name: string): McpServerDefinition | undefined {
-  return agent?.mcpServers.find((server) => server.name === name);
+  return agent?.mcpServers?.find((server) => server.name === name);
 }

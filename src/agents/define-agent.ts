@@ -80,8 +80,11 @@ export interface Agent {
    */
   readonly version: string;
   findTool(name: string): Tool | undefined;
-  /** The agent's MCP servers as defined, with how to reach them: the worker's concern, not the spec's. */
-  readonly mcpServers: readonly McpServerDefinition[];
+  /**
+   * The agent's MCP servers as defined, with how to reach them: the worker's concern, not the spec's. Optional, so
+   * an Agent made without defineAgent still type-checks (it then has none).
+   */
+  readonly mcpServers?: readonly McpServerDefinition[];
 }
 
 const OVERRIDE_KEYS: string[] = ['approval', 'timeoutMs', 'retry'] satisfies (keyof ToolOverrides)[];

@@ -21,6 +21,7 @@ import { AgentRegistry } from '../agents/registry';
 import { AgentClient, type EventsOptions, type MessageInput, type SendOptions } from '../client';
 import { loadConfig, type LogLevel } from '../config';
 import { createLogger } from '../logger';
+import { McpConnections } from '../tools/mcp-connections';
 import { ConfigError } from '../errors';
 import type {
   ConversationEventEnvelope,
@@ -50,6 +51,11 @@ export interface AgentTestOptions {
   logLevel?: LogLevel;
   /** A bundle from `bundleWorkflowCode` shared by several tests; default: the worker bundles Vigil's workflows. */
   workflowBundle?: WorkflowBundleOption;
+  /**
+   * The secrets agents' MCP servers name (`{ secret: 'NAME' }`), by name; a name not here is read from the
+   * environment, as `vigil worker` reads them all.
+   */
+  mcpSecrets?: Readonly<Record<string, string>>;
 }
 
 /** One conversation with one agent, with the client's calls bound to it. */
@@ -136,12 +142,17 @@ export async function startAgentTest(options: AgentTestOptions): Promise<AgentTe
     const store = new FileContentStore({ dataDir });
     stops.push(() => store.close());
 
+    const secrets = options.mcpSecrets ?? {};
+    const mcpConnections = new McpConnections({ secret: (name) => secrets[name] ?? process.env[name], logger });
+    stops.push(() => mcpConnections.close());
+
     const worker: VigilWorker = await createVigilWorker({
       config,
       agents,
       connection: env.nativeConnection,
       store,
       logger,
+      mcpConnections,
       ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
     });
     const running = worker.run();

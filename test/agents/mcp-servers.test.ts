@@ -98,7 +98,7 @@ test("the spec holds each server's policy and TTL, never how to reach it or its 
   ]);
   const text = JSON.stringify(withServers.spec());
   for (const hidden of ['npx', 'GITHUB_TOKEN', 'docs.example.com', 'DOCS', 'read']) expect(text).not.toContain(hidden);
-  expect(withServers.mcpServers.map((s) => s.name)).toEqual(['gh', 'docs']);
+  expect(withServers.mcpServers?.map((s) => s.name)).toEqual(['gh', 'docs']);
 });
 
 test('recorded lists: due when missing or past the TTL, merged as <server>__<tool> with the policies, offered by version', () => {

@@ -2,6 +2,7 @@
  * `startAgentTest` as an app uses it: its own agent and tool, a scripted model, replies, the requests the model got,
  * an approval, a fault, and the settings it refuses.
  */
+import { join } from 'node:path';
 import { z } from 'zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { ConfigError, conversationWorkflowId, defineAgent, defineTool, UnknownAgentError } from '../../src';
@@ -31,10 +32,26 @@ const helper = defineAgent({
   tools: [wordCount, erase],
 });
 
+const SECRET = 'agent-test-secret-value';
+/** An MCP server of the tests (a child process), with a secret the test hands to the worker. */
+const withServer = defineAgent({
+  name: 'with-server',
+  instructions: 'Use your server.',
+  model: 'test-model',
+  mcp: [
+    {
+      name: 'local',
+      command: process.execPath,
+      args: ['--import', 'tsx', join(__dirname, '../mcp/stdio-server.ts')],
+      env: { API_KEY: { secret: 'AGENT_TEST_MCP_KEY' }, EXPECTED_SECRET_LENGTH: String(SECRET.length) },
+    },
+  ],
+});
+
 let t: AgentTest;
 beforeAll(async () => {
   // The default path, as an app takes it: the worker bundles Vigil's workflows itself.
-  t = await startAgentTest({ agents: [helper] });
+  t = await startAgentTest({ agents: [helper, withServer], mcpSecrets: { AGENT_TEST_MCP_KEY: SECRET } });
 });
 afterAll(async () => {
   await t?.close();
@@ -59,6 +76,18 @@ test("the agent's tool runs, and the model sees its result and the agent's instr
   const { entries } = await conversation.transcript();
   expect(entries.map((entry) => entry.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
   expect((await conversation.state()).status).toBe('idle');
+});
+
+test("an MCP server's tools run on the worker's own connections, with the secret the test gave", async () => {
+  t.model.script(
+    { toolCalls: [{ id: 'call-1', name: 'local__secret_check', arguments: '{}' }] },
+    { content: 'Checked.' },
+  );
+  const reply = await t.conversation('with-server').send('check your secret');
+  expect(reply).toMatchObject({ status: 'completed', content: 'Checked.' });
+  await t.model.nextRequest();
+  const second = await t.model.nextRequest();
+  expect(second.body.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 'call-1', content: 'the secret arrived' });
 });
 
 test('a tool that needs approval waits for the decision', async () => {
@@ -100,7 +129,7 @@ test('unscripted, the model echoes, and conversations keep apart', async () => {
 
 test('a misspelt agent is an UnknownAgentError, and no conversation is started', async () => {
   const conversation = t.conversation('helpr');
-  await expect(conversation.send('hi')).rejects.toThrow(new UnknownAgentError('helpr', ['helper']));
+  await expect(conversation.send('hi')).rejects.toThrow(new UnknownAgentError('helpr', ['helper', 'with-server']));
   await expect(
     t.env.client.workflow.getHandle(conversationWorkflowId('helpr', conversation.id)).describe(),
   ).rejects.toThrow(WorkflowNotFoundError);
