@@ -17,11 +17,20 @@ import {
   type AgentPricing,
   type AgentSpec,
   type BusyPolicy,
+  handoffToolName,
+  type HandoffSpec,
   type ToolSpec,
 } from '../conversation/agent-spec';
 
 /** A tool as an agent uses it: as defined, or with this agent's own approval, timeout or retry policy. */
 export type AgentTool = Tool | ({ tool: Tool } & ToolOverrides);
+
+/**
+ * An agent this one may hand the conversation to: the agent itself, or its name (for agents that hand back and
+ * forth: one of them is defined first, so it names the other), or either with the description the model is given
+ * of the handoff (by default, that it hands the conversation over to that agent).
+ */
+export type Handoff = Agent | string | { agent: Agent | string; description?: string };
 
 export interface AgentDefinition {
   /** Part of every conversation's workflow id: letters, digits and . _ : @ - only. */
@@ -51,6 +60,12 @@ export interface AgentDefinition {
    * `cancelled`) and the new message runs next.
    */
   onBusy?: BusyPolicy;
+  /**
+   * Agents the model may hand the conversation to, each offered as a tool `transfer_to_<agent>`. The agent handed
+   * to answers from the next step on, with its own instructions, model and tools, until it hands over in turn; the
+   * conversation keeps its address (the first agent's name). Every one must be served by the same worker.
+   */
+  handoffs?: Handoff[];
 }
 
 export interface Agent {
@@ -65,6 +80,8 @@ export interface Agent {
    */
   readonly version: string;
   findTool(name: string): Tool | undefined;
+  /** The names of the agents it may hand the conversation to (AgentDefinition.handoffs). */
+  readonly handoffs: readonly string[];
 }
 
 const OVERRIDE_KEYS: string[] = ['approval', 'timeoutMs', 'retry'] satisfies (keyof ToolOverrides)[];
@@ -140,7 +157,10 @@ const Definition = z.object({
   budget: Budget.optional(),
   pricing: Pricing.optional(),
   onBusy: z.enum(['queue', 'reject', 'interrupt']).optional(),
+  handoffs: z.array(z.unknown()).optional(),
 });
+
+const HandoffDescription = z.string().trim().min(1, 'must not be empty').max(1_000);
 
 /**
  * Defines an agent; every problem (a bad name, a clash of tool names, a bad limit) is reported at once.
@@ -192,6 +212,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
       problems.push(...error.problems.map((problem) => `${label}: ${problem}`));
     }
   }
+  const handoffs = handoffSpecs(label, definition?.name, definition?.handoffs ?? [], [...tools.keys()], problems);
   if (parsed.success) problems.push(...modelTimeoutProblems(label, parsed.data.limits ?? {}));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
@@ -207,6 +228,8 @@ export function defineAgent(definition: AgentDefinition): Agent {
     ...(pricing ? { pricing } : {}),
     // Left out for the default, so an agent that keeps it has the version it had before the policy existed.
     ...(onBusy && onBusy !== 'queue' ? { onBusy } : {}),
+    // Left out when there are none, for the same reason.
+    ...(handoffs.length > 0 ? { handoffs } : {}),
   };
   return {
     name,
@@ -214,7 +237,74 @@ export function defineAgent(definition: AgentDefinition): Agent {
     spec: () => structuredClone(spec),
     version: createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 16),
     findTool: (toolName) => tools.get(toolName),
+    handoffs: handoffs.map((h) => h.agent),
   };
+}
+
+/**
+ * The handoffs as the spec holds them, with every problem noted: a target that is not an agent or an agent name,
+ * the agent itself, a target named twice, or a transfer tool whose name one of the agent's tools already has.
+ * Whether the worker serves each target is checked when the worker starts (AgentRegistry.checkHandoffs).
+ */
+function handoffSpecs(
+  label: string,
+  self: unknown,
+  entries: unknown[],
+  toolNames: string[],
+  problems: string[],
+): HandoffSpec[] {
+  const specs: HandoffSpec[] = [];
+  if (!Array.isArray(entries)) return specs;
+  for (const [index, entry] of entries.entries()) {
+    const { agent, description } = isHandoffTarget(entry)
+      ? { agent: entry, description: undefined }
+      : ((entry ?? {}) as { agent?: unknown; description?: unknown });
+    const name = isAgent(agent) ? agent.name : agent;
+    const where = `${label}: handoffs.${index}`;
+    const parsedName = AgentName.safeParse(name);
+    if (!isHandoffTarget(agent) || !parsedName.success) {
+      problems.push(`${where} must be an agent from defineAgent(), an agent's name, or { agent, description? }`);
+      continue;
+    }
+    const parsedDescription = HandoffDescription.optional().safeParse(description);
+    if (!parsedDescription.success) {
+      problems.push(`${where}.description: ${parsedDescription.error.issues[0]?.message ?? 'invalid'}`);
+      continue;
+    }
+    const target = parsedName.data;
+    const toolName = handoffToolName(target);
+    if (target === self) {
+      problems.push(`${where}: an agent cannot hand the conversation to itself`);
+    } else if (specs.some((s) => s.agent === target)) {
+      problems.push(`${where}: agent "${target}" is named twice`);
+    } else if (toolNames.includes(toolName) || specs.some((s) => s.toolName === toolName)) {
+      problems.push(
+        `${where}: the handoff tool "${toolName}" has the name of another tool; the model calls tools by name`,
+      );
+    } else {
+      specs.push({
+        agent: target,
+        toolName,
+        description:
+          parsedDescription.data ??
+          `Hand the conversation over to the agent "${target}": it answers from the next step on, with its own instructions and tools.`,
+      });
+    }
+  }
+  return specs;
+}
+
+function isAgent(value: unknown): value is Agent {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Agent).name === 'string' &&
+    typeof (value as Agent).spec === 'function'
+  );
+}
+
+function isHandoffTarget(value: unknown): value is Agent | string {
+  return typeof value === 'string' || isAgent(value);
 }
 
 /**

@@ -271,7 +271,14 @@ export const TranscriptEntry = sharedSchema('protocol.TranscriptEntry', () =>
       at: z.string(),
     }),
     /** What the runtime itself says: limits reached, cancellations, errors shown to the user. */
-    z.object({ role: z.literal('notice'), turn: z.number().int(), content: z.string(), at: z.string() }),
+    z.object({
+      role: z.literal('notice'),
+      turn: z.number().int(),
+      content: z.string(),
+      /** On the notice of a handoff: the agent that handed the conversation over, and the one that answers now. */
+      handoff: z.object({ from: z.string(), to: z.string() }).optional(),
+      at: z.string(),
+    }),
   ]),
 );
 export type TranscriptEntry = z.infer<typeof TranscriptEntry>;
@@ -319,7 +326,10 @@ export type ConversationStatus = z.infer<typeof ConversationStatus>;
 /** What the `state` query answers. */
 export const ConversationView = sharedSchema('protocol.ConversationView', () =>
   z.object({
+    /** The conversation's own agent: part of its address, whoever answers now. */
     agent: z.string(),
+    /** The agent that answers now: `agent`, or the one a handoff gave the conversation to (absent from older workers). */
+    currentAgent: z.string().optional(),
     conversationId: z.string(),
     status: ConversationStatus,
     currentTurn: z
@@ -515,7 +525,12 @@ export const ConversationEvent = sharedSchema('protocol.ConversationEvent', () =
       /** The result as the model sees it, cut to 2,000 characters. */
       content: z.string(),
     }),
-    z.object({ type: z.literal('notice'), turn: z.number().int(), content: z.string() }),
+    z.object({
+      type: z.literal('notice'),
+      turn: z.number().int(),
+      content: z.string(),
+      handoff: z.object({ from: z.string(), to: z.string() }).optional(),
+    }),
     z.object({ type: z.literal('reply'), reply: Reply }),
     z.object({ type: z.literal('conversation.ended'), turns: z.number().int() }),
     /** Not from the conversation: the watcher asked for events older than those kept, and resumes at the oldest. */

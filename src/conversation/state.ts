@@ -4,7 +4,7 @@
  * steps these functions choose. State is plain JSON with a schema version, so it can travel through
  * continue-as-new and be read back by newer code.
  */
-import { type AgentSpec, modelTools } from './agent-spec';
+import { type AgentSpec, type HandoffSpec, modelTools } from './agent-spec';
 import { assistantEntry } from './assistant-entry';
 import type {
   ChainUpdate,
@@ -148,6 +148,12 @@ export interface ConversationState {
    * run has loaded its agent. An optional field, so no new schema version: older code carries it unread.
    */
   onBusy?: AgentSpec['onBusy'];
+  /**
+   * The agent that answers now, when a handoff gave the conversation to another agent than the one it belongs to
+   * (`agent`, which stays its address: its workflow id). Absent while the first agent answers. An optional field
+   * that older code carries unread, so no new schema version.
+   */
+  currentAgent?: string;
 }
 
 export function initialState(agent: string, conversationId: string): ConversationState {
@@ -311,6 +317,41 @@ export function sendRefusal(state: ConversationState, message: InboundMessage): 
   return undefined;
 }
 
+// ---- handoffs -----------------------------------------------------------------------------------------------
+
+/** The agent that answers the conversation now: its own, or the one it was last handed to. */
+export function answeringAgent(state: ConversationState): string {
+  return state.currentAgent ?? state.agent;
+}
+
+/** The handoff a tool call asks for, when `agent` offers one by that tool name. */
+export function handoffOf(agent: AgentSpec, call: Pick<ToolCall, 'name'>): HandoffSpec | undefined {
+  return agent.handoffs?.find((h) => h.toolName === call.name);
+}
+
+/** The tool result of a handoff the workflow carried out: what the model, and the next agent, read of it. */
+export function handoffResult(to: string): ToolRunResult {
+  return { content: `Transferred to agent "${to}", which answers from now on.`, isError: false };
+}
+
+/**
+ * The conversation is now answered by `to`, from the next step on: the state says so (and carries it over a
+ * continue-as-new), and the transcript has a notice of it. Call after the handoff's tool result is recorded.
+ */
+export function applyHandoff(state: ConversationState, to: string, now: string): void {
+  const turn = requireTurn(state);
+  const from = answeringAgent(state);
+  if (to === state.agent) delete state.currentAgent;
+  else state.currentAgent = to;
+  state.transcript.push({
+    role: 'notice',
+    turn: turn.turn,
+    content: `The conversation was handed from agent "${from}" to agent "${to}", which answers from now on.`,
+    handoff: { from, to },
+    at: now,
+  });
+}
+
 // ---- a message that arrives while a turn runs ---------------------------------------------------------------
 
 /** Remembers the agent's busy policy (see ConversationState.onBusy) whenever the run learns the agent anew. */
@@ -388,7 +429,13 @@ export type Step =
   | { kind: 'call_model'; input: ModelCallInput }
   | { kind: 'summarize'; input: SummarizeInput; coversThrough: number }
   | { kind: 'verify_payment'; input: PaymentCheckInput }
-  | { kind: 'run_tools'; calls: ToolCall[]; settled: { toolCall: ToolCall; result: ToolRunResult }[] }
+  | {
+      kind: 'run_tools';
+      calls: ToolCall[];
+      settled: { toolCall: ToolCall; result: ToolRunResult }[];
+      /** A handoff the answer asked for, carried out by the workflow (it loads the agent) after the other calls. */
+      handoff?: { toolCall: ToolCall; to: string };
+    }
   | { kind: 'await_approval'; requests: ToolCall[] }
   | { kind: 'finish'; status: ReplyStatus; content: string };
 
@@ -616,15 +663,28 @@ function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): 
   const settled: { toolCall: ToolCall; result: ToolRunResult }[] = [];
   const calls: ToolCall[] = [];
   const requests: ToolCall[] = [];
+  let handoff: { toolCall: ToolCall; to: string } | undefined;
   for (const call of turn.pendingToolCalls) {
     const tool = agent.tools.find((t) => t.name === call.name);
     const decision = turn.decisions[call.id];
-    if (!tool) {
+    // Only for an agent with handoffs: every other agent takes the path it took before handoffs existed.
+    const handsOffTo = !tool && agent.handoffs ? handoffOf(agent, call) : undefined;
+    if (handsOffTo && !handoff) {
+      handoff = { toolCall: call, to: handsOffTo.agent };
+    } else if (handsOffTo) {
       settled.push({
         toolCall: call,
         result: {
           isError: true,
-          content: `unknown tool "${call.name}"; available: ${agent.tools.map((t) => t.name).join(', ') || 'none'}`,
+          content: `only one handoff is taken per answer: the conversation goes to agent "${handoff!.to}"`,
+        },
+      });
+    } else if (!tool) {
+      settled.push({
+        toolCall: call,
+        result: {
+          isError: true,
+          content: `unknown tool "${call.name}"; available: ${toolNames(agent).join(', ') || 'none'}`,
         },
       });
     } else if (tool.approval === 'deny') {
@@ -648,7 +708,12 @@ function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): 
   }
   // Nothing runs until every call that needs a decision has one: the model gets all results together.
   if (requests.length > 0) return { kind: 'await_approval', requests };
-  return { kind: 'run_tools', calls, settled };
+  return { kind: 'run_tools', calls, settled, ...(handoff ? { handoff } : {}) };
+}
+
+/** The names the model may call: the agent's tools, then its handoffs. */
+function toolNames(agent: AgentSpec): string[] {
+  return [...agent.tools.map((t) => t.name), ...(agent.handoffs ?? []).map((h) => h.toolName)];
 }
 
 function modelInput(
@@ -658,7 +723,8 @@ function modelInput(
   transcript: TranscriptEntry[],
 ): ModelCallInput {
   return {
-    agent: state.agent,
+    // The agent whose definition the worker answers with: the one handed to, if any.
+    agent: answeringAgent(state),
     conversationId: state.conversationId,
     turn: turn.turn,
     step: turn.step + 1,
@@ -883,6 +949,7 @@ export function view(
   const busy = state.queue.length > 0 || run.delivering !== null;
   return {
     agent: state.agent,
+    currentAgent: answeringAgent(state),
     conversationId: state.conversationId,
     status: turn
       ? turn.approvals.length > 0

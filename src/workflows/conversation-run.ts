@@ -8,6 +8,7 @@ import type { AgentSpec } from '../conversation/agent-spec';
 import type { StartConversation } from '../conversation/protocol';
 import { DEFAULT_SWITCH_THRESHOLDS, pastSignalThreshold, type RunSize } from '../conversation/run-limits';
 import {
+  answeringAgent,
   type ConversationState,
   initialState,
   rememberBusyPolicy,
@@ -71,7 +72,8 @@ export function startRun(start: StartConversation, now: string): ConversationRun
 export async function currentAgent(run: ConversationRun): Promise<AgentSpec> {
   if (run.agent.spec && patched(PATCHES.agentFromModel.id)) return run.agent.spec;
   run.agent.version = undefined;
-  const spec = (run.agent.spec = await loadAgent(run.state.agent));
+  // The agent a handoff gave the conversation to, if any (see ConversationState.currentAgent).
+  const spec = (run.agent.spec = await loadAgent(answeringAgent(run.state)));
   rememberBusyPolicy(run.state, spec);
   return spec;
 }

@@ -22,6 +22,8 @@ import {
 import type { Reply, ToolCall } from '../conversation/protocol';
 import { turnStopReason } from '../conversation/run-limits';
 import {
+  answeringAgent,
+  applyHandoff,
   applyModelAnswer,
   applyPayment,
   applySummary,
@@ -30,13 +32,14 @@ import {
   beginTurn,
   expireApprovals,
   finishTurn,
+  handoffResult,
   nextStep,
   recordCuts,
   rememberBusyPolicy,
   requestApprovals,
   turnCuts,
 } from '../conversation/state';
-import { modelActivity, paymentActivity, toolActivity } from './activities';
+import { loadAgent, modelActivity, paymentActivity, toolActivity } from './activities';
 import { type ConversationRun, currentAgent, now, runSize } from './conversation-run';
 import { deliver } from './delivery';
 import { PATCHES } from './patches';
@@ -89,6 +92,26 @@ function announceReply(run: ConversationRun, reply: Reply): void {
 type Step = ReturnType<typeof nextStep>;
 type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
 
+/**
+ * Loads the agent a handoff gives the conversation to, which answers from the next step on: its definition
+ * replaces the run's cached one, so the next model call names it and sends its instructions and tools (the worker
+ * then answers with its version, as on a run's first call). An agent the worker does not serve is the model's
+ * problem: the handoff's result says so and the conversation stays with the agent that asked.
+ */
+async function handOff(run: ConversationRun, to: string): Promise<{ agent?: AgentSpec; result: ToolRunResult }> {
+  try {
+    const spec = await loadAgent(to);
+    run.agent = { spec };
+    rememberBusyPolicy(run.state, spec);
+    return { agent: spec, result: handoffResult(to) };
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    log.warn('a handoff failed: its agent could not be loaded', { to, error: String(error) });
+    const cause = error instanceof ActivityFailure && error.cause ? error.cause.message : String(error);
+    return { result: { content: `the conversation could not be handed to agent "${to}": ${cause}`, isError: true } };
+  }
+}
+
 /** Carries out steps until the turn's rules say it is finished. */
 async function runSteps(run: ConversationRun, initialAgent: AgentSpec, memory: boolean): Promise<Step> {
   let agent = initialAgent;
@@ -113,10 +136,20 @@ async function runSteps(run: ConversationRun, initialAgent: AgentSpec, memory: b
       case 'await_approval':
         await awaitApproval(run, agent, step);
         break;
-      case 'run_tools':
-        applyToolResults(run.state, [...step.settled, ...(await runTools(run, agent, step.calls))], now());
+      case 'run_tools': {
+        const results = [...step.settled, ...(await runTools(run, agent, step.calls))];
+        // After the other calls of the answer, which the agent that offered them runs.
+        const handedTo = step.handoff && (await handOff(run, step.handoff.to));
+        if (step.handoff)
+          results.push({ toolCall: step.handoff.toolCall, result: handedTo?.result ?? handoffResult(step.handoff.to) });
+        applyToolResults(run.state, results, now());
+        if (step.handoff && handedTo?.agent) {
+          applyHandoff(run.state, step.handoff.to, now());
+          agent = handedTo.agent;
+        }
         run.events.syncTranscript(run.state);
         break;
+      }
     }
   }
 }
@@ -211,7 +244,8 @@ async function runTool(run: ConversationRun, tool: ToolSpec, call: ToolCall): Pr
   const { state } = run;
   try {
     return await toolActivity(tool, `${tool.name} (${call.id})`).runTool({
-      agent: state.agent,
+      // The agent whose tool it is: the one answering, which may be another than the conversation's own.
+      agent: answeringAgent(state),
       conversationId: state.conversationId,
       turn: state.turn!.turn,
       toolCall: call,

@@ -22,6 +22,7 @@ import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/workers/workflow-bundle';
 import { startConversationHarness } from '../helpers/conversation';
 import { replayAgent } from '../helpers/test-agents';
+import { calculator } from '../../src/tools';
 
 type Harness = Awaited<ReturnType<typeof startConversationHarness>>;
 
@@ -41,8 +42,28 @@ const busyAgent = defineAgent({
   limits: { continueAsNewAfterEvents: 100, continueAsNewWhenSuggested: false },
 });
 
+/** Hands its conversations to replayed-billing, which runs a tool and continues as new after 100 events. */
+const triageAgent = defineAgent({
+  name: 'replayed-triage',
+  instructions: 'Route questions.',
+  model: 'triage-model',
+  handoffs: ['replayed-billing'],
+});
+const billingAgent = defineAgent({
+  name: 'replayed-billing',
+  instructions: 'Answer billing questions.',
+  model: 'billing-model',
+  tools: [calculator],
+  handoffs: [triageAgent],
+  limits: { continueAsNewAfterEvents: 100, continueAsNewWhenSuggested: false },
+});
+
 /** Each scenario talks to one conversation of this agent (default: replayed). */
-const agentOf: Record<string, string> = { 'continue-as-new': sizedAgent.name, 'continue-as-new-busy': busyAgent.name };
+const agentOf: Record<string, string> = {
+  'continue-as-new': sizedAgent.name,
+  'continue-as-new-busy': busyAgent.name,
+  handoff: triageAgent.name,
+};
 
 const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
   'multi-turn': async (h, id) => {
@@ -119,6 +140,24 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
     if ((await runsOf(h, conversationWorkflowId(busyAgent.name, id))).length < 2)
       throw new Error('the busy conversation did not switch runs');
   },
+  handoff: async (h, id) => {
+    // A handoff, a tool of the agent handed to, then turns of that agent until the run has continued as new (the
+    // handoff goes along), and one turn in the next run.
+    h.model.script(
+      { toolCalls: [{ name: 'transfer_to_replayed-billing', arguments: '{}' }] },
+      { toolCalls: [{ name: 'calculator', arguments: '{"expression":"6*7"}' }] },
+      { content: 'It is 42.' },
+    );
+    await h.client.send(triageAgent.name, id, { id: 'm1', content: 'how much?' });
+    let sent = 1;
+    const runs = async () => (await runsOf(h, conversationWorkflowId(triageAgent.name, id))).length;
+    while ((await runs()) < 2) {
+      sent++;
+      await h.client.send(triageAgent.name, id, { id: `m${sent}`, content: `message ${sent}` });
+      if (sent > 50) throw new Error('the conversation did not continue as new');
+    }
+    await h.client.send(triageAgent.name, id, { id: `m${sent + 1}`, content: 'in the next run' });
+  },
 };
 
 /** The runs of a workflow id, oldest first. */
@@ -164,7 +203,7 @@ async function main(): Promise<void> {
   const unknown = asked.filter((name) => !(name in scenarios));
   if (unknown.length > 0)
     throw new Error(`no scenario ${unknown.join(', ')}; the scenarios: ${Object.keys(scenarios).join(', ')}`);
-  const harness = await startConversationHarness([replayAgent, sizedAgent, busyAgent]);
+  const harness = await startConversationHarness([replayAgent, sizedAgent, busyAgent, triageAgent, billingAgent]);
   try {
     for (const [name, run] of Object.entries(scenarios)) {
       if (asked.length > 0 && !asked.includes(name)) continue;

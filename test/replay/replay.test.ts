@@ -41,6 +41,9 @@ test('there are stored histories to replay: from before the visibility patch, fr
       // The same scenarios on the Temporal CLI's dev server (server 1.29.1): `npm run capture-histories` with
       // TEMPORAL_TEST_ADDRESS set.
       ...[...scenarios, ...continued].map((s) => `real-server-${s}`),
+      // A handoff, the tool of the agent handed to, and the run it continued as, still answered by that agent.
+      'handoff',
+      'handoff-run-2',
     ].sort(),
   );
 });

@@ -137,6 +137,7 @@ export class ChatRenderer {
       `status ${view.status}${view.ending ? ' (ending)' : ''}, ${view.turns} turns, ` +
         `${view.usage.inputTokens} in / ${view.usage.outputTokens} out tokens in ${view.usage.modelCalls} model calls`,
     ];
+    if (view.currentAgent && view.currentAgent !== view.agent) lines.push(`answered by agent ${view.currentAgent}`);
     if (view.currentTurn) lines.push(`running turn ${view.currentTurn.turn}, step ${view.currentTurn.step}`);
     if (view.queued.length > 0) lines.push(`queued: ${view.queued.map((m) => m.id).join(', ')}`);
     for (const a of view.pendingApprovals) lines.push(`awaiting approval: ${call(a.tool, a.arguments)}`);

@@ -103,6 +103,8 @@ export function describeConversation(state: StateAnswer, turns: TurnSummary[], t
       `  summary:  the first ${formatCount(entries)} transcript ${entries === 1 ? 'entry' : 'entries'} in a rolling summary of ${formatCount(summaryTokens)} tokens`,
     );
   }
+  if (state.currentAgent && state.currentAgent !== state.agent)
+    lines.push(`  answered by: agent ${state.currentAgent} (a handoff gave it the conversation)`);
   if (state.currentTurn) {
     const { turn, messageId, step, startedAt } = state.currentTurn;
     lines.push(`  running:  turn ${turn} (message ${messageId}), step ${step}, since ${startedAt}`);
