@@ -8,10 +8,14 @@ import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { memoryPolicy, MemoryPolicySchema, type MemoryPolicy } from '../conversation/memory-policy';
 import { AgentName } from '../conversation/protocol';
-import { toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
+import { DEFAULT_TOOL_TIMEOUT_MS, toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
+import { AGENT_TOOL_PARAMETERS } from '../conversation/sub-agent';
+import { type AgentAsTool, isAgentAsTool } from './agent-as-tool';
 import { MAX_SWITCH_THRESHOLDS } from '../conversation/run-limits';
 import {
   DEFAULT_LIMITS,
+  DEFAULT_TOOL_RETRY,
+  type ApprovalPolicy,
   type AgentBudget,
   type AgentLimits,
   type AgentPricing,
@@ -22,8 +26,12 @@ import {
   type ToolSpec,
 } from '../conversation/agent-spec';
 
-/** A tool as an agent uses it: as defined, or with this agent's own approval, timeout or retry policy. */
-export type AgentTool = Tool | ({ tool: Tool } & ToolOverrides);
+/**
+ * A tool as an agent uses it: as defined, or with this agent's own approval, timeout or retry policy; or another
+ * agent as a tool (agentAsTool), alone or with this agent's approval policy for it.
+ */
+export type AgentTool =
+  Tool | ({ tool: Tool } & ToolOverrides) | AgentAsTool | { tool: AgentAsTool; approval?: ApprovalPolicy };
 
 /**
  * An agent this one may hand the conversation to: the agent itself, or its name (for agents that hand back and
@@ -82,6 +90,8 @@ export interface Agent {
   findTool(name: string): Tool | undefined;
   /** The names of the agents it may hand the conversation to (AgentDefinition.handoffs). */
   readonly handoffs: readonly string[];
+  /** The names of the agents it calls as tools (agentAsTool). */
+  readonly agentTools: readonly string[];
 }
 
 const OVERRIDE_KEYS: string[] = ['approval', 'timeoutMs', 'retry'] satisfies (keyof ToolOverrides)[];
@@ -186,11 +196,38 @@ export function defineAgent(definition: AgentDefinition): Agent {
 
   const tools = new Map<string, Tool>();
   const toolSpecs: ToolSpec[] = [];
+  const agentTools: string[] = [];
   for (const [index, entry] of (definition?.tools ?? []).entries()) {
-    const { tool, ...overrides } = isTool(entry) ? { tool: entry } : (entry ?? {});
+    const { tool, ...overrides } = isTool(entry) || isAgentAsTool(entry) ? { tool: entry } : (entry ?? {});
+    if (isAgentAsTool(tool)) {
+      const unknown = Object.keys(overrides).filter((key) => key !== 'approval');
+      const approval = (overrides as { approval?: unknown }).approval;
+      if (unknown.length > 0) {
+        problems.push(`${label}: tools.${index} has unknown keys ${unknown.join(', ')} (an agent tool takes approval)`);
+      } else if (approval !== undefined && !['auto', 'ask', 'deny'].includes(approval as string)) {
+        problems.push(`${label}: tools.${index}.approval must be auto, ask or deny`);
+      } else if (tools.has(tool.name) || toolSpecs.some((t) => t.name === tool.name)) {
+        problems.push(`${label}: tool name "${tool.name}" is used twice; the model calls tools by name`);
+      } else if (tool.agent === definition?.name) {
+        problems.push(`${label}: tools.${index}: an agent cannot call itself as a tool`);
+      } else {
+        agentTools.push(tool.agent);
+        toolSpecs.push({
+          name: tool.name,
+          description: tool.description,
+          parameters: AGENT_TOOL_PARAMETERS,
+          approval: (approval as ApprovalPolicy | undefined) ?? 'auto',
+          // Not used: the call is a child conversation, not an activity. Present because every tool spec has them.
+          timeoutMs: DEFAULT_TOOL_TIMEOUT_MS,
+          retry: DEFAULT_TOOL_RETRY,
+          agent: tool.agent,
+        });
+      }
+      continue;
+    }
     if (!isTool(tool)) {
       problems.push(
-        `${label}: tools.${index} must be a tool from defineTool(), or { tool, approval?, timeoutMs?, retry? }`,
+        `${label}: tools.${index} must be a tool from defineTool() or agentAsTool(), or { tool, approval?, timeoutMs?, retry? }`,
       );
       continue;
     }
@@ -200,7 +237,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
       problems.push(`${label}: tools.${index} has unknown keys ${keys}`);
       continue;
     }
-    if (tools.has(tool.name)) {
+    if (tools.has(tool.name) || toolSpecs.some((t) => t.name === tool.name)) {
       problems.push(`${label}: tool name "${tool.name}" is used twice; the model calls tools by name`);
       continue;
     }
@@ -212,7 +249,13 @@ export function defineAgent(definition: AgentDefinition): Agent {
       problems.push(...error.problems.map((problem) => `${label}: ${problem}`));
     }
   }
-  const handoffs = handoffSpecs(label, definition?.name, definition?.handoffs ?? [], [...tools.keys()], problems);
+  const handoffs = handoffSpecs(
+    label,
+    definition?.name,
+    definition?.handoffs ?? [],
+    toolSpecs.map((t) => t.name),
+    problems,
+  );
   if (parsed.success) problems.push(...modelTimeoutProblems(label, parsed.data.limits ?? {}));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
@@ -238,6 +281,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
     version: createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 16),
     findTool: (toolName) => tools.get(toolName),
     handoffs: handoffs.map((h) => h.agent),
+    agentTools,
   };
 }
 

@@ -30,6 +30,11 @@ export interface ToolSpec {
   approval: ApprovalPolicy;
   timeoutMs: number;
   retry: RetrySpec;
+  /**
+   * An agent as a tool (agentAsTool): a call runs as a sub-agent conversation of this agent, not as an activity;
+   * `timeoutMs` and `retry` do not apply to it. Absent for every other tool.
+   */
+  agent?: string;
 }
 
 export interface AgentLimits {

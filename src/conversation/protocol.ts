@@ -323,6 +323,44 @@ export const ConversationStatus = sharedSchema('protocol.ConversationStatus', ()
 );
 export type ConversationStatus = z.infer<typeof ConversationStatus>;
 
+/** The parent of a sub-agent conversation (agentAsTool): the conversation, turn and tool call it answers. */
+export const ChildOf = sharedSchema('protocol.ChildOf', () =>
+  z
+    .object({
+      agent: RecordedName,
+      conversationId: RecordedName,
+      turn: z.number().int().nonnegative(),
+      toolCallId: z.string().min(1).max(MAX_ID_LENGTH),
+    })
+    .strict(),
+);
+export type ChildOf = z.infer<typeof ChildOf>;
+
+/** A sub-agent conversation (agentAsTool) a turn waits for: its address, and whether it waits for approvals. */
+export const SubConversation = sharedSchema('protocol.SubConversation', () =>
+  z.object({
+    toolCallId: z.string(),
+    agent: z.string(),
+    conversationId: z.string(),
+    status: z.enum(['running', 'awaiting_approval']),
+    /** Its tool calls waiting for a decision: answer them on the sub-conversation (`decide` to its address). */
+    pendingApprovals: z.array(PendingApproval),
+  }),
+);
+export type SubConversation = z.infer<typeof SubConversation>;
+
+/** What a sub-agent conversation tells its parent when it starts or stops waiting for approvals. */
+export const SubConversationUpdate = sharedSchema('protocol.SubConversationUpdate', () =>
+  z
+    .object({
+      toolCallId: z.string().min(1).max(MAX_ID_LENGTH),
+      status: z.enum(['running', 'awaiting_approval']),
+      pendingApprovals: z.array(PendingApproval),
+    })
+    .strict(),
+);
+export type SubConversationUpdate = z.infer<typeof SubConversationUpdate>;
+
 /** What the `state` query answers. */
 export const ConversationView = sharedSchema('protocol.ConversationView', () =>
   z.object({
@@ -351,6 +389,10 @@ export const ConversationView = sharedSchema('protocol.ConversationView', () =>
     memory: z.object({ summarizedThrough: z.number().int(), summaryTokens: z.number().int() }).nullable(),
     turns: z.number().int(),
     ending: z.boolean(),
+    /** The sub-agent conversations the turn waits for (agentAsTool); absent when none. */
+    subConversations: z.array(SubConversation).optional(),
+    /** For a sub-agent conversation: the conversation, turn and tool call it answers. */
+    childOf: ChildOf.optional(),
   }),
 );
 export type ConversationView = z.infer<typeof ConversationView>;
@@ -467,6 +509,12 @@ export const StartConversation = sharedSchema('protocol.StartConversation', () =
       events: z.unknown().optional(),
       /** What a new conversation starts with (see ConversationSeed); a run with `state` has it already. */
       seed: ConversationSeed.optional(),
+      /**
+       * A sub-agent conversation (agentAsTool) started by another conversation's tool call: it takes `message`, its
+       * only one, answers it, and ends; its parent reads the reply from its result. Both or neither.
+       */
+      childOf: ChildOf.optional(),
+      message: InboundMessage.optional(),
     })
     .strict(),
 );
@@ -532,6 +580,8 @@ export const ConversationEvent = sharedSchema('protocol.ConversationEvent', () =
       handoff: z.object({ from: z.string(), to: z.string() }).optional(),
     }),
     z.object({ type: z.literal('reply'), reply: Reply }),
+    /** A sub-agent conversation of the turn started, waits for approvals, or goes on (see SubConversation). */
+    z.object({ type: z.literal('sub_conversation'), turn: z.number().int(), subConversation: SubConversation }),
     z.object({ type: z.literal('conversation.ended'), turns: z.number().int() }),
     /** Not from the conversation: the watcher asked for events older than those kept, and resumes at the oldest. */
     z.object({ type: z.literal('stream.gap'), missedFrom: z.number().int(), resumedAt: z.number().int() }),
@@ -564,6 +614,8 @@ export const decideUpdate = defineUpdate<{ accepted: true }, [Decision]>('decide
 export const cancelTurnUpdate = defineUpdate<CancelTurnResult, [CancelTurnRequest?]>('cancelTurn');
 /** Closes the conversation after the current turn and any queued messages. */
 export const endSignal = defineSignal('end');
+/** Sent by a sub-agent conversation to its parent (agentAsTool): it waits for approvals, or no longer does. */
+export const subConversationSignal = defineSignal<[SubConversationUpdate]>('subConversation');
 export const stateQuery = defineQuery<ConversationView>('state');
 export const transcriptQuery = defineQuery<HeldTranscriptPage, [TranscriptPageRequest?]>('transcript');
 

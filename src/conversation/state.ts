@@ -20,6 +20,7 @@ import type { PaymentCheckInput, PaymentOutcome } from './payment';
 import { paymentRefusedReply, paymentRequiredReply } from './payment';
 import { budgetRefusal } from './budget';
 import { addModelCall, type ConversationUsage, emptyUsage, restoreUsage } from './usage';
+import { addChildUsage } from './sub-agent';
 import {
   addOlderId,
   type CarriedOlderIds,
@@ -30,6 +31,7 @@ import {
   restoreOlderIds,
 } from './older-ids';
 import type {
+  ChildOf,
   ConversationSeed,
   ConversationView,
   Decision,
@@ -40,6 +42,8 @@ import type {
   ReplyCut,
   ReplyStatus,
   StoredTranscriptEntry,
+  SubConversation,
+  SubConversationUpdate,
   TokenUsage,
   ToolCall,
   TranscriptEntry,
@@ -97,6 +101,8 @@ export interface TurnState {
   payment?: PaymentOutcome | null;
   /** What of the turn was cut short and the user was told of (turnCuts), for its reply. */
   cut?: ReplyCut;
+  /** Sub-agent conversations (agentAsTool) the turn waits for; absent until the first. */
+  subConversations?: SubConversation[];
 }
 
 /** The rolling summary of the turns that no longer fit the model's context window. */
@@ -154,6 +160,8 @@ export interface ConversationState {
    * that older code carries unread, so no new schema version.
    */
   currentAgent?: string;
+  /** For a sub-agent conversation (agentAsTool): the conversation, turn and tool call it answers. */
+  childOf?: ChildOf;
 }
 
 export function initialState(agent: string, conversationId: string): ConversationState {
@@ -349,6 +357,47 @@ export function applyHandoff(state: ConversationState, to: string, now: string):
     content: `The conversation was handed from agent "${from}" to agent "${to}", which answers from now on.`,
     handoff: { from, to },
     at: now,
+  });
+}
+
+// ---- sub-agent conversations (agentAsTool) -------------------------------------------------------------------
+
+/** A tool call of the turn now runs as the sub-agent conversation `agent`/`conversationId`. */
+export function beginSubConversation(
+  state: ConversationState,
+  toolCallId: string,
+  agent: string,
+  conversationId: string,
+): void {
+  const turn = requireTurn(state);
+  (turn.subConversations ??= []).push({ toolCallId, agent, conversationId, status: 'running', pendingApprovals: [] });
+}
+
+/** What a sub-conversation told its parent; the updated entry, or undefined when the turn waits for no such call. */
+export function updateSubConversation(
+  state: ConversationState,
+  update: SubConversationUpdate,
+): SubConversation | undefined {
+  const sub = state.turn?.subConversations?.find((s) => s.toolCallId === update.toolCallId);
+  if (!sub) return undefined;
+  sub.status = update.status;
+  sub.pendingApprovals = update.pendingApprovals;
+  return sub;
+}
+
+/**
+ * A sub-conversation finished: the turn no longer waits for it, and what it used counts in this conversation's
+ * usage (to the author of the turn's message) and the turn's reply.
+ */
+export function endSubConversation(state: ConversationState, toolCallId: string, usage?: ConversationUsage): void {
+  const turn = requireTurn(state);
+  turn.subConversations = turn.subConversations?.filter((s) => s.toolCallId !== toolCallId);
+  if (!usage) return;
+  state.usage = addChildUsage(state.usage, usage, turn.message.author);
+  turn.usage = sumTokenUsage(turn.usage, {
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    ...(usage.modelCalls > usage.unpricedCalls ? { costMicros: usage.costMicros } : {}),
   });
 }
 
@@ -973,6 +1022,8 @@ export function view(
       : null,
     turns: state.turns,
     ending: state.ending,
+    ...(turn?.subConversations?.length ? { subConversations: turn.subConversations } : {}),
+    ...(state.childOf ? { childOf: state.childOf } : {}),
   };
 }
 

@@ -43,6 +43,7 @@ import { loadAgent, modelActivity, paymentActivity, toolActivity } from './activ
 import { type ConversationRun, currentAgent, now, runSize } from './conversation-run';
 import { deliver } from './delivery';
 import { PATCHES } from './patches';
+import { runSubAgent, tellParent } from './sub-agent';
 import { errorReply, modelCallOverdue, runLimitNear } from './turn-failures';
 import { publishVisibility } from './visibility';
 
@@ -211,6 +212,8 @@ async function awaitApproval(run: ConversationRun, agent: AgentSpec, step: StepO
   requestApprovals(state, step.requests, now(), timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined);
   events.syncApprovals(state);
   publishVisibility(state, 'awaiting_approval');
+  // A sub-agent conversation's approvals are answered here; its parent's view names it meanwhile.
+  if (state.childOf) await tellParent(run, { status: 'awaiting_approval', pendingApprovals: state.turn!.approvals });
   const decided = await condition(() => !awaitingApproval(state) || state.turn?.cancelled != null, timeoutMs);
   if (!decided) {
     for (const approval of state.turn!.approvals) {
@@ -224,6 +227,7 @@ async function awaitApproval(run: ConversationRun, agent: AgentSpec, step: StepO
     expireApprovals(state);
   }
   publishVisibility(state, 'running');
+  if (state.childOf) await tellParent(run, { status: 'running', pendingApprovals: [] });
 }
 
 /** The call without the agent's instructions and tools when the worker knows them by the version (ModelCallRequest). */
@@ -270,7 +274,11 @@ async function runTools(
   const worker = async () => {
     for (let call = queue.shift(); call; call = queue.shift()) {
       const tool = agent.tools.find((t) => t.name === call!.name)!;
-      results.push({ toolCall: call, result: await runTool(run, tool, call) });
+      // An agent tool (agentAsTool) runs as a sub-agent conversation, every other tool as an activity.
+      const result = tool.agent
+        ? await runSubAgent(run, { ...tool, agent: tool.agent }, call)
+        : await runTool(run, tool, call);
+      results.push({ toolCall: call, result });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(agent.limits.maxParallelTools, calls.length)) }, worker));

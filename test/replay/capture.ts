@@ -21,7 +21,8 @@ import { defineAgent } from '../../src/agents/define-agent';
 import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/workers/workflow-bundle';
 import { startConversationHarness } from '../helpers/conversation';
-import { replayAgent } from '../helpers/test-agents';
+import { lookup, replayAgent } from '../helpers/test-agents';
+import { agentAsTool } from '../../src/agents/agent-as-tool';
 import { calculator } from '../../src/tools';
 
 type Harness = Awaited<ReturnType<typeof startConversationHarness>>;
@@ -58,11 +59,29 @@ const billingAgent = defineAgent({
   limits: { continueAsNewAfterEvents: 100, continueAsNewWhenSuggested: false },
 });
 
+/** Calls replayed-researcher as a tool: a sub-agent conversation, a child workflow with a history of its own. */
+const researcherAgent = defineAgent({
+  name: 'replayed-researcher',
+  instructions: 'Find facts.',
+  model: 'researcher-model',
+  tools: [lookup],
+});
+const writerAgent = defineAgent({
+  name: 'replayed-writer',
+  instructions: 'Write answers; ask the researcher.',
+  model: 'writer-model',
+  tools: [agentAsTool(researcherAgent, { name: 'ask_researcher' })],
+});
+
+/** Workflows a scenario started besides its conversation (sub-agent conversations), captured as <scenario>-child. */
+const children: Record<string, string[]> = {};
+
 /** Each scenario talks to one conversation of this agent (default: replayed). */
 const agentOf: Record<string, string> = {
   'continue-as-new': sizedAgent.name,
   'continue-as-new-busy': busyAgent.name,
   handoff: triageAgent.name,
+  'agent-as-tool': writerAgent.name,
 };
 
 const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
@@ -140,6 +159,29 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
     if ((await runsOf(h, conversationWorkflowId(busyAgent.name, id))).length < 2)
       throw new Error('the busy conversation did not switch runs');
   },
+  'agent-as-tool': async (h, id) => {
+    // The writer asks the researcher, whose lookup waits for approval on its own conversation; then it writes.
+    h.model.script(
+      { toolCalls: [{ name: 'ask_researcher', arguments: '{"input":"the capital of France?"}' }] },
+      { toolCalls: [{ name: 'lookup', arguments: '{"q":"capital of France"}' }] },
+      { content: 'Paris.' },
+      { content: 'The capital is Paris.' },
+    );
+    const reply = h.client.send(writerAgent.name, id, { id: 'm1', content: 'what is the capital of France?' });
+    for (;;) {
+      const sub = (await h.client.state(writerAgent.name, id).catch(() => undefined))?.subConversations?.[0];
+      if (sub?.status === 'awaiting_approval') {
+        await h.client.decide(sub.agent, sub.conversationId, {
+          toolCallId: sub.pendingApprovals[0].toolCallId,
+          decision: 'approve',
+        });
+        children['agent-as-tool'] = [conversationWorkflowId(sub.agent, sub.conversationId)];
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await reply;
+  },
   handoff: async (h, id) => {
     // A handoff, a tool of the agent handed to, then turns of that agent until the run has continued as new (the
     // handoff goes along), and one turn in the next run.
@@ -203,7 +245,15 @@ async function main(): Promise<void> {
   const unknown = asked.filter((name) => !(name in scenarios));
   if (unknown.length > 0)
     throw new Error(`no scenario ${unknown.join(', ')}; the scenarios: ${Object.keys(scenarios).join(', ')}`);
-  const harness = await startConversationHarness([replayAgent, sizedAgent, busyAgent, triageAgent, billingAgent]);
+  const harness = await startConversationHarness([
+    replayAgent,
+    sizedAgent,
+    busyAgent,
+    triageAgent,
+    billingAgent,
+    researcherAgent,
+    writerAgent,
+  ]);
   try {
     for (const [name, run] of Object.entries(scenarios)) {
       if (asked.length > 0 && !asked.includes(name)) continue;
@@ -211,10 +261,21 @@ async function main(): Promise<void> {
       const workflowId = conversationWorkflowId(agentOf[name] ?? replayAgent.name, id);
       harness.model.reset();
       await run(harness, id);
-      const runs = await runsOf(harness, workflowId);
-      for (const [index, { runId }] of runs.entries()) {
+      const runs = [
+        ...(await runsOf(harness, workflowId)).map((run, index) => ({
+          ...run,
+          workflowId,
+          file: `${PREFIX}${name}${index === 0 ? '' : `-run-${index + 1}`}.json`,
+        })),
+        ...(children[name] ?? []).map((child, index) => ({
+          runId: undefined as string | undefined,
+          workflowId: child,
+          file: `${PREFIX}${name}-child${index === 0 ? '' : `-${index + 1}`}.json`,
+        })),
+      ];
+      for (const [index, { runId, workflowId, file: fileName }] of runs.entries()) {
         const history = await harness.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-        const file = join(__dirname, 'histories', `${PREFIX}${name}${index === 0 ? '' : `-run-${index + 1}`}.json`);
+        const file = join(__dirname, 'histories', fileName);
         // protobufjs's own object form (enum names, int64 as strings, bytes as base64): readable, and read back
         // by the same library without loss.
         const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), {
@@ -223,7 +284,7 @@ async function main(): Promise<void> {
           bytes: String,
         });
         writeFileSync(file, `${JSON.stringify(json, null, 1)}\n`);
-        console.log(`captured ${name} (run ${index + 1}): ${history.events?.length} events -> ${file}`);
+        console.log(`captured ${name} (${index + 1} of ${runs.length}): ${history.events?.length} events -> ${file}`);
       }
     }
   } finally {
