@@ -16,7 +16,8 @@
  * });
  * export const helper = defineAgent({ name: 'helper', instructions: 'Be brief.', model: 'gpt-4o-mini', tools: [weather] });
  */
-export { defineAgent, type Agent, type AgentDefinition, type AgentTool } from './agents/define-agent';
+export { defineAgent, type Agent, type AgentDefinition, type AgentTool, type Handoff } from './agents/define-agent';
+export { agentAsTool, type AgentAsTool, type AgentAsToolOptions } from './agents/agent-as-tool';
 export { AgentRegistry } from './agents/registry';
 export type { McpHttpServer, McpServerDefinition, McpStdioServer, McpValue } from './agents/mcp-servers';
 export { McpConnections, McpServerError, type McpConnectionsOptions } from './tools/mcp-connections';

@@ -55,6 +55,8 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps): WorkerActivities {
   const { agents, logger } = deps;
   const mcp = { agent: (name: string) => agents.get(name), connections: deps.mcpConnections ?? new McpConnections() };
+  // A worker that would hand conversations to an agent it lacks does not start.
+  agents.checkHandoffs();
   const prices = deps.prices ?? priceTable();
   // Transcript records are read again by every later model call: this worker keeps the recent ones in memory.
   const transcripts = deps.store && cachedContentStore(deps.store);

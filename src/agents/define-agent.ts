@@ -8,22 +8,39 @@ import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { memoryPolicy, MemoryPolicySchema, type MemoryPolicy } from '../conversation/memory-policy';
 import { AgentName } from '../conversation/protocol';
-import { toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
 import { MCP_TOOL_SEPARATOR } from '../conversation/mcp-tools';
 import { mcpServerSpec, parseMcpServers, type McpServerDefinition } from './mcp-servers';
+import { DEFAULT_TOOL_TIMEOUT_MS, toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
+import { AGENT_TOOL_PARAMETERS } from '../conversation/sub-agent';
+import { type AgentAsTool, isAgentAsTool } from './agent-as-tool';
 import { MAX_SWITCH_THRESHOLDS } from '../conversation/run-limits';
 import {
   DEFAULT_LIMITS,
+  DEFAULT_TOOL_RETRY,
+  type ApprovalPolicy,
   type AgentBudget,
   type AgentLimits,
   type AgentPricing,
   type AgentSpec,
   type BusyPolicy,
+  handoffToolName,
+  type HandoffSpec,
   type ToolSpec,
 } from '../conversation/agent-spec';
 
-/** A tool as an agent uses it: as defined, or with this agent's own approval, timeout or retry policy. */
-export type AgentTool = Tool | ({ tool: Tool } & ToolOverrides);
+/**
+ * A tool as an agent uses it: as defined, or with this agent's own approval, timeout or retry policy; or another
+ * agent as a tool (agentAsTool), alone or with this agent's approval policy for it.
+ */
+export type AgentTool =
+  Tool | ({ tool: Tool } & ToolOverrides) | AgentAsTool | { tool: AgentAsTool; approval?: ApprovalPolicy };
+
+/**
+ * An agent this one may hand the conversation to: the agent itself, or its name (for agents that hand back and
+ * forth: one of them is defined first, so it names the other), or either with the description the model is given
+ * of the handoff (by default, that it hands the conversation over to that agent).
+ */
+export type Handoff = Agent | string | { agent: Agent | string; description?: string };
 
 export interface AgentDefinition {
   /** Part of every conversation's workflow id: letters, digits and . _ : @ - only. */
@@ -66,6 +83,12 @@ export interface AgentDefinition {
    * ]
    */
   mcp?: McpServerDefinition[];
+  /**
+   * Agents the model may hand the conversation to, each offered as a tool `transfer_to_<agent>`. The agent handed
+   * to answers from the next step on, with its own instructions, model and tools, until it hands over in turn; the
+   * conversation keeps its address (the first agent's name). Every one must be served by the same worker.
+   */
+  handoffs?: Handoff[];
 }
 
 export interface Agent {
@@ -85,6 +108,10 @@ export interface Agent {
    * an Agent made without defineAgent still type-checks (it then has none).
    */
   readonly mcpServers?: readonly McpServerDefinition[];
+  /** The names of the agents it may hand the conversation to (AgentDefinition.handoffs). */
+  readonly handoffs: readonly string[];
+  /** The names of the agents it calls as tools (agentAsTool). */
+  readonly agentTools: readonly string[];
 }
 
 const OVERRIDE_KEYS: string[] = ['approval', 'timeoutMs', 'retry'] satisfies (keyof ToolOverrides)[];
@@ -161,7 +188,10 @@ const Definition = z.object({
   pricing: Pricing.optional(),
   onBusy: z.enum(['queue', 'reject', 'interrupt']).optional(),
   mcp: z.array(z.unknown()).optional(),
+  handoffs: z.array(z.unknown()).optional(),
 });
+
+const HandoffDescription = z.string().trim().min(1, 'must not be empty').max(1_000);
 
 /**
  * Defines an agent; every problem (a bad name, a clash of tool names, a bad limit) is reported at once.
@@ -187,11 +217,38 @@ export function defineAgent(definition: AgentDefinition): Agent {
 
   const tools = new Map<string, Tool>();
   const toolSpecs: ToolSpec[] = [];
+  const agentTools: string[] = [];
   for (const [index, entry] of (definition?.tools ?? []).entries()) {
-    const { tool, ...overrides } = isTool(entry) ? { tool: entry } : (entry ?? {});
+    const { tool, ...overrides } = isTool(entry) || isAgentAsTool(entry) ? { tool: entry } : (entry ?? {});
+    if (isAgentAsTool(tool)) {
+      const unknown = Object.keys(overrides).filter((key) => key !== 'approval');
+      const approval = (overrides as { approval?: unknown }).approval;
+      if (unknown.length > 0) {
+        problems.push(`${label}: tools.${index} has unknown keys ${unknown.join(', ')} (an agent tool takes approval)`);
+      } else if (approval !== undefined && !['auto', 'ask', 'deny'].includes(approval as string)) {
+        problems.push(`${label}: tools.${index}.approval must be auto, ask or deny`);
+      } else if (tools.has(tool.name) || toolSpecs.some((t) => t.name === tool.name)) {
+        problems.push(`${label}: tool name "${tool.name}" is used twice; the model calls tools by name`);
+      } else if (tool.agent === definition?.name) {
+        problems.push(`${label}: tools.${index}: an agent cannot call itself as a tool`);
+      } else {
+        agentTools.push(tool.agent);
+        toolSpecs.push({
+          name: tool.name,
+          description: tool.description,
+          parameters: AGENT_TOOL_PARAMETERS,
+          approval: (approval as ApprovalPolicy | undefined) ?? 'auto',
+          // Not used: the call is a child conversation, not an activity. Present because every tool spec has them.
+          timeoutMs: DEFAULT_TOOL_TIMEOUT_MS,
+          retry: DEFAULT_TOOL_RETRY,
+          agent: tool.agent,
+        });
+      }
+      continue;
+    }
     if (!isTool(tool)) {
       problems.push(
-        `${label}: tools.${index} must be a tool from defineTool(), or { tool, approval?, timeoutMs?, retry? }`,
+        `${label}: tools.${index} must be a tool from defineTool() or agentAsTool(), or { tool, approval?, timeoutMs?, retry? }`,
       );
       continue;
     }
@@ -201,7 +258,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
       problems.push(`${label}: tools.${index} has unknown keys ${keys}`);
       continue;
     }
-    if (tools.has(tool.name)) {
+    if (tools.has(tool.name) || toolSpecs.some((t) => t.name === tool.name)) {
       problems.push(`${label}: tool name "${tool.name}" is used twice; the model calls tools by name`);
       continue;
     }
@@ -223,6 +280,13 @@ export function defineAgent(definition: AgentDefinition): Agent {
       }
     }
   }
+  const handoffs = handoffSpecs(
+    label,
+    definition?.name,
+    definition?.handoffs ?? [],
+    toolSpecs.map((t) => t.name),
+    problems,
+  );
   if (parsed.success) problems.push(...modelTimeoutProblems(label, parsed.data.limits ?? {}));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
@@ -240,6 +304,8 @@ export function defineAgent(definition: AgentDefinition): Agent {
     ...(onBusy && onBusy !== 'queue' ? { onBusy } : {}),
     // Left out without servers, for the same reason.
     ...(mcp.servers.length > 0 ? { mcp: mcp.servers.map(mcpServerSpec) } : {}),
+    // Left out when there are none, for the same reason.
+    ...(handoffs.length > 0 ? { handoffs } : {}),
   };
   return {
     name,
@@ -248,7 +314,75 @@ export function defineAgent(definition: AgentDefinition): Agent {
     version: createHash('sha256').update(JSON.stringify(spec)).digest('base64url').slice(0, 16),
     findTool: (toolName) => tools.get(toolName),
     mcpServers: Object.freeze(mcp.servers),
+    handoffs: handoffs.map((h) => h.agent),
+    agentTools,
   };
+}
+
+/**
+ * The handoffs as the spec holds them, with every problem noted: a target that is not an agent or an agent name,
+ * the agent itself, a target named twice, or a transfer tool whose name one of the agent's tools already has.
+ * Whether the worker serves each target is checked when the worker starts (AgentRegistry.checkHandoffs).
+ */
+function handoffSpecs(
+  label: string,
+  self: unknown,
+  entries: unknown[],
+  toolNames: string[],
+  problems: string[],
+): HandoffSpec[] {
+  const specs: HandoffSpec[] = [];
+  if (!Array.isArray(entries)) return specs;
+  for (const [index, entry] of entries.entries()) {
+    const { agent, description } = isHandoffTarget(entry)
+      ? { agent: entry, description: undefined }
+      : ((entry ?? {}) as { agent?: unknown; description?: unknown });
+    const name = isAgent(agent) ? agent.name : agent;
+    const where = `${label}: handoffs.${index}`;
+    const parsedName = AgentName.safeParse(name);
+    if (!isHandoffTarget(agent) || !parsedName.success) {
+      problems.push(`${where} must be an agent from defineAgent(), an agent's name, or { agent, description? }`);
+      continue;
+    }
+    const parsedDescription = HandoffDescription.optional().safeParse(description);
+    if (!parsedDescription.success) {
+      problems.push(`${where}.description: ${parsedDescription.error.issues[0]?.message ?? 'invalid'}`);
+      continue;
+    }
+    const target = parsedName.data;
+    const toolName = handoffToolName(target);
+    if (target === self) {
+      problems.push(`${where}: an agent cannot hand the conversation to itself`);
+    } else if (specs.some((s) => s.agent === target)) {
+      problems.push(`${where}: agent "${target}" is named twice`);
+    } else if (toolNames.includes(toolName) || specs.some((s) => s.toolName === toolName)) {
+      problems.push(
+        `${where}: the handoff tool "${toolName}" has the name of another tool; the model calls tools by name`,
+      );
+    } else {
+      specs.push({
+        agent: target,
+        toolName,
+        description:
+          parsedDescription.data ??
+          `Hand the conversation over to the agent "${target}": it answers from the next step on, with its own instructions and tools.`,
+      });
+    }
+  }
+  return specs;
+}
+
+function isAgent(value: unknown): value is Agent {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Agent).name === 'string' &&
+    typeof (value as Agent).spec === 'function'
+  );
+}
+
+function isHandoffTarget(value: unknown): value is Agent | string {
+  return typeof value === 'string' || isAgent(value);
 }
 
 /**

@@ -26,6 +26,31 @@ export class AgentRegistry {
     return this.agents.get(name);
   }
 
+  /**
+   * Every handoff to, or agent tool of, an agent this registry lacks: a conversation handed to it, or started for
+   * it, would find no worker to answer.
+   *
+   * @throws ConfigError listing each one.
+   */
+  checkHandoffs(): void {
+    const serves = `(serves: ${[...this.agents.keys()].join(', ')})`;
+    const problems = this.list().flatMap((agent) => [
+      ...agent.handoffs
+        .filter((target) => !this.agents.has(target))
+        .map(
+          (target) =>
+            `agent "${agent.name}" hands off to agent "${target}", which this worker does not serve ${serves}`,
+        ),
+      ...agent.agentTools
+        .filter((target) => !this.agents.has(target))
+        .map(
+          (target) =>
+            `agent "${agent.name}" calls agent "${target}" as a tool, which this worker does not serve ${serves}`,
+        ),
+    ]);
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
+
   /** The registered agents, in the order they were added. */
   list(): Agent[] {
     return [...this.agents.values()];

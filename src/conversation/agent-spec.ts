@@ -31,6 +31,11 @@ export interface ToolSpec {
   approval: ApprovalPolicy;
   timeoutMs: number;
   retry: RetrySpec;
+  /**
+   * An agent as a tool (agentAsTool): a call runs as a sub-agent conversation of this agent, not as an activity;
+   * `timeoutMs` and `retry` do not apply to it. Absent for every other tool.
+   */
+  agent?: string;
 }
 
 export interface AgentLimits {
@@ -125,16 +130,46 @@ export interface AgentSpec {
    * agent without any, so its spec and version are what they were before MCP servers existed.
    */
   mcp?: McpServerSpec[];
+  /**
+   * The agents this one may hand the conversation to, each offered to the model as a tool without arguments.
+   * Absent when there are none, so the spec (and its version) of an agent without handoffs is what it was before
+   * handoffs existed.
+   */
+  handoffs?: HandoffSpec[];
 }
+
+/** A handoff as the model is offered it: calling `toolName` hands the conversation to `agent`. */
+export interface HandoffSpec {
+  agent: string;
+  toolName: string;
+  description: string;
+}
+
+/** The tool that hands over to `agent`: `transfer_to_<agent>`, as the OpenAI Agents SDK names it (in tool-name letters). */
+export function handoffToolName(agent: string): string {
+  return `transfer_to_${agent.replace(/[^a-zA-Z0-9_-]/g, '_')}`.slice(0, 64);
+}
+
+/** The arguments of a handoff tool: none. */
+export const HANDOFF_PARAMETERS: Record<string, unknown> = {
+  type: 'object',
+  properties: {},
+  additionalProperties: false,
+};
 
 /** What the model is told of a tool. */
 export type ModelToolSpec = Pick<ToolSpec, 'name' | 'description' | 'parameters'>;
 
-/** The tools the model is offered: all but those the agent denies. */
+/** The tools the model is offered: all but those the agent denies, then one per handoff. */
 export function modelTools(agent: AgentSpec): ModelToolSpec[] {
-  return agent.tools
+  const tools = agent.tools
     .filter((t) => t.approval !== 'deny')
     .map(({ name, description, parameters }) => ({ name, description, parameters }));
+  if (!agent.handoffs) return tools;
+  return [
+    ...tools,
+    ...agent.handoffs.map((h) => ({ name: h.toolName, description: h.description, parameters: HANDOFF_PARAMETERS })),
+  ];
 }
 
 /** A hung provider is given up on this soon: about a minute to the next attempt. */

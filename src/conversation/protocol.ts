@@ -271,7 +271,14 @@ export const TranscriptEntry = sharedSchema('protocol.TranscriptEntry', () =>
       at: z.string(),
     }),
     /** What the runtime itself says: limits reached, cancellations, errors shown to the user. */
-    z.object({ role: z.literal('notice'), turn: z.number().int(), content: z.string(), at: z.string() }),
+    z.object({
+      role: z.literal('notice'),
+      turn: z.number().int(),
+      content: z.string(),
+      /** On the notice of a handoff: the agent that handed the conversation over, and the one that answers now. */
+      handoff: z.object({ from: z.string(), to: z.string() }).optional(),
+      at: z.string(),
+    }),
   ]),
 );
 export type TranscriptEntry = z.infer<typeof TranscriptEntry>;
@@ -316,10 +323,51 @@ export const ConversationStatus = sharedSchema('protocol.ConversationStatus', ()
 );
 export type ConversationStatus = z.infer<typeof ConversationStatus>;
 
+/** The parent of a sub-agent conversation (agentAsTool): the conversation, turn and tool call it answers. */
+export const ChildOf = sharedSchema('protocol.ChildOf', () =>
+  z
+    .object({
+      agent: RecordedName,
+      conversationId: RecordedName,
+      turn: z.number().int().nonnegative(),
+      toolCallId: z.string().min(1).max(MAX_ID_LENGTH),
+    })
+    .strict(),
+);
+export type ChildOf = z.infer<typeof ChildOf>;
+
+/** A sub-agent conversation (agentAsTool) a turn waits for: its address, and whether it waits for approvals. */
+export const SubConversation = sharedSchema('protocol.SubConversation', () =>
+  z.object({
+    toolCallId: z.string(),
+    agent: z.string(),
+    conversationId: z.string(),
+    status: z.enum(['running', 'awaiting_approval']),
+    /** Its tool calls waiting for a decision: answer them on the sub-conversation (`decide` to its address). */
+    pendingApprovals: z.array(PendingApproval),
+  }),
+);
+export type SubConversation = z.infer<typeof SubConversation>;
+
+/** What a sub-agent conversation tells its parent when it starts or stops waiting for approvals. */
+export const SubConversationUpdate = sharedSchema('protocol.SubConversationUpdate', () =>
+  z
+    .object({
+      toolCallId: z.string().min(1).max(MAX_ID_LENGTH),
+      status: z.enum(['running', 'awaiting_approval']),
+      pendingApprovals: z.array(PendingApproval),
+    })
+    .strict(),
+);
+export type SubConversationUpdate = z.infer<typeof SubConversationUpdate>;
+
 /** What the `state` query answers. */
 export const ConversationView = sharedSchema('protocol.ConversationView', () =>
   z.object({
+    /** The conversation's own agent: part of its address, whoever answers now. */
     agent: z.string(),
+    /** The agent that answers now: `agent`, or the one a handoff gave the conversation to (absent from older workers). */
+    currentAgent: z.string().optional(),
     conversationId: z.string(),
     status: ConversationStatus,
     currentTurn: z
@@ -343,6 +391,10 @@ export const ConversationView = sharedSchema('protocol.ConversationView', () =>
     ending: z.boolean(),
     /** The conversation this one was forked from, and at which of its turns; absent for one that was not. */
     forkedFrom: z.object({ conversationId: z.string(), turn: z.number().int() }).optional(),
+    /** The sub-agent conversations the turn waits for (agentAsTool); absent when none. */
+    subConversations: z.array(SubConversation).optional(),
+    /** For a sub-agent conversation: the conversation, turn and tool call it answers. */
+    childOf: ChildOf.optional(),
   }),
 );
 export type ConversationView = z.infer<typeof ConversationView>;
@@ -571,6 +623,12 @@ export const StartConversation = sharedSchema('protocol.StartConversation', () =
       seed: ConversationSeed.optional(),
       /** A fork of another conversation's first turns (see ForkPoint); a run with `state` has it already. */
       fork: ForkPoint.optional(),
+      /**
+       * A sub-agent conversation (agentAsTool) started by another conversation's tool call: it takes `message`, its
+       * only one, answers it, and ends; its parent reads the reply from its result. Both or neither.
+       */
+      childOf: ChildOf.optional(),
+      message: InboundMessage.optional(),
     })
     .strict(),
 );
@@ -629,8 +687,15 @@ export const ConversationEvent = sharedSchema('protocol.ConversationEvent', () =
       /** The result as the model sees it, cut to 2,000 characters. */
       content: z.string(),
     }),
-    z.object({ type: z.literal('notice'), turn: z.number().int(), content: z.string() }),
+    z.object({
+      type: z.literal('notice'),
+      turn: z.number().int(),
+      content: z.string(),
+      handoff: z.object({ from: z.string(), to: z.string() }).optional(),
+    }),
     z.object({ type: z.literal('reply'), reply: Reply }),
+    /** A sub-agent conversation of the turn started, waits for approvals, or goes on (see SubConversation). */
+    z.object({ type: z.literal('sub_conversation'), turn: z.number().int(), subConversation: SubConversation }),
     z.object({ type: z.literal('conversation.ended'), turns: z.number().int() }),
     /** Not from the conversation: the watcher asked for events older than those kept, and resumes at the oldest. */
     z.object({ type: z.literal('stream.gap'), missedFrom: z.number().int(), resumedAt: z.number().int() }),
@@ -663,6 +728,8 @@ export const decideUpdate = defineUpdate<{ accepted: true }, [Decision]>('decide
 export const cancelTurnUpdate = defineUpdate<CancelTurnResult, [CancelTurnRequest?]>('cancelTurn');
 /** Closes the conversation after the current turn and any queued messages. */
 export const endSignal = defineSignal('end');
+/** Sent by a sub-agent conversation to its parent (agentAsTool): it waits for approvals, or no longer does. */
+export const subConversationSignal = defineSignal<[SubConversationUpdate]>('subConversation');
 export const stateQuery = defineQuery<ConversationView>('state');
 export const transcriptQuery = defineQuery<HeldTranscriptPage, [TranscriptPageRequest?]>('transcript');
 /** What a fork at a past turn starts from (ForkPointAnswer); read-only, so the original is left as it was. */

@@ -4,7 +4,7 @@
  * steps these functions choose. State is plain JSON with a schema version, so it can travel through
  * continue-as-new and be read back by newer code.
  */
-import { type AgentSpec, modelTools } from './agent-spec';
+import { type AgentSpec, type HandoffSpec, modelTools } from './agent-spec';
 import { assistantEntry } from './assistant-entry';
 import type { McpListing } from './mcp-tools';
 import type {
@@ -21,6 +21,7 @@ import type { PaymentCheckInput, PaymentOutcome } from './payment';
 import { paymentRefusedReply, paymentRequiredReply } from './payment';
 import { budgetRefusal } from './budget';
 import { addModelCall, type ConversationUsage, emptyUsage, restoreUsage } from './usage';
+import { addChildUsage } from './sub-agent';
 import {
   addOlderId,
   type CarriedOlderIds,
@@ -31,6 +32,7 @@ import {
   restoreOlderIds,
 } from './older-ids';
 import type {
+  ChildOf,
   ConversationSeed,
   ConversationView,
   Decision,
@@ -41,6 +43,8 @@ import type {
   ReplyCut,
   ReplyStatus,
   StoredTranscriptEntry,
+  SubConversation,
+  SubConversationUpdate,
   TokenUsage,
   ToolCall,
   TranscriptEntry,
@@ -98,6 +102,8 @@ export interface TurnState {
   payment?: PaymentOutcome | null;
   /** What of the turn was cut short and the user was told of (turnCuts), for its reply. */
   cut?: ReplyCut;
+  /** Sub-agent conversations (agentAsTool) the turn waits for; absent until the first. */
+  subConversations?: SubConversation[];
 }
 
 /** The rolling summary of the turns that no longer fit the model's context window. */
@@ -160,6 +166,14 @@ export interface ConversationState {
    * without MCP servers, so no new schema version: older code carries it unread.
    */
   mcpTools?: Record<string, McpListing>;
+  /**
+   * The agent that answers now, when a handoff gave the conversation to another agent than the one it belongs to
+   * (`agent`, which stays its address: its workflow id). Absent while the first agent answers. An optional field
+   * that older code carries unread, so no new schema version.
+   */
+  currentAgent?: string;
+  /** For a sub-agent conversation (agentAsTool): the conversation, turn and tool call it answers. */
+  childOf?: ChildOf;
 }
 
 export function initialState(agent: string, conversationId: string): ConversationState {
@@ -323,6 +337,82 @@ export function sendRefusal(state: ConversationState, message: InboundMessage): 
   return undefined;
 }
 
+// ---- handoffs -----------------------------------------------------------------------------------------------
+
+/** The agent that answers the conversation now: its own, or the one it was last handed to. */
+export function answeringAgent(state: ConversationState): string {
+  return state.currentAgent ?? state.agent;
+}
+
+/** The handoff a tool call asks for, when `agent` offers one by that tool name. */
+export function handoffOf(agent: AgentSpec, call: Pick<ToolCall, 'name'>): HandoffSpec | undefined {
+  return agent.handoffs?.find((h) => h.toolName === call.name);
+}
+
+/** The tool result of a handoff the workflow carried out: what the model, and the next agent, read of it. */
+export function handoffResult(to: string): ToolRunResult {
+  return { content: `Transferred to agent "${to}", which answers from now on.`, isError: false };
+}
+
+/**
+ * The conversation is now answered by `to`, from the next step on: the state says so (and carries it over a
+ * continue-as-new), and the transcript has a notice of it. Call after the handoff's tool result is recorded.
+ */
+export function applyHandoff(state: ConversationState, to: string, now: string): void {
+  const turn = requireTurn(state);
+  const from = answeringAgent(state);
+  if (to === state.agent) delete state.currentAgent;
+  else state.currentAgent = to;
+  state.transcript.push({
+    role: 'notice',
+    turn: turn.turn,
+    content: `The conversation was handed from agent "${from}" to agent "${to}", which answers from now on.`,
+    handoff: { from, to },
+    at: now,
+  });
+}
+
+// ---- sub-agent conversations (agentAsTool) -------------------------------------------------------------------
+
+/** A tool call of the turn now runs as the sub-agent conversation `agent`/`conversationId`. */
+export function beginSubConversation(
+  state: ConversationState,
+  toolCallId: string,
+  agent: string,
+  conversationId: string,
+): void {
+  const turn = requireTurn(state);
+  (turn.subConversations ??= []).push({ toolCallId, agent, conversationId, status: 'running', pendingApprovals: [] });
+}
+
+/** What a sub-conversation told its parent; the updated entry, or undefined when the turn waits for no such call. */
+export function updateSubConversation(
+  state: ConversationState,
+  update: SubConversationUpdate,
+): SubConversation | undefined {
+  const sub = state.turn?.subConversations?.find((s) => s.toolCallId === update.toolCallId);
+  if (!sub) return undefined;
+  sub.status = update.status;
+  sub.pendingApprovals = update.pendingApprovals;
+  return sub;
+}
+
+/**
+ * A sub-conversation finished: the turn no longer waits for it, and what it used counts in this conversation's
+ * usage (to the author of the turn's message) and the turn's reply.
+ */
+export function endSubConversation(state: ConversationState, toolCallId: string, usage?: ConversationUsage): void {
+  const turn = requireTurn(state);
+  turn.subConversations = turn.subConversations?.filter((s) => s.toolCallId !== toolCallId);
+  if (!usage) return;
+  state.usage = addChildUsage(state.usage, usage, turn.message.author);
+  turn.usage = sumTokenUsage(turn.usage, {
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    ...(usage.modelCalls > usage.unpricedCalls ? { costMicros: usage.costMicros } : {}),
+  });
+}
+
 // ---- a message that arrives while a turn runs ---------------------------------------------------------------
 
 /** Remembers the agent's busy policy (see ConversationState.onBusy) whenever the run learns the agent anew. */
@@ -400,7 +490,13 @@ export type Step =
   | { kind: 'call_model'; input: ModelCallInput }
   | { kind: 'summarize'; input: SummarizeInput; coversThrough: number }
   | { kind: 'verify_payment'; input: PaymentCheckInput }
-  | { kind: 'run_tools'; calls: ToolCall[]; settled: { toolCall: ToolCall; result: ToolRunResult }[] }
+  | {
+      kind: 'run_tools';
+      calls: ToolCall[];
+      settled: { toolCall: ToolCall; result: ToolRunResult }[];
+      /** A handoff the answer asked for, carried out by the workflow (it loads the agent) after the other calls. */
+      handoff?: { toolCall: ToolCall; to: string };
+    }
   | { kind: 'await_approval'; requests: ToolCall[] }
   | { kind: 'finish'; status: ReplyStatus; content: string };
 
@@ -629,15 +725,28 @@ function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): 
   const settled: { toolCall: ToolCall; result: ToolRunResult }[] = [];
   const calls: ToolCall[] = [];
   const requests: ToolCall[] = [];
+  let handoff: { toolCall: ToolCall; to: string } | undefined;
   for (const call of turn.pendingToolCalls) {
     const tool = agent.tools.find((t) => t.name === call.name);
     const decision = turn.decisions[call.id];
-    if (!tool) {
+    // Only for an agent with handoffs: every other agent takes the path it took before handoffs existed.
+    const handsOffTo = !tool && agent.handoffs ? handoffOf(agent, call) : undefined;
+    if (handsOffTo && !handoff) {
+      handoff = { toolCall: call, to: handsOffTo.agent };
+    } else if (handsOffTo) {
       settled.push({
         toolCall: call,
         result: {
           isError: true,
-          content: `unknown tool "${call.name}"; available: ${agent.tools.map((t) => t.name).join(', ') || 'none'}`,
+          content: `only one handoff is taken per answer: the conversation goes to agent "${handoff!.to}"`,
+        },
+      });
+    } else if (!tool) {
+      settled.push({
+        toolCall: call,
+        result: {
+          isError: true,
+          content: `unknown tool "${call.name}"; available: ${toolNames(agent).join(', ') || 'none'}`,
         },
       });
     } else if (tool.approval === 'deny') {
@@ -661,7 +770,12 @@ function toolStep(state: ConversationState, turn: TurnState, agent: AgentSpec): 
   }
   // Nothing runs until every call that needs a decision has one: the model gets all results together.
   if (requests.length > 0) return { kind: 'await_approval', requests };
-  return { kind: 'run_tools', calls, settled };
+  return { kind: 'run_tools', calls, settled, ...(handoff ? { handoff } : {}) };
+}
+
+/** The names the model may call: the agent's tools, then its handoffs. */
+function toolNames(agent: AgentSpec): string[] {
+  return [...agent.tools.map((t) => t.name), ...(agent.handoffs ?? []).map((h) => h.toolName)];
 }
 
 function modelInput(
@@ -671,7 +785,8 @@ function modelInput(
   transcript: TranscriptEntry[],
 ): ModelCallInput {
   return {
-    agent: state.agent,
+    // The agent whose definition the worker answers with: the one handed to, if any.
+    agent: answeringAgent(state),
     conversationId: state.conversationId,
     turn: turn.turn,
     step: turn.step + 1,
@@ -896,6 +1011,7 @@ export function view(
   const busy = state.queue.length > 0 || run.delivering !== null;
   return {
     agent: state.agent,
+    currentAgent: answeringAgent(state),
     conversationId: state.conversationId,
     status: turn
       ? turn.approvals.length > 0
@@ -920,6 +1036,8 @@ export function view(
     turns: state.turns,
     ending: state.ending,
     ...(state.forkedFrom ? { forkedFrom: state.forkedFrom } : {}),
+    ...(turn?.subConversations?.length ? { subConversations: turn.subConversations } : {}),
+    ...(state.childOf ? { childOf: state.childOf } : {}),
   };
 }
 

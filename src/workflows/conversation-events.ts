@@ -215,6 +215,13 @@ function eventsOfEntry(entry: TranscriptEntry): ConversationEvent[] {
         },
       ];
     case 'notice':
-      return [{ type: 'notice', turn: entry.turn, content: entry.content }];
+      return [
+        {
+          type: 'notice',
+          turn: entry.turn,
+          content: entry.content,
+          ...(entry.handoff ? { handoff: entry.handoff } : {}),
+        },
+      ];
   }
 }

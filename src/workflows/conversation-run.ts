@@ -9,6 +9,8 @@ import type { StartConversation } from '../conversation/protocol';
 import { forkedState } from '../conversation/fork';
 import { DEFAULT_SWITCH_THRESHOLDS, pastSignalThreshold, type RunSize } from '../conversation/run-limits';
 import {
+  admit,
+  answeringAgent,
   type ConversationState,
   initialState,
   rememberBusyPolicy,
@@ -63,6 +65,14 @@ export function startRun(start: StartConversation, now: string): ConversationRun
         : start.seed !== undefined
           ? seededState(start.agent, start.conversationId, start.seed, now)
           : initialState(start.agent, start.conversationId);
+  if (start.state === undefined && (start.childOf === undefined) !== (start.message === undefined))
+    throw new Error('childOf and message go together: a sub-agent conversation starts with its one message');
+  if (start.state === undefined && start.childOf && start.message) {
+    // A sub-agent conversation (agentAsTool): its one message, and nothing after it.
+    state.childOf = start.childOf;
+    admit(state, start.message);
+    state.ending = true;
+  }
   const run = { state, agent: {}, signals: 0, delivering: null, awaitingReply: new Set<string>(), draining: false };
   // Made once the run exists: the events' publish signals count towards its signals, and registering their handler
   // hands it at once any that arrived with this activation.
@@ -77,7 +87,8 @@ export function startRun(start: StartConversation, now: string): ConversationRun
 export async function currentAgent(run: ConversationRun): Promise<AgentSpec> {
   if (run.agent.spec && patched(PATCHES.agentFromModel.id)) return run.agent.spec;
   run.agent.version = undefined;
-  const spec = (run.agent.spec = await loadAgent(run.state.agent));
+  // The agent a handoff gave the conversation to, if any (see ConversationState.currentAgent).
+  const spec = (run.agent.spec = await loadAgent(answeringAgent(run.state)));
   rememberBusyPolicy(run.state, spec);
   return spec;
 }

@@ -30,8 +30,11 @@ import {
   messageSignal,
   RecordedInboundMessage,
   sendUpdate,
+  type Reply,
   StartConversation,
   stateQuery,
+  subConversationSignal,
+  SubConversationUpdate,
   TranscriptPageRequest,
   transcriptQuery,
 } from '../conversation/protocol';
@@ -56,11 +59,16 @@ import { type ConversationRun, now, runIsLong, startRun } from './conversation-r
 import { deliverRefusal } from './delivery';
 import { PATCHES } from './patches';
 import { isUndecodablePayload } from './payload-converter';
+import { takeSubConversationUpdate } from './sub-agent';
 import { runTurn } from './turn';
+import type { ConversationUsage } from '../conversation/usage';
 import { publishVisibility } from './visibility';
 
 export interface ConversationResult {
   turns: number;
+  /** A sub-agent conversation's (agentAsTool) reply to its one message, and what it used: for its parent. */
+  reply?: Reply;
+  usage?: ConversationUsage;
 }
 
 export async function conversation(input: StartConversation): Promise<ConversationResult> {
@@ -71,10 +79,43 @@ export async function conversation(input: StartConversation): Promise<Conversati
   takeDecisions(run);
   takeCancels(run);
   takeEnd(run);
+  takeSubConversations(run);
   answerQueries(run);
+  const childOf = run.state.childOf;
+  if (childOf) return answerParent(run, input.message!.id);
   await takeTurns(run);
   await close(run);
   return { turns: run.state.turns };
+}
+
+/**
+ * A sub-agent conversation: its one message's turn, then the end; its reply and usage go to the parent as the
+ * result. Cancelling it (the parent's turn was cancelled) cancels the turn as `cancelTurn` does, so it still ends
+ * with a reply, its transcript and its usage, rather than failing.
+ */
+async function answerParent(run: ConversationRun, messageId: string): Promise<ConversationResult> {
+  CancellationScope.current().cancelRequested.catch(() => {
+    if (cancelTurn(run.state, 'the turn that asked this agent was cancelled') !== null) run.turnScope?.cancel();
+    run.state.queue = []; // not begun yet: nothing to answer
+  });
+  await CancellationScope.nonCancellable(async () => {
+    await takeTurns(run);
+    await close(run);
+  });
+  return { turns: run.state.turns, reply: run.state.seen[messageId]?.reply ?? undefined, usage: run.state.usage };
+}
+
+/** The `subConversation` signal: a sub-agent conversation of the turn waits for approvals, or no longer does. */
+function takeSubConversations(run: ConversationRun): void {
+  setHandler(subConversationSignal, (update) => {
+    run.signals++;
+    const parsed = SubConversationUpdate.safeParse(update);
+    if (!parsed.success) {
+      log.warn('dropped an invalid subConversation signal', { problem: describeZodError(parsed.error) });
+      return;
+    }
+    takeSubConversationUpdate(run, parsed.data);
+  });
 }
 
 /** The `send` update: a message whose caller waits for the turn's reply. Refused sends leave no trace in history. */
@@ -282,8 +323,9 @@ async function close(run: ConversationRun): Promise<void> {
   publishVisibility(run.state, 'ended');
   run.events.emit({ type: 'conversation.ended', turns: run.state.turns });
   // Watchers between two polls would find the run closed and its events gone: give them a moment to read the
-  // last reply and the end. Runs recorded before this patch closed at once.
-  if (patched(PATCHES.eventsGrace.id)) await sleep(EVENTS_GRACE_MS);
+  // last reply and the end. Runs recorded before this patch closed at once. A sub-agent conversation's parent has
+  // its reply at once, and waits for nothing else.
+  if (!run.state.childOf && patched(PATCHES.eventsGrace.id)) await sleep(EVENTS_GRACE_MS);
   run.events.detach();
   await condition(allHandlersFinished);
 }

@@ -23,6 +23,8 @@ import type { Reply, ToolCall } from '../conversation/protocol';
 import { turnStopReason } from '../conversation/run-limits';
 import { mcpModelTools, withMcpTools } from '../conversation/mcp-tools';
 import {
+  answeringAgent,
+  applyHandoff,
   applyModelAnswer,
   applyPayment,
   applySummary,
@@ -31,17 +33,19 @@ import {
   beginTurn,
   expireApprovals,
   finishTurn,
+  handoffResult,
   nextStep,
   recordCuts,
   rememberBusyPolicy,
   requestApprovals,
   turnCuts,
 } from '../conversation/state';
-import { modelActivity, paymentActivity, toolActivity } from './activities';
+import { loadAgent, modelActivity, paymentActivity, toolActivity } from './activities';
 import { type ConversationRun, currentAgent, now, runSize } from './conversation-run';
 import { deliver } from './delivery';
 import { withMcpLists } from './mcp-lists';
 import { PATCHES } from './patches';
+import { runSubAgent, tellParent } from './sub-agent';
 import { errorReply, modelCallOverdue, runLimitNear } from './turn-failures';
 import { publishVisibility } from './visibility';
 
@@ -92,6 +96,26 @@ function announceReply(run: ConversationRun, reply: Reply): void {
 type Step = ReturnType<typeof nextStep>;
 type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
 
+/**
+ * Loads the agent a handoff gives the conversation to, which answers from the next step on: its definition
+ * replaces the run's cached one, so the next model call names it and sends its instructions and tools (the worker
+ * then answers with its version, as on a run's first call). An agent the worker does not serve is the model's
+ * problem: the handoff's result says so and the conversation stays with the agent that asked.
+ */
+async function handOff(run: ConversationRun, to: string): Promise<{ agent?: AgentSpec; result: ToolRunResult }> {
+  try {
+    const spec = await loadAgent(to);
+    run.agent = { spec };
+    rememberBusyPolicy(run.state, spec);
+    return { agent: spec, result: handoffResult(to) };
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    log.warn('a handoff failed: its agent could not be loaded', { to, error: String(error) });
+    const cause = error instanceof ActivityFailure && error.cause ? error.cause.message : String(error);
+    return { result: { content: `the conversation could not be handed to agent "${to}": ${cause}`, isError: true } };
+  }
+}
+
 /** Carries out steps until the turn's rules say it is finished. */
 async function runSteps(run: ConversationRun, initialAgent: AgentSpec, memory: boolean): Promise<Step> {
   let agent = initialAgent;
@@ -117,10 +141,20 @@ async function runSteps(run: ConversationRun, initialAgent: AgentSpec, memory: b
       case 'await_approval':
         await awaitApproval(run, agent, step);
         break;
-      case 'run_tools':
-        applyToolResults(run.state, [...step.settled, ...(await runTools(run, agent, step.calls))], now());
+      case 'run_tools': {
+        const results = [...step.settled, ...(await runTools(run, agent, step.calls))];
+        // After the other calls of the answer, which the agent that offered them runs.
+        const handedTo = step.handoff && (await handOff(run, step.handoff.to));
+        if (step.handoff)
+          results.push({ toolCall: step.handoff.toolCall, result: handedTo?.result ?? handoffResult(step.handoff.to) });
+        applyToolResults(run.state, results, now());
+        if (step.handoff && handedTo?.agent) {
+          applyHandoff(run.state, step.handoff.to, now());
+          agent = handedTo.agent;
+        }
         run.events.syncTranscript(run.state);
         break;
+      }
     }
   }
 }
@@ -182,6 +216,8 @@ async function awaitApproval(run: ConversationRun, agent: AgentSpec, step: StepO
   requestApprovals(state, step.requests, now(), timeoutMs ? new Date(Date.now() + timeoutMs).toISOString() : undefined);
   events.syncApprovals(state);
   publishVisibility(state, 'awaiting_approval');
+  // A sub-agent conversation's approvals are answered here; its parent's view names it meanwhile.
+  if (state.childOf) await tellParent(run, { status: 'awaiting_approval', pendingApprovals: state.turn!.approvals });
   const decided = await condition(() => !awaitingApproval(state) || state.turn?.cancelled != null, timeoutMs);
   if (!decided) {
     for (const approval of state.turn!.approvals) {
@@ -195,6 +231,7 @@ async function awaitApproval(run: ConversationRun, agent: AgentSpec, step: StepO
     expireApprovals(state);
   }
   publishVisibility(state, 'running');
+  if (state.childOf) await tellParent(run, { status: 'running', pendingApprovals: [] });
 }
 
 /** The call without the agent's instructions and tools when the worker knows them by the version (ModelCallRequest). */
@@ -217,7 +254,8 @@ async function runTool(run: ConversationRun, tool: ToolSpec, call: ToolCall): Pr
   const { state } = run;
   try {
     return await toolActivity(tool, `${tool.name} (${call.id})`).runTool({
-      agent: state.agent,
+      // The agent whose tool it is: the one answering, which may be another than the conversation's own.
+      agent: answeringAgent(state),
       conversationId: state.conversationId,
       turn: state.turn!.turn,
       toolCall: call,
@@ -242,7 +280,11 @@ async function runTools(
   const worker = async () => {
     for (let call = queue.shift(); call; call = queue.shift()) {
       const tool = agent.tools.find((t) => t.name === call!.name)!;
-      results.push({ toolCall: call, result: await runTool(run, tool, call) });
+      // An agent tool (agentAsTool) runs as a sub-agent conversation, every other tool as an activity.
+      const result = tool.agent
+        ? await runSubAgent(run, { ...tool, agent: tool.agent }, call)
+        : await runTool(run, tool, call);
+      results.push({ toolCall: call, result });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(agent.limits.maxParallelTools, calls.length)) }, worker));

@@ -133,3 +133,49 @@ test('the registry refuses two agents with one name', () => {
   expect(registry.get('b')).toBeUndefined();
   expect(() => registry.add(defineAgent({ name: 'a', instructions: 'y', model: 'm' }))).toThrow(ConfigError);
 });
+
+test('handoffs become transfer tools in the spec; an agent without them keeps the spec and version it had', () => {
+  const base = { name: 'front', instructions: 'Route.', model: 'm' };
+  const plain = defineAgent(base);
+  expect(plain.spec()).not.toHaveProperty('handoffs');
+  expect(defineAgent({ ...base, handoffs: [] }).version).toBe(plain.version);
+
+  const back = defineAgent({ name: 'sales.eu', instructions: 'Sell.', model: 'm', handoffs: ['front'] });
+  const front = defineAgent({ ...base, handoffs: [back, { agent: 'billing', description: 'Invoices.' }] });
+  expect(front.handoffs).toEqual(['sales.eu', 'billing']);
+  expect(front.spec().handoffs).toEqual([
+    { agent: 'sales.eu', toolName: 'transfer_to_sales_eu', description: expect.stringContaining('"sales.eu"') },
+    { agent: 'billing', toolName: 'transfer_to_billing', description: 'Invoices.' },
+  ]);
+  expect(front.version).not.toBe(plain.version);
+});
+
+test('bad handoffs are ConfigErrors: not an agent, the agent itself, twice, a clash with a tool name', () => {
+  const problems = (handoffs: unknown[], name = 'front') => {
+    try {
+      defineAgent({ name, instructions: 'Route.', model: 'm', tools: [calculator], handoffs } as never);
+      return '';
+    } catch (error) {
+      return (error as ConfigError).problems.join('\n');
+    }
+  };
+  expect(problems([42])).toMatch(/handoffs\.0 must be an agent from defineAgent\(\), an agent's name/);
+  expect(problems(['bad:name'])).toMatch(/handoffs\.0 must be/);
+  expect(problems(['front'])).toMatch(/handoffs\.0: an agent cannot hand the conversation to itself/);
+  expect(problems(['b', 'b'])).toMatch(/handoffs\.1: agent "b" is named twice/);
+  expect(problems(['a.b', 'a_b'])).toMatch(/handoffs\.1: the handoff tool "transfer_to_a_b" has the name of another/);
+  expect(problems([{ agent: 'b', description: ' ' }])).toMatch(/handoffs\.0\.description: must not be empty/);
+  expect(problems(['b', { agent: 'c', description: 'C.' }])).toBe('');
+});
+
+test('a worker refuses to start with a handoff to an agent it does not serve', () => {
+  const front = defineAgent({ name: 'front', instructions: 'Route.', model: 'm', handoffs: ['billing', 'sales'] });
+  const sales = defineAgent({ name: 'sales', instructions: 'Sell.', model: 'm' });
+  const registry = new AgentRegistry([front, sales]);
+  expect(() => registry.checkHandoffs()).toThrow(ConfigError);
+  expect(() => registry.checkHandoffs()).toThrow(
+    /agent "front" hands off to agent "billing", which this worker does not serve/,
+  );
+  registry.add(defineAgent({ name: 'billing', instructions: 'Bill.', model: 'm' }));
+  expect(() => registry.checkHandoffs()).not.toThrow();
+});

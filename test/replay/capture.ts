@@ -22,7 +22,9 @@ import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { WORKFLOW_BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../src/workers/workflow-bundle';
 import { McpConnections } from '../../src/tools/mcp-connections';
 import { startConversationHarness } from '../helpers/conversation';
-import { replayAgent } from '../helpers/test-agents';
+import { lookup, replayAgent } from '../helpers/test-agents';
+import { agentAsTool } from '../../src/agents/agent-as-tool';
+import { calculator } from '../../src/tools';
 
 type Harness = Awaited<ReturnType<typeof startConversationHarness>>;
 
@@ -59,11 +61,46 @@ const mcpAgent = defineAgent({
   ],
 });
 
+/** Hands its conversations to replayed-billing, which runs a tool and continues as new after 100 events. */
+const triageAgent = defineAgent({
+  name: 'replayed-triage',
+  instructions: 'Route questions.',
+  model: 'triage-model',
+  handoffs: ['replayed-billing'],
+});
+const billingAgent = defineAgent({
+  name: 'replayed-billing',
+  instructions: 'Answer billing questions.',
+  model: 'billing-model',
+  tools: [calculator],
+  handoffs: [triageAgent],
+  limits: { continueAsNewAfterEvents: 100, continueAsNewWhenSuggested: false },
+});
+
+/** Calls replayed-researcher as a tool: a sub-agent conversation, a child workflow with a history of its own. */
+const researcherAgent = defineAgent({
+  name: 'replayed-researcher',
+  instructions: 'Find facts.',
+  model: 'researcher-model',
+  tools: [lookup],
+});
+const writerAgent = defineAgent({
+  name: 'replayed-writer',
+  instructions: 'Write answers; ask the researcher.',
+  model: 'writer-model',
+  tools: [agentAsTool(researcherAgent, { name: 'ask_researcher' })],
+});
+
+/** Workflows a scenario started besides its conversation (sub-agent conversations), captured as <scenario>-child. */
+const children: Record<string, string[]> = {};
+
 /** Each scenario talks to one conversation of this agent (default: replayed). */
 const agentOf: Record<string, string> = {
   'continue-as-new': sizedAgent.name,
   'continue-as-new-busy': busyAgent.name,
   'mcp-tool-call': mcpAgent.name,
+  handoff: triageAgent.name,
+  'agent-as-tool': writerAgent.name,
 };
 
 const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
@@ -167,6 +204,47 @@ const scenarios: Record<string, (h: Harness, id: string) => Promise<void>> = {
     await h.client.send(mcpAgent.name, id, { id: 'm1', content: 'use the server' });
     await h.client.send(mcpAgent.name, id, { id: 'm2', content: 'once more' });
   },
+  'agent-as-tool': async (h, id) => {
+    // The writer asks the researcher, whose lookup waits for approval on its own conversation; then it writes.
+    h.model.script(
+      { toolCalls: [{ name: 'ask_researcher', arguments: '{"input":"the capital of France?"}' }] },
+      { toolCalls: [{ name: 'lookup', arguments: '{"q":"capital of France"}' }] },
+      { content: 'Paris.' },
+      { content: 'The capital is Paris.' },
+    );
+    const reply = h.client.send(writerAgent.name, id, { id: 'm1', content: 'what is the capital of France?' });
+    for (;;) {
+      const sub = (await h.client.state(writerAgent.name, id).catch(() => undefined))?.subConversations?.[0];
+      if (sub?.status === 'awaiting_approval') {
+        await h.client.decide(sub.agent, sub.conversationId, {
+          toolCallId: sub.pendingApprovals[0].toolCallId,
+          decision: 'approve',
+        });
+        children['agent-as-tool'] = [conversationWorkflowId(sub.agent, sub.conversationId)];
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await reply;
+  },
+  handoff: async (h, id) => {
+    // A handoff, a tool of the agent handed to, then turns of that agent until the run has continued as new (the
+    // handoff goes along), and one turn in the next run.
+    h.model.script(
+      { toolCalls: [{ name: 'transfer_to_replayed-billing', arguments: '{}' }] },
+      { toolCalls: [{ name: 'calculator', arguments: '{"expression":"6*7"}' }] },
+      { content: 'It is 42.' },
+    );
+    await h.client.send(triageAgent.name, id, { id: 'm1', content: 'how much?' });
+    let sent = 1;
+    const runs = async () => (await runsOf(h, conversationWorkflowId(triageAgent.name, id))).length;
+    while ((await runs()) < 2) {
+      sent++;
+      await h.client.send(triageAgent.name, id, { id: `m${sent}`, content: `message ${sent}` });
+      if (sent > 50) throw new Error('the conversation did not continue as new');
+    }
+    await h.client.send(triageAgent.name, id, { id: `m${sent + 1}`, content: 'in the next run' });
+  },
 };
 
 /** The runs of a workflow id, oldest first. */
@@ -215,7 +293,10 @@ async function main(): Promise<void> {
   const mcpConnections = new McpConnections({
     secret: (name) => (name === 'CAPTURE_MCP_KEY' ? MCP_SECRET : undefined),
   });
-  const harness = await startConversationHarness([replayAgent, sizedAgent, busyAgent, mcpAgent], { mcpConnections });
+  const harness = await startConversationHarness(
+    [replayAgent, sizedAgent, busyAgent, mcpAgent, triageAgent, billingAgent, researcherAgent, writerAgent],
+    { mcpConnections },
+  );
   try {
     for (const [name, run] of Object.entries(scenarios)) {
       if (asked.length > 0 && !asked.includes(name)) continue;
@@ -223,10 +304,21 @@ async function main(): Promise<void> {
       const workflowId = conversationWorkflowId(agentOf[name] ?? replayAgent.name, id);
       harness.model.reset();
       await run(harness, id);
-      const runs = await runsOf(harness, workflowId);
-      for (const [index, { runId }] of runs.entries()) {
+      const runs = [
+        ...(await runsOf(harness, workflowId)).map((run, index) => ({
+          ...run,
+          workflowId,
+          file: `${PREFIX}${name}${index === 0 ? '' : `-run-${index + 1}`}.json`,
+        })),
+        ...(children[name] ?? []).map((child, index) => ({
+          runId: undefined as string | undefined,
+          workflowId: child,
+          file: `${PREFIX}${name}-child${index === 0 ? '' : `-${index + 1}`}.json`,
+        })),
+      ];
+      for (const [index, { runId, workflowId, file: fileName }] of runs.entries()) {
         const history = await harness.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-        const file = join(__dirname, 'histories', `${PREFIX}${name}${index === 0 ? '' : `-run-${index + 1}`}.json`);
+        const file = join(__dirname, 'histories', fileName);
         // protobufjs's own object form (enum names, int64 as strings, bytes as base64): readable, and read back
         // by the same library without loss.
         const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), {
@@ -235,7 +327,7 @@ async function main(): Promise<void> {
           bytes: String,
         });
         writeFileSync(file, `${JSON.stringify(json, null, 1)}\n`);
-        console.log(`captured ${name} (run ${index + 1}): ${history.events?.length} events -> ${file}`);
+        console.log(`captured ${name} (${index + 1} of ${runs.length}): ${history.events?.length} events -> ${file}`);
       }
     }
   } finally {

@@ -47,6 +47,13 @@ test('there are stored histories to replay: from before the visibility patch, fr
       // An agent with an MCP server: its tool list recorded at each turn's start, calls of its tools.
       'mcp-tool-call',
       'real-server-mcp-tool-call',
+      // A handoff, the tool of the agent handed to, and the run it continued as, still answered by that agent.
+      'handoff',
+      'handoff-run-2',
+      // An agent called as a tool: the caller's conversation, and the sub-agent conversation it started, whose
+      // tool waited for approval (it told its parent so).
+      'agent-as-tool',
+      'agent-as-tool-child',
     ].sort(),
   );
 });

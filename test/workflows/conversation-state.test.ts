@@ -3,7 +3,9 @@ import { DEFAULT_LIMITS, DEFAULT_TOOL_RETRY, AgentSpec, ToolSpec } from '../../s
 import type { ModelCallResult } from '../../src/conversation/activity-contract';
 import {
   admit,
+  answeringAgent,
   applyDecision,
+  applyHandoff,
   applyModelAnswer,
   applyToolResults,
   beginTurn,
@@ -511,4 +513,47 @@ describe('a message id is answered once for the life of the conversation', () =>
     expect(olderIdRefusal(state, { id: idOf(1) })).toBeDefined();
     expect(olderIdRefusal(state, { id: idOf(2) })).toBeUndefined(); // still in the window
   });
+});
+
+test('a handoff call is left for the workflow to carry out; other calls of the answer run as usual', () => {
+  const handing: AgentSpec = {
+    ...agent,
+    handoffs: [{ agent: 'b', toolName: 'transfer_to_b', description: 'to b' }],
+  };
+  const state = started();
+  applyModelAnswer(
+    state,
+    answer('', [call('t1', 'calc'), call('t2', 'transfer_to_b'), call('t3', 'transfer_to_b')]),
+    now,
+  );
+  const step = nextStep(state, handing);
+  expect(step).toMatchObject({
+    kind: 'run_tools',
+    calls: [{ id: 't1' }],
+    handoff: { toolCall: { id: 't2' }, to: 'b' },
+    settled: [{ toolCall: { id: 't3' }, result: { isError: true } }],
+  });
+  // An agent without handoffs finds no such tool, as before handoffs existed.
+  expect(nextStep(state, agent)).toMatchObject({
+    settled: [
+      { toolCall: { id: 't2' }, result: { isError: true, content: expect.stringMatching(/unknown tool/) } },
+      { toolCall: { id: 't3' }, result: { isError: true } },
+    ],
+  });
+  expect(nextStep(state, agent)).not.toHaveProperty('handoff');
+});
+
+test('a handoff changes who answers, in the state, the view and the transcript, and survives a continue-as-new', () => {
+  const state = started();
+  expect(answeringAgent(state)).toBe('a');
+  applyHandoff(state, 'b', now);
+  expect(answeringAgent(state)).toBe('b');
+  expect(view(state)).toMatchObject({ agent: 'a', currentAgent: 'b' });
+  expect(state.transcript.at(-1)).toMatchObject({ role: 'notice', handoff: { from: 'a', to: 'b' } });
+  const carried = restoreState(JSON.parse(JSON.stringify(carriedState(state))), 'a', 'c1');
+  expect(answeringAgent(carried)).toBe('b');
+  // Back to the conversation's own agent: nothing left to say in the state.
+  applyHandoff(state, 'a', now);
+  expect(state).not.toHaveProperty('currentAgent');
+  expect(state.transcript.at(-1)).toMatchObject({ handoff: { from: 'b', to: 'a' } });
 });

@@ -90,6 +90,21 @@ export class ChatRenderer {
         return this.line(this.dim(`  notice: ${event.content}`));
       case 'conversation.ended':
         return this.line(this.dim('the conversation has ended; a new message starts a new one'));
+      case 'sub_conversation': {
+        // A sub-agent's approvals are answered on its own conversation: say which one asks.
+        const sub = event.subConversation;
+        if (sub.status !== 'awaiting_approval') return;
+        for (const approval of sub.pendingApprovals) {
+          this.line(
+            this.dim(
+              `  agent ${sub.agent} (conversation ${sub.conversationId}) asks approval of ` +
+                `${call(approval.tool, approval.arguments)} [tool call ${approval.toolCallId}]: answer it on that ` +
+                `conversation (the gateway's POST /agents/${sub.agent}/conversations/${sub.conversationId}/approvals/${approval.toolCallId})`,
+            ),
+          );
+        }
+        return;
+      }
       // Approvals are asked by the session; the reply is printed from the send's answer.
       case 'turn.started':
       case 'tool.awaiting_approval':
@@ -140,6 +155,7 @@ export class ChatRenderer {
       `status ${view.status}${view.ending ? ' (ending)' : ''}, ${view.turns} turns, ` +
         `${view.usage.inputTokens} in / ${view.usage.outputTokens} out tokens in ${view.usage.modelCalls} model calls`,
     ];
+    if (view.currentAgent && view.currentAgent !== view.agent) lines.push(`answered by agent ${view.currentAgent}`);
     if (view.currentTurn) lines.push(`running turn ${view.currentTurn.turn}, step ${view.currentTurn.step}`);
     if (view.queued.length > 0) lines.push(`queued: ${view.queued.map((m) => m.id).join(', ')}`);
     for (const a of view.pendingApprovals) lines.push(`awaiting approval: ${call(a.tool, a.arguments)}`);

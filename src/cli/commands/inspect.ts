@@ -103,11 +103,24 @@ export function describeConversation(state: StateAnswer, turns: TurnSummary[], t
       `  summary:  the first ${formatCount(entries)} transcript ${entries === 1 ? 'entry' : 'entries'} in a rolling summary of ${formatCount(summaryTokens)} tokens`,
     );
   }
+  if (state.currentAgent && state.currentAgent !== state.agent)
+    lines.push(`  answered by: agent ${state.currentAgent} (a handoff gave it the conversation)`);
   if (state.currentTurn) {
     const { turn, messageId, step, startedAt } = state.currentTurn;
     lines.push(`  running:  turn ${turn} (message ${messageId}), step ${step}, since ${startedAt}`);
   }
   if (state.queued.length > 0) lines.push(`  queued:   ${state.queued.map((m) => m.id).join(', ')}`);
+  for (const sub of state.subConversations ?? []) {
+    const waits = sub.pendingApprovals.map((a) => `${a.tool} [tool call ${a.toolCallId}]`).join(', ');
+    lines.push(
+      `  asking:   agent ${sub.agent}, conversation ${sub.conversationId} (tool call ${sub.toolCallId})` +
+        (waits ? `, which awaits approval of ${waits}` : ''),
+    );
+  }
+  if (state.childOf) {
+    const { agent, conversationId, turn, toolCallId } = state.childOf;
+    lines.push(`  answers:  agent ${agent}, conversation ${conversationId}, turn ${turn} (tool call ${toolCallId})`);
+  }
   for (const approval of state.pendingApprovals) {
     lines.push(`  awaiting approval: ${approval.tool}(${approval.arguments}) [tool call ${approval.toolCallId}]`);
   }
