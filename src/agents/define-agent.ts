@@ -221,28 +221,10 @@ export function defineAgent(definition: AgentDefinition): Agent {
   for (const [index, entry] of (definition?.tools ?? []).entries()) {
     const { tool, ...overrides } = isTool(entry) || isAgentAsTool(entry) ? { tool: entry } : (entry ?? {});
     if (isAgentAsTool(tool)) {
-      const unknown = Object.keys(overrides).filter((key) => key !== 'approval');
-      const approval = (overrides as { approval?: unknown }).approval;
-      if (unknown.length > 0) {
-        problems.push(`${label}: tools.${index} has unknown keys ${unknown.join(', ')} (an agent tool takes approval)`);
-      } else if (approval !== undefined && !['auto', 'ask', 'deny'].includes(approval as string)) {
-        problems.push(`${label}: tools.${index}.approval must be auto, ask or deny`);
-      } else if (tools.has(tool.name) || toolSpecs.some((t) => t.name === tool.name)) {
-        problems.push(`${label}: tool name "${tool.name}" is used twice; the model calls tools by name`);
-      } else if (tool.agent === definition?.name) {
-        problems.push(`${label}: tools.${index}: an agent cannot call itself as a tool`);
-      } else {
+      const spec = agentToolSpec(`${label}: tools.${index}`, tool, overrides, definition?.name, toolSpecs, problems);
+      if (spec) {
+        toolSpecs.push(spec);
         agentTools.push(tool.agent);
-        toolSpecs.push({
-          name: tool.name,
-          description: tool.description,
-          parameters: AGENT_TOOL_PARAMETERS,
-          approval: (approval as ApprovalPolicy | undefined) ?? 'auto',
-          // Not used: the call is a child conversation, not an activity. Present because every tool spec has them.
-          timeoutMs: DEFAULT_TOOL_TIMEOUT_MS,
-          retry: DEFAULT_TOOL_RETRY,
-          agent: tool.agent,
-        });
       }
       continue;
     }
@@ -317,6 +299,40 @@ export function defineAgent(definition: AgentDefinition): Agent {
     handoffs: handoffs.map((h) => h.agent),
     agentTools,
   };
+}
+
+/** An agent tool (agentAsTool) as the spec holds it, or undefined with its problem noted. */
+function agentToolSpec(
+  where: string,
+  tool: AgentAsTool,
+  overrides: Record<string, unknown>,
+  self: unknown,
+  taken: ToolSpec[],
+  problems: string[],
+): ToolSpec | undefined {
+  const unknown = Object.keys(overrides).filter((key) => key !== 'approval');
+  const { approval } = overrides;
+  if (unknown.length > 0) {
+    problems.push(`${where} has unknown keys ${unknown.join(', ')} (an agent tool takes approval)`);
+  } else if (approval !== undefined && !['auto', 'ask', 'deny'].includes(approval as string)) {
+    problems.push(`${where}.approval must be auto, ask or deny`);
+  } else if (taken.some((t) => t.name === tool.name)) {
+    problems.push(`${where}: tool name "${tool.name}" is used twice; the model calls tools by name`);
+  } else if (tool.agent === self) {
+    problems.push(`${where}: an agent cannot call itself as a tool`);
+  } else {
+    return {
+      name: tool.name,
+      description: tool.description,
+      parameters: AGENT_TOOL_PARAMETERS,
+      approval: (approval as ApprovalPolicy | undefined) ?? 'auto',
+      // Not used: the call is a child conversation, not an activity. Present because every tool spec has them.
+      timeoutMs: DEFAULT_TOOL_TIMEOUT_MS,
+      retry: DEFAULT_TOOL_RETRY,
+      agent: tool.agent,
+    };
+  }
+  return undefined;
 }
 
 /**

@@ -67,3 +67,27 @@ test('a line printed while an approval question is open goes above it, and the q
       'Allow lookup({"q":"x"})? [y]es / [n]o / [a]lways: yes\n',
   );
 });
+
+test("a sub-agent's approval is shown with the conversation that asks and where to answer it", () => {
+  const { chat, text } = renderer();
+  const sub = { toolCallId: 'call_1', agent: 'researcher', conversationId: 'writer:c1:t1:call_1' };
+  chat.event({
+    type: 'sub_conversation',
+    turn: 1,
+    subConversation: { ...sub, status: 'running', pendingApprovals: [] },
+  });
+  expect(text()).toBe('');
+  const approval = {
+    toolCallId: 'call_9',
+    tool: 'archive',
+    arguments: '{"q":"x"}',
+    requestedAt: '2026-01-01T00:00:00Z',
+  };
+  chat.event({
+    type: 'sub_conversation',
+    turn: 1,
+    subConversation: { ...sub, status: 'awaiting_approval', pendingApprovals: [approval] },
+  });
+  expect(text()).toContain('agent researcher (conversation writer:c1:t1:call_1) asks approval of archive(');
+  expect(text()).toContain('POST /agents/researcher/conversations/writer:c1:t1:call_1/approvals/call_9');
+});

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { agentAsTool } from '../../src/agents/agent-as-tool';
 import { defineAgent } from '../../src/agents/define-agent';
-import { conversationWorkflowId, type TranscriptEntry } from '../../src/conversation/protocol';
+import { type ConversationEvent, conversationWorkflowId, type TranscriptEntry } from '../../src/conversation/protocol';
 import { childConversationId } from '../../src/conversation/sub-agent';
 import type { RecordedRequest, ScriptStep } from '../../src/testing/scripted-model';
 import { defineTool } from '../../src/tools';
@@ -137,4 +137,25 @@ test("a sub-agent's approval is answered on its own conversation, which the pare
     decision: 'approve',
   });
   expect(await replied).toMatchObject({ status: 'completed', content: 'Writer: Paris, says the archive.' });
+
+  // The parent's event stream named the sub-agent's conversation while it waited.
+  const events: ConversationEvent[] = [];
+  const abort = new AbortController();
+  for await (const { event } of fx.client.events('writer', id, { fromOffset: 0, signal: abort.signal })) {
+    events.push(event);
+    if (event.type === 'reply') abort.abort();
+  }
+  expect(events.filter((e) => e.type === 'sub_conversation')).toEqual([
+    expect.objectContaining({ subConversation: expect.objectContaining({ status: 'running', pendingApprovals: [] }) }),
+    expect.objectContaining({
+      turn: 1,
+      subConversation: expect.objectContaining({
+        agent: 'researcher',
+        conversationId: waiting.conversationId,
+        status: 'awaiting_approval',
+        pendingApprovals: [expect.objectContaining({ tool: 'archive' })],
+      }),
+    }),
+    expect.objectContaining({ subConversation: expect.objectContaining({ status: 'running', pendingApprovals: [] }) }),
+  ]);
 }, 60_000);
