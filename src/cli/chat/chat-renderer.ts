@@ -39,6 +39,8 @@ export class ChatRenderer {
   /** The approval question on the last line, waiting for its one-key answer; null when none is open. */
   private question: string | null = null;
   private readonly color: boolean;
+  /** The agent that answers now, named before each answer: the chat's agent until a handoff names another. */
+  private speaker: string;
 
   constructor(
     private readonly out: ChatOutput,
@@ -46,6 +48,7 @@ export class ChatRenderer {
     env: Record<string, string | undefined> = process.env,
   ) {
     this.color = out.isTTY === true && env.NO_COLOR === undefined;
+    this.speaker = agent;
   }
 
   header(conversation: string, view: ConversationView | null, recent: TranscriptEntry[], total: number): void {
@@ -65,6 +68,8 @@ export class ChatRenderer {
     if (recent.length < total)
       this.line(this.dim(`… ${total - recent.length} earlier entries (vigil inspect shows them)`));
     for (const entry of recent) this.entry(entry);
+    // A handoff older than the entries shown still decides who answers next.
+    this.speaker = view.currentAgent ?? this.agent;
     for (const approval of view.pendingApprovals) {
       this.line(
         this.dim(`a tool call of an earlier turn is waiting for approval: ${call(approval.tool, approval.arguments)}`),
@@ -87,6 +92,7 @@ export class ChatRenderer {
           this.dim(`  <- ${event.name}${event.isError ? ' failed' : ''}: ${cut(oneLine(event.content), RESULT_SHOWN)}`),
         );
       case 'notice':
+        if (event.handoff) this.speaker = event.handoff.to;
         return this.line(this.dim(`  notice: ${event.content}`));
       case 'conversation.ended':
         return this.line(this.dim('the conversation has ended; a new message starts a new one'));
@@ -214,12 +220,13 @@ export class ChatRenderer {
           this.dim(`  <- ${entry.name}${entry.isError ? ' failed' : ''}: ${cut(oneLine(entry.content), RESULT_SHOWN)}`),
         );
       case 'notice':
+        if (entry.handoff) this.speaker = entry.handoff.to;
         return this.line(this.dim(`  notice: ${entry.content}`));
     }
   }
 
   private label(): string {
-    return this.bold(`${this.agent}> `);
+    return this.bold(`${this.speaker}> `);
   }
 
   /** Prints a line of its own; an open question is asked again below it, so it stays the last line. */
