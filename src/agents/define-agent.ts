@@ -108,10 +108,13 @@ export interface Agent {
    * an Agent made without defineAgent still type-checks (it then has none).
    */
   readonly mcpServers?: readonly McpServerDefinition[];
-  /** The names of the agents it may hand the conversation to (AgentDefinition.handoffs). */
-  readonly handoffs: readonly string[];
-  /** The names of the agents it calls as tools (agentAsTool). */
-  readonly agentTools: readonly string[];
+  /**
+   * The names of the agents it may hand the conversation to (AgentDefinition.handoffs). Optional, as `mcpServers`
+   * is, so an Agent made without defineAgent still type-checks.
+   */
+  readonly handoffs?: readonly string[];
+  /** The names of the agents it calls as tools (agentAsTool); optional for the same reason. */
+  readonly agentTools?: readonly string[];
 }
 
 const OVERRIDE_KEYS: string[] = ['approval', 'timeoutMs', 'retry'] satisfies (keyof ToolOverrides)[];

@@ -35,13 +35,13 @@ export class AgentRegistry {
   checkHandoffs(): void {
     const serves = `(serves: ${[...this.agents.keys()].join(', ')})`;
     const problems = this.list().flatMap((agent) => [
-      ...agent.handoffs
+      ...(agent.handoffs ?? [])
         .filter((target) => !this.agents.has(target))
         .map(
           (target) =>
             `agent "${agent.name}" hands off to agent "${target}", which this worker does not serve ${serves}`,
         ),
-      ...agent.agentTools
+      ...(agent.agentTools ?? [])
         .filter((target) => !this.agents.has(target))
         .map(
           (target) =>
