@@ -33,7 +33,12 @@ export function publishVisibility(state: ConversationState, status: Conversation
     ...(patched(PATCHES.cost.id) ? [{ key: key.VigilCostMicros, value: state.usage.costMicros }] : []),
   ];
   // Every upsert is an event in history: the agent never changes, and tokens and cost only when a turn ends.
-  upsertSearchAttributes(patched(PATCHES.visibilityChangesOnly.id) ? attributes.filter(changed) : attributes);
+  const changes = patched(PATCHES.visibilityChangesOnly.id) ? attributes.filter(changed) : attributes;
+  // Nothing changed when two upserts come in one activation (the same workflow time), e.g. a turn interrupted
+  // while it waits for an approval: an empty upsert is a command the real server refuses (BadSearchAttributes),
+  // failing the workflow task every time it is retried. No history holds one: the in-process server, which took
+  // them, now refuses them as the real one does.
+  if (changes.length > 0) upsertSearchAttributes(changes);
   // The memo changes only when a turn ends; 'running' and 'awaiting_approval' leave it as it was.
   if (status === 'running' || status === 'awaiting_approval') return;
   upsertMemo({

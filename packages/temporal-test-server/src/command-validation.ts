@@ -61,6 +61,13 @@ const CHECKS: Partial<Record<number, Check>> = {
   [CommandType.COMMAND_TYPE_CANCEL_TIMER]: () => undefined,
   [CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]: (c, context) => {
     const fields = c.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {};
+    // As the real server (command_checker.go): an upsert of nothing is refused, not recorded.
+    if (Object.keys(fields).length === 0) {
+      return {
+        cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
+        message: 'IndexedFields is not set on UpsertWorkflowSearchAttributesCommand.',
+      };
+    }
     const unknown = Object.keys(fields).find((name) => !context.attributeDefined(name));
     return unknown
       ? {
