@@ -16,8 +16,11 @@ export interface CliProcess {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves with the first match of `pattern` in stdout or stderr (as chosen); rejects if the process exits first. */
-  waitFor(pattern: RegExp, stream?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
+  /**
+   * Resolves with the first match of `pattern` in stdout or stderr (as chosen), in what was printed from
+   * character `from` on (default: all of it); rejects if the process exits first.
+   */
+  waitFor(pattern: RegExp, stream?: 'stdout' | 'stderr', from?: number): Promise<RegExpMatchArray>;
   /** The exit code (or the signal that ended it). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -79,10 +82,10 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): C
     stdout: () => output.stdout,
     stderr: () => output.stderr,
     exited,
-    waitFor: (pattern, stream = 'stderr') =>
+    waitFor: (pattern, stream = 'stderr', from = 0) =>
       new Promise((resolve, reject) => {
         const check = () => {
-          const match = output[stream].match(pattern);
+          const match = output[stream].slice(from).match(pattern);
           if (!match) return;
           listeners.delete(check);
           resolve(match);

@@ -40,8 +40,10 @@ test('--demo-without-key and no model configured: the worker answers from the de
   });
   expect(reply).toMatchObject({ status: 'completed', models: expect.arrayContaining(['vigil-demo']) });
   expect(reply.content).toContain('391');
-  // VIGIL_MEMORY_LOG_SECONDS: the worker's memory, with the conversation it has just run in its cache.
-  const [line] = await worker.waitFor(/\{[^\n]*"msg":"worker memory"[^\n]*\}/, 'stdout');
+  // VIGIL_MEMORY_LOG_SECONDS: the worker's memory, with the conversation it has just run in its cache. Only a
+  // report printed after the reply counts: one from before it (the reply can take longer than the 1 s period on
+  // a real server) rightly shows an empty cache.
+  const [line] = await worker.waitFor(/\{[^\n]*"msg":"worker memory"[^\n]*\}/, 'stdout', worker.stdout().length);
   expect((JSON.parse(line) as { memory: unknown }).memory).toEqual({
     rssBytes: expect.any(Number),
     heapUsedBytes: expect.any(Number),
