@@ -19,16 +19,27 @@
  *
  * Examples: (`assistant`, `acct`, `inv:42`) gives `assistant:acct:inv%3A42`; (`assistant`, `acct:inv`, `42`)
  * gives `assistant:acct:inv:42`; message id `ok 👍` gives `...:ok%20%F0%9F%91%8D`.
+ *
+ * A busy refusal (DeliveryInput.refusal) is a different reply to the same message, whose real reply comes later
+ * when the sender posts the id again: its key is the message's key followed by `%2Fbusy` (`...:42%2Fbusy`). No
+ * encoded id holds `%2F`, since `/` is kept as it is and a `%` becomes `%25`, so the refusal's key is never a
+ * reply's; its message part still decodes (to `42/busy`). A duplicate id's refusal keeps the plain key on purpose:
+ * it repeats a reply the receiver already has.
  */
 import type { DeliveryInput } from '../conversation/activity-contract';
 
-export function deliveryIdempotencyKey(input: Pick<DeliveryInput, 'agent' | 'conversationId' | 'reply'>): string {
+export function deliveryIdempotencyKey(
+  input: Pick<DeliveryInput, 'agent' | 'conversationId' | 'reply' | 'refusal'>,
+): string {
   return [
     encodeKeyPart(input.agent, true),
     encodeKeyPart(input.conversationId, false),
-    encodeKeyPart(input.reply.messageId, true),
+    encodeKeyPart(input.reply.messageId, true) + (input.refusal === 'busy' ? BUSY_REFUSAL_SUFFIX : ''),
   ].join(':');
 }
+
+/** `/busy` encoded: a `%2F` no encoded id can hold (see above). */
+const BUSY_REFUSAL_SUFFIX = '%2Fbusy';
 
 /** One part of the key, encoded as described above; `escapeColon` for the agent and the message id. */
 export function encodeKeyPart(text: string, escapeColon: boolean): string {

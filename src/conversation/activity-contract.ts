@@ -145,6 +145,12 @@ export interface DeliveryInput {
   conversationId: string;
   channel: ChannelRef;
   reply: Reply;
+  /**
+   * `busy`: the reply refuses a post that came while the conversation was busy (`onBusy: 'reject'`). Its sender is
+   * told to post the same id again later, whose real reply must not share the refusal's idempotency key, or a
+   * receiver that dedupes would drop it (src/channels/delivery-key.ts). Absent on every other delivery.
+   */
+  refusal?: 'busy';
 }
 
 export interface DeliveryResult {

@@ -206,7 +206,7 @@ function takePosts(run: ConversationRun): void {
     const busy = busyRefusal(state, posted);
     if (busy && patched(PATCHES.onBusy.id)) {
       log.warn('dropped a message that came while the conversation was busy', { messageId: posted.id });
-      return deliverRefusal(run, posted, busy);
+      return deliverRefusal(run, posted, busy, 'busy');
     }
     if (admit(state, posted) === 'new') interruptTurn(run, posted);
   });

@@ -35,9 +35,16 @@ export async function deliver(
  * Tells a posted message's channel why it is not answered: its id was used before, or it came while the
  * conversation was busy and its agent rejects messages then (`onBusy: 'reject'`). Such a message gets no turn:
  * the reply names the conversation's latest one. A resent id's refusal carries the same idempotency key as its
- * first reply, so a receiver that dedupes keeps the first; a new id taken for a used one (rare) is heard.
+ * first reply, so a receiver that dedupes keeps the first; a new id taken for a used one (rare) is heard. A busy
+ * refusal's key is its own (`refusal: 'busy'`): the sender is told to post the id again, and that real reply
+ * must reach a receiver that dedupes.
  */
-export async function deliverRefusal(run: ConversationRun, message: InboundMessage, content: string): Promise<void> {
+export async function deliverRefusal(
+  run: ConversationRun,
+  message: InboundMessage,
+  content: string,
+  refusal?: 'busy',
+): Promise<void> {
   const channel = message.channel ?? { type: 'log' as const };
   const reply: Reply = {
     messageId: message.id,
@@ -54,6 +61,7 @@ export async function deliverRefusal(run: ConversationRun, message: InboundMessa
       conversationId: run.state.conversationId,
       channel,
       reply,
+      ...(refusal && { refusal }),
     });
   } catch (err) {
     log.warn('the refusal of a posted message could not be delivered', {

@@ -143,6 +143,37 @@ describe('idempotency keys', () => {
     expect(problems).toEqual([]);
     expect(seen.size).toBe(3 * ids.length * ids.length);
   });
+
+  it("of a busy refusal are never a reply's (its sender posts the id again, and that reply must be applied)", async () => {
+    const ids = ['42', '42/busy', '42%2Fbusy', '42:busy', 'a:b', '%', '/', '👍', ' '];
+    const replyKeys = new Set<string>();
+    for (const conversationId of ['acct', 'acct:42']) {
+      for (const messageId of ids) {
+        replyKeys.add(deliveryIdempotencyKey(delivery('http://x.example', { conversationId, messageId })));
+      }
+    }
+    const refusals = new Set<string>();
+    for (const conversationId of ['acct', 'acct:42']) {
+      for (const messageId of ids) {
+        const refusal = { ...delivery('http://x.example', { conversationId, messageId }), refusal: 'busy' as const };
+        const key = deliveryIdempotencyKey(refusal);
+        expect(replyKeys.has(key)).toBe(false);
+        expect(decodeKey(key)).toEqual(['assistant', conversationId, `${messageId}/busy`]);
+        refusals.add(key);
+      }
+    }
+    expect(refusals.size).toBe(2 * ids.length);
+    expect(deliveryIdempotencyKey({ ...delivery(receiver.url, { conversationId: 'acct' }), refusal: 'busy' })).toBe(
+      'assistant:acct:msg-7%2Fbusy',
+    );
+
+    // A receiver that dedupes applies the refusal and then the reply to the same message.
+    const reply = delivery(receiver.url, { conversationId: 'acct', messageId: '42' });
+    await channel.deliver({ ...reply, refusal: 'busy' }, firstAttempt());
+    await channel.deliver(reply, firstAttempt());
+    const keys = receiver.received.map((r) => r.headers['idempotency-key']);
+    expect(keys).toEqual(['assistant:acct:42%2Fbusy', 'assistant:acct:42']);
+  });
 });
 
 describe('webhook URLs no retry can fix fail at once, naming the origin only', () => {

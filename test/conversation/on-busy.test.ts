@@ -83,6 +83,12 @@ test('reject: a send while a turn runs is refused with no trace in history, a po
   await fx.client.post('rejecting', id, { id: posted, content: 'posted', channel: { type: 'log' } });
   const told = await eventually(async () => fx.logged.find((line) => line.messageId === posted));
   expect(told).toMatchObject({ status: 'error', content: expect.stringMatching(/the conversation is busy/) });
+  // To a webhook, the same: the refusal comes under a key of its own, so that the real reply to the id posted
+  // again later (as the refusal says) is not dropped by a receiver that dedupes.
+  const hooked = { id: newId('hooked'), content: 'hooked', channel: { type: 'webhook' as const, url: fx.hook.url } };
+  await fx.client.post('rejecting', id, hooked);
+  const hookRefusal = await fx.hook.delivery(hooked.id);
+  expect(hookRefusal.body.reply).toMatchObject({ status: 'error', content: expect.stringMatching(/busy/) });
 
   release();
   expect(await firstReply).toMatchObject({ messageId: first, status: 'completed', content: 'echo: first' });
@@ -102,6 +108,13 @@ test('reject: a send while a turn runs is refused with no trace in history, a po
     status: 'completed',
     content: 'echo: second',
   });
+  // And the refused post posted again: its reply reaches the receiver, which applied the refusal before it.
+  await fx.client.post('rejecting', id, hooked);
+  const hookReply = await eventually(async () =>
+    [...fx.hook.applied.values()].find((d) => d.body.reply.messageId === hooked.id && d !== hookRefusal),
+  );
+  expect(hookReply.body.reply).toMatchObject({ status: 'completed', content: 'echo: hooked' });
+  expect(hookReply.idempotencyKey).not.toBe(hookRefusal.idempotencyKey);
 }, 60_000);
 
 test('interrupt: a send while a turn runs cancels that turn, whose caller gets status cancelled, and is answered', async () => {
