@@ -68,9 +68,22 @@ export interface McpListResult {
   skipped: string[];
 }
 
-/** What the state holds of MCP servers: an optional field (absent for agents without any), so no schema version. */
+/**
+ * What the state holds of MCP servers: an optional field (absent for agents without any), so no schema version.
+ * The lists are keyed by mcpListKey; `agent` is the conversation's own agent.
+ */
 export interface McpState {
+  agent: string;
   mcpTools?: Record<string, McpListing>;
+}
+
+/**
+ * Where the state keeps the list of an agent's server: under the server's name for the conversation's own agent
+ * (as every run recorded before handoffs has it), under `<agent>/<server>` for an agent handed to, whose server may
+ * share a name with another agent's and not its tools. No agent or server name holds `/`, so the two never meet.
+ */
+export function mcpListKey(state: McpState, agent: string, server: string): string {
+  return agent === state.agent ? server : `${agent}/${server}`;
 }
 
 export function mcpToolName(server: string, tool: string): string {
@@ -89,13 +102,19 @@ export function splitMcpToolName(name: string): { server: string; tool: string }
 /** The servers whose list this turn must fetch: never listed, or listed `ttlMs` or longer before `now`. */
 export function mcpListsDue(state: McpState, agent: AgentSpec, now: string): McpServerSpec[] {
   return (agent.mcp ?? []).filter((server) => {
-    const listing = state.mcpTools?.[server.name];
+    const listing = state.mcpTools?.[mcpListKey(state, agent.name, server.name)];
     return !listing || Date.parse(now) - Date.parse(listing.listedAt) >= server.ttlMs;
   });
 }
 
-export function recordMcpListing(state: McpState, server: string, tools: McpToolListed[], now: string): void {
-  state.mcpTools = { ...state.mcpTools, [server]: { listedAt: now, tools } };
+export function recordMcpListing(
+  state: McpState,
+  agent: string,
+  server: string,
+  tools: McpToolListed[],
+  now: string,
+): void {
+  state.mcpTools = { ...state.mcpTools, [mcpListKey(state, agent, server)]: { listedAt: now, tools } };
 }
 
 /**
@@ -105,11 +124,12 @@ export function recordMcpListing(state: McpState, server: string, tools: McpTool
  */
 export function recordMcpListingFailure(
   state: McpState & Pick<ConversationState, 'turn' | 'transcript'>,
+  agent: string,
   server: string,
   reason: string,
   now: string,
 ): string {
-  const last = state.mcpTools?.[server];
+  const last = state.mcpTools?.[mcpListKey(state, agent, server)];
   const goesOn = last
     ? `this turn uses its list from ${last.listedAt} (${last.tools.length} tool${last.tools.length === 1 ? '' : 's'})`
     : 'this turn goes on without its tools';
@@ -128,7 +148,7 @@ export function withMcpTools(agent: AgentSpec, state: McpState): AgentSpec {
   const own = new Set(agent.tools.map((t) => t.name));
   const listed: ToolSpec[] = [];
   for (const server of agent.mcp) {
-    for (const tool of state.mcpTools?.[server.name]?.tools ?? []) {
+    for (const tool of state.mcpTools?.[mcpListKey(state, agent.name, server.name)]?.tools ?? []) {
       const name = mcpToolName(server.name, tool.name);
       if (own.has(name)) continue;
       const policy = server.tools?.[tool.name] ?? {};

@@ -1,7 +1,8 @@
 /**
  * A turn's start, for an agent with MCP servers: the lists that are missing or older than their TTL are fetched
  * (each by an activity, so history records them and replay never asks a server again), and the turn gets the agent
- * with the recorded lists' tools. Never in the middle of a turn: a list changes only between turns.
+ * with the recorded lists' tools. A list changes only between turns: within one, an agent's servers are listed
+ * only when it first answers (at the turn's start, or right after a handoff to it).
  */
 import { ActivityFailure, isCancellation, log } from '@temporalio/workflow';
 import type { AgentSpec } from '../conversation/agent-spec';
@@ -16,7 +17,8 @@ export async function withMcpLists(run: ConversationRun, agent: AgentSpec): Prom
   const listings = await Promise.allSettled(
     due.map((server) =>
       mcpListActivity(server).listMcpTools({
-        agent: state.agent,
+        // The agent whose servers they are: after a handoff, not the conversation's own.
+        agent: agent.name,
         conversationId: state.conversationId,
         server: server.name,
       }),
@@ -25,7 +27,7 @@ export async function withMcpLists(run: ConversationRun, agent: AgentSpec): Prom
   for (const [index, listing] of listings.entries()) {
     const server = due[index].name;
     if (listing.status === 'fulfilled') {
-      recordMcpListing(state, server, listing.value.tools, now());
+      recordMcpListing(state, agent.name, server, listing.value.tools, now());
       if (listing.value.skipped.length > 0) {
         log.warn('MCP tools left out: the model could not call them by name', {
           server,
@@ -35,7 +37,7 @@ export async function withMcpLists(run: ConversationRun, agent: AgentSpec): Prom
       continue;
     }
     if (isCancellation(listing.reason)) throw listing.reason;
-    const notice = recordMcpListingFailure(state, server, reasonOf(listing.reason), now());
+    const notice = recordMcpListingFailure(state, agent.name, server, reasonOf(listing.reason), now());
     log.warn(notice, { server });
   }
   run.events.syncTranscript(state);

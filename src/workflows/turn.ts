@@ -150,7 +150,8 @@ async function runSteps(run: ConversationRun, initialAgent: AgentSpec, memory: b
         applyToolResults(run.state, results, now());
         if (step.handoff && handedTo?.agent) {
           applyHandoff(run.state, step.handoff.to, now());
-          agent = handedTo.agent;
+          // The agent handed to answers the next step with its MCP servers' tools, listed now if they are due.
+          agent = handedTo.agent.mcp?.length ? await withMcpLists(run, handedTo.agent) : handedTo.agent;
         }
         run.events.syncTranscript(run.state);
         break;

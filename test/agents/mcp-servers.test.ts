@@ -107,10 +107,10 @@ test('recorded lists: due when missing or past the TTL, merged as <server>__<too
     ...base,
     mcp: [{ name: 'gh', command: 'npx', ttlMs: 60_000, approval: 'ask', tools: { secret_op: { approval: 'deny' } } }],
   }).spec();
-  const state: McpState = {};
+  const state: McpState = { agent: 'a' };
   expect(mcpListsDue(state, agent, '2026-01-01T00:00:00.000Z').map((s) => s.name)).toEqual(['gh']);
   const tool = (name: string) => ({ name, description: name, parameters: { type: 'object' } });
-  recordMcpListing(state, 'gh', [tool('search'), tool('secret_op')], '2026-01-01T00:00:00.000Z');
+  recordMcpListing(state, 'a', 'gh', [tool('search'), tool('secret_op')], '2026-01-01T00:00:00.000Z');
   expect(mcpListsDue(state, agent, '2026-01-01T00:00:59.999Z')).toEqual([]);
   expect(mcpListsDue(state, agent, '2026-01-01T00:01:00.000Z').map((s) => s.name)).toEqual(['gh']);
 
@@ -123,6 +123,15 @@ test('recorded lists: due when missing or past the TTL, merged as <server>__<too
   const none = defineAgent({ name: 'b', ...base }).spec();
   expect(withMcpTools(none, state)).toBe(none);
 
+  // An agent handed to with a server of the same name has a list of its own, due until it is fetched.
+  const other = defineAgent({ name: 'b', ...base, mcp: [{ name: 'gh', command: 'other' }] }).spec();
+  expect(mcpListsDue(state, other, '2026-01-01T00:00:01.000Z').map((s) => s.name)).toEqual(['gh']);
+  expect(withMcpTools(other, state).tools).toEqual([]);
+  recordMcpListing(state, 'b', 'gh', [tool('issues')], '2026-01-01T00:00:01.000Z');
+  expect(Object.keys(state.mcpTools ?? {})).toEqual(['gh', 'b/gh']);
+  expect(withMcpTools(other, state).tools.map((t) => t.name)).toEqual(['gh__issues']);
+  expect(withMcpTools(agent, state).tools.map((t) => t.name)).toEqual(['gh__search', 'gh__secret_op']);
+
   expect(splitMcpToolName('gh__search__deep')).toEqual({ server: 'gh', tool: 'search__deep' });
   expect(splitMcpToolName('plain_tool')).toBeUndefined();
   expect(splitMcpToolName('__x')).toBeUndefined();
@@ -133,11 +142,11 @@ test('a failed listing keeps the recorded list and its time, says so in a notice
   admit(state, { id: 'm1', content: 'hi' });
   beginTurn(state, '2026-01-01T00:00:00.000Z');
   const tool = { name: 'search', description: 'search', parameters: { type: 'object' } };
-  expect(recordMcpListingFailure(state, 'gh', 'connection refused', '2026-01-01T00:00:01.000Z')).toBe(
+  expect(recordMcpListingFailure(state, 'a', 'gh', 'connection refused', '2026-01-01T00:00:01.000Z')).toBe(
     'The tools of MCP server "gh" could not be listed (connection refused); this turn goes on without its tools.',
   );
-  recordMcpListing(state, 'gh', [tool], '2026-01-01T00:00:02.000Z');
-  recordMcpListingFailure(state, 'gh', 'timed out', '2026-01-01T00:10:00.000Z');
+  recordMcpListing(state, 'a', 'gh', [tool], '2026-01-01T00:00:02.000Z');
+  recordMcpListingFailure(state, 'a', 'gh', 'timed out', '2026-01-01T00:10:00.000Z');
   expect(state.mcpTools).toEqual({ gh: { listedAt: '2026-01-01T00:00:02.000Z', tools: [tool] } });
   expect(state.transcript.flatMap((e) => (e.role === 'notice' && 'content' in e ? [e.content] : []))).toEqual([
     expect.stringMatching(/without its tools/),

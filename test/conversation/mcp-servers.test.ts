@@ -23,6 +23,9 @@ const SECRETS: Record<string, string> = { TEST_MCP_KEY: STDIO_SECRET, TEST_MCP_B
 const dir = mkdtempSync(join(tmpdir(), 'vigil-mcp-'));
 const extraTools = join(dir, 'extra-tools.txt');
 writeFileSync(extraTools, '');
+/** The extra tool of the agent handed to, whose server has the same name as the first agent's. */
+const specialistTools = join(dir, 'specialist-tools.txt');
+writeFileSync(specialistTools, 'special_op\n');
 
 /** A stdio server of the test, spawned by the worker as node + tsx. */
 function stdioServer(env: Record<string, string> = {}) {
@@ -66,6 +69,16 @@ beforeAll(async () => {
       }),
       agent('mcp-ask', [{ name: 'ask', ...stdioServer(), approval: 'ask', tools: { whoami: { approval: 'auto' } } }]),
       agent('mcp-slow', [{ name: 'slow', ...stdioServer({ LIST_DELAY_MS: '1500' }) }]),
+      defineAgent({
+        name: 'mcp-front',
+        instructions: 'Hand off when asked.',
+        model: 'test-model',
+        mcp: [{ name: 'local', ...stdioServer(), ttlMs: 3_600_000 }],
+        handoffs: ['mcp-specialist'],
+      }),
+      agent('mcp-specialist', [
+        { name: 'local', ...stdioServer({ EXTRA_TOOLS_FILE: specialistTools }), ttlMs: 3_600_000 },
+      ]),
       agent('mcp-too-slow', [{ name: 'slow', ...stdioServer({ LIST_DELAY_MS: '5000' }), listTimeoutMs: 1_000 }]),
     ],
     { mcpConnections: connections },
@@ -284,6 +297,31 @@ test('a server that lists slowly holds the turn up to its list timeout; one slow
   await eventually(async () =>
     workerLog.find((line) => /WARN The tools of MCP server "slow" could not be listed/.test(line)),
   );
+});
+
+test("an agent handed to has its own servers listed at the handoff and uses them in that turn; a server named as the first agent's keeps its own list", async () => {
+  const id = newId();
+  const first = fx.model.requests.length;
+  fx.model.script(
+    { toolCalls: [{ id: 'h1', name: 'transfer_to_mcp-specialist', arguments: '{}' }] },
+    { toolCalls: [{ id: 'h2', name: 'local__special_op', arguments: '{}' }] },
+    { content: 'done' },
+  );
+  const reply = await fx.client.send('mcp-front', id, { id: newId('m'), content: 'hand me over' });
+  expect(reply).toMatchObject({ status: 'completed', content: 'done' });
+  expect(offered(first)).not.toContain('local__special_op');
+  // Right after the handoff, in the same turn: the specialist's server, listed then, not the front agent's list.
+  expect(offered(first + 1)).toEqual(expect.arrayContaining(['local__echo', 'local__special_op']));
+  expect(toolResults(first + 2)).toMatchObject({ h2: 'called special_op' });
+
+  // The next turn, within both TTLs, lists nothing: the specialist keeps its list, the front agent its own.
+  const next = fx.model.requests.length;
+  fx.model.script({ toolCalls: [{ id: 'h3', name: 'local__special_op', arguments: '{}' }] }, { content: 'again' });
+  await fx.client.send('mcp-front', id, { id: newId('m'), content: 'once more' });
+  expect(offered(next)).toContain('local__special_op');
+  expect(toolResults(next + 1)).toMatchObject({ h3: 'called special_op' });
+  const { activities } = await history('mcp-front', id);
+  expect(activities.filter((a) => a === 'listMcpTools')).toHaveLength(2);
 });
 
 test('the recorded lists go along with a continue-as-new: the next run lists nothing before the TTL', async () => {
