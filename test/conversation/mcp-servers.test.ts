@@ -13,6 +13,7 @@ import { defineAgent, type AgentDefinition } from '../../src/agents/define-agent
 import { conversationWorkflowId } from '../../src/conversation/protocol';
 import { McpConnections } from '../../src/tools/mcp-connections';
 import { type ConversationFixture, newId, startConversationHarness } from '../helpers/conversation';
+import { historyText } from '../helpers/history-text';
 import { eventually } from '../helpers/conformance';
 import { startHttpTestServer, type HttpTestServer } from '../mcp/http-server';
 
@@ -99,19 +100,11 @@ async function history(agentName: string, conversationId: string, runId?: string
   const { events } = await fx.env.client.workflow
     .getHandle(conversationWorkflowId(agentName, conversationId), runId)
     .fetchHistory();
-  const texts: string[] = [];
-  const walk = (value: unknown): void => {
-    if (value instanceof Uint8Array) texts.push(Buffer.from(value).toString('utf8'));
-    else if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
-    else if (typeof value === 'string') texts.push(value);
-  };
-  walk(events);
   const continuedFrom = events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
   const activities = (events ?? []).flatMap((e) =>
     e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
   );
-  return { text: texts.join('\n'), activities, continuedFrom };
+  return { text: historyText(events), activities, continuedFrom };
 }
 
 /** The tool results the model was sent in a request, by tool call id. */

@@ -11,6 +11,7 @@ import { TurnInProgressError, ValidationError } from '../../src/errors';
 import { conversationPath, request, useGateway } from '../gateway/gateway-fixture';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
+import { historyText as historyTextOf } from '../helpers/history-text';
 import { lookup, lookups } from '../helpers/test-agents';
 
 const rejecting = defineAgent({ name: 'rejecting', instructions: 'Be brief.', model: 'test-model', onBusy: 'reject' });
@@ -28,16 +29,9 @@ afterEach(() => fx.model.reset());
 
 /** Every payload of the conversation's history, as text: a message that left a trace has its id in there. */
 async function historyText(agent: string, conversationId: string): Promise<string> {
-  const history = await fx.env.client.workflow.getHandle(conversationWorkflowId(agent, conversationId)).fetchHistory();
-  const texts: string[] = [];
-  const walk = (value: unknown): void => {
-    if (value instanceof Uint8Array) texts.push(Buffer.from(value).toString('utf8'));
-    else if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
-    else if (typeof value === 'string') texts.push(value);
-  };
-  walk(history.events);
-  return texts.join('\n');
+  return historyTextOf(
+    await fx.env.client.workflow.getHandle(conversationWorkflowId(agent, conversationId)).fetchHistory(),
+  );
 }
 
 test('reject: a send while a turn runs is refused with no trace in history, a post is refused on its channel, and the conversation goes on', async () => {

@@ -12,6 +12,7 @@ import { conversationWorkflowId, messageSignal } from '../../src/conversation/pr
 import { checkSignature } from '../../src/gateway/routes/webhooks';
 import { eventually } from '../helpers/conformance';
 import { newId, useConversations } from '../helpers/conversation';
+import { historyText as historyTextOf } from '../helpers/history-text';
 import { conversationPath, request, useGateway, type HttpAnswer } from './gateway-fixture';
 
 const SECRET = 'inbound-secret-0123456789';
@@ -67,18 +68,9 @@ async function conversationExists(conversationId: string): Promise<boolean> {
 
 /** Every payload of a workflow's history as text. */
 async function historyText(conversationId: string): Promise<string> {
-  const history = await fx.env.client.workflow
-    .getHandle(conversationWorkflowId('tester', conversationId))
-    .fetchHistory();
-  const texts: string[] = [];
-  const walk = (value: unknown): void => {
-    if (value instanceof Uint8Array) texts.push(Buffer.from(value).toString('utf8'));
-    else if (Array.isArray(value)) value.forEach(walk);
-    else if (value !== null && typeof value === 'object') Object.values(value).forEach(walk);
-    else if (typeof value === 'string') texts.push(value);
-  };
-  walk(history);
-  return texts.join('\n');
+  return historyTextOf(
+    await fx.env.client.workflow.getHandle(conversationWorkflowId('tester', conversationId)).fetchHistory(),
+  );
 }
 
 test('a signed delivery gets a turn, and its reply arrives, signed, at replyTo and nowhere else', async () => {
