@@ -11,6 +11,7 @@ import { AgentName } from '../conversation/protocol';
 import { MCP_TOOL_SEPARATOR } from '../conversation/mcp-tools';
 import { mcpServerSpec, parseMcpServers, type McpServerDefinition } from './mcp-servers';
 import { DEFAULT_TOOL_TIMEOUT_MS, toolSpec, type Tool, type ToolOverrides } from '../tools/define-tool';
+import { RetryPolicySchema } from '../tools/retry-policy';
 import { AGENT_TOOL_PARAMETERS } from '../conversation/sub-agent';
 import { type AgentAsTool, isAgentAsTool } from './agent-as-tool';
 import { MAX_SWITCH_THRESHOLDS } from '../conversation/run-limits';
@@ -121,18 +122,6 @@ const OVERRIDE_KEYS: string[] = ['approval', 'timeoutMs', 'retry'] satisfies (ke
 
 const positiveInt = z.number().int().positive();
 
-const Retry = z
-  .object({
-    maximumAttempts: z.number().int().nonnegative(),
-    initialIntervalMs: positiveInt,
-    backoffCoefficient: z.number().min(1),
-    maximumIntervalMs: positiveInt,
-  })
-  .strict()
-  .refine((retry) => retry.maximumIntervalMs >= retry.initialIntervalMs, {
-    message: 'maximumIntervalMs must be at least initialIntervalMs',
-  });
-
 // Strict, so a misspelt limit is an error rather than a silently ignored one.
 const Limits = z
   .object({
@@ -142,7 +131,7 @@ const Limits = z
     // At least a second: a limit written in seconds by mistake would fail every model call.
     modelIdleTimeoutMs: z.number().int().min(1_000, 'must be at least 1000 (milliseconds)'),
     modelTotalTimeoutMs: z.number().int().min(1_000, 'must be at least 1000 (milliseconds)'),
-    modelRetry: Retry,
+    modelRetry: RetryPolicySchema,
     approvalTimeoutMs: positiveInt.optional(),
     // Temporal terminates a run at 51,200 events or 50 MB and refuses its 10,001st signal: the caps leave a whole
     // turn's room below the point where a turn stops (src/conversation/run-limits.ts).
@@ -155,7 +144,7 @@ const Limits = z
       .optional(),
     continueAsNewAfterSignals: z.number().int().min(10).max(MAX_SWITCH_THRESHOLDS.signals).optional(),
     continueAsNewWhenSuggested: z.boolean().optional(),
-    deliveryRetry: Retry,
+    deliveryRetry: RetryPolicySchema,
   })
   .partial()
   .strict();

@@ -13,6 +13,7 @@ import {
   type McpToolPolicy,
 } from '../conversation/mcp-tools';
 import { DEFAULT_TOOL_TIMEOUT_MS } from '../tools/define-tool';
+import { mergedRetryProblem, RetryOverrideSchema } from '../tools/retry-policy';
 
 /**
  * A value of an environment variable or header: written out, or `{ secret: 'NAME' }`, resolved on the worker from
@@ -54,17 +55,8 @@ export function isStdioServer(server: McpServerDefinition): server is McpStdioSe
 }
 
 const positiveInt = z.number().int().positive();
-const Retry = z
-  .object({
-    maximumAttempts: z.number().int().nonnegative(),
-    initialIntervalMs: positiveInt,
-    backoffCoefficient: z.number().min(1),
-    maximumIntervalMs: positiveInt,
-  })
-  .partial()
-  .strict();
 const Policy = z
-  .object({ approval: z.enum(['auto', 'ask', 'deny']), timeoutMs: positiveInt, retry: Retry })
+  .object({ approval: z.enum(['auto', 'ask', 'deny']), timeoutMs: positiveInt, retry: RetryOverrideSchema })
   .partial()
   .strict();
 const Value = z.union([
@@ -121,6 +113,17 @@ export function parseMcpServers(entries: unknown): { servers: McpServerDefinitio
       continue;
     }
     names.add(parsed.data.name);
+    const retry = { ...DEFAULT_TOOL_RETRY, ...parsed.data.retry };
+    const retryProblems = [
+      mergedRetryProblem(`mcp.${index}`, retry),
+      ...Object.entries(parsed.data.tools ?? {}).map(([tool, policy]) =>
+        mergedRetryProblem(`mcp.${index}.tools.${tool}`, { ...retry, ...policy.retry }),
+      ),
+    ].filter((problem) => problem !== undefined);
+    if (retryProblems.length > 0) {
+      problems.push(...retryProblems);
+      continue;
+    }
     servers.push(Object.freeze(parsed.data) as McpServerDefinition);
   }
   return { servers, problems };

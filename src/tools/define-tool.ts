@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DEFAULT_TOOL_RETRY, type ApprovalPolicy, type RetrySpec, type ToolSpec } from '../conversation/agent-spec';
 import { ConfigError, VigilError } from '../errors';
+import { mergedRetryProblem } from './retry-policy';
 
 /** What a tool's `execute` knows of the call it serves. */
 export interface ToolContext {
@@ -94,7 +95,11 @@ export function defineTool<Schema extends ToolParameters>(definition: ToolDefini
   }
   if (typeof definition.execute !== 'function') problems.push(`${label}: execute must be a function`);
   const policy = { approval: definition.approval, timeoutMs: definition.timeoutMs, retry: definition.retry };
-  problems.push(...checkOverrides(label, policy));
+  const overrideProblems = checkOverrides(label, policy);
+  problems.push(...overrideProblems);
+  const retry = { ...DEFAULT_TOOL_RETRY, ...definition.retry };
+  const retryProblem = overrideProblems.length === 0 && mergedRetryProblem(label, retry);
+  if (retryProblem) problems.push(retryProblem);
 
   let jsonSchema: Record<string, unknown> = {};
   if (definition.parameters instanceof z.ZodObject) {
@@ -114,22 +119,26 @@ export function defineTool<Schema extends ToolParameters>(definition: ToolDefini
     jsonSchema,
     approval: definition.approval ?? 'auto',
     timeoutMs: definition.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
-    retry: { ...DEFAULT_TOOL_RETRY, ...definition.retry },
+    retry,
     execute: (args: z.output<Schema>, ctx: ToolContext) => definition.execute(args, ctx),
   });
 }
 
 /** The plain-JSON form of a tool the workflow works with, with an agent's overrides applied. */
 export function toolSpec(tool: Tool, overrides: ToolOverrides = {}): ToolSpec {
-  const problems = checkOverrides(`tool "${tool.name}"`, overrides);
+  const label = `tool "${tool.name}"`;
+  const problems = checkOverrides(label, overrides);
   if (problems.length > 0) throw new ConfigError(problems);
+  const retry = { ...tool.retry, ...overrides.retry };
+  const retryProblem = mergedRetryProblem(label, retry);
+  if (retryProblem) throw new ConfigError([retryProblem]);
   return {
     name: tool.name,
     description: tool.description,
     parameters: tool.jsonSchema,
     approval: overrides.approval ?? tool.approval,
     timeoutMs: overrides.timeoutMs ?? tool.timeoutMs,
-    retry: { ...tool.retry, ...overrides.retry },
+    retry,
   };
 }
 

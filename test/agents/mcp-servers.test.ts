@@ -63,6 +63,20 @@ test('defineAgent reports every problem with its MCP servers at once', () => {
     'agent "a": mcp.1: server name "gh" is used twice; it names the server\'s tools',
     'agent "a": tool name "gh__x" begins as the tools of MCP server "gh" do',
   ]);
+  // A retry policy Temporal would refuse when the call is scheduled (failing the workflow task at every attempt),
+  // counting the defaults (10 s at most) it is merged with; and a misspelt retry field.
+  expect(
+    problems([
+      { name: 'slow', command: 'node', retry: { initialIntervalMs: 20_000 } },
+      { name: 'tool', command: 'node', tools: { search: { retry: { maximumIntervalMs: 100 } } } },
+      { name: 'typo', command: 'node', retry: { maxAttempts: 2 } },
+      { name: 'fine', command: 'node', retry: { initialIntervalMs: 20_000, maximumIntervalMs: 60_000 } },
+    ]),
+  ).toEqual([
+    'agent "a": mcp.0: retry.maximumIntervalMs (10000) must be at least retry.initialIntervalMs (20000), counting the defaults it is merged with: set both',
+    'agent "a": mcp.1.tools.search: retry.maximumIntervalMs (100) must be at least retry.initialIntervalMs (500), counting the defaults it is merged with: set both',
+    expect.stringMatching(/^agent "a": mcp\.2\.retry: Unrecognized key: "maxAttempts"/),
+  ]);
 });
 
 test("the spec holds each server's policy and TTL, never how to reach it or its secrets; an agent without servers keeps its version", () => {

@@ -71,6 +71,22 @@ describe('defineTool', () => {
     expect(problems.join('\n')).toMatch(/backoffCoefficient must be >= 1/);
   });
 
+  it('rejects a retry policy Temporal would refuse at the call, counting the defaults it is merged with', () => {
+    const define = (retry: object) => () =>
+      defineTool({ name: 't', description: 'd', parameters: z.object({}), execute: () => 'ok', retry });
+    // Refused by Temporal when the call is scheduled, in the workflow: a turn stuck for good, so refused here.
+    expect(define({ initialIntervalMs: 20_000 })).toThrow(
+      'tool "t": retry.maximumIntervalMs (10000) must be at least retry.initialIntervalMs (20000), counting the defaults it is merged with: set both',
+    );
+    const tool = define({ initialIntervalMs: 20_000, maximumIntervalMs: 60_000 })();
+    expect(tool.retry).toMatchObject({ initialIntervalMs: 20_000, maximumIntervalMs: 60_000 });
+    // An agent's override is checked merged with the tool's own policy.
+    expect(() => toolSpec(tool, { retry: { maximumIntervalMs: 1_000 } })).toThrow(
+      /retry\.maximumIntervalMs \(1000\) must be at least retry\.initialIntervalMs \(20000\)/,
+    );
+    expect(toolSpec(tool, { retry: { maximumIntervalMs: 20_000 } }).retry.maximumIntervalMs).toBe(20_000);
+  });
+
   it('rejects parameters that are not an object schema', () => {
     expect(() =>
       defineTool({
