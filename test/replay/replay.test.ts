@@ -50,10 +50,14 @@ test('there are stored histories to replay: from before the visibility patch, fr
       // A handoff, the tool of the agent handed to, and the run it continued as, still answered by that agent.
       'handoff',
       'handoff-run-2',
+      'real-server-handoff',
+      'real-server-handoff-run-2',
       // An agent called as a tool: the caller's conversation, and the sub-agent conversation it started, whose
       // tool waited for approval (it told its parent so).
       'agent-as-tool',
       'agent-as-tool-child',
+      'real-server-agent-as-tool',
+      'real-server-agent-as-tool-child',
     ].sort(),
   );
 });
