@@ -68,7 +68,7 @@ test('a line printed while an approval question is open goes above it, and the q
   );
 });
 
-test("a sub-agent's approval is shown with the conversation that asks and where to answer it", () => {
+test("a sub-agent's approval is asked naming the agent and the conversation that asks; /state lists it", () => {
   const { chat, text } = renderer();
   const sub = { toolCallId: 'call_1', agent: 'researcher', conversationId: 'writer:c1:t1:call_1' };
   chat.event({
@@ -88,6 +88,29 @@ test("a sub-agent's approval is shown with the conversation that asks and where 
     turn: 1,
     subConversation: { ...sub, status: 'awaiting_approval', pendingApprovals: [approval] },
   });
-  expect(text()).toContain('agent researcher (conversation writer:c1:t1:call_1) asks approval of archive(');
-  expect(text()).toContain('POST /agents/researcher/conversations/writer:c1:t1:call_1/approvals/call_9');
+  // The session asks it (the event itself prints nothing), on the sub-agent's conversation.
+  expect(text()).toBe('');
+  chat.ask({ ...approval, on: { agent: sub.agent, conversationId: sub.conversationId } });
+  expect(text()).toBe(
+    'agent researcher (conversation writer:c1:t1:call_1) asks: Allow archive({"q":"x"})? [y]es / [n]o / [a]lways: ',
+  );
+  chat.answered('yes');
+  const totals = { inputTokens: 0, outputTokens: 0, costMicros: 0, modelCalls: 0, unpricedCalls: 0 };
+  chat.state({
+    agent: 'writer',
+    conversationId: 'c1',
+    status: 'running',
+    currentTurn: null,
+    queued: [],
+    pendingApprovals: [],
+    rememberedTools: [],
+    usage: { ...totals, byModel: {}, byAuthor: {}, otherModels: null, otherAuthors: null },
+    memory: null,
+    turns: 0,
+    ending: false,
+    subConversations: [{ ...sub, status: 'awaiting_approval', pendingApprovals: [approval] }],
+  });
+  expect(text()).toContain(
+    'awaiting approval on agent researcher (conversation writer:c1:t1:call_1): archive({"q":"x"})\n',
+  );
 });

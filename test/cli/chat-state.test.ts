@@ -159,6 +159,31 @@ describe('while a turn runs', () => {
     expect(ours.effects).toEqual([{ type: 'decide', approval: a2, decision: 'approve', remember: false }]);
   });
 
+  test("a sub-agent's calls are asked as ours are, answered on its conversation, and settled when it stops waiting", () => {
+    const on = { agent: 'researcher', conversationId: 'writer:c1:t1:call_1' };
+    const sub = (...pending: PendingApproval[]): ChatInput => ({ type: 'sub.approvals', on, pending });
+    const [ours, theirs, next] = [approval('t1'), approval('t1', 'archive'), approval('t2', 'archive')];
+    // The same tool call id as ours, of another conversation: a question of its own, asked after ours.
+    const asked = run([requested(ours), sub(theirs)], inTurn);
+    expect(asked.effects).toEqual([{ type: 'ask', approval: ours }]);
+    // A repeated report asks nothing again.
+    expect(run([sub(theirs)], asked.state).effects).toEqual([]);
+    const answered = run([key('y'), key('n')], asked.state);
+    expect(answered.effects).toEqual([
+      { type: 'decide', approval: ours, decision: 'approve', remember: false },
+      { type: 'ask', approval: { ...theirs, on } },
+      { type: 'decide', approval: { ...theirs, on }, decision: 'reject', remember: false },
+    ]);
+    // Its report that it goes on (our answer taken) changes nothing; a new call is asked.
+    const later = run([sub(), sub(next)], answered.state);
+    expect(later.effects).toEqual([{ type: 'ask', approval: { ...next, on } }]);
+    // Answered elsewhere (the gateway, another chat): the question on screen moves on.
+    expect(run([sub()], later.state)).toMatchObject({
+      state: { approvals: [] },
+      effects: [{ type: 'say', text: '(answered elsewhere)' }],
+    });
+  });
+
   test('Ctrl-C during a question cancels the turn and drops the questions', () => {
     const { state, effects } = run(
       [requested(approval('t1')), requested(approval('t2')), interrupt, key('y'), requested(approval('t3'))],

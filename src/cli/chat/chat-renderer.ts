@@ -6,11 +6,10 @@
 import type {
   ConversationEvent,
   ConversationView,
-  PendingApproval,
   Reply,
   TranscriptEntry,
 } from '../../conversation/protocol';
-import { COMMANDS } from './chat-state';
+import { COMMANDS, type ChatApproval } from './chat-state';
 
 /** Where the chat writes; a TTY gets colours unless NO_COLOR is set. */
 export interface ChatOutput {
@@ -96,22 +95,8 @@ export class ChatRenderer {
         return this.line(this.dim(`  notice: ${event.content}`));
       case 'conversation.ended':
         return this.line(this.dim('the conversation has ended; a new message starts a new one'));
-      case 'sub_conversation': {
-        // A sub-agent's approvals are answered on its own conversation: say which one asks.
-        const sub = event.subConversation;
-        if (sub.status !== 'awaiting_approval') return;
-        for (const approval of sub.pendingApprovals) {
-          this.line(
-            this.dim(
-              `  agent ${sub.agent} (conversation ${sub.conversationId}) asks approval of ` +
-                `${call(approval.tool, approval.arguments)} [tool call ${approval.toolCallId}]: answer it on that ` +
-                `conversation (the gateway's POST /agents/${sub.agent}/conversations/${sub.conversationId}/approvals/${approval.toolCallId})`,
-            ),
-          );
-        }
-        return;
-      }
-      // Approvals are asked by the session; the reply is printed from the send's answer.
+      // Approvals, a sub-agent's too, are asked by the session; the reply is printed from the send's answer.
+      case 'sub_conversation':
       case 'turn.started':
       case 'tool.awaiting_approval':
       case 'reply':
@@ -135,10 +120,12 @@ export class ChatRenderer {
     if (reply.status !== 'completed') this.line(this.dim(`[turn ${reply.turn} ${OUTCOMES[reply.status]}]`));
   }
 
-  ask(approval: PendingApproval): void {
+  /** An approval's question; a sub-agent's names the agent and the conversation that asks. */
+  ask(approval: ChatApproval): void {
     this.close();
     this.endQuestion();
-    this.question = `${this.bold(`Allow ${call(approval.tool, approval.arguments)}?`)} [y]es / [n]o / [a]lways: `;
+    const asker = approval.on ? `agent ${approval.on.agent} (conversation ${approval.on.conversationId}) asks: ` : '';
+    this.question = `${asker}${this.bold(`Allow ${call(approval.tool, approval.arguments)}?`)} [y]es / [n]o / [a]lways: `;
     this.out.write(this.question);
   }
 
@@ -165,6 +152,13 @@ export class ChatRenderer {
     if (view.currentTurn) lines.push(`running turn ${view.currentTurn.turn}, step ${view.currentTurn.step}`);
     if (view.queued.length > 0) lines.push(`queued: ${view.queued.map((m) => m.id).join(', ')}`);
     for (const a of view.pendingApprovals) lines.push(`awaiting approval: ${call(a.tool, a.arguments)}`);
+    for (const sub of view.subConversations ?? []) {
+      for (const a of sub.pendingApprovals) {
+        lines.push(
+          `awaiting approval on agent ${sub.agent} (conversation ${sub.conversationId}): ${call(a.tool, a.arguments)}`,
+        );
+      }
+    }
     if (view.rememberedTools.length > 0)
       lines.push(`approved for the conversation: ${view.rememberedTools.join(', ')}`);
     for (const text of lines) this.line(this.dim(text));

@@ -163,8 +163,10 @@ class ChatSession {
   private decide({ approval, decision, remember }: Extract<ChatEffect, { type: 'decide' }>): void {
     this.renderer.answered(remember ? 'always' : decision === 'approve' ? 'yes' : 'no');
     const reason = decision === 'reject' ? 'rejected in vigil chat' : undefined;
+    // A sub-agent's call is answered on its own conversation.
+    const { agent, conversationId } = approval.on ?? { agent: this.agent, conversationId: this.conversation };
     void this.agents
-      .decide(this.agent, this.conversation, { toolCallId: approval.toolCallId, decision, remember, reason })
+      .decide(agent, conversationId, { toolCallId: approval.toolCallId, decision, remember, reason })
       .catch((error: unknown) => this.renderer.error(`could not answer ${approval.tool}: ${describe(error)}`));
   }
 
@@ -201,6 +203,11 @@ class ChatSession {
       this.dispatch({ type: 'approval.requested', approval: event.approval });
     if (event.type === 'tool.decided') {
       this.dispatch({ type: 'approval.settled', toolCallId: event.toolCallId, decision: event.decision });
+    }
+    if (event.type === 'sub_conversation') {
+      const { agent, conversationId, status, pendingApprovals } = event.subConversation;
+      const pending = status === 'awaiting_approval' ? pendingApprovals : [];
+      this.dispatch({ type: 'sub.approvals', on: { agent, conversationId }, pending });
     }
   }
 }

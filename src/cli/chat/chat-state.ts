@@ -5,6 +5,25 @@
  */
 import type { PendingApproval } from '../../conversation/protocol';
 
+/** A conversation's address: a sub-agent's, whose approvals are answered on it. */
+export interface ConversationAddress {
+  agent: string;
+  conversationId: string;
+}
+
+/**
+ * A tool call waiting for the user: of the chat's own conversation, or (`on`) of a sub-agent conversation that our
+ * turn started (agentAsTool), which the chat answers on that conversation.
+ */
+export interface ChatApproval extends PendingApproval {
+  on?: ConversationAddress;
+}
+
+/** What tells two approvals apart: a sub-agent's tool call ids are its own model's, and may repeat ours. */
+export function approvalKey(approval: Pick<ChatApproval, 'toolCallId' | 'on'>): string {
+  return approval.on ? `${approval.on.conversationId} ${approval.toolCallId}` : approval.toolCallId;
+}
+
 /** Exit codes of the chat: 0 for Ctrl-D or /exit; 130 (128 + SIGINT, as shells report it) for Ctrl-C. */
 export const EXIT_CHAT_DONE = 0;
 export const EXIT_INTERRUPTED = 130;
@@ -14,10 +33,10 @@ export type ChatState =
   | { mode: 'prompt' }
   /**
    * A message of ours is being answered. `approvals` are the tool calls waiting for the user, asked one at a
-   * time, the first one being asked; `settled` are those already answered, so a repeated request is not asked
-   * again; `cancelling` once Ctrl-C asked for the turn to be cancelled.
+   * time, the first one being asked; `settled` are those already answered (by approvalKey), so a repeated
+   * request is not asked again; `cancelling` once Ctrl-C asked for the turn to be cancelled.
    */
-  | { mode: 'turn'; cancelling: boolean; approvals: PendingApproval[]; settled: string[] }
+  | { mode: 'turn'; cancelling: boolean; approvals: ChatApproval[]; settled: string[] }
   | { mode: 'exited'; code: number };
 
 export type ChatInput =
@@ -26,18 +45,28 @@ export type ChatInput =
   | { type: 'key'; key: string }
   | { type: 'interrupt' }
   | { type: 'eof' }
-  | { type: 'approval.requested'; approval: PendingApproval }
-  /** The conversation recorded a decision: ours, someone else's (another client), or an expiry. */
-  | { type: 'approval.settled'; toolCallId: string; decision: 'approve' | 'reject' | 'expired' }
+  | { type: 'approval.requested'; approval: ChatApproval }
+  /**
+   * The conversation recorded a decision: ours, someone else's (another client), or an expiry. Without a
+   * decision for a sub-agent's call, of which the chat hears only that it no longer waits.
+   */
+  | {
+      type: 'approval.settled';
+      toolCallId: string;
+      on?: ConversationAddress;
+      decision?: 'approve' | 'reject' | 'expired';
+    }
+  /** A sub-agent conversation of our turn told its parent what it waits for now (`pending`: nothing, or calls). */
+  | { type: 'sub.approvals'; on: ConversationAddress; pending: PendingApproval[] }
   /** Our message's turn is over (its reply printed, or the send failed). */
   | { type: 'turn.ended' };
 
 export type ChatEffect =
   | { type: 'send'; content: string }
-  | { type: 'decide'; approval: PendingApproval; decision: 'approve' | 'reject'; remember: boolean }
+  | { type: 'decide'; approval: ChatApproval; decision: 'approve' | 'reject'; remember: boolean }
   | { type: 'cancel' }
   /** Print the approval question for this tool call. */
-  | { type: 'ask'; approval: PendingApproval }
+  | { type: 'ask'; approval: ChatApproval }
   /** Read the next line. */
   | { type: 'prompt' }
   | { type: 'say'; text: string }
@@ -128,24 +157,42 @@ function inTurn(state: ChatState & { mode: 'turn' }, input: ChatInput): ChatStep
       return answered(state, input.type === 'key' ? input.key : input.text);
     case 'approval.requested': {
       const { approval } = input;
-      const known =
-        state.settled.includes(approval.toolCallId) ||
-        state.approvals.some((a) => a.toolCallId === approval.toolCallId);
+      const key = approvalKey(approval);
+      const known = state.settled.includes(key) || state.approvals.some((a) => approvalKey(a) === key);
       if (known || state.cancelling) return { state, effects: [] };
       const approvals = [...state.approvals, approval];
       // Only the first is asked; the others wait their turn.
       return { state: { ...state, approvals }, effects: approvals.length === 1 ? [{ type: 'ask', approval }] : [] };
     }
     case 'approval.settled': {
-      const index = state.approvals.findIndex((a) => a.toolCallId === input.toolCallId);
+      const key = approvalKey(input);
+      const index = state.approvals.findIndex((a) => approvalKey(a) === key);
       if (index === -1) return { state, effects: [] };
       const approvals = state.approvals.filter((_, i) => i !== index);
-      const next: ChatState = { ...state, approvals, settled: [...state.settled, input.toolCallId] };
+      const next: ChatState = { ...state, approvals, settled: [...state.settled, key] };
       if (index > 0) return { state: next, effects: [] };
       // The question on screen was answered elsewhere (another client, or it expired): move on.
       const effects: ChatEffect[] = [{ type: 'say', text: describeSettled(input.decision) }];
       if (approvals.length > 0) effects.push({ type: 'ask', approval: approvals[0] });
       return { state: next, effects };
+    }
+    case 'sub.approvals': {
+      // Its calls no longer waiting were answered (by us, or elsewhere); those waiting are asked as ours are.
+      const { on, pending } = input;
+      const gone = state.approvals.filter(
+        (a) => a.on?.conversationId === on.conversationId && !pending.some((p) => p.toolCallId === a.toolCallId),
+      );
+      const inputs: ChatInput[] = [
+        ...gone.map((a): ChatInput => ({ type: 'approval.settled', toolCallId: a.toolCallId, on })),
+        ...pending.map((approval): ChatInput => ({ type: 'approval.requested', approval: { ...approval, on } })),
+      ];
+      return inputs.reduce<ChatStep>(
+        (done, next) => {
+          const stepped = step(done.state, next);
+          return { state: stepped.state, effects: [...done.effects, ...stepped.effects] };
+        },
+        { state, effects: [] },
+      );
     }
     case 'turn.ended':
       return { state: { mode: 'prompt' }, effects: [{ type: 'prompt' }] };
@@ -170,10 +217,11 @@ function answered(state: ChatState & { mode: 'turn' }, typedAnswer: string): Cha
   }
   const effects: ChatEffect[] = [{ type: 'decide', approval: asked, ...answer }];
   if (rest.length > 0) effects.push({ type: 'ask', approval: rest[0] });
-  return { state: { ...state, approvals: rest, settled: [...state.settled, asked.toolCallId] }, effects };
+  return { state: { ...state, approvals: rest, settled: [...state.settled, approvalKey(asked)] }, effects };
 }
 
-function describeSettled(decision: 'approve' | 'reject' | 'expired'): string {
+function describeSettled(decision: 'approve' | 'reject' | 'expired' | undefined): string {
+  if (decision === undefined) return '(answered elsewhere)';
   if (decision === 'expired') return '(the approval request expired)';
   return `(${decision === 'approve' ? 'approved' : 'rejected'} elsewhere)`;
 }
