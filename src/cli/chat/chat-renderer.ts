@@ -3,12 +3,7 @@
  * call, approval questions and the reply. It keeps only what streaming needs (which model call's text is on
  * the open line), so the reply can end that line instead of printing the same text twice.
  */
-import type {
-  ConversationEvent,
-  ConversationView,
-  Reply,
-  TranscriptEntry,
-} from '../../conversation/protocol';
+import type { ConversationEvent, ConversationView, Reply, TranscriptEntry } from '../../conversation/protocol';
 import { COMMANDS, type ChatApproval } from './chat-state';
 
 /** Where the chat writes; a TTY gets colours unless NO_COLOR is set. */
